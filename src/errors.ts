@@ -1,0 +1,97 @@
+// One error family for the whole project. Callers match on `code`, never on `message`:
+// messages may be reworded, codes are permanent (the undici / Node core rule).
+// `retryable` separates transient failures (network, 5xx, engine hiccups) from permanent ones.
+
+export interface ErrorSpec {
+  /** A later identical attempt may succeed (network, 5xx, engine busy). */
+  readonly retryable: boolean;
+}
+
+/** Every code the project uses. Add new codes here; never rename or reuse one. */
+export const ERROR_CODES = {
+  // configuration
+  ERR_CONFIG_INVALID: { retryable: false },
+  // payload crypto
+  ERR_KEY_INVALID: { retryable: false },
+  ERR_KEY_ENCRYPTED: { retryable: false },
+  ERR_KEY_NOT_RSA: { retryable: false },
+  ERR_KEY_NOT_PRIVATE: { retryable: false },
+  ERR_KEY_NOT_PUBLIC: { retryable: false },
+  ERR_KEY_TOO_SMALL: { retryable: false },
+  ERR_PAYLOAD_NOT_BASE64: { retryable: false },
+  ERR_PAYLOAD_TOO_SHORT: { retryable: false },
+  ERR_PAYLOAD_AUTH: { retryable: false },
+  // generic
+  ERR_ABORTED: { retryable: false },
+  ERR_TIMEOUT: { retryable: true },
+  ERR_INVALID_ARGUMENT: { retryable: false },
+  ERR_INTERNAL: { retryable: false },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+const BRAND = Symbol.for('iron-runner.IronError');
+
+export interface IronErrorOptions {
+  cause?: unknown;
+  /** Overrides the code's default retryability (e.g. HTTP 503 vs 400 under one code). */
+  retryable?: boolean;
+  /** Safe, non-secret facts for logs and API responses (ids, sizes, statuses). */
+  details?: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export class IronError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Readonly<Record<string, string | number | boolean | null>>;
+
+  constructor(code: ErrorCode, message: string, options: IronErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'IronError';
+    this.code = code;
+    this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
+    this.details = Object.freeze({ ...(options.details ?? {}) });
+  }
+
+  // instanceof works across duplicated copies of the module (undici's trick).
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
+  get [BRAND](): true {
+    return true;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; retryable: boolean; details: IronError['details'] } {
+    return { code: this.code, message: this.message, retryable: this.retryable, details: this.details };
+  }
+}
+
+export function isIronError(value: unknown, code?: ErrorCode): value is IronError {
+  return value instanceof IronError && (code === undefined || value.code === code);
+}
+
+/** Normalise anything thrown into an Error (graphile-worker's coerceError). */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : 'non-error thrown', { cause: value });
+}
+
+/** Is a failure worth retrying? Unknown errors are treated as transient only when they are network errors. */
+export function isRetryable(value: unknown): boolean {
+  if (value instanceof IronError) return value.retryable;
+  const code = (value as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code);
+}
+
+const TRANSIENT_SYSTEM_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
+]);
+
+/** The AbortSignal's reason as an error with a stable code. */
+export function abortError(signal: AbortSignal): IronError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof IronError) return reason;
+  return new IronError('ERR_ABORTED', 'operation aborted', { cause: reason });
+}

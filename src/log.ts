@@ -1,0 +1,57 @@
+// The root pino logger. One is created per process by its main() and passed down; modules take
+// child loggers (`log.child({ task_id })`) and never create their own roots.
+import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+
+export type { Logger } from 'pino';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Paths whose values are secrets wherever they appear in a log object. Redaction is the last line of
+ * defence: code should not log secrets in the first place, but a careless `log.info({ cfg })` must not
+ * leak a token or a key.
+ */
+export const REDACT_PATHS: readonly string[] = [
+  'token', '*.token', '*.*.token',
+  'clusterToken', '*.clusterToken', 'cluster_token', '*.cluster_token',
+  'CLUSTER_TOKEN', '*.CLUSTER_TOKEN',
+  'decryptionKey', '*.decryptionKey', 'DECRYPTION_KEY', '*.DECRYPTION_KEY',
+  'privateKey', '*.privateKey', 'private_key', '*.private_key',
+  'password', '*.password', '*.*.password',
+  'payload', '*.payload', 'plaintext', '*.plaintext',
+  'docker_auth', '*.docker_auth', 'auth', '*.auth',
+  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
+  '*.headers.authorization', 'req.headers.cookie',
+  'env_vars', '*.env_vars',
+];
+
+export interface CreateLoggerOptions {
+  level?: LogLevel;
+  /** Human-readable output (for a TTY). Falls back to JSON when pino-pretty is not installed. */
+  pretty?: boolean;
+  name?: string;
+  /** Write somewhere other than stderr (tests capture logs with this). */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const pinoOptions: LoggerOptions = {
+    level: options.level ?? 'info',
+    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    base: options.name === undefined ? { pid: process.pid } : { pid: process.pid, name: options.name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    serializers: { err: pino.stdSerializers.err },
+  };
+  if (options.destination !== undefined) return pino(pinoOptions, options.destination);
+  if (options.pretty === true) {
+    return pino({ ...pinoOptions, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true } } });
+  }
+  return pino(pinoOptions, pino.destination({ dest: 2, sync: false }));
+}
+
+/** A logger that drops everything; for library callers and tests that do not care. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
