@@ -1,0 +1,211 @@
+// iron-runner's configuration, with IronWorker's variable names (architecture §6). Validated once into
+// a frozen object; every problem is reported together and the process exits 2 before anything starts.
+import { homedir, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadPrivateKey, type LoadedKey } from '../decrypt/index.js';
+import { isIronError } from '../errors.js';
+import { LOG_LEVELS, type LogLevel } from '../log.js';
+import type { Env } from './env.js';
+import { ConfigReader, deepFreeze } from './problems.js';
+import { formatSize } from './units.js';
+
+const MiB = 1024 * 1024;
+
+export interface RunnerConfig {
+  clusterId: string;
+  clusterToken: string;
+  apiUrl: URL;
+  /** Loaded and checked at startup; undefined = payloads are passed through as queued. */
+  decryptionKey: LoadedKey | undefined;
+  /** Slots: how many tasks run at once. */
+  concurrency: number;
+  /** Whether CONCURRENCY was derived from memory (logged so operators know why). */
+  concurrencyDerived: boolean;
+  memoryPerJob: number;
+  diskPerJob: number | undefined;
+  cpuShares: number | undefined;
+  /** Hard CPU cap per job in CPUs (CPUS_PER_JOB), undefined = shares only. */
+  cpusPerJob: number | undefined;
+  pidsPerJob: number;
+  dockerHost: string | undefined;
+  /** State dir: instance id, log spool. */
+  jobsDir: string;
+  instanceId: string | undefined;
+  logLevel: LogLevel;
+  logPretty: boolean;
+  logJobOutput: boolean;
+  maxLogSize: number;
+  drainTimeoutMs: number;
+  stopGraceMs: number;
+  /** host:port for /healthz, /readyz, /metrics; undefined = not served. */
+  metricsAddr: { host: string; port: number } | undefined;
+  /** Long-poll wait per reserve call, seconds (≤ 30). */
+  pollWaitS: number;
+  apiCa: string | undefined;
+  proxy: { httpProxy?: string; httpsProxy?: string; noProxy?: string };
+  jobNetwork: string;
+  blockedTcpPorts: number[];
+  blockedAddresses: string[];
+  manageEgressRules: boolean;
+  imageCacheBytes: number | undefined;
+}
+
+export interface RunnerConfigContext {
+  isTty?: boolean;
+  isRoot?: boolean;
+  /** Bytes of memory jobs may use in total (tests); default: host or cgroup limit minus headroom. */
+  usableMemory?: number;
+  readFile?: (p: string) => string;
+}
+
+export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Readonly<RunnerConfig> {
+  const r = new ConfigReader(env, ctx.readFile);
+  const clusterId = r.required('CLUSTER_ID');
+  if (clusterId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(clusterId)) r.problem('CLUSTER_ID must be the cluster id shown by iron-api (letters, digits, - and _)');
+  const clusterToken = (r.secret('CLUSTER_TOKEN', { required: true }) ?? '').trim();
+  const apiUrl = r.url('API_URL', 'http://127.0.0.1:8080');
+
+  let decryptionKey: LoadedKey | undefined;
+  const keyPem = r.secret('DECRYPTION_KEY');
+  if (keyPem !== undefined) {
+    try {
+      decryptionKey = loadPrivateKey(keyPem);
+    } catch (err) {
+      // The loader's messages describe the key's kind, never its content.
+      r.problem(`DECRYPTION_KEY: ${isIronError(err) ? err.message : 'cannot be loaded'}`);
+    }
+  }
+
+  const memoryPerJob = r.size('MEMORY_PER_JOB', 256 * MiB, 8 * MiB);
+  const diskRaw = r.raw('DISK_PER_JOB');
+  const diskPerJob = diskRaw === undefined ? undefined : r.size('DISK_PER_JOB', 0, MiB);
+  const cpuRaw = r.raw('CPU_SHARES');
+  const cpuShares = cpuRaw === undefined ? undefined : r.int('CPU_SHARES', 1024, 2, 262144);
+  const cpusRaw = r.raw('CPUS_PER_JOB');
+  let cpusPerJob: number | undefined;
+  if (cpusRaw !== undefined) {
+    cpusPerJob = Number(cpusRaw);
+    if (!Number.isFinite(cpusPerJob) || cpusPerJob <= 0 || cpusPerJob > 1024) {
+      r.problem(`CPUS_PER_JOB must be a positive number of CPUs like 0.5 (got ${JSON.stringify(cpusRaw)})`);
+      cpusPerJob = undefined;
+    }
+  }
+  const usable = ctx.usableMemory ?? usableMemory();
+  const derived = Math.max(1, Math.floor(usable / memoryPerJob));
+  const concurrencyRaw = r.raw('CONCURRENCY');
+  const concurrency = concurrencyRaw === undefined ? derived : r.int('CONCURRENCY', derived, 1, 1024);
+
+  const isRoot = ctx.isRoot ?? process.getuid?.() === 0;
+  const defaultJobsDir = isRoot ? '/var/lib/iron-runner' : path.join(homedir(), '.local/state/iron-runner');
+  const jobsDir = path.resolve(r.string('JOBS_DIR', defaultJobsDir) ?? defaultJobsDir);
+  const instanceId = r.raw('INSTANCE_ID');
+  if (instanceId !== undefined && !/^[A-Za-z0-9_.-]{1,63}$/.test(instanceId)) r.problem('INSTANCE_ID may only hold letters, digits, ., - and _ (at most 63)');
+
+  const metricsAddr = parseAddr(r, 'METRICS_ADDR');
+  const apiCaFile = r.raw('API_CA_FILE');
+  let apiCa: string | undefined;
+  if (apiCaFile !== undefined) {
+    try {
+      apiCa = (ctx.readFile ?? ((p: string) => readFileSync(p, 'utf8')))(apiCaFile);
+      if (!apiCa.includes('-----BEGIN CERTIFICATE-----')) r.problem(`API_CA_FILE (${apiCaFile}) holds no PEM certificate`);
+    } catch (err) {
+      r.problem(`API_CA_FILE (${apiCaFile}) cannot be read: ${(err as { code?: string }).code ?? 'error'}`);
+    }
+  }
+  const proxy: RunnerConfig['proxy'] = {};
+  const httpsProxy = r.raw('HTTPS_PROXY') ?? r.raw('https_proxy');
+  const httpProxy = r.raw('HTTP_PROXY') ?? r.raw('http_proxy');
+  const noProxy = r.raw('NO_PROXY') ?? r.raw('no_proxy');
+  if (httpsProxy !== undefined) proxy.httpsProxy = httpsProxy;
+  if (httpProxy !== undefined) proxy.httpProxy = httpProxy;
+  if (noProxy !== undefined) proxy.noProxy = noProxy;
+
+  const blockedTcpPorts = parseList(r, 'BLOCKED_PORTS', '25,465,587', (s) => {
+    const n = Number(s);
+    return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
+  });
+  const blockedAddresses = parseList(r, 'BLOCKED_ADDRESSES', '169.254.169.254', (s) =>
+    /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(s) ? s : undefined,
+  );
+  const jobNetwork = r.string('JOB_NETWORK', 'iron-jobs') ?? 'iron-jobs';
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(jobNetwork)) r.problem('JOB_NETWORK must be 1-15 letters, digits, ., - or _ (it names a Linux bridge)');
+
+  const logLevel = r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
+  const logFormat = r.oneOf('LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto');
+  const imageCacheRaw = r.raw('IMAGE_CACHE_SIZE');
+
+  const config: RunnerConfig = {
+    clusterId,
+    clusterToken,
+    apiUrl,
+    decryptionKey,
+    concurrency,
+    concurrencyDerived: concurrencyRaw === undefined,
+    memoryPerJob,
+    diskPerJob,
+    cpuShares,
+    cpusPerJob,
+    pidsPerJob: r.int('PIDS_PER_JOB', 256, 16, 1_000_000),
+    dockerHost: r.raw('DOCKER_HOST'),
+    jobsDir,
+    instanceId,
+    logLevel,
+    logPretty: logFormat === 'pretty' || (logFormat === 'auto' && ctx.isTty === true),
+    logJobOutput: r.bool('LOG_JOB_OUTPUT', false),
+    maxLogSize: r.size('MAX_LOG_SIZE', 16 * MiB, 1024),
+    drainTimeoutMs: r.durationMs('DRAIN_TIMEOUT', 300_000),
+    stopGraceMs: r.durationMs('STOP_GRACE', 10_000),
+    metricsAddr,
+    pollWaitS: Math.round(r.durationMs('POLL_WAIT', 30_000, 1000) / 1000),
+    apiCa,
+    proxy,
+    jobNetwork,
+    blockedTcpPorts,
+    blockedAddresses,
+    manageEgressRules: r.bool('MANAGE_EGRESS_RULES', true),
+    imageCacheBytes: imageCacheRaw === undefined ? undefined : r.size('IMAGE_CACHE_SIZE', 0, 64 * MiB),
+  };
+  if (config.pollWaitS > 30) r.problem('POLL_WAIT must be at most 30s (the API holds a reserve at most that long)');
+  if (diskPerJob !== undefined && diskPerJob > memoryPerJob * 64) r.problem(`DISK_PER_JOB (${formatSize(diskPerJob)}) looks wrong next to MEMORY_PER_JOB`);
+  r.finish('iron-runner');
+  return deepFreeze(config);
+}
+
+/** Memory jobs may use: the smaller of the host's and our cgroup's limit, minus headroom for the system. */
+function usableMemory(): number {
+  let limit = totalmem();
+  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    try {
+      const v = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isFinite(v) && v > 0 && v < limit) limit = v;
+    } catch {
+      // not this cgroup version
+    }
+  }
+  return Math.max(0, limit - Math.max(512 * MiB, limit * 0.1));
+}
+
+function parseAddr(r: ConfigReader, name: string): { host: string; port: number } | undefined {
+  const v = r.raw(name);
+  if (v === undefined) return undefined;
+  const m = /^(?:\[?([^\]]*)\]?:)?(\d{1,5})$/.exec(v.trim());
+  const port = Number(m?.[2]);
+  if (m === null || port > 65535) {
+    r.problem(`${name} must be [host]:port, e.g. 0.0.0.0:9090 or :9090 (got ${JSON.stringify(v)})`);
+    return undefined;
+  }
+  return { host: m[1] === undefined || m[1] === '' ? '0.0.0.0' : m[1], port };
+}
+
+function parseList<T>(r: ConfigReader, name: string, fallback: string, item: (s: string) => T | undefined): T[] {
+  const raw = r.raw(name) ?? fallback;
+  if (raw.trim() === '' || raw.trim() === 'none') return [];
+  const out: T[] = [];
+  for (const part of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const v = item(part);
+    if (v === undefined) r.problem(`${name}: ${JSON.stringify(part)} is not valid`);
+    else out.push(v);
+  }
+  return out;
+}

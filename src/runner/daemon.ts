@@ -1,0 +1,154 @@
+// `iron-runner` with no subcommand: the hybrid runner daemon.
+// Lifecycle (architecture §7): validate config -> check engine -> reap own orphans -> check cluster ->
+// poll. First SIGTERM/SIGINT drains; a second gives running tasks back at once; the process always
+// exits within a bounded time, 0 after a clean drain.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createRunnerClient } from '../api/index.js';
+import type { Env } from '../config/env.js';
+import { loadRunnerConfig, type RunnerConfig } from '../config/runner.js';
+import { formatSize } from '../config/units.js';
+import { isIronError, toError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { createDockerEngine, Sandbox } from '../sandbox/index.js';
+import { POLL_BACKOFF, backoff } from './backoff.js';
+import { startHealthServer } from './health.js';
+import { loadInstanceId } from './instance.js';
+import { RunnerMetrics } from './metrics.js';
+import { Runner } from './runner.js';
+
+export const VERSION = '0.1.0';
+
+export interface DaemonIO {
+  env: Env;
+  stderr: NodeJS.WritableStream;
+  isTty: boolean;
+  /** Where signals come from (the process; tests pass an emitter). */
+  signals: NodeJS.EventEmitter;
+}
+
+export async function runDaemon(io: DaemonIO): Promise<number> {
+  let config: Readonly<RunnerConfig>;
+  try {
+    config = loadRunnerConfig(io.env, { isTty: io.isTty });
+  } catch (err) {
+    if (isIronError(err, 'ERR_CONFIG_INVALID')) {
+      io.stderr.write(`iron-runner: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel, pretty: config.logPretty, name: 'iron-runner' });
+  try {
+    return await runWithConfig(config, log, io);
+  } catch (err) {
+    log.fatal({ err: toError(err) }, 'iron-runner stopped');
+    return 1;
+  } finally {
+    log.flush();
+  }
+}
+
+async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: DaemonIO): Promise<number> {
+  const life = new AbortController();
+  let signals = 0;
+  let runner: Runner | undefined;
+  const onSignal = (sig: string): void => {
+    signals++;
+    if (signals === 1) {
+      log.info({ signal: sig }, 'signal received: draining (send it again to give running tasks back now)');
+      life.abort();
+      void runner?.drain();
+      // Even if the API stays unreachable, reports are abandoned after drain + grace, so we always exit.
+      setTimeout(() => runner?.abandon(), config.drainTimeoutMs + config.stopGraceMs + 30_000).unref();
+    } else {
+      log.warn({ signal: sig }, 'second signal: giving running tasks back now');
+      runner?.giveBackAll('second signal');
+      // A hard bound: reports get the stop grace plus a little to be delivered, then we go.
+      setTimeout(() => {
+        runner?.abandon();
+      }, config.stopGraceMs + 5_000).unref();
+    }
+  };
+  io.signals.on('SIGTERM', onSignal);
+  io.signals.on('SIGINT', onSignal);
+  try {
+    const instanceId = await loadInstanceId(config.jobsDir, config.instanceId);
+    const spoolDir = path.join(config.jobsDir, 'spool');
+    await mkdir(spoolDir, { recursive: true, mode: 0o700 });
+    log.info({
+      version: VERSION, instance_id: instanceId, cluster_id: config.clusterId, api: config.apiUrl.origin,
+      concurrency: config.concurrency, concurrency_from: config.concurrencyDerived ? 'memory' : 'CONCURRENCY',
+      memory_per_job: formatSize(config.memoryPerJob), encrypted_payloads: config.decryptionKey !== undefined,
+    }, 'iron-runner starting');
+
+    const metrics = new RunnerMetrics();
+    const engine = createDockerEngine(config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost });
+    const sandbox = await createSandbox(engine, config, instanceId, log, life.signal);
+    if (sandbox === undefined) return 0;
+    const client = createRunnerClient({
+      baseUrl: config.apiUrl, token: config.clusterToken, clusterId: config.clusterId, extraCa: config.apiCa,
+      proxy: config.proxy, userAgent: `iron-runner/${VERSION}`, log,
+    });
+    runner = new Runner({ config, api: client.runner, sandbox, instanceId, log, metrics, spoolDir });
+    const r = runner;
+    const health = config.metricsAddr === undefined ? undefined : await startHealthServer(config.metricsAddr, metrics, {
+      ready: async (signal) => {
+        if (r.isDraining) return { ok: false, reason: 'draining' };
+        if (!r.apiReachable()) return { ok: false, reason: 'API not reachable' };
+        try {
+          await sandbox.ping(signal);
+          return { ok: true };
+        } catch {
+          return { ok: false, reason: 'docker engine not reachable' };
+        }
+      },
+    }, log);
+    try {
+      try {
+        await runner.start(life.signal);
+        await untilAborted(life.signal);
+      } catch (err) {
+        if (!life.signal.aborted) throw err;
+      }
+      await runner.drain();
+    } finally {
+      await health?.close();
+      await client.close();
+    }
+    log.info('iron-runner stopped cleanly');
+    return 0;
+  } finally {
+    io.signals.off('SIGTERM', onSignal);
+    io.signals.off('SIGINT', onSignal);
+  }
+}
+
+/** The engine may start after us (the image's own dockerd): wait for it, bounded only by a signal. */
+async function createSandbox(
+  engine: ReturnType<typeof createDockerEngine>, config: Readonly<RunnerConfig>, instanceId: string, log: Logger, signal: AbortSignal,
+): Promise<Sandbox | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const options = {
+        instanceId, maxLogBytes: config.maxLogSize, stopGraceMs: config.stopGraceMs, defaultPidsLimit: config.pidsPerJob,
+        manageEgressRules: config.manageEgressRules,
+        network: { name: config.jobNetwork, blockedTcpPorts: [...config.blockedTcpPorts], blockedAddresses: [...config.blockedAddresses] },
+        ...(config.imageCacheBytes === undefined ? {} : { imageCacheBytes: config.imageCacheBytes }),
+      };
+      return await Sandbox.create(engine, options, log, signal);
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      if (!isIronError(err) || !err.retryable) throw err;
+      log.warn({ code: err.code, attempt }, 'docker engine not reachable yet; retrying');
+      await backoff(attempt, POLL_BACKOFF, signal).catch(() => undefined);
+    }
+  }
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

@@ -1,0 +1,64 @@
+// METRICS_ADDR: /healthz (the process is alive), /readyz (engine and API reachable, not draining),
+// /metrics (Prometheus). Readiness is what a load balancer or Kubernetes uses to stop sending work.
+import { createServer, type Server } from 'node:http';
+import type { Logger } from '../log.js';
+import type { RunnerMetrics } from './metrics.js';
+
+export interface ReadinessProbe {
+  ready(signal: AbortSignal): Promise<{ ok: boolean; reason?: string }>;
+}
+
+export async function startHealthServer(
+  addr: { host: string; port: number },
+  metrics: RunnerMetrics,
+  probe: ReadinessProbe,
+  log: Logger,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
+    if (path === '/healthz') return send(200, 'ok\n');
+    if (path === '/readyz') {
+      probe.ready(AbortSignal.timeout(3_000)).then(
+        (r) => send(r.ok ? 200 : 503, r.ok ? 'ready\n' : `not ready: ${r.reason ?? 'unknown'}\n`),
+        () => send(503, 'not ready: probe failed\n'),
+      );
+      return;
+    }
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => send(200, text, metrics.registry.contentType),
+        () => send(500, 'metrics unavailable\n'),
+      );
+      return;
+    }
+    send(404, 'not found\n');
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : addr.port;
+  log.info({ addr: `${addr.host}:${port}` }, 'health and metrics endpoints listening');
+  let closed: Promise<void> | undefined;
+  return {
+    server,
+    port,
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,99 @@
+// One heartbeat per runner instance (not per task) extends every lease it holds. Its answer carries
+// user cancellations and leases that are no longer ours. If leases cannot be renewed before they
+// expire, the runner stops those tasks itself (fencing), so a task never runs on two runners at once.
+import type { RunnerApi } from '../api/index.js';
+import { isIronError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { RunnerMetrics } from './metrics.js';
+
+export interface LeasedTask {
+  readonly id: string;
+  readonly reservationId: string;
+  /** Local clock time at which the lease runs out unless renewed. */
+  leaseDeadline: number;
+  readonly leaseMs: number;
+}
+
+export interface HeartbeatHooks {
+  tasks(): Iterable<LeasedTask>;
+  cancel(taskId: string): void;
+  lost(taskId: string): void;
+  fence(taskId: string): void;
+}
+
+/** Stop a task this long before its lease would run out, so it is dead before the server reassigns it. */
+const FENCE_MARGIN_MS = 2_000;
+
+export class Heartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private lastOk = Date.now();
+  private readonly ctl = new AbortController();
+  intervalMs = 1_000;
+
+  constructor(
+    private readonly api: RunnerApi,
+    private readonly instanceId: string,
+    private readonly hooks: HeartbeatHooks,
+    private readonly log: Logger,
+    private readonly metrics: RunnerMetrics,
+  ) {}
+
+  start(): void {
+    if (this.timer !== undefined || this.ctl.signal.aborted) return;
+    this.schedule();
+  }
+
+  /** Idempotent; waits for a beat in flight (bounded by the request's own abort). */
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.ctl.abort();
+    await this.inFlight;
+  }
+
+  private schedule(): void {
+    if (this.ctl.signal.aborted) return;
+    this.timer = setTimeout(() => {
+      this.inFlight = this.beat().finally(() => {
+        this.inFlight = undefined;
+        this.schedule();
+      });
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async beat(): Promise<void> {
+    const tasks = [...this.hooks.tasks()];
+    const now = Date.now();
+    this.metrics.heartbeatLag.set((now - this.lastOk) / 1000);
+    if (tasks.length === 0) {
+      this.lastOk = now;
+      return;
+    }
+    this.fence(tasks, now);
+    const sentAt = Date.now();
+    try {
+      const res = await this.api.heartbeat(
+        { instance_id: this.instanceId, tasks: tasks.map((t) => ({ id: t.id, reservation_id: t.reservationId })) },
+        AbortSignal.any([this.ctl.signal, AbortSignal.timeout(Math.max(2_000, this.intervalMs * 3))]),
+      );
+      this.lastOk = Date.now();
+      const lost = new Set(res.lost);
+      for (const t of tasks) if (!lost.has(t.id)) t.leaseDeadline = sentAt + t.leaseMs;
+      for (const id of res.cancel) this.hooks.cancel(id);
+      for (const id of res.lost) this.hooks.lost(id);
+    } catch (err) {
+      if (this.ctl.signal.aborted) return;
+      const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
+      this.metrics.apiErrors.inc({ call: 'heartbeat', code });
+      this.log.warn({ code, tasks: tasks.length }, 'heartbeat failed; leases are renewed on the next beat');
+    }
+  }
+
+  private fence(tasks: LeasedTask[], now: number): void {
+    for (const t of tasks) {
+      if (t.leaseDeadline - now <= FENCE_MARGIN_MS) this.hooks.fence(t.id);
+    }
+  }
+}

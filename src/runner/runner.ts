@@ -1,0 +1,201 @@
+// The runner daemon's core: startup checks, the long-poll loop that reserves only as many tasks as
+// there are free slots, the heartbeat, drain and give-back. Stop is not cancel: drain lets running
+// tasks finish; only after DRAIN_TIMEOUT (or a second signal) are they stopped and given back.
+import PQueue from 'p-queue';
+import type { ReservedTask, RetryPolicy, RunnerApi, RunnerCluster } from '../api/index.js';
+import type { RunnerConfig } from '../config/runner.js';
+import { isIronError, toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Sandbox } from '../sandbox/index.js';
+import { AUTH_BACKOFF, POLL_BACKOFF, backoff } from './backoff.js';
+import { Heartbeat } from './heartbeat.js';
+import type { RunnerMetrics } from './metrics.js';
+import { TaskRun } from './task-run.js';
+
+export interface RunnerDeps {
+  config: Readonly<RunnerConfig>;
+  api: RunnerApi;
+  sandbox: Sandbox;
+  instanceId: string;
+  log: Logger;
+  metrics: RunnerMetrics;
+  spoolDir: string;
+}
+
+/** Log and finish calls retry until delivered; capped low so a returning API is used within seconds. */
+const DELIVER: RetryPolicy = Object.freeze({ maxAttempts: Infinity, baseDelayMs: 200, maxDelayMs: 2_000 });
+
+export class Runner {
+  private readonly active = new Map<string, TaskRun>();
+  private readonly slots: PQueue;
+  private readonly heartbeat: Heartbeat;
+  private readonly pollCtl = new AbortController();
+  private readonly hardStopCtl = new AbortController();
+  private draining = false;
+  private loop: Promise<void> | undefined;
+  private drained: Promise<void> | undefined;
+  private lastApiOk = 0;
+  cluster: RunnerCluster | undefined;
+
+  constructor(private readonly d: RunnerDeps) {
+    this.slots = new PQueue({ concurrency: d.config.concurrency });
+    this.heartbeat = new Heartbeat(d.api, d.instanceId, {
+      tasks: () => this.active.values(),
+      cancel: (id) => this.active.get(id)?.stop('cancel'),
+      lost: (id) => this.active.get(id)?.stop('lost'),
+      fence: (id) => {
+        d.log.warn({ task_id: id }, 'lease could not be renewed in time; stopping the task (fencing)');
+        this.active.get(id)?.stop('fenced');
+      },
+    }, d.log.child({ component: 'heartbeat' }), d.metrics);
+    d.metrics.slotsTotal.set(d.config.concurrency);
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  get runningTasks(): number {
+    return this.active.size;
+  }
+
+  /** The API answered recently (for /readyz). */
+  apiReachable(withinMs = 60_000): boolean {
+    return Date.now() - this.lastApiOk < withinMs;
+  }
+
+  /** Startup: give back what a previous run of this instance left, check the cluster, then poll. */
+  async start(signal: AbortSignal): Promise<void> {
+    await this.giveBackOrphans(signal);
+    this.cluster = await this.checkCluster(signal);
+    this.heartbeat.start();
+    this.loop = this.pollLoop();
+  }
+
+  /** First signal: stop reserving; running tasks go on up to DRAIN_TIMEOUT, then are given back. Idempotent. */
+  drain(): Promise<void> {
+    if (this.drained !== undefined) return this.drained;
+    this.draining = true;
+    this.d.metrics.draining.set(1);
+    this.pollCtl.abort();
+    this.d.log.info({ running: this.active.size, drain_timeout_ms: this.d.config.drainTimeoutMs }, 'draining: no new tasks; running tasks may finish');
+    this.drained = (async () => {
+      await this.loop;
+      const timer = setTimeout(() => this.giveBackAll('drain timeout reached'), this.d.config.drainTimeoutMs);
+      timer.unref();
+      await this.slots.onIdle();
+      clearTimeout(timer);
+      await this.heartbeat.stop();
+      this.d.log.info('drained');
+    })();
+    return this.drained;
+  }
+
+  /** Second signal: stop every running task now and give it back. */
+  giveBackAll(why: string): void {
+    if (this.active.size > 0) this.d.log.warn({ tasks: [...this.active.keys()], why }, 'stopping running tasks and giving them back');
+    for (const t of this.active.values()) t.stop('requeue');
+    void this.drain();
+  }
+
+  /** Last resort when the process must exit: abandon report retries. */
+  abandon(): void {
+    this.hardStopCtl.abort();
+  }
+
+  private async giveBackOrphans(signal: AbortSignal): Promise<void> {
+    const reaped = await this.d.sandbox.reapOrphans(signal);
+    for (const t of reaped) {
+      if (t.taskId === '' || t.reservationId === undefined) continue;
+      try {
+        await this.d.api.finish(t.taskId, {
+          reservation_id: t.reservationId, status: 'requeue', exit_code: null, msg: 'runner restarted', duration_ms: 0, log_size: 0,
+        }, signal, { retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 2_000 } });
+        this.d.log.info({ task_id: t.taskId }, 'gave back a task orphaned by a previous run of this runner');
+      } catch (err) {
+        // Superseded or unreachable: the lease expiry on the server requeues it anyway.
+        this.d.log.warn({ task_id: t.taskId, code: isIronError(err) ? err.code : 'ERR_UNKNOWN' }, 'could not give back an orphaned task; its lease will expire');
+      }
+    }
+  }
+
+  private async checkCluster(signal: AbortSignal): Promise<RunnerCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const cluster = await this.d.api.getCluster(signal, { retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 } });
+        this.lastApiOk = Date.now();
+        this.d.log.info({ cluster_id: cluster.id, name: cluster.name, api: this.d.config.apiUrl.origin }, 'cluster found; polling for tasks');
+        return cluster;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
+        const auth = code === 'ERR_API_UNAUTHORIZED' || code === 'ERR_API_FORBIDDEN' || code === 'ERR_API_NOT_FOUND';
+        if (auth) this.d.log.error({ code }, 'the API refused the cluster credentials; check CLUSTER_ID / CLUSTER_TOKEN (retrying)');
+        else this.d.log.warn({ code, api: this.d.config.apiUrl.origin, attempt }, 'could not reach the API; retrying');
+        await backoff(attempt, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal);
+      }
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
+    const signal = this.pollCtl.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      const free = this.d.config.concurrency - this.active.size;
+      if (free <= 0) {
+        await this.slotFreed(signal);
+        continue;
+      }
+      try {
+        const res = await this.d.api.reserve({ instance_id: this.d.instanceId, n: free, wait: this.d.config.pollWaitS }, signal);
+        this.lastApiOk = Date.now();
+        failures = 0;
+        this.heartbeat.intervalMs = res.heartbeat_interval_ms;
+        for (const task of res.tasks) this.launch(task);
+      } catch (err) {
+        if (signal.aborted) break;
+        failures++;
+        const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
+        this.d.metrics.apiErrors.inc({ call: 'reserve', code });
+        const auth = code === 'ERR_API_UNAUTHORIZED' || code === 'ERR_API_FORBIDDEN';
+        if (auth) this.d.log.error({ code }, 'reserve refused; check CLUSTER_ID / CLUSTER_TOKEN (retrying slowly)');
+        else if (failures === 1 || failures % 20 === 0) this.d.log.warn({ code, failures }, 'reserve failed; backing off');
+        await backoff(failures, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private launch(task: ReservedTask): void {
+    const run = new TaskRun(task, {
+      api: this.d.api, sandbox: this.d.sandbox, config: this.d.config, log: this.d.log, metrics: this.d.metrics,
+      spoolDir: this.d.spoolDir, deliverRetry: DELIVER, hardStop: this.hardStopCtl.signal,
+    });
+    this.active.set(run.id, run);
+    this.d.metrics.slotsBusy.set(this.active.size);
+    void this.slots.add(async () => {
+      try {
+        await run.run();
+      } catch (err) {
+        this.d.log.error({ err: toError(err), task_id: run.id }, 'task run crashed');
+      } finally {
+        this.active.delete(run.id);
+        this.d.metrics.slotsBusy.set(this.active.size);
+        this.wakeSlot?.();
+      }
+    });
+  }
+
+  private wakeSlot: (() => void) | undefined;
+
+  private slotFreed(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.wakeSlot = undefined;
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.wakeSlot = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

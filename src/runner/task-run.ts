@@ -1,0 +1,179 @@
+// One reserved task from reservation to final report:
+//   reserved -> decrypting -> preparing -> running -> reporting -> done
+// Why a task stops matters for what is reported: a user cancel is reported `cancelled`; a drain gives
+// the task back (`requeue`); a task whose lease is lost or fenced is never reported (another runner
+// may own it now).
+import type { FinishRequest, FinishStatus, ReservedTask, RetryPolicy, RunnerApi } from '../api/index.js';
+import type { RunnerConfig } from '../config/runner.js';
+import { decryptPayload } from '../decrypt/index.js';
+import { isIronError, toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Sandbox, TaskOutcome } from '../sandbox/index.js';
+import type { LeasedTask } from './heartbeat.js';
+import { LogShipper } from './log-shipper.js';
+import type { RunnerMetrics } from './metrics.js';
+import { buildTaskSpec } from './task-spec.js';
+import { TaskState } from './task-state.js';
+
+export type StopReason = 'cancel' | 'lost' | 'fenced' | 'requeue';
+
+export interface TaskRunDeps {
+  api: RunnerApi;
+  sandbox: Sandbox;
+  config: Readonly<RunnerConfig>;
+  log: Logger;
+  metrics: RunnerMetrics;
+  spoolDir: string;
+  deliverRetry: RetryPolicy;
+  /** Aborts report retries when the whole runner must exit now. */
+  hardStop: AbortSignal;
+}
+
+export class TaskRun implements LeasedTask {
+  readonly id: string;
+  readonly reservationId: string;
+  readonly leaseMs: number;
+  leaseDeadline: number;
+  private readonly state = new TaskState();
+  private readonly ctl = new AbortController();
+  /** Aborted only when the task is no longer ours: stops log and finish retries too. */
+  private readonly gone = new AbortController();
+  private stopReason: StopReason | undefined;
+  private readonly log: Logger;
+  private readonly reservedAt = performance.now();
+
+  constructor(private readonly task: ReservedTask, private readonly deps: TaskRunDeps) {
+    this.id = task.id;
+    this.reservationId = task.reservation_id;
+    const serverLease = Date.parse(task.lease_expires_at) - Date.now();
+    // Clocks may differ; a lease we cannot interpret is taken as the protocol's default of 60 s.
+    this.leaseMs = Number.isFinite(serverLease) && serverLease >= 5_000 ? Math.min(serverLease, 600_000) : 60_000;
+    this.leaseDeadline = Date.now() + this.leaseMs;
+    this.log = deps.log.child({ task_id: task.id, code_name: task.code_name, attempt: task.attempt });
+  }
+
+  get phase(): string {
+    return this.state.phase;
+  }
+
+  /** Idempotent; the first reason wins. */
+  stop(reason: StopReason): void {
+    if (reason === 'lost' || reason === 'fenced') this.gone.abort(reason);
+    if (this.stopReason !== undefined || this.state.phase === 'done') return;
+    this.stopReason = reason;
+    this.log.info({ reason, phase: this.state.phase }, 'stopping task');
+    this.ctl.abort(reason);
+  }
+
+  async run(): Promise<void> {
+    this.log.info({ image: this.task.image }, 'task reserved');
+    const shipper = new LogShipper({
+      api: this.deps.api, taskId: this.id, spoolDir: this.deps.spoolDir, log: this.log, retry: this.deps.deliverRetry,
+      onShipped: (n) => this.deps.metrics.logBytes.inc(n),
+    });
+    try {
+      const payload = this.decrypt();
+      if (typeof payload === 'string') {
+        await this.report(failed(payload), undefined);
+        return;
+      }
+      this.state.to('preparing');
+      await shipper.open();
+      const result = await this.execute(payload, shipper);
+      if (result !== undefined) await this.report(result.outcome, shipper, result.giveBack);
+    } catch (err) {
+      this.log.error({ err: toError(err) }, 'task failed inside the runner');
+      await this.report(failed(`runner error: ${toError(err).message}`), shipper);
+    } finally {
+      if (this.state.phase !== 'done') this.state.to('done');
+      await shipper.dispose();
+    }
+  }
+
+  /** The plaintext payload, or the msg the task is finished `error` with (it is never run). */
+  private decrypt(): Buffer | string {
+    const key = this.deps.config.decryptionKey;
+    if (key === undefined) return Buffer.from(this.task.payload ?? '', 'utf8');
+    this.state.to('decrypting');
+    try {
+      return decryptPayload(key, this.task.payload ?? '');
+    } catch (err) {
+      const code = isIronError(err) ? err.code : 'ERR_PAYLOAD_AUTH';
+      this.log.warn({ code }, 'payload rejected; the task is not run');
+      if (code === 'ERR_PAYLOAD_NOT_BASE64') return 'payload is not encrypted (queue it with --encryption-key-file)';
+      if (code === 'ERR_PAYLOAD_TOO_SHORT') return 'payload is too short to be an encrypted payload';
+      return "payload authentication failed (not encrypted with this cluster's public key, or altered)";
+    }
+  }
+
+  /** Runs the container; undefined when nothing must be reported (start refused, lease lost). */
+  private async execute(payload: Buffer, shipper: LogShipper): Promise<{ outcome: TaskOutcome; giveBack: boolean } | undefined> {
+    const spec = buildTaskSpec(this.task, payload, this.deps.config);
+    let started = false;
+    try {
+      const outcome = await this.deps.sandbox.runTask(spec, {
+        onOutput: async (chunk, stream) => {
+          if (this.deps.config.logJobOutput) this.log.info({ stream, output: chunk.toString('utf8') }, 'job output');
+          await shipper.write(chunk);
+        },
+        onCreated: () => this.deps.metrics.pickup.observe((performance.now() - this.reservedAt) / 1000),
+        beforeStart: async (_containerId, signal) => {
+          await this.deps.api.start(this.id, this.reservationId, signal, { retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 2_000 } });
+          this.state.to('running');
+          started = true;
+        },
+      }, this.ctl.signal);
+      this.deps.metrics.runDuration.observe({ outcome: outcome.status }, outcome.durationMs / 1000);
+      return { outcome, giveBack: false };
+    } catch (err) {
+      if (isIronError(err, 'ERR_API_CONFLICT') && !started) {
+        this.log.warn('the API no longer holds this reservation; not running the task');
+        return undefined;
+      }
+      if (this.stopReason === 'lost' || this.stopReason === 'fenced') return undefined;
+      // The engine failed (not the job): before the job started, give the task back; after, it ends `error`.
+      const msg = `docker engine error: ${toError(err).message}`;
+      this.log.error({ err: toError(err), started }, 'sandbox failed');
+      return { outcome: failed(msg), giveBack: !started };
+    }
+  }
+
+  private async report(outcome: TaskOutcome, shipper: LogShipper | undefined, giveBack = false): Promise<void> {
+    const status = this.reportedStatus(outcome, giveBack);
+    if (status === undefined) {
+      this.log.info({ reason: this.stopReason }, 'task no longer ours; not reporting');
+      return;
+    }
+    if (this.state.phase !== 'reporting' && this.state.phase !== 'done') this.state.to('reporting');
+    const signal = AbortSignal.any([this.deps.hardStop, this.gone.signal]);
+    let logSize = 0;
+    try {
+      if (shipper !== undefined) logSize = await shipper.close(signal);
+      const body: FinishRequest = {
+        reservation_id: this.reservationId, status, exit_code: outcome.exitCode,
+        msg: status === 'complete' ? '' : outcome.msg, duration_ms: Math.round(outcome.durationMs), log_size: logSize,
+      };
+      await this.deps.api.finish(this.id, body, signal, { retry: this.deps.deliverRetry });
+      this.deps.metrics.tasks.inc({ outcome: status });
+      this.log.info({ status, msg: body.msg, exit_code: outcome.exitCode, duration_ms: body.duration_ms, log_size: logSize, age_ms: this.state.age() }, 'task finished');
+    } catch (err) {
+      if (isIronError(err, 'ERR_API_CONFLICT')) {
+        this.log.warn({ status }, 'finish refused: the reservation was superseded; dropping the report');
+        return;
+      }
+      this.deps.metrics.apiErrors.inc({ call: 'finish', code: isIronError(err) ? err.code : 'ERR_UNKNOWN' });
+      this.log.error({ err: toError(err), status }, 'could not deliver the task outcome');
+    }
+  }
+
+  private reportedStatus(outcome: TaskOutcome, giveBack: boolean): FinishStatus | undefined {
+    if (this.gone.signal.aborted) return undefined;
+    if (this.stopReason === 'requeue' || giveBack) return 'requeue';
+    if (this.stopReason === 'cancel') return 'cancelled';
+    return outcome.status;
+  }
+}
+
+function failed(msg: string): TaskOutcome {
+  return { status: 'error', msg, exitCode: null, durationMs: 0, logBytes: 0, truncated: false };
+}

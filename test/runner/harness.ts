@@ -1,0 +1,174 @@
+// End-to-end harness: a real iron-api in-process (port 0, temp SQLite data dir), real iron-runner
+// processes spawned from dist/, the real Docker engine. Everything it starts is stopped and removed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createIronClient, type IronClient, type TaskInfo } from '../../src/api/index.js';
+import { serverConfig } from '../../src/config/server.js';
+import { silentLogger } from '../../src/log.js';
+import { startServer, type ServerHandle } from '../../src/server/index.js';
+import { createDockerEngine, LABEL_INSTANCE, removeJobNetwork } from '../../src/sandbox/index.js';
+import { REPO_ROOT } from '../helpers/vectors.js';
+import { testDocker } from '../helpers/docker.js';
+
+export const RUNNER_MAIN = path.join(REPO_ROOT, 'dist/src/runner/main.js');
+const FINAL = new Set(['complete', 'error', 'cancelled', 'timeout', 'killed']);
+
+export interface Api {
+  handle: ServerHandle;
+  dataDir: string;
+  client: IronClient;
+  projectId: string;
+  clusterId: string;
+  clusterToken: string;
+  url: string;
+  restart(opts?: { downMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startApi(overrides: { leaseMs?: number } = {}): Promise<Api> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'iron-e2e-api-'));
+  const config = serverConfig({ dataDir, port: 0, ...(overrides.leaseMs === undefined ? {} : { leaseMs: overrides.leaseMs }) });
+  let handle = await startServer({ config, log: silentLogger() });
+  const boot = handle.bootstrap;
+  if (boot === null) throw new Error('fresh data dir did not bootstrap');
+  const client = createIronClient({ baseUrl: handle.url, token: boot.projectToken, projectId: boot.projectId });
+  const api: Api = {
+    handle, dataDir, client, projectId: boot.projectId, clusterId: boot.clusterId, clusterToken: boot.clusterToken, url: handle.url,
+    async restart(opts = {}) {
+      const port = handle.port;
+      await handle.close();
+      if (opts.downMs !== undefined) await new Promise((r) => setTimeout(r, opts.downMs));
+      handle = await startServer({ config: { ...config, port }, log: silentLogger() });
+      api.handle = handle;
+    },
+    async stop() {
+      await client.close();
+      await handle.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return api;
+}
+
+export interface RunnerProc {
+  proc: ChildProcess;
+  jobsDir: string;
+  lines: Array<Record<string, unknown>>;
+  stderr: string[];
+  exited: Promise<number | null>;
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A unique job network per test file, so parallel files never share iptables state. */
+export function uniqueNetwork(): string {
+  return `irt${randomBytes(4).toString('hex')}`;
+}
+
+export function spawnRunner(api: Api, env: Record<string, string> = {}, jobsDir?: string): RunnerProc {
+  const dir = jobsDir ?? mkdtempSync(path.join(tmpdir(), 'iron-e2e-runner-'));
+  const proc = spawn(process.execPath, [RUNNER_MAIN], {
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      CLUSTER_ID: api.clusterId,
+      CLUSTER_TOKEN: api.clusterToken,
+      API_URL: api.url,
+      JOBS_DIR: dir,
+      CONCURRENCY: '4',
+      MEMORY_PER_JOB: '64M',
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
+      STOP_GRACE: '2s',
+      POLL_WAIT: '5s',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const stderr: string[] = [];
+  const waiters = new Set<() => void>();
+  let buf = '';
+  proc.stderr?.on('data', (chunk: Buffer) => {
+    buf += chunk.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      stderr.push(line);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // non-JSON output (config errors) stays in stderr
+      }
+      for (const w of waiters) w();
+    }
+  });
+  proc.stdout?.resume();
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return {
+    proc, jobsDir: dir, lines, stderr, exited,
+    waitForLog(match, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = lines.find(match);
+          if (found !== undefined) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(found);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`runner log line not seen within ${timeoutMs} ms; last lines:\n${stderr.slice(-15).join('\n')}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function registerImage(api: Api, name: string, command?: string, extra: Record<string, unknown> = {}): Promise<void> {
+  await api.client.project.registerCode({ name, image: 'iron-test/busybox:1', ...(command === undefined ? {} : { command }), ...extra }, AbortSignal.timeout(10_000));
+}
+
+export async function waitForTask(api: Api, id: string, statuses: ReadonlySet<string> = FINAL, timeoutMs = 60_000): Promise<TaskInfo> {
+  const deadline = Date.now() + timeoutMs;
+  let last: TaskInfo | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await api.client.project.getTask(id, AbortSignal.timeout(5_000));
+      if (statuses.has(last.status)) return last;
+    } catch {
+      // the API may be restarting in some tests
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`task ${id} did not reach ${[...statuses].join('|')} within ${timeoutMs} ms (last: ${last?.status ?? 'unknown'})`);
+}
+
+export async function taskLog(api: Api, id: string): Promise<string> {
+  try {
+    return (await api.client.project.getTaskLog(id, AbortSignal.timeout(5_000))).toString();
+  } catch {
+    return '';
+  }
+}
+
+/** Containers this runner instance (by jobs dir's instance id) left on the engine. */
+export async function containersOf(instanceId: string): Promise<number> {
+  const list = await testDocker().listContainers({ all: true, filters: { label: [`${LABEL_INSTANCE}=${instanceId}`] } });
+  return list.length;
+}
+
+/** Removes a test job network and the egress rules the sandbox installed for it. */
+export async function removeNetwork(name: string): Promise<void> {
+  await removeJobNetwork(createDockerEngine(), { name, blockedTcpPorts: [25, 465, 587], blockedAddresses: ['169.254.169.254'] }, AbortSignal.timeout(20_000));
+}

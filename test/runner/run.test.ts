@@ -1,0 +1,101 @@
+// The runner end to end: real iron-api, real iron-runner process, real Docker engine.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containersOf, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, type Api, type RunnerProc } from './harness.js';
+
+let api: Api;
+let runner: RunnerProc;
+const network = uniqueNetwork();
+
+beforeAll(async () => {
+  api = await startApi();
+  await registerImage(api, 'echoer', `sh -c 'echo "task $TASK_ID says $(cat "$PAYLOAD_FILE")"; echo to-stderr >&2'`);
+  await registerImage(api, 'exit3', "sh -c 'echo before; exit 3'");
+  await registerImage(api, 'sleeper', "sh -c 'echo started; sleep 30'");
+  await registerImage(api, 'hog', `sh -c 'x=a; while true; do x="$x$x"; done'`);
+  runner = spawnRunner(api, { JOB_NETWORK: network });
+  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+});
+
+afterAll(async () => {
+  const code = await runner?.stop();
+  expect(code).toBe(0);
+  const instance = readFileSync(path.join(runner.jobsDir, 'instance-id'), 'utf8').trim();
+  expect(await containersOf(instance)).toBe(0);
+  await removeNetwork(network);
+  await api?.stop();
+});
+
+describe('iron-runner end to end', () => {
+  it('runs 50 short tasks at concurrency 4: all complete, logs are exactly the job output', async () => {
+    const signal = AbortSignal.timeout(10_000);
+    const ids = await api.client.project.queueTasks(
+      Array.from({ length: 50 }, (_, i) => ({ code_name: 'echoer', payload: `p${i}`, cluster: api.clusterId })),
+      signal,
+    );
+    const tasks = await Promise.all(ids.map((id) => waitForTask(api, id, undefined, 120_000)));
+    expect(tasks.map((t) => t.status)).toEqual(ids.map(() => 'complete'));
+    for (const t of tasks) expect(t.msg ?? '').toBe('');
+    const logs = await Promise.all(ids.map((id) => taskLog(api, id)));
+    ids.forEach((id, i) => {
+      const log = logs[i] ?? '';
+      expect(log).toContain(`task ${id} says p${i}\n`);
+      expect(log).toContain('to-stderr\n');
+      expect(log.length).toBe(`task ${id} says p${i}\n`.length + 'to-stderr\n'.length);
+    });
+    // Never more than CONCURRENCY (4) held at once, and really in parallel: replay the runner's log.
+    let held = 0;
+    let maxHeld = 0;
+    const ours = new Set(ids);
+    for (const l of runner.lines) {
+      if (!ours.has(l['task_id'] as string)) continue;
+      if (l['msg'] === 'task reserved') maxHeld = Math.max(maxHeld, ++held);
+      if (l['msg'] === 'task finished') held--;
+    }
+    expect(maxHeld).toBeLessThanOrEqual(4);
+    expect(maxHeld).toBeGreaterThanOrEqual(2);
+  }, 180_000);
+
+  it('reports a non-zero exit as error with the exit code', async () => {
+    const [id] = await api.client.project.queueTasks([{ code_name: 'exit3', payload: '', cluster: api.clusterId }], AbortSignal.timeout(5_000));
+    const t = await waitForTask(api, id ?? '');
+    expect(t.status).toBe('error');
+    expect(t.msg).toBe('exit code 3');
+    expect(await taskLog(api, id ?? '')).toBe('before\n');
+  }, 60_000);
+
+  it('reports a timeout as timeout, with the limit in the msg', async () => {
+    const [id] = await api.client.project.queueTasks([{ code_name: 'sleeper', payload: '', timeout: 2, cluster: api.clusterId }], AbortSignal.timeout(5_000));
+    const t = await waitForTask(api, id ?? '');
+    expect(t.status).toBe('timeout');
+    expect(t.msg).toMatch(/2 s/);
+  }, 60_000);
+
+  it('reports an out-of-memory kill as killed', async () => {
+    const [id] = await api.client.project.queueTasks([{ code_name: 'hog', payload: '', cluster: api.clusterId }], AbortSignal.timeout(5_000));
+    const t = await waitForTask(api, id ?? '');
+    expect(t.status).toBe('killed');
+    expect(t.msg).toMatch(/out of memory/);
+  }, 60_000);
+
+  it('cancels a running task: the container stops and the task ends cancelled', async () => {
+    const [id] = await api.client.project.queueTasks([{ code_name: 'sleeper', payload: '', cluster: api.clusterId }], AbortSignal.timeout(5_000));
+    await waitForTask(api, id ?? '', new Set(['running']));
+    const t0 = Date.now();
+    await api.client.project.cancelTask(id ?? '', AbortSignal.timeout(5_000));
+    await runner.waitForLog((l) => l['task_id'] === id && l['msg'] === 'task finished', 20_000);
+    const elapsed = Date.now() - t0;
+    const t = await waitForTask(api, id ?? '');
+    expect(t.status).toBe('cancelled');
+    // heartbeat (1 s) + SIGTERM through tini; generous bound for a loaded 2-core machine
+    expect(elapsed).toBeLessThan(10_000);
+  }, 60_000);
+
+  it('cancels a queued task before any runner takes it', async () => {
+    const [id] = await api.client.project.queueTasks([{ code_name: 'echoer', payload: 'x', delay: 60, cluster: api.clusterId }], AbortSignal.timeout(5_000));
+    await api.client.project.cancelTask(id ?? '', AbortSignal.timeout(5_000));
+    expect((await waitForTask(api, id ?? '')).status).toBe('cancelled');
+    expect(runner.lines.some((l) => l['task_id'] === id)).toBe(false);
+  }, 30_000);
+});
