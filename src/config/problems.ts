@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { IronError } from '../errors.js';
 import type { Env } from './env.js';
-import { parseDurationMs, parseSize } from './units.js';
+import { formatSize, parseDurationMs, parseSize } from './units.js';
 
 export class ConfigReader {
   readonly problems: string[] = [];
@@ -65,7 +65,7 @@ export class ConfigReader {
     if (v === undefined) return fallback;
     const bytes = parseSize(v);
     if (bytes === undefined || bytes < min) {
-      this.problems.push(`${name} must be a size like 256M or 1G${min > 0 ? ` of at least ${min} bytes` : ''} (got ${JSON.stringify(v)})`);
+      this.problems.push(`${name} must be a size like 256M or 1G${min > 0 ? ` of at least ${formatSize(min)}` : ''} (got ${JSON.stringify(v)})`);
       return fallback;
     }
     return bytes;

@@ -5,7 +5,7 @@
 import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { conflictSize, type RetryPolicy, type RunnerApi } from '../api/index.js';
-import { abortError, isIronError } from '../errors.js';
+import { abortError, isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface LogShipperOptions {
@@ -64,7 +64,7 @@ export class LogShipper {
     try {
       this.kick();
       await this.loop;
-      if (this.failure !== undefined) throw this.failure;
+      if (this.failure !== undefined) throw toError(this.failure);
       if (this.ctl.signal.aborted) throw abortError(this.ctl.signal);
       return this.shipped;
     } finally {

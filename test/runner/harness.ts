@@ -9,7 +9,8 @@ import { createIronClient, type IronClient, type TaskInfo } from '../../src/api/
 import { serverConfig } from '../../src/config/server.js';
 import { silentLogger } from '../../src/log.js';
 import { startServer, type ServerHandle } from '../../src/server/index.js';
-import { createDockerEngine, LABEL_INSTANCE, removeJobNetwork } from '../../src/sandbox/index.js';
+import { createDockerEngine, LABEL_INSTANCE, LABEL_TASK, removeJobNetwork } from '../../src/sandbox/index.js';
+import { LABEL_ROLE } from '../../src/sandbox/labels.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
 import { testDocker } from '../helpers/docker.js';
 
@@ -171,4 +172,37 @@ export async function containersOf(instanceId: string): Promise<number> {
 /** Removes a test job network and the egress rules the sandbox installed for it. */
 export async function removeNetwork(name: string): Promise<void> {
   await removeJobNetwork(createDockerEngine(), { name, blockedTcpPorts: [25, 465, 587], blockedAddresses: ['169.254.169.254'] }, AbortSignal.timeout(20_000));
+}
+
+/**
+ * Streams the engine's container events for sandbox objects while a test runs (dockerd keeps only
+ * ~256 past events, so a later `since` query can miss them). stop() returns task id -> job container actions.
+ */
+export async function watchContainerEvents(): Promise<{ stop(): Promise<Map<string, string[]>> }> {
+  const stream = (await testDocker().getEvents({ filters: { type: ['container'], label: [LABEL_TASK] } })) as NodeJS.ReadableStream & { destroy(): void };
+  const byTask = new Map<string, string[]>();
+  let buf = '';
+  stream.on('data', (c: Buffer) => {
+    buf += c.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.trim() === '') continue;
+      const e = JSON.parse(line) as { Action: string; Actor?: { Attributes?: Record<string, string> } };
+      const task = e.Actor?.Attributes?.[LABEL_TASK];
+      // Only job containers: each task also has a never-started helper that fills its input volume.
+      if (task === undefined || e.Actor?.Attributes?.[LABEL_ROLE] !== 'job') continue;
+      const list = byTask.get(task) ?? [];
+      list.push(e.Action);
+      byTask.set(task, list);
+    }
+  });
+  return {
+    async stop() {
+      await new Promise((r) => setTimeout(r, 300));
+      stream.destroy();
+      return byTask;
+    },
+  };
 }

@@ -6,6 +6,7 @@ import { containersOf, registerImage, removeNetwork, spawnRunner, startApi, task
 
 let api: Api;
 let runner: RunnerProc;
+let metricsUrl = '';
 const network = uniqueNetwork();
 
 beforeAll(async () => {
@@ -14,8 +15,10 @@ beforeAll(async () => {
   await registerImage(api, 'exit3', "sh -c 'echo before; exit 3'");
   await registerImage(api, 'sleeper', "sh -c 'echo started; sleep 30'");
   await registerImage(api, 'hog', `sh -c 'x=a; while true; do x="$x$x"; done'`);
-  runner = spawnRunner(api, { JOB_NETWORK: network });
+  runner = spawnRunner(api, { JOB_NETWORK: network, METRICS_ADDR: '127.0.0.1:0' });
   await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+  const listening = await runner.waitForLog((l) => l['msg'] === 'health and metrics endpoints listening');
+  metricsUrl = `http://${String(listening['addr'])}`;
 });
 
 afterAll(async () => {
@@ -98,4 +101,16 @@ describe('iron-runner end to end', () => {
     expect((await waitForTask(api, id ?? '')).status).toBe('cancelled');
     expect(runner.lines.some((l) => l['task_id'] === id)).toBe(false);
   }, 30_000);
+
+  it('serves /healthz, /readyz and Prometheus /metrics with task outcomes', async () => {
+    expect((await fetch(`${metricsUrl}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${metricsUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+    expect(text).toMatch(/iron_runner_tasks_total\{outcome="complete"\} \d+/);
+    expect(text).toMatch(/iron_runner_tasks_total\{outcome="killed"\} 1/);
+    expect(text).toContain('iron_runner_slots_total 4');
+    expect(text).toMatch(/iron_runner_pickup_seconds_count \d+/);
+    expect((await fetch(`${metricsUrl}/nope`)).status).toBe(404);
+  });
 });

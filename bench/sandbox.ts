@@ -1,0 +1,101 @@
+// Per-task overhead of Sandbox.runTask against the floor: the raw Engine API cycle
+// (create/start/wait/delete over the unix socket with node:http, no client library) on the same
+// image, limits and network. Runs alternate so engine drift hits both sides alike.
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
+import { createLogger, silentLogger } from '../src/log.js';
+import { createDockerEngine, removeJobNetwork, Sandbox, type SandboxNetworkOptions } from '../src/sandbox/index.js';
+
+const SOCKET = '/var/run/docker.sock';
+const IMAGE = 'iron-test/busybox:1';
+const MEMORY = 64 * 1024 * 1024;
+
+interface Stats { p50: number; p95: number }
+
+function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = request({ socketPath: SOCKET, method, path: `/v1.41${path}`, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': data.length } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(parts).toString();
+        resolve({ status: res.statusCode ?? 0, json: text === '' ? null : JSON.parse(text) as unknown });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+async function rawCycle(network: string, label: string): Promise<number> {
+  const t0 = performance.now();
+  const tmpfs = `rw,exec,nosuid,nodev,size=${MEMORY / 2},mode=1777`;
+  const created = await api('POST', '/containers/create', {
+    Image: IMAGE, Cmd: ['true'], Labels: { 'io.iron-runner.bench': label }, AttachStdout: true, AttachStderr: true,
+    HostConfig: {
+      Init: true, Memory: MEMORY, MemorySwap: MEMORY, PidsLimit: 256, ReadonlyRootfs: true, Tmpfs: { '/task': tmpfs, '/tmp': tmpfs },
+      NetworkMode: network, SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'], LogConfig: { Type: 'none', Config: {} },
+    },
+  });
+  const id = (created.json as { Id: string }).Id;
+  if (created.status !== 201) throw new Error(`raw create: HTTP ${created.status}`);
+  await api('POST', `/containers/${id}/start`);
+  await api('POST', `/containers/${id}/wait`);
+  await api('DELETE', `/containers/${id}?force=1&v=1`);
+  return performance.now() - t0;
+}
+
+function stats(xs: number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? Number.NaN;
+  return { p50: Math.round(at(0.5)), p95: Math.round(at(0.95)) };
+}
+
+export async function benchSandboxOverhead(opts: { n: number; log?: Logger }): Promise<{ oursMs: Stats; rawMs: Stats; ratio: number }> {
+  const log = opts.log ?? silentLogger();
+  const engine = createDockerEngine({ socketPath: SOCKET });
+  const tag = randomBytes(3).toString('hex');
+  const network: SandboxNetworkOptions = { name: `irb-${tag}`, blockedTcpPorts: [25, 465, 587], blockedAddresses: ['169.254.169.254'] };
+  const sandbox = await Sandbox.create(engine, { instanceId: `bench-${tag}`, maxLogBytes: 1024 * 1024, stopGraceMs: 5_000, network }, log, AbortSignal.timeout(60_000));
+  const ours: number[] = [];
+  const raw: number[] = [];
+  try {
+    // One warm-up each: first-use costs (page cache, network setup) are not per-task overhead.
+    await rawCycle(network.name, tag);
+    const task = (i: number) => ({
+      taskId: `bench-${tag}-${i}`, image: IMAGE, command: ['true'], env: {}, payload: Buffer.alloc(0), config: '',
+      limits: { memoryBytes: MEMORY }, timeoutMs: 60_000, labels: {},
+    });
+    await sandbox.runTask(task(-1), { onOutput: () => undefined }, AbortSignal.timeout(60_000));
+    for (let i = 0; i < opts.n; i++) {
+      const t0 = performance.now();
+      const out = await sandbox.runTask(task(i), { onOutput: () => undefined }, AbortSignal.timeout(60_000));
+      if (out.status !== 'complete') throw new Error(`bench task ${out.status}: ${out.msg}`);
+      ours.push(performance.now() - t0);
+      raw.push(await rawCycle(network.name, tag));
+    }
+  } finally {
+    await sandbox.reapOrphans(AbortSignal.timeout(30_000));
+    await removeJobNetwork(engine, network, AbortSignal.timeout(30_000));
+  }
+  const oursMs = stats(ours);
+  const rawMs = stats(raw);
+  const result = { oursMs, rawMs, ratio: Math.round((oursMs.p50 / rawMs.p50) * 100) / 100 };
+  log.info(result, 'sandbox overhead');
+  return result;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const n = Number(process.argv[2] ?? '30');
+  benchSandboxOverhead({ n: Number.isInteger(n) && n > 0 ? n : 30, log: createLogger({ level: 'warn' }) }).then(
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

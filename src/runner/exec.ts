@@ -1,0 +1,107 @@
+// `iron-runner exec`: one task through exactly the daemon's sandbox code path, for trying a worker
+// image locally with production limits. Job stdout goes to stdout and job stderr to stderr, with
+// back-pressure; the outcome is the last line on stderr, as JSON.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import type { Writable } from 'node:stream';
+import type { Env } from '../config/env.js';
+import { IronError, isIronError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { createDockerEngine, Sandbox, type ContainerEngine, type TaskOutcome } from '../sandbox/index.js';
+import { EXEC_USAGE, parseExecArgs, type ExecRequest } from './exec-args.js';
+
+export interface ExecDeps {
+  env: Env;
+  stdout: Writable;
+  stderr: Writable;
+  /** Aborting it cancels the task (main wires SIGINT/SIGTERM to it). */
+  signal: AbortSignal;
+  engine?: ContainerEngine;
+  log?: Logger;
+}
+
+export async function runExec(argv: readonly string[], deps: ExecDeps): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    deps.stdout.write(EXEC_USAGE);
+    return 0;
+  }
+  let req: Readonly<ExecRequest>;
+  try {
+    req = parseExecArgs(argv, deps.env);
+  } catch (err) {
+    deps.stderr.write(`${(err as Error).message}\n\n${EXEC_USAGE}`);
+    return 2;
+  }
+  const log = deps.log ?? createLogger({ level: req.logLevel, name: 'iron-runner-exec' });
+  try {
+    const outcome = await execTask(req, deps, log);
+    deps.stderr.write(`${JSON.stringify(outcomeLine(outcome))}\n`);
+    return outcome.status === 'complete' ? 0 : 1;
+  } catch (err) {
+    const e = isIronError(err) ? err : new IronError('ERR_INTERNAL', 'unexpected failure', { cause: err });
+    log.error({ err: e }, 'exec failed');
+    deps.stderr.write(`${JSON.stringify({ status: 'error', msg: e.message, code: e.code, exit_code: null })}\n`);
+    return 1;
+  }
+}
+
+export function outcomeLine(o: TaskOutcome): Record<string, unknown> {
+  return { status: o.status, msg: o.msg, exit_code: o.exitCode, duration_ms: o.durationMs, log_bytes: o.logBytes, truncated: o.truncated };
+}
+
+async function execTask(req: Readonly<ExecRequest>, deps: ExecDeps, log: Logger): Promise<TaskOutcome> {
+  const payload = req.payloadFile === undefined ? Buffer.alloc(0) : await readInput(req.payloadFile, '--payload-file');
+  const config = req.configFile === undefined ? '' : (await readInput(req.configFile, '--config-file')).toString('utf8');
+  const engine = deps.engine ?? createDockerEngine(req.dockerHost === undefined ? {} : { dockerHost: req.dockerHost });
+  const instanceId = `exec-${hostname().replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const setup = AbortSignal.any([deps.signal, AbortSignal.timeout(60_000)]);
+  const sandbox = await Sandbox.create(engine, { instanceId, maxLogBytes: req.maxLogBytes, stopGraceMs: req.stopGraceMs }, log, setup);
+  try {
+    const limits: { memoryBytes: number; diskBytes?: number; nanoCpus?: number; pidsLimit?: number } = { memoryBytes: req.memoryBytes };
+    if (req.diskBytes !== undefined) limits.diskBytes = req.diskBytes;
+    if (req.nanoCpus !== undefined) limits.nanoCpus = req.nanoCpus;
+    if (req.pidsLimit !== undefined) limits.pidsLimit = req.pidsLimit;
+    return await sandbox.runTask({
+      taskId: `exec-${randomBytes(6).toString('hex')}`,
+      image: req.image,
+      ...(req.command === undefined ? {} : { command: [...req.command] }),
+      env: { ...req.env },
+      payload,
+      config,
+      limits,
+      timeoutMs: req.timeoutMs,
+      labels: {},
+    }, {
+      onOutput: (chunk, stream) => write(stream === 'stdout' ? deps.stdout : deps.stderr, chunk),
+    }, deps.signal);
+  } finally {
+    // runTask removes its own objects; this catches anything a crash between steps left.
+    await sandbox.reapOrphans(AbortSignal.timeout(30_000)).catch((err: unknown) => log.warn({ err }, 'cleanup failed'));
+  }
+}
+
+async function readInput(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'read error';
+    throw new IronError('ERR_INVALID_ARGUMENT', `${flag} ${path} cannot be read: ${code}`, { cause: err });
+  }
+}
+
+/** Writes with back-pressure: a slow terminal or pipe slows the job instead of filling our memory. */
+function write(out: Writable, chunk: Buffer): Promise<void> | undefined {
+  if (out.write(chunk)) return undefined;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('close', done);
+      out.off('error', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+    out.on('error', done);
+  });
+}

@@ -1,0 +1,95 @@
+// Builds the job container's create body. Everything that makes the sandbox a sandbox is here, in
+// one place: limits, the reduced privileges, the disk limit (real quota or fallback), the network.
+// Nothing in TaskSpec can turn on privileged mode, host networking, host mounts or the Docker socket:
+// those fields are fixed below, never copied from the spec.
+import type { ContainerCreateBody } from './engine.js';
+import { objectLabels } from './labels.js';
+import { CONFIG_FILE, INPUT_DIR, PAYLOAD_FILE, TASK_DIR } from './task-input.js';
+import type { SandboxCapabilities, TaskSpec } from './types.js';
+
+/**
+ * Capabilities kept after dropping ALL. Docker's default set minus what ordinary job images do not
+ * need: NET_RAW (raw sockets: spoofing, ARP tricks on the bridge), MKNOD, SETFCAP, SETPCAP,
+ * SYS_CHROOT, AUDIT_WRITE, FSETID. Kept: CHOWN, DAC_OVERRIDE, FOWNER (root in the image manages its
+ * own files: package installs, chown in entrypoints), SETUID, SETGID (entrypoints that drop to an
+ * unprivileged user with su/gosu), KILL (signal own children running as another uid),
+ * NET_BIND_SERVICE (a job that serves on port 80 inside its own namespace). no-new-privileges stops
+ * setuid binaries from gaining anything beyond this set.
+ */
+export const CAP_ADD: readonly string[] = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'KILL', 'NET_BIND_SERVICE'];
+
+export const DEFAULT_PIDS_LIMIT = 256;
+const MAX_SHM_BYTES = 64 * 1024 * 1024;
+
+export interface ContainerSpecInput {
+  spec: TaskSpec;
+  instanceId: string;
+  capabilities: SandboxCapabilities;
+  networkName: string;
+  inputVolume: string;
+  defaultPidsLimit: number;
+}
+
+/**
+ * Writable space per task. With a real quota the writable layer gets diskBytes. In the fallback the
+ * writable dirs are tmpfs, whose pages count against the memory limit (docker-facts §4): a tmpfs
+ * larger than memory would turn "disk full" into an OOM kill, so each is capped at half the memory.
+ */
+export function writableBytes(spec: TaskSpec, mode: SandboxCapabilities['diskQuota']): number {
+  const mem = spec.limits.memoryBytes;
+  if (mode === 'storage-opt') return spec.limits.diskBytes ?? mem;
+  const half = Math.floor(mem / 2);
+  return Math.max(1024 * 1024, Math.min(spec.limits.diskBytes ?? half, half));
+}
+
+export function jobEnv(spec: TaskSpec): string[] {
+  const env: Record<string, string> = {
+    ...spec.env,
+    TASK_ID: spec.taskId,
+    TASK_DIR,
+    PAYLOAD_FILE,
+    CONFIG_FILE,
+  };
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}
+
+export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateBody {
+  const { spec, capabilities } = input;
+  const mem = spec.limits.memoryBytes;
+  const writable = writableBytes(spec, capabilities.diskQuota);
+  const fallback = capabilities.diskQuota === 'fallback';
+  const tmpfsOpts = `rw,exec,nosuid,nodev,size=${writable},mode=1777`;
+  const body: ContainerCreateBody = {
+    Image: spec.image,
+    Env: jobEnv(spec),
+    Labels: objectLabels(input.instanceId, spec.taskId, 'job', spec.labels),
+    AttachStdout: true,
+    AttachStderr: true,
+    AttachStdin: false,
+    OpenStdin: false,
+    Tty: false,
+    HostConfig: {
+      Init: true,
+      Memory: mem,
+      MemorySwap: mem,
+      PidsLimit: spec.limits.pidsLimit ?? input.defaultPidsLimit,
+      ReadonlyRootfs: fallback,
+      ShmSize: Math.min(MAX_SHM_BYTES, writable),
+      Mounts: [{ Type: 'volume', Source: input.inputVolume, Target: INPUT_DIR, ReadOnly: true }],
+      NetworkMode: input.networkName,
+      SecurityOpt: ['no-new-privileges'],
+      CapDrop: ['ALL'],
+      CapAdd: [...CAP_ADD],
+      Privileged: false,
+      // Output is attached live; nothing is kept on the engine's disk.
+      LogConfig: { Type: 'none', Config: {} },
+      AutoRemove: false,
+    },
+  };
+  if (spec.command !== undefined) body.Cmd = [...spec.command];
+  if (fallback) body.HostConfig.Tmpfs = { [TASK_DIR]: tmpfsOpts, '/tmp': tmpfsOpts };
+  else body.HostConfig.StorageOpt = { size: String(writable) };
+  if (spec.limits.cpuShares !== undefined) body.HostConfig.CpuShares = spec.limits.cpuShares;
+  if (spec.limits.nanoCpus !== undefined) body.HostConfig.NanoCpus = spec.limits.nanoCpus;
+  return body;
+}

@@ -1,0 +1,127 @@
+// The port between the sandbox and a container engine. Only plain data crosses it (no dockerode
+// objects), so the rest of the project never depends on the Docker client library, and every call
+// takes an AbortSignal so a stuck engine can never hang a caller forever.
+import type { Readable } from 'node:stream';
+
+export interface EngineInfo {
+  storageDriver: string;
+  /** "Backing Filesystem" from DriverStatus (overlay2: extfs, xfs, btrfs ...); '' when not reported. */
+  backingFs: string;
+  serverVersion: string;
+  /** True when the engine runs with a cgroup memory controller that supports swap limits. */
+  swapLimit: boolean;
+}
+
+export interface ImageInfo {
+  id: string;
+  size: number;
+}
+
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  serveraddress?: string;
+  email?: string;
+  identitytoken?: string;
+}
+
+/** The subset of Docker's container-create body the sandbox uses (Engine API v1.41 field names). */
+export interface ContainerCreateBody {
+  name?: string;
+  Image: string;
+  Cmd?: string[];
+  Env: string[];
+  Labels: Record<string, string>;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  AttachStdin: boolean;
+  OpenStdin: boolean;
+  Tty: boolean;
+  NetworkDisabled?: boolean;
+  HostConfig: {
+    Init: boolean;
+    Memory: number;
+    MemorySwap: number;
+    CpuShares?: number;
+    NanoCpus?: number;
+    PidsLimit: number;
+    ReadonlyRootfs: boolean;
+    Tmpfs?: Record<string, string>;
+    StorageOpt?: Record<string, string>;
+    ShmSize?: number;
+    Mounts?: Array<{ Type: 'volume'; Source: string; Target: string; ReadOnly: boolean }>;
+    NetworkMode: string;
+    SecurityOpt: string[];
+    CapDrop: string[];
+    CapAdd: string[];
+    Privileged: false;
+    LogConfig: { Type: string; Config: Record<string, string> };
+    AutoRemove: false;
+  };
+}
+
+export interface ContainerState {
+  status: string;
+  running: boolean;
+  oomKilled: boolean;
+  exitCode: number;
+  error: string;
+  imageId: string;
+}
+
+export interface ContainerSummary {
+  id: string;
+  labels: Record<string, string>;
+  state: string;
+  imageId: string;
+}
+
+export interface VolumeSummary {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  /** The Linux bridge name (com.docker.network.bridge.name option), when set. */
+  bridgeName: string | undefined;
+}
+
+export interface ContainerEngine {
+  ping(signal: AbortSignal): Promise<void>;
+  info(signal: AbortSignal): Promise<EngineInfo>;
+
+  imageInspect(ref: string, signal: AbortSignal): Promise<ImageInfo | undefined>;
+  /** Resolves when the pull finished; rejects with the registry's error (also when it arrives mid-stream). */
+  imagePull(ref: string, auth: RegistryAuth | undefined, signal: AbortSignal): Promise<void>;
+  imageRemove(ref: string, signal: AbortSignal): Promise<void>;
+
+  containerCreate(body: ContainerCreateBody, signal: AbortSignal): Promise<string>;
+  /** The raw multiplexed stdout/stderr stream (Tty false). Attach before start so no output is lost. */
+  containerAttach(id: string, signal: AbortSignal): Promise<Readable>;
+  /** Extracts a tar archive into `path` inside the container (works before start, no host paths). */
+  containerPutArchive(id: string, path: string, tar: Buffer, signal: AbortSignal): Promise<void>;
+  containerStart(id: string, signal: AbortSignal): Promise<void>;
+  /** Waits until the container is not running; returns its exit status. */
+  containerWait(id: string, signal: AbortSignal): Promise<number>;
+  containerInspect(id: string, signal: AbortSignal): Promise<ContainerState>;
+  /** Sends a signal; a container that is not running is not an error (kill is idempotent). */
+  containerKill(id: string, sig: 'SIGTERM' | 'SIGKILL', signal: AbortSignal): Promise<void>;
+  /** Force-removes with its anonymous volumes; an already removed container is not an error. */
+  containerRemove(id: string, signal: AbortSignal): Promise<void>;
+  containerList(labels: string[], signal: AbortSignal): Promise<ContainerSummary[]>;
+  /** Creates a container from a committed filesystem change (tests and image-cache checks use it). */
+  containerCommit(id: string, repo: string, tag: string, labels: Record<string, string>, signal: AbortSignal): Promise<string>;
+
+  volumeCreate(name: string, labels: Record<string, string>, signal: AbortSignal): Promise<void>;
+  /** An already removed volume is not an error. */
+  volumeRemove(name: string, signal: AbortSignal): Promise<void>;
+  volumeList(labels: string[], signal: AbortSignal): Promise<VolumeSummary[]>;
+
+  networkInspect(name: string, signal: AbortSignal): Promise<NetworkInfo | undefined>;
+  networkCreate(name: string, bridgeName: string, labels: Record<string, string>, signal: AbortSignal): Promise<NetworkInfo>;
+  networkRemove(name: string, signal: AbortSignal): Promise<void>;
+  networkList(labels: string[], signal: AbortSignal): Promise<NetworkInfo[]>;
+}

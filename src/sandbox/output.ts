@@ -1,0 +1,78 @@
+// Demultiplexes Docker's attach stream (8-byte frame headers: stream id, 3 zero bytes, big-endian
+// length) and hands each payload to the consumer, awaiting it: while the consumer is busy we do not
+// read, the socket fills, dockerd blocks, and the job's write() blocks. Memory stays bounded by one
+// socket read, however fast the job writes. Past maxLogBytes a marker is delivered once and further
+// output is read and dropped, so the job keeps running instead of blocking on a full pipe.
+import type { Readable } from 'node:stream';
+import { formatSize } from '../config/units.js';
+import type { TaskIO } from './types.js';
+
+export interface OutputResult {
+  logBytes: number;
+  truncated: boolean;
+  /** The first bytes of stderr (tini reports a failed exec there). */
+  stderrHead: string;
+}
+
+const HEADER = 8;
+const STDERR_HEAD_BYTES = 512;
+
+export function truncationMarker(maxLogBytes: number): Buffer {
+  return Buffer.from(`\n[iron-runner] log truncated: output exceeded ${formatSize(maxLogBytes)}; the task keeps running, further output is discarded\n`);
+}
+
+/** Largest prefix length <= n that does not split a UTF-8 sequence (a marker after half a character would garble both). */
+export function utf8SafeCut(buf: Buffer, n: number): number {
+  if (n >= buf.length) return buf.length;
+  let i = n;
+  // Step back over continuation bytes (10xxxxxx) to the start of the character that straddles the cut.
+  while (i > 0 && i > n - 4 && ((buf[i] ?? 0) & 0xc0) === 0x80) i--;
+  return i;
+}
+
+export function newOutputResult(): OutputResult {
+  return { logBytes: 0, truncated: false, stderrHead: '' };
+}
+
+/** Delivers the stream's frames; `state` is updated as it goes, so it is meaningful even if the stream is cut. */
+export async function pumpOutput(stream: Readable, io: TaskIO, maxLogBytes: number, state: OutputResult = newOutputResult()): Promise<OutputResult> {
+  let pending: Buffer = Buffer.alloc(0);
+
+  const deliver = async (payload: Buffer, kind: 'stdout' | 'stderr'): Promise<void> => {
+    if (kind === 'stderr' && state.stderrHead.length < STDERR_HEAD_BYTES) {
+      state.stderrHead += payload.subarray(0, STDERR_HEAD_BYTES - state.stderrHead.length).toString('latin1');
+    }
+    if (state.truncated) return;
+    const room = maxLogBytes - state.logBytes;
+    if (payload.length <= room) {
+      state.logBytes += payload.length;
+      await io.onOutput(payload, kind);
+      return;
+    }
+    const cut = utf8SafeCut(payload, room);
+    if (cut > 0) {
+      state.logBytes += cut;
+      await io.onOutput(payload.subarray(0, cut), kind);
+    }
+    state.truncated = true;
+    const marker = truncationMarker(maxLogBytes);
+    state.logBytes += marker.length;
+    await io.onOutput(marker, 'stderr');
+  };
+
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let offset = 0;
+    while (pending.length - offset >= HEADER) {
+      const kind = pending[offset] === 2 ? 'stderr' : 'stdout';
+      const len = pending.readUInt32BE(offset + 4);
+      if (pending.length - offset - HEADER < len) break;
+      const start = offset + HEADER;
+      await deliver(pending.subarray(start, start + len), kind);
+      offset = start + len;
+    }
+    // Keep only the unfinished frame; subarray shares memory, so copy to let the big chunk go.
+    pending = offset === 0 ? pending : Buffer.from(pending.subarray(offset));
+  }
+  return state;
+}

@@ -1,0 +1,206 @@
+// One task, start to finish: image -> input volume -> create -> attach -> beforeStart -> start ->
+// wait (timeout / cancel) -> inspect -> classify, and the container and volume are removed on every
+// path out of here, including failures of create, attach, start and the consumer.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { IronError, toError } from '../errors.js';
+import { buildContainerSpec } from './container-spec.js';
+import type { ContainerEngine } from './engine.js';
+import { engineMessageOf, statusOf } from './engine-errors.js';
+import type { ImageCache } from './images.js';
+import { classify, startFailureMsg } from './outcome.js';
+import { newOutputResult, pumpOutput } from './output.js';
+import { ContainerStopper } from './stop.js';
+import { prepareInputVolume } from './task-input.js';
+import { validateTaskSpec } from './validate.js';
+import type { SandboxCapabilities, TaskIO, TaskOutcome, TaskSpec } from './types.js';
+
+export interface RunContext {
+  engine: ContainerEngine;
+  log: Logger;
+  images: ImageCache;
+  capabilities: SandboxCapabilities;
+  networkName: string;
+  instanceId: string;
+  maxLogBytes: number;
+  stopGraceMs: number;
+  defaultPidsLimit: number;
+}
+
+/** How long output may keep draining after a cancelled container stopped, before we cut the stream. */
+const CANCEL_DRAIN_MS = 5_000;
+const CLEANUP_MS = 30_000;
+
+const early = (status: TaskOutcome['status'], msg: string, t0: number): TaskOutcome =>
+  ({ status, msg, exitCode: null, durationMs: Math.round(performance.now() - t0), logBytes: 0, truncated: false });
+
+export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal): Promise<TaskOutcome> {
+  validateTaskSpec(spec);
+  const t0 = performance.now();
+  const log = ctx.log.child({ task_id: spec.taskId });
+  if (signal.aborted) return early('cancelled', 'cancelled', t0);
+
+  let image;
+  try {
+    image = await ctx.images.ensure(spec.image, spec.registryAuth, signal);
+  } catch (err) {
+    if (signal.aborted) return early('cancelled', 'cancelled', t0);
+    throw err;
+  }
+  if (!image.ok) {
+    log.info({ image: spec.image, msg: image.msg }, 'task image unusable');
+    return early('error', image.msg, t0);
+  }
+
+  const release = ctx.images.acquire(spec.image);
+  const volume = `iron-in-${spec.taskId.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 64)}-${randomBytes(4).toString('hex')}`;
+  let volumeCreated = false;
+  let helperRemoved: Promise<void> = Promise.resolve();
+  try {
+    try {
+      ({ helperRemoved } = await prepareInputVolume({
+        engine: ctx.engine, instanceId: ctx.instanceId, taskId: spec.taskId, image: spec.image, volumeName: volume,
+        labels: spec.labels, payload: spec.payload, config: spec.config,
+      }, signal));
+      volumeCreated = true;
+    } catch (err) {
+      if (signal.aborted) return early('cancelled', 'cancelled', t0);
+      throw err;
+    }
+    return await runContainer(ctx, spec, io, signal, volume, log, t0);
+  } finally {
+    release();
+    await helperRemoved;
+    if (volumeCreated) {
+      await ctx.engine.volumeRemove(volume, AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => {
+        log.warn({ err, volume }, 'input volume not removed; the orphan reaper will retry');
+      });
+    }
+    await ctx.images.evict(AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => log.warn({ err }, 'image eviction failed'));
+  }
+}
+
+async function runContainer(
+  ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal, volume: string, log: Logger, t0: number,
+): Promise<TaskOutcome> {
+  const { engine } = ctx;
+  const body = buildContainerSpec({
+    spec, instanceId: ctx.instanceId, capabilities: ctx.capabilities, networkName: ctx.networkName,
+    inputVolume: volume, defaultPidsLimit: ctx.defaultPidsLimit,
+  });
+  let id: string;
+  try {
+    id = await engine.containerCreate(body, signal);
+  } catch (err) {
+    if (signal.aborted) return early('cancelled', 'cancelled', t0);
+    const msg = createFailureMsg(err);
+    if (msg !== undefined) return early('error', msg, t0);
+    throw err;
+  }
+  io.onCreated?.(id);
+  // Attach and wait live past the task's signal: after a cancel we still drain output and see the exit.
+  const internal = new AbortController();
+  try {
+    const stream = await engine.containerAttach(id, internal.signal);
+    let consumerError: Error | undefined;
+    const output = newOutputResult();
+    const pump: Promise<void> = pumpOutput(stream, io, ctx.maxLogBytes, output).then(() => undefined, (err: unknown) => {
+      // A stream we cut ourselves is not the consumer's failure.
+      if (!internal.signal.aborted) consumerError = toError(err);
+    });
+    try {
+      await io.beforeStart?.(id, signal);
+    } catch (err) {
+      if (signal.aborted) return early('cancelled', 'cancelled', t0);
+      throw err;
+    }
+    if (signal.aborted) return early('cancelled', 'cancelled', t0);
+
+    const startedAt = performance.now();
+    try {
+      // Not the task's signal: a cancel that lands while start is in flight must still reach the
+      // job as SIGTERM + grace (below), not as the force-remove an aborted start would leave us with.
+      await engine.containerStart(id, AbortSignal.any([internal.signal, AbortSignal.timeout(CLEANUP_MS)]));
+    } catch (err) {
+      const msg = statusOf(err) === undefined ? undefined : startFailureMsg(engineMessageOf(err));
+      if (msg !== undefined) return early('error', msg, t0);
+      if (signal.aborted) return early('cancelled', 'cancelled', t0);
+      throw err;
+    }
+    log.debug({ container_id: id }, 'task container started');
+
+    const waitP = engine.containerWait(id, internal.signal);
+    const stopper = new ContainerStopper(engine, id, ctx.stopGraceMs);
+    let timedOut = false;
+    let cancelled = false;
+    let stopP: Promise<void> | undefined;
+    const stop = (why: string): void => {
+      log.info({ container_id: id, why }, 'stopping task container');
+      stopP ??= stopper.stop(waitP).catch((err: unknown) => log.warn({ err }, 'stopping the task container failed'));
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop('timeout');
+    }, spec.timeoutMs);
+    const onAbort = (): void => {
+      cancelled = true;
+      stop('cancel');
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    // A consumer that throws cannot take more output; stop the job rather than let it block on a full pipe.
+    void pump.then(() => {
+      if (consumerError !== undefined) stop('output consumer failed');
+    });
+    let exitCode: number;
+    try {
+      exitCode = await waitP;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+    const durationMs = Math.round(performance.now() - startedAt);
+    await stopP;
+    await drain(pump, cancelled || timedOut, internal);
+    if (consumerError !== undefined && !cancelled) throw consumerError;
+    const state = await engine.containerInspect(id, AbortSignal.timeout(CLEANUP_MS));
+    const verdict = classify({
+      cancelled, timedOut, timeoutMs: spec.timeoutMs, memoryBytes: spec.limits.memoryBytes, oomKilled: state.oomKilled,
+      exitCode: state.running ? exitCode : state.exitCode, stderrHead: output.stderrHead,
+    });
+    const outcome: TaskOutcome = { ...verdict, durationMs, logBytes: output.logBytes, truncated: output.truncated };
+    log.info({ container_id: id, status: outcome.status, exit_code: outcome.exitCode, duration_ms: durationMs, oom: state.oomKilled }, 'task finished');
+    return outcome;
+  } finally {
+    internal.abort();
+    await engine.containerRemove(id, AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => {
+      log.warn({ err, container_id: id }, 'task container not removed; the orphan reaper will retry');
+    });
+  }
+}
+
+/** Waits for the output to be delivered; after our own stop the wait is bounded, then the stream is cut. */
+async function drain(pump: Promise<void>, bounded: boolean, internal: AbortController): Promise<void> {
+  if (!bounded) return pump;
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, CANCEL_DRAIN_MS);
+  });
+  const first = await Promise.race([pump.then(() => 'done' as const), cut.then(() => 'cut' as const)]);
+  clearTimeout(timer);
+  if (first === 'cut') internal.abort();
+  return pump;
+}
+
+/** Create failures that are the task's fault. Anything else is the engine's and is thrown. */
+function createFailureMsg(err: unknown): string | undefined {
+  const status = statusOf(err);
+  if (status === undefined || status >= 500) return undefined;
+  const m = engineMessageOf(err);
+  if (status === 404) return `invalid image: ${m.slice(0, 300)}`;
+  const start = startFailureMsg(m);
+  if (start !== undefined) return start;
+  if (/reference format|invalid reference/i.test(m)) return `invalid image: ${m.slice(0, 300)}`;
+  if (status === 400) throw new IronError('ERR_SANDBOX_SETUP', `the engine refused the task container: ${m.slice(0, 300)}`, { cause: err });
+  return undefined;
+}

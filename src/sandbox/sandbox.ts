@@ -1,0 +1,85 @@
+// The sandbox as the runner sees it: created once at startup (detects what the engine can enforce,
+// prepares the job network and its egress rules, and says so in the log), then runs tasks.
+import type { Logger } from 'pino';
+import { IronError } from '../errors.js';
+import { formatSize } from '../config/units.js';
+import { DEFAULT_PIDS_LIMIT } from './container-spec.js';
+import { detectDiskQuota } from './capabilities.js';
+import type { ContainerEngine } from './engine.js';
+import { ImageCache } from './images.js';
+import { DEFAULT_NETWORK, ensureJobNetwork } from './network.js';
+import { reapOrphans, type ReapedTask } from './reaper.js';
+import { runTask, type RunContext } from './run-task.js';
+import type { SandboxCapabilities, SandboxOptions, TaskIO, TaskOutcome, TaskSpec } from './types.js';
+
+const DEFAULT_PULL_TIMEOUT_MS = 10 * 60_000;
+
+export class Sandbox {
+  readonly capabilities: SandboxCapabilities;
+  private readonly ctx: RunContext;
+
+  private constructor(ctx: RunContext, private readonly options: SandboxOptions) {
+    this.ctx = ctx;
+    this.capabilities = ctx.capabilities;
+  }
+
+  /**
+   * Detects disk-quota support once, ensures the job network + egress rules, and logs what it found.
+   * Rejects with ERR_ENGINE_UNAVAILABLE when the engine cannot be reached.
+   */
+  static async create(engine: ContainerEngine, options: SandboxOptions, log: Logger, signal: AbortSignal): Promise<Sandbox> {
+    validateOptions(options);
+    const slog = log.child({ component: 'sandbox' });
+    const info = await engine.info(signal);
+    const diskQuota = await detectDiskQuota(engine, info, options.storageProbeImage, options.instanceId, signal);
+    const network = options.network ?? DEFAULT_NETWORK;
+    const net = await ensureJobNetwork(engine, network, options.manageEgressRules ?? true, signal);
+    const capabilities: SandboxCapabilities = Object.freeze({
+      diskQuota, egressRules: net.egress.installed, storageDriver: info.storageDriver,
+    });
+    const facts = { storage_driver: info.storageDriver, backing_fs: info.backingFs, engine: info.serverVersion, network: network.name };
+    if (diskQuota === 'storage-opt') slog.info(facts, 'disk quota: per-container --storage-opt size');
+    else slog.warn(facts, 'disk quota: --storage-opt size unsupported by this storage driver; using read-only root + size-limited tmpfs for TASK_DIR and /tmp (counted in the memory limit)');
+    if (net.egress.installed) slog.info({ network: network.name, blocked_tcp_ports: network.blockedTcpPorts, blocked_addresses: network.blockedAddresses }, 'egress rules installed');
+    else slog.warn({ network: network.name, reason: net.egress.reason }, 'egress rules NOT installed: jobs can reach SMTP and the metadata address unless the host firewall blocks them');
+    if (options.imageCacheBytes !== undefined) slog.info({ limit: formatSize(options.imageCacheBytes) }, 'image cache limit');
+    const images = new ImageCache(engine, slog, {
+      pullTimeoutMs: options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS, cacheBytes: options.imageCacheBytes,
+    });
+    return new Sandbox({
+      engine, log: slog, images, capabilities, networkName: network.name, instanceId: options.instanceId,
+      maxLogBytes: options.maxLogBytes, stopGraceMs: options.stopGraceMs, defaultPidsLimit: options.defaultPidsLimit ?? DEFAULT_PIDS_LIMIT,
+    }, options);
+  }
+
+  /** Runs one task in a fresh container; see TaskIO and TaskOutcome for the contract. */
+  runTask(spec: TaskSpec, io: TaskIO, signal: AbortSignal): Promise<TaskOutcome> {
+    return runTask(this.ctx, spec, io, signal);
+  }
+
+  /** Removes this instance's leftover containers and volumes; returns the tasks whose job containers were found. */
+  reapOrphans(signal: AbortSignal): Promise<ReapedTask[]> {
+    return reapOrphans(this.ctx.engine, this.options.instanceId, this.ctx.log, signal);
+  }
+
+  /** The engine answers (for /readyz). */
+  ping(signal: AbortSignal): Promise<void> {
+    return this.ctx.engine.ping(signal);
+  }
+
+  /** Images this sandbox used, most recent first (observability and tests). */
+  cachedImages(): Array<{ ref: string; size: number; inUse: number }> {
+    return this.ctx.images.snapshot();
+  }
+}
+
+function validateOptions(o: SandboxOptions): void {
+  const problems: string[] = [];
+  if (typeof o.instanceId !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,127}$/.test(o.instanceId)) problems.push('instanceId must be 1-128 characters [a-zA-Z0-9_.:-]');
+  if (!Number.isSafeInteger(o.maxLogBytes) || o.maxLogBytes < 0) problems.push('maxLogBytes must be a non-negative integer');
+  if (!Number.isFinite(o.stopGraceMs) || o.stopGraceMs < 0) problems.push('stopGraceMs must be >= 0');
+  if (o.imageCacheBytes !== undefined && (!Number.isSafeInteger(o.imageCacheBytes) || o.imageCacheBytes < 0)) problems.push('imageCacheBytes must be a non-negative integer');
+  if (o.pullTimeoutMs !== undefined && (!Number.isFinite(o.pullTimeoutMs) || o.pullTimeoutMs <= 0)) problems.push('pullTimeoutMs must be positive');
+  if (o.defaultPidsLimit !== undefined && (!Number.isInteger(o.defaultPidsLimit) || o.defaultPidsLimit < 8)) problems.push('defaultPidsLimit must be at least 8');
+  if (problems.length > 0) throw new IronError('ERR_INVALID_ARGUMENT', `invalid sandbox options: ${problems.join('; ')}`);
+}

@@ -1,0 +1,96 @@
+// The sandbox's public data shapes: what the runner daemon and `iron-runner exec` hand to runTask
+// and what they get back.
+import type { RegistryAuth } from './engine.js';
+
+export interface SandboxNetworkOptions {
+  /** Docker network (and Linux bridge) name for job containers; at most 15 characters. */
+  name: string;
+  /** Outbound TCP ports refused for jobs (SMTP by default). */
+  blockedTcpPorts: number[];
+  /** Destination IPv4 addresses (or CIDRs) refused for jobs (the cloud metadata service by default). */
+  blockedAddresses: string[];
+}
+
+export interface SandboxOptions {
+  /** Runner instance id, put in the labels of every object the sandbox creates. */
+  instanceId: string;
+  /** Defaults: iron-jobs, [25, 465, 587], ['169.254.169.254']. */
+  network?: SandboxNetworkOptions;
+  /** After this many bytes of output a truncation marker is written; the job keeps running. */
+  maxLogBytes: number;
+  /** Cancel / timeout: SIGTERM, then SIGKILL after this grace period. */
+  stopGraceMs: number;
+  /**
+   * LRU eviction of images this sandbox used once their total size exceeds this. Images never used
+   * by this sandbox, and images any container still uses, are never removed. Undefined = no eviction.
+   */
+  imageCacheBytes?: number;
+  /** Default 10 minutes. */
+  pullTimeoutMs?: number;
+  /** Default 256. Applied when a task gives no pidsLimit. */
+  defaultPidsLimit?: number;
+  /**
+   * An image already present on the engine, used only on overlay2-over-xfs to probe whether
+   * `--storage-opt size` works (the engine does not report pquota). Without it that case falls back.
+   */
+  storageProbeImage?: string;
+  /** Skip installing iptables rules (tests of other parts; an operator who manages the firewall). */
+  manageEgressRules?: boolean;
+}
+
+export interface TaskLimits {
+  memoryBytes: number;
+  /** Writable disk for the task. Undefined: half the memory limit (fallback mode) or memoryBytes (quota mode). */
+  diskBytes?: number;
+  cpuShares?: number;
+  /** Hard CPU cap in 1e-9 CPUs (0.5 CPU = 500_000_000). */
+  nanoCpus?: number;
+  pidsLimit?: number;
+}
+
+export interface TaskSpec {
+  taskId: string;
+  image: string;
+  /** argv; undefined = the image's ENTRYPOINT/CMD. */
+  command?: string[];
+  /** The code's env_vars. TASK_ID, TASK_DIR, PAYLOAD_FILE and CONFIG_FILE are added (and win). */
+  env: Record<string, string>;
+  payload: Buffer;
+  config: string;
+  limits: TaskLimits;
+  timeoutMs: number;
+  /** Extra labels (e.g. the reservation id); instance and task id labels are added. */
+  labels: Record<string, string>;
+  registryAuth?: RegistryAuth;
+}
+
+export interface TaskIO {
+  /** Awaited: a slow consumer slows the container's output (back-pressure), never buffers unboundedly. */
+  onOutput(chunk: Buffer, stream: 'stdout' | 'stderr'): void | Promise<void>;
+  /**
+   * Called once after create (+attach), before start. If it rejects, the container is removed and
+   * runTask rejects with that error (the task must not run). The runner uses it for the API's start call.
+   */
+  beforeStart?(containerId: string, signal: AbortSignal): Promise<void>;
+  /** Called right after the engine's create call returns (the runner measures pickup latency with it). */
+  onCreated?(containerId: string): void;
+}
+
+export type TaskStatus = 'complete' | 'error' | 'timeout' | 'killed' | 'cancelled';
+
+export interface TaskOutcome {
+  status: TaskStatus;
+  /** '' for complete; "exit code 3"; "timed out after 10 s"; "out of memory (limit 64 MiB)"; ... */
+  msg: string;
+  exitCode: number | null;
+  durationMs: number;
+  /** Bytes handed to onOutput, the truncation marker included (what the task log's size will be). */
+  logBytes: number;
+  truncated: boolean;
+}
+
+export interface SandboxCapabilities {
+  diskQuota: 'storage-opt' | 'fallback';
+  egressRules: boolean;
+  storageDriver: string;
+}

@@ -1,0 +1,85 @@
+// Egress rules, tested only against listeners this test starts in its own network namespace (a
+// veth pair to a private /24): SMTP ports and a "blocked address" (stand-in for the metadata
+// service, which must not be touched for real) are refused, other egress works.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collector, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
+
+const tag = randomBytes(3).toString('hex');
+const octet = randomInt(10, 250);
+const NS = `irt-ns-${tag}`;
+const VH = `vh${tag}`;
+const VN = `vn${tag}`;
+const HOST_IP = `10.213.${octet}.1`;
+const SERVER_IP = `10.213.${octet}.2`;
+const BLOCKED_IP = `10.213.${octet}.3`;
+const ip = (...args: string[]): void => {
+  execFileSync('ip', args, { stdio: 'pipe' });
+};
+
+let fx: Fixture;
+let server: ChildProcess | undefined;
+
+const LISTENER = `
+const net = require('node:net');
+const targets = [[process.argv[1], [25, 465, 587, 8080]], [process.argv[2], [8080]]];
+let pending = 0;
+for (const [host, ports] of targets) for (const port of ports) {
+  pending++;
+  net.createServer((s) => s.end('banner ' + host + ':' + port + '\\n')).listen(port, host, () => { if (--pending === 0) console.log('ready'); });
+}`;
+
+beforeAll(async () => {
+  ip('netns', 'add', NS);
+  ip('link', 'add', VH, 'type', 'veth', 'peer', 'name', VN);
+  ip('link', 'set', VN, 'netns', NS);
+  ip('addr', 'add', `${HOST_IP}/24`, 'dev', VH);
+  ip('link', 'set', VH, 'up');
+  ip('-n', NS, 'addr', 'add', `${SERVER_IP}/24`, 'dev', VN);
+  ip('-n', NS, 'addr', 'add', `${BLOCKED_IP}/32`, 'dev', VN);
+  ip('-n', NS, 'link', 'set', VN, 'up');
+  ip('-n', NS, 'link', 'set', 'lo', 'up');
+  const child = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', LISTENER, SERVER_IP, BLOCKED_IP], { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = child;
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`listener exited ${code}`)));
+  });
+  fx = await makeFixture({ network: { name: `irt-${tag}`, blockedTcpPorts: [25, 465, 587], blockedAddresses: [BLOCKED_IP, '169.254.169.254'] } });
+});
+
+afterAll(async () => {
+  server?.kill('SIGKILL');
+  try {
+    ip('link', 'del', VH);
+  } finally {
+    ip('netns', 'del', NS);
+  }
+  await fx.cleanup();
+  expect(execFileSync('iptables', ['-S']).toString()).not.toContain(`iron-runner:irt-${tag}`);
+});
+
+describe('egress', () => {
+  it('reports the rules as installed', () => {
+    expect(fx.sandbox.capabilities.egressRules).toBe(true);
+    const rules = execFileSync('iptables', ['-S', 'DOCKER-USER']).toString();
+    expect(rules).toContain(`-d 169.254.169.254/32 -i irt-${tag}`);
+  });
+
+  it('refuses SMTP ports and blocked addresses while other egress works', async () => {
+    const io = collector();
+    const probes = [`${SERVER_IP} 25`, `${SERVER_IP} 465`, `${SERVER_IP} 587`, `${SERVER_IP} 8080`, `${BLOCKED_IP} 8080`];
+    const script = probes.map((p) => `echo "${p} -> $(nc -w 3 ${p} </dev/null 2>&1)"`).join('; ');
+    const out = await fx.sandbox.runTask(spec({ command: sh(script) }), io, never());
+    expect(out.status).toBe('complete');
+    const lines = io.stdout().trim().split('\n');
+    expect(lines[0]).toMatch(/25 -> .*(refused|can't connect)/i);
+    expect(lines[1]).toMatch(/465 -> .*(refused|can't connect)/i);
+    expect(lines[2]).toMatch(/587 -> .*(refused|can't connect)/i);
+    expect(lines[3]).toBe(`${SERVER_IP} 8080 -> banner ${SERVER_IP}:8080`);
+    expect(lines[4]).toMatch(/8080 -> .*(refused|can't connect|unreachable)/i);
+  });
+});

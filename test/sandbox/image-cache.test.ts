@@ -1,0 +1,59 @@
+// LRU eviction over images this sandbox used, never an image a container still uses. The images
+// are committed here from the test image (distinct ids), so no other test's images are touched.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { objectLabels } from '../../src/sandbox/labels.js';
+import { collector, IMAGE, makeFixture, MiB, never, spec, type Fixture } from './helpers.js';
+
+const tag = randomBytes(3).toString('hex');
+const repo = `iron-test/cache-${tag}`;
+const refs = ['a', 'b', 'c'].map((t) => `${repo}:${t}`);
+let fx: Fixture;
+let holder: string | undefined;
+
+beforeAll(async () => {
+  // Each image is about as large as the test image; the limit holds two of them.
+  fx = await makeFixture({ imageCacheBytes: 5 * MiB });
+  const s = AbortSignal.timeout(60_000);
+  const base = await fx.engine.containerCreate({
+    Image: IMAGE, Cmd: ['true'], Env: [], Labels: objectLabels(fx.instanceId, 'image-base', 'input-helper', {}),
+    AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
+    HostConfig: { Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 8, ReadonlyRootfs: true, NetworkMode: 'none', SecurityOpt: [], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false },
+  }, s);
+  try {
+    for (const ref of refs) {
+      const [r, t] = ref.split(':') as [string, string];
+      await fx.engine.containerCommit(base, r, t, { 'io.iron-runner.test': `${tag}-${t}` }, s);
+    }
+  } finally {
+    await fx.engine.containerRemove(base, s);
+  }
+});
+
+afterAll(async () => {
+  const s = AbortSignal.timeout(60_000);
+  if (holder !== undefined) await fx.engine.containerRemove(holder, s);
+  for (const ref of refs) await fx.engine.imageRemove(ref, s).catch(() => undefined);
+  await fx.cleanup();
+});
+
+describe('image cache', () => {
+  it('evicts the least recently used image, skipping one a container still uses', async () => {
+    const s = AbortSignal.timeout(30_000);
+    const run = (image: string) => fx.sandbox.runTask(spec({ image, command: ['true'] }), collector(), never());
+    expect((await run(refs[0] ?? '')).status).toBe('complete');
+    expect((await run(refs[1] ?? '')).status).toBe('complete');
+    // A container (not a running task) holds the least recently used image.
+    holder = await fx.engine.containerCreate({
+      Image: refs[0] ?? '', Cmd: ['true'], Env: [], Labels: objectLabels(fx.instanceId, 'holder', 'input-helper', {}),
+      AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
+      HostConfig: { Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 8, ReadonlyRootfs: true, NetworkMode: 'none', SecurityOpt: [], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false },
+    }, s);
+    expect((await run(refs[2] ?? '')).status).toBe('complete');
+    expect(await fx.engine.imageInspect(refs[0] ?? '', s)).toBeDefined();
+    expect(await fx.engine.imageInspect(refs[1] ?? '', s)).toBeUndefined();
+    expect(await fx.engine.imageInspect(refs[2] ?? '', s)).toBeDefined();
+    expect(await fx.engine.imageInspect(IMAGE, s)).toBeDefined();
+    expect(fx.sandbox.cachedImages().map((i) => i.ref)).toEqual([refs[2], refs[0]]);
+  });
+});
