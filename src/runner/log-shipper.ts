@@ -11,6 +11,8 @@ import type { Logger } from '../log.js';
 export interface LogShipperOptions {
   api: RunnerApi;
   taskId: string;
+  /** Sent with every append so the API refuses output from a superseded reservation. */
+  reservationId: string;
   spoolDir: string;
   log: Logger;
   flushIntervalMs?: number;
@@ -119,7 +121,9 @@ export class LogShipper {
     const buf = Buffer.allocUnsafe(len);
     const { bytesRead } = await fh.read(buf, 0, len, this.shipped);
     try {
-      const res = await this.o.api.appendLog(this.o.taskId, this.shipped, buf.subarray(0, bytesRead), signal, { retry: this.o.retry });
+      const res = await this.o.api.appendLog(this.o.taskId, this.shipped, buf.subarray(0, bytesRead), signal, {
+        retry: this.o.retry, reservationId: this.o.reservationId,
+      });
       this.o.onShipped?.(bytesRead);
       this.shipped = Math.min(Math.max(res.size, this.shipped + bytesRead), this.written);
     } catch (err) {

@@ -77,10 +77,10 @@ export class Runner {
     if (this.drained !== undefined) return this.drained;
     this.draining = true;
     this.d.metrics.draining.set(1);
-    this.pollCtl.abort();
+    this.wakeSlot?.();
     this.d.log.info({ running: this.active.size, drain_timeout_ms: this.d.config.drainTimeoutMs }, 'draining: no new tasks; running tasks may finish');
     this.drained = (async () => {
-      await this.loop;
+      await this.stopPolling();
       const timer = setTimeout(() => this.giveBackAll('drain timeout reached'), this.d.config.drainTimeoutMs);
       timer.unref();
       await this.slots.onIdle();
@@ -89,6 +89,22 @@ export class Runner {
       this.d.log.info('drained');
     })();
     return this.drained;
+  }
+
+  /**
+   * Ends the long-poll without stranding a reservation: asks the API to release our parked reserve so
+   * its answer arrives (tasks in it are given back), and only hangs up if that does not work quickly.
+   */
+  private async stopPolling(): Promise<void> {
+    const loop = this.loop;
+    if (loop === undefined) return;
+    for (let i = 0; i < 3; i++) {
+      await this.d.api.release(this.d.instanceId, AbortSignal.timeout(1_000)).catch(() => undefined);
+      const ended = await Promise.race([loop.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 700).unref())]);
+      if (ended) return;
+    }
+    this.pollCtl.abort();
+    await loop;
   }
 
   /** Second signal: stop every running task now and give it back. */
@@ -105,16 +121,21 @@ export class Runner {
 
   private async giveBackOrphans(signal: AbortSignal): Promise<void> {
     const reaped = await this.d.sandbox.reapOrphans(signal);
-    for (const t of reaped) {
-      if (t.taskId === '' || t.reservationId === undefined) continue;
+    const tasks = reaped.flatMap((t) => (t.taskId === '' || t.reservationId === undefined ? [] : [{ taskId: t.taskId, reservationId: t.reservationId }]));
+    await this.giveBack(tasks, 'runner restarted', signal);
+  }
+
+  /** Returns reserved tasks that never ran here to the queue (finish `requeue`). */
+  private async giveBack(tasks: ReadonlyArray<{ taskId: string; reservationId: string }>, why: string, signal = this.hardStopCtl.signal): Promise<void> {
+    for (const t of tasks) {
       try {
         await this.d.api.finish(t.taskId, {
-          reservation_id: t.reservationId, status: 'requeue', exit_code: null, msg: 'runner restarted', duration_ms: 0, log_size: 0,
+          reservation_id: t.reservationId, status: 'requeue', exit_code: null, msg: why, duration_ms: 0, log_size: 0,
         }, signal, { retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 2_000 } });
-        this.d.log.info({ task_id: t.taskId }, 'gave back a task orphaned by a previous run of this runner');
+        this.d.log.info({ task_id: t.taskId, why }, 'gave a task back');
       } catch (err) {
         // Superseded or unreachable: the lease expiry on the server requeues it anyway.
-        this.d.log.warn({ task_id: t.taskId, code: isIronError(err) ? err.code : 'ERR_UNKNOWN' }, 'could not give back an orphaned task; its lease will expire');
+        this.d.log.warn({ task_id: t.taskId, code: isIronError(err) ? err.code : 'ERR_UNKNOWN' }, 'could not give a task back; its lease will expire');
       }
     }
   }
@@ -140,7 +161,7 @@ export class Runner {
   private async pollLoop(): Promise<void> {
     const signal = this.pollCtl.signal;
     let failures = 0;
-    while (!signal.aborted) {
+    while (!signal.aborted && !this.draining) {
       const free = this.d.config.concurrency - this.active.size;
       if (free <= 0) {
         await this.slotFreed(signal);
@@ -151,9 +172,11 @@ export class Runner {
         this.lastApiOk = Date.now();
         failures = 0;
         this.heartbeat.intervalMs = res.heartbeat_interval_ms;
-        for (const task of res.tasks) this.launch(task);
+        // An answer that raced the drain signal: those tasks were never started here; hand them back.
+        if (this.draining) await this.giveBack(res.tasks.map((t) => ({ taskId: t.id, reservationId: t.reservation_id })), 'runner draining');
+        else for (const task of res.tasks) this.launch(task);
       } catch (err) {
-        if (signal.aborted) break;
+        if (signal.aborted || this.draining) break;
         failures++;
         const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
         this.d.metrics.apiErrors.inc({ call: 'reserve', code });

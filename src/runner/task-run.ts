@@ -68,7 +68,7 @@ export class TaskRun implements LeasedTask {
   async run(): Promise<void> {
     this.log.info({ image: this.task.image }, 'task reserved');
     const shipper = new LogShipper({
-      api: this.deps.api, taskId: this.id, spoolDir: this.deps.spoolDir, log: this.log, retry: this.deps.deliverRetry,
+      api: this.deps.api, taskId: this.id, reservationId: this.reservationId, spoolDir: this.deps.spoolDir, log: this.log, retry: this.deps.deliverRetry,
       onShipped: (n) => this.deps.metrics.logBytes.inc(n),
     });
     try {

@@ -72,7 +72,7 @@ describe('runner fault tolerance', () => {
     await first.exited;
     expect(await containersOf(instance)).toBe(2); // the job containers outlive the runner process
     const second = runner({ CONCURRENCY: '2' }, first.jobsDir);
-    await second.waitForLog((l) => l['msg'] === 'gave back a task orphaned by a previous run of this runner');
+    await second.waitForLog((l) => l['msg'] === 'gave a task back' && l['why'] === 'runner restarted');
     const done = await Promise.all(ids.map((id) => waitForTask(api, id, undefined, 60_000)));
     expect(done.map((t) => t.status)).toEqual(['complete', 'complete']);
     for (const t of done) expect((t as { attempt?: number }).attempt ?? 1).toBeGreaterThan(1);

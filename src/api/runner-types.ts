@@ -1,0 +1,85 @@
+// Wire shapes of the runner protocol (architecture §3), field for field. snake_case: JSON bodies.
+
+export interface RunnerCluster {
+  readonly id: string;
+  readonly name: string;
+  /** Per-task defaults the runner applies (bytes / relative weight). */
+  readonly memory?: number;
+  readonly disk_space?: number;
+  readonly cpu_share?: number;
+  readonly [extra: string]: unknown;
+}
+
+export interface ReserveRequest {
+  readonly instance_id: string;
+  /** How many tasks the runner can take now (its free slots). */
+  readonly n: number;
+  /** Long-poll seconds (≤ 30). */
+  readonly wait: number;
+}
+
+export interface ReservedTask {
+  readonly id: string;
+  readonly project_id: string;
+  readonly code_name: string;
+  readonly image: string;
+  readonly command: string;
+  readonly env_vars: Readonly<Record<string, string>>;
+  readonly config: string;
+  /** Ciphertext on encrypted clusters; the runner decrypts it. */
+  readonly payload: string;
+  /** Seconds. */
+  readonly timeout: number;
+  readonly priority: number;
+  /** Bytes. */
+  readonly memory: number;
+  /** Bytes. */
+  readonly disk: number;
+  /** Registry auth for private images (opaque to the client). */
+  readonly docker_auth?: unknown;
+  readonly reservation_id: string;
+  readonly lease_expires_at: string;
+  readonly attempt: number;
+  /** Extras iron-api also sends (informational). */
+  readonly code_id?: string;
+  readonly code_rev?: string;
+  readonly cluster?: string;
+  readonly cpu_share?: number;
+}
+
+export interface ReserveResponse {
+  readonly tasks: readonly ReservedTask[];
+  readonly heartbeat_interval_ms: number;
+}
+
+export interface HeartbeatRequest {
+  readonly instance_id: string;
+  readonly tasks: readonly { readonly id: string; readonly reservation_id: string }[];
+}
+
+export interface HeartbeatResponse {
+  /** Task ids the user cancelled: stop them. */
+  readonly cancel: readonly string[];
+  /** Task ids whose lease is no longer ours: kill them, never report them. */
+  readonly lost: readonly string[];
+  /** The renewed lease deadline and the interval to keep, when the server sends them. */
+  readonly lease_expires_at?: string;
+  readonly heartbeat_interval_ms?: number;
+}
+
+export const FINISH_STATUSES = ['complete', 'error', 'cancelled', 'timeout', 'killed', 'requeue'] as const;
+export type FinishStatus = (typeof FINISH_STATUSES)[number];
+
+export interface FinishRequest {
+  readonly reservation_id: string;
+  readonly status: FinishStatus;
+  readonly exit_code: number | null;
+  readonly msg: string;
+  readonly duration_ms: number;
+  readonly log_size: number;
+}
+
+export interface LogAppendResponse {
+  /** The server's log size after the append. */
+  readonly size: number;
+}

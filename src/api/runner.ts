@@ -1,0 +1,115 @@
+// The runner protocol client (architecture §3), authenticated with a cluster token. Default retry
+// policies follow the protocol's delivery rules: log and finish retry until delivered or aborted,
+// reserve and heartbeat do not retry (the runner's loops call them again on their own schedule).
+import { IronError, isIronError } from '../errors.js';
+import type { HttpClient } from './http.js';
+import { DELIVER_RETRY, NO_RETRY, type RetryPolicy } from './retry.js';
+import { unwrapCluster } from './clusters.js';
+import type {
+  FinishRequest, HeartbeatRequest, HeartbeatResponse, LogAppendResponse, ReserveRequest, ReserveResponse, RunnerCluster,
+} from './runner-types.js';
+import type { CallOptions } from './project.js';
+
+const seg = encodeURIComponent;
+export const MAX_RESERVE_WAIT_S = 30;
+
+/** The server's log size carried by an append conflict (409/416), for resync; undefined otherwise. */
+export function conflictSize(err: unknown): number | undefined {
+  if (!isIronError(err, 'ERR_API_CONFLICT')) return undefined;
+  const size = err.details.size;
+  return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+}
+
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+export class RunnerApi {
+  constructor(private readonly http: HttpClient, readonly clusterId: string) {}
+
+  private path(rest: string): string {
+    return `/2/clusters/${seg(this.clusterId)}${rest}`;
+  }
+
+  private policy(o: CallOptions | undefined, fallback: RetryPolicy | undefined): { retry?: RetryPolicy } {
+    const p = o?.retry ?? fallback;
+    return p === undefined ? {} : { retry: p };
+  }
+
+  /** Startup check: the cluster exists and the token is valid; returns per-task defaults. */
+  async getCluster(signal: AbortSignal, o?: CallOptions): Promise<RunnerCluster> {
+    const res = await this.http.json({ method: 'GET', path: this.path(''), ...this.policy(o, undefined) }, signal);
+    return unwrapCluster(res, 'get cluster');
+  }
+
+  /** Long-poll for up to `wait` seconds; resolves with 0..n tasks. */
+  async reserve(req: ReserveRequest, signal: AbortSignal, o?: CallOptions): Promise<ReserveResponse> {
+    if (!Number.isInteger(req.n) || req.n < 1 || req.wait < 0 || req.wait > MAX_RESERVE_WAIT_S) {
+      throw new IronError('ERR_INVALID_ARGUMENT', `reserve needs n ≥ 1 and 0 ≤ wait ≤ ${MAX_RESERVE_WAIT_S} s`, {
+        details: { n: req.n, wait: req.wait },
+      });
+    }
+    const res = await this.http.json<Partial<ReserveResponse>>({
+      method: 'POST', path: this.path('/runner/reserve'), json: req, idempotent: false, ...this.policy(o, NO_RETRY),
+    }, signal);
+    if (!Array.isArray(res.tasks)) throw new IronError('ERR_API_RESPONSE', 'reserve answer has no tasks list');
+    const interval = typeof res.heartbeat_interval_ms === 'number' && res.heartbeat_interval_ms > 0 ? res.heartbeat_interval_ms : 1000;
+    return { tasks: res.tasks, heartbeat_interval_ms: interval };
+  }
+
+  /** Ends this instance's parked reserve at once (a draining runner), so its answer is not stranded. */
+  async release(instanceId: string, signal: AbortSignal, o?: CallOptions): Promise<void> {
+    await this.http.send({
+      method: 'POST', path: this.path('/runner/release'), json: { instance_id: instanceId }, idempotent: true,
+      ...this.policy(o, NO_RETRY),
+    }, signal);
+  }
+
+  /** One call per runner instance: extends every lease it holds. */
+  async heartbeat(req: HeartbeatRequest, signal: AbortSignal, o?: CallOptions): Promise<HeartbeatResponse> {
+    const res = await this.http.json<{ cancel?: unknown; lost?: unknown; lease_expires_at?: unknown; heartbeat_interval_ms?: unknown }>({
+      method: 'POST', path: this.path('/runner/heartbeat'), json: req, idempotent: true, ...this.policy(o, NO_RETRY),
+    }, signal);
+    return {
+      cancel: stringList(res.cancel), lost: stringList(res.lost),
+      ...(typeof res.lease_expires_at === 'string' ? { lease_expires_at: res.lease_expires_at } : {}),
+      ...(typeof res.heartbeat_interval_ms === 'number' ? { heartbeat_interval_ms: res.heartbeat_interval_ms } : {}),
+    };
+  }
+
+  /** preparing -> running. ERR_API_CONFLICT: the reservation is gone, do not run the task. */
+  async start(taskId: string, reservationId: string, signal: AbortSignal, o?: CallOptions): Promise<void> {
+    await this.http.send({
+      method: 'POST', path: this.path(`/runner/tasks/${seg(taskId)}/start`), json: { reservation_id: reservationId },
+      idempotent: true, ...this.policy(o, undefined),
+    }, signal);
+  }
+
+  /**
+   * Appends `bytes` at byte `offset` of the task's log. Idempotent on the server. An offset mismatch
+   * throws ERR_API_CONFLICT whose details.size (see conflictSize) is the server's size to resync to.
+   * With `reservationId`, the server also refuses chunks from a superseded reservation (409).
+   */
+  async appendLog(
+    taskId: string, offset: number, bytes: Uint8Array, signal: AbortSignal, o?: CallOptions & { reservationId?: string },
+  ): Promise<LogAppendResponse> {
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new IronError('ERR_INVALID_ARGUMENT', 'log offset must be a non-negative integer', { details: { offset } });
+    }
+    const res = await this.http.json<{ size?: unknown }>({
+      method: 'POST', path: this.path(`/runner/tasks/${seg(taskId)}/log`), query: { offset, reservation_id: o?.reservationId },
+      body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType: 'application/octet-stream',
+      idempotent: true, ...this.policy(o, DELIVER_RETRY),
+    }, signal);
+    const size = typeof res.size === 'number' ? res.size : offset + bytes.byteLength;
+    return { size };
+  }
+
+  /** Terminal report; idempotent. ERR_API_CONFLICT: superseded reservation, drop it. */
+  async finish(taskId: string, req: FinishRequest, signal: AbortSignal, o?: CallOptions): Promise<void> {
+    await this.http.send({
+      method: 'POST', path: this.path(`/runner/tasks/${seg(taskId)}/finish`), json: req, idempotent: true,
+      ...this.policy(o, DELIVER_RETRY),
+    }, signal);
+  }
+}

@@ -1,0 +1,16 @@
+// Every command of the `iron` CLI, in the order `iron help` lists them.
+import type { Command } from '../command.js';
+import { clusterCreateCommand, clusterDeleteCommand, clusterListCommand, clusterShowCommand, clusterTokenCommand } from './clusters.js';
+import { dockerLoginCommand, keygenCommand } from './local.js';
+import { queueCommand } from './queue.js';
+import { registerCommand } from './register.js';
+import { scheduleCancelCommand, scheduleCommand, scheduleCreateCommand, scheduleListCommand } from './schedules.js';
+import { cancelCommand, listCommand, logCommand, retryCommand, statusCommand } from './tasks.js';
+
+export const COMMANDS: readonly Command[] = [
+  registerCommand,
+  queueCommand, statusCommand, logCommand, listCommand, cancelCommand, retryCommand,
+  scheduleCommand, scheduleCreateCommand, scheduleListCommand, scheduleCancelCommand,
+  clusterCreateCommand, clusterListCommand, clusterShowCommand, clusterTokenCommand, clusterDeleteCommand,
+  dockerLoginCommand, keygenCommand,
+];

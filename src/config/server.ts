@@ -1,0 +1,132 @@
+// iron-api configuration: flags > env > defaults, validated once into a frozen object. Every problem
+// is collected so an operator sees all of them in one message (exit code 2).
+import { resolve } from 'node:path';
+import type { Env } from './env.js';
+import { ConfigReader, deepFreeze } from './problems.js';
+import { LOG_LEVELS, type LogLevel } from '../log.js';
+
+export interface ServerConfig {
+  readonly host: string;
+  /** 0 = pick a free port (tests). */
+  readonly port: number;
+  readonly dataDir: string;
+  /** Host written into the bootstrap iron.json (defaults to the bind host, 127.0.0.1 for a wildcard bind). */
+  readonly publicHost: string;
+  readonly logLevel: LogLevel;
+  /** Max size of a task payload, a code config and a progress msg. */
+  readonly maxPayloadBytes: number;
+  /** Max size of a JSON request body (a batch of tasks). */
+  readonly maxBodyBytes: number;
+  /** Max size of a code-package zip upload. */
+  readonly maxCodeBytes: number;
+  readonly leaseMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** Lease expiries a task survives before it ends `error` "runner lost". */
+  readonly maxAttempts: number;
+  /** Upper bound of a long-poll reserve. */
+  readonly maxWaitMs: number;
+  /** Default per-task memory/disk of a new cluster. */
+  readonly clusterMemory: number;
+  readonly clusterDisk: number;
+  /** How long graceful shutdown waits for in-flight requests before closing sockets. */
+  readonly shutdownGraceMs: number;
+}
+
+export const SERVER_ENV_HELP = `Usage: iron-api [flags]
+       iron-api token create [--project NAME] [--data-dir DIR]
+       iron-api cluster create --project-id ID --name NAME [--data-dir DIR]
+
+Self-hostable IronWorker v2 API with the iron-runner protocol (SQLite in the data dir).
+Flags win over environment variables, which win over defaults.
+
+  --host, HOST                         bind address (default 127.0.0.1)
+  --port, PORT                         TCP port; 0 picks a free one (default 8080)
+  --data-dir, DATA_DIR                 data directory: iron.db, logs/, code/ (default ./iron-data)
+  --public-host, PUBLIC_HOST           host written into the bootstrap iron.json (default: bind host)
+  --log-level, LOG_LEVEL               fatal|error|warn|info|debug|trace|silent (default info)
+  --max-payload-size, MAX_PAYLOAD_SIZE payload/config/progress msg limit (default 64K)
+  --max-body-size, MAX_BODY_SIZE       JSON request body limit (default 4M)
+  --max-code-size, MAX_CODE_SIZE       code zip upload limit (default 256M)
+  --lease, LEASE                       runner lease per reservation (default 60s)
+  --heartbeat-interval, HEARTBEAT_INTERVAL  what runners are told to use (default 1s)
+  --max-attempts, MAX_ATTEMPTS         lease expiries before "runner lost" (default 3)
+  --cluster-memory, CLUSTER_MEMORY     default per-task memory of new clusters (default 256M)
+  --cluster-disk, CLUSTER_DISK         default per-task disk of new clusters (default 10G)
+  --shutdown-grace, SHUTDOWN_GRACE     graceful shutdown bound (default 10s)
+  -h, --help                           this text
+
+On a fresh data dir iron-api creates a project, its token, a default cluster and its token,
+prints them once on stdout and writes iron.json (client config) into the data dir.
+`;
+
+const FLAG_TO_ENV: Readonly<Record<string, string>> = {
+  host: 'HOST', port: 'PORT', 'data-dir': 'DATA_DIR', 'public-host': 'PUBLIC_HOST', 'log-level': 'LOG_LEVEL',
+  'max-payload-size': 'MAX_PAYLOAD_SIZE', 'max-body-size': 'MAX_BODY_SIZE', 'max-code-size': 'MAX_CODE_SIZE',
+  lease: 'LEASE', 'heartbeat-interval': 'HEARTBEAT_INTERVAL', 'max-attempts': 'MAX_ATTEMPTS',
+  'cluster-memory': 'CLUSTER_MEMORY', 'cluster-disk': 'CLUSTER_DISK', 'shutdown-grace': 'SHUTDOWN_GRACE',
+};
+
+export interface ParsedArgs {
+  readonly flags: Readonly<Record<string, string>>;
+  readonly positionals: readonly string[];
+  readonly help: boolean;
+  readonly problems: readonly string[];
+}
+
+/** `--name value` and `--name=value`; unknown flags are kept so subcommands can read their own. */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const flags: Record<string, string> = {};
+  const positionals: string[] = [];
+  const problems: string[] = [];
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '-h' || a === '--help') help = true;
+    else if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
+      else if (i + 1 < argv.length) flags[a.slice(2)] = argv[++i] ?? '';
+      else problems.push(`flag ${a} needs a value`);
+    } else positionals.push(a);
+  }
+  return { flags, positionals, help, problems };
+}
+
+/** Builds the server config from parsed flags (winning) and the environment. */
+export function loadServerConfig(args: ParsedArgs, env: Env, cwd = process.cwd()): ServerConfig {
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const [flag, value] of Object.entries(args.flags)) {
+    const name = FLAG_TO_ENV[flag];
+    if (name !== undefined) merged[name] = value;
+  }
+  const r = new ConfigReader(merged);
+  for (const p of args.problems) r.problem(p);
+  const host = r.string('HOST', '127.0.0.1') ?? '127.0.0.1';
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const cfg: ServerConfig = {
+    host,
+    port: r.int('PORT', 8080, 0, 65535),
+    dataDir: resolve(cwd, r.string('DATA_DIR', 'iron-data') ?? 'iron-data'),
+    publicHost: r.string('PUBLIC_HOST', wildcard ? '127.0.0.1' : host) ?? host,
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    maxPayloadBytes: r.size('MAX_PAYLOAD_SIZE', 64 * 1024, 1),
+    maxBodyBytes: r.size('MAX_BODY_SIZE', 4 * 1024 * 1024, 1024),
+    maxCodeBytes: r.size('MAX_CODE_SIZE', 256 * 1024 * 1024, 1024),
+    leaseMs: r.durationMs('LEASE', 60_000, 100),
+    heartbeatIntervalMs: r.durationMs('HEARTBEAT_INTERVAL', 1000, 10),
+    maxAttempts: r.int('MAX_ATTEMPTS', 3, 1, 100),
+    clusterMemory: r.size('CLUSTER_MEMORY', 256 * 1024 * 1024, 4 * 1024 * 1024),
+    clusterDisk: r.size('CLUSTER_DISK', 10 * 1024 ** 3, 0),
+    shutdownGraceMs: r.durationMs('SHUTDOWN_GRACE', 10_000, 0),
+    maxWaitMs: 30_000,
+  };
+  if (cfg.heartbeatIntervalMs * 2 > cfg.leaseMs) r.problem('HEARTBEAT_INTERVAL must be at most half of LEASE');
+  r.finish('iron-api');
+  return deepFreeze(cfg);
+}
+
+/** A config for tests and embedders: defaults plus overrides, validated the same way. */
+export function serverConfig(overrides: Partial<ServerConfig> & { dataDir: string }): ServerConfig {
+  const base = loadServerConfig(parseArgs([]), {}, overrides.dataDir);
+  return deepFreeze({ ...base, ...overrides });
+}

@@ -1,0 +1,61 @@
+// Creating projects, tokens and clusters outside the HTTP API: the first-start bootstrap, the
+// `iron-api token create` / `cluster create` subcommands, and tests.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ServerConfig } from '../config/server.js';
+import { IronError } from '../errors.js';
+import { hashToken } from './auth.js';
+import { newToken } from './ids.js';
+import type { Store } from './store/types.js';
+
+export interface Bootstrap { projectId: string; projectToken: string; clusterId: string; clusterToken: string }
+
+export class Admin {
+  constructor(private readonly store: Store, private readonly config: ServerConfig) {}
+
+  async createProject(name: string): Promise<{ projectId: string; token: string }> {
+    const now = Date.now();
+    const p = await this.store.createProject(name, now);
+    return { projectId: p.id, token: await this.projectToken(p.id) };
+  }
+
+  /** An additional token for an existing project. */
+  async projectToken(projectId: string): Promise<string> {
+    if ((await this.store.getProject(projectId)) === undefined) {
+      throw new IronError('ERR_INVALID_ARGUMENT', `project ${projectId} does not exist`);
+    }
+    const token = newToken();
+    await this.store.addToken(hashToken(token), { kind: 'project', projectId }, Date.now());
+    return token;
+  }
+
+  async createCluster(projectId: string, name: string, isDefault = false): Promise<{ clusterId: string; token: string }> {
+    if ((await this.store.getProject(projectId)) === undefined) {
+      throw new IronError('ERR_INVALID_ARGUMENT', `project ${projectId} does not exist`);
+    }
+    const now = Date.now();
+    const c = await this.store.createCluster({
+      name, ownerProjectId: projectId, memory: this.config.clusterMemory, diskSpace: this.config.clusterDisk,
+      cpuShare: null, autoscale: {}, isDefault,
+    }, now);
+    const token = newToken();
+    await this.store.addToken(hashToken(token), { kind: 'cluster', clusterId: c.id }, now);
+    return { clusterId: c.id, token };
+  }
+
+  /** On an empty store: a project, its token, the default cluster and its token. */
+  async bootstrapIfEmpty(): Promise<Bootstrap | null> {
+    if (!(await this.store.isEmpty())) return null;
+    const p = await this.createProject('default');
+    const c = await this.createCluster(p.projectId, 'default', true);
+    return { projectId: p.projectId, projectToken: p.token, clusterId: c.clusterId, clusterToken: c.token };
+  }
+}
+
+/** The client config Iron clients read (`iron.json`), mode 0600 since it holds a token. */
+export async function writeIronJson(dataDir: string, b: Bootstrap, host: string, port: number): Promise<string> {
+  const path = join(dataDir, 'iron.json');
+  const body = { project_id: b.projectId, token: b.projectToken, host, port, scheme: 'http' };
+  await writeFile(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+  return path;
+}

@@ -1,0 +1,105 @@
+// What every route handler gets: the parsed request, lazy auth, bounded body readers, and the
+// server's dependencies. Scope checks live here so each route states its scope in one call.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerConfig } from '../config/server.js';
+import { IronError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { authenticate, tokenFrom } from './auth.js';
+import { parseJsonObject, readBody } from './http/body.js';
+import { badRequest, forbidden } from './http/errors.js';
+import type { Params } from './http/router.js';
+import { isId } from './ids.js';
+import type { LogFiles } from './store/logs.js';
+import type { ServerMetrics } from './metrics.js';
+import type { Store, TokenScope } from './store/types.js';
+import type { Ticker } from './ticker.js';
+import type { Wakeups } from './wakeups.js';
+
+export interface Deps {
+  readonly config: ServerConfig;
+  readonly store: Store;
+  readonly logs: LogFiles;
+  readonly wakeups: Wakeups;
+  readonly ticker: Ticker;
+  readonly metrics: ServerMetrics;
+  readonly log: Logger;
+  /** Aborted when the server shuts down: parked long-polls return at once. */
+  readonly closing: AbortSignal;
+}
+
+export class Ctx {
+  private scope: Promise<TokenScope> | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly url: URL,
+    readonly params: Params,
+    readonly deps: Deps,
+    /** Aborted when the client goes away or the server shuts down. */
+    readonly signal: AbortSignal,
+    readonly log: Logger,
+  ) {}
+
+  get query(): URLSearchParams {
+    return this.url.searchParams;
+  }
+
+  param(name: string): string {
+    return this.params[name] ?? '';
+  }
+
+  /** A path id that must be 24 hex chars. */
+  id(name: string, what: string): string {
+    const v = this.param(name);
+    if (!isId(v)) throw badRequest(`invalid ${what} id: ${JSON.stringify(v.slice(0, 64))}`);
+    return v;
+  }
+
+  auth(): Promise<TokenScope> {
+    this.scope ??= authenticate(this.deps.store, tokenFrom(this.req, this.query));
+    return this.scope;
+  }
+
+  /** The project in the path, which the caller's project token must belong to. */
+  async project(): Promise<string> {
+    const pid = this.id('pid', 'project');
+    const scope = await this.auth();
+    if (scope.kind !== 'project') throw forbidden('a cluster token can only use the runner protocol of its cluster');
+    if (scope.projectId !== pid) throw forbidden('this token does not belong to this project');
+    return pid;
+  }
+
+  /** A project token, for the root-scoped cluster API. */
+  async projectToken(): Promise<string> {
+    const scope = await this.auth();
+    if (scope.kind !== 'project') throw forbidden('a cluster token can only use the runner protocol of its cluster');
+    return scope.projectId;
+  }
+
+  /** The cluster in the path, whose own cluster token the caller must hold (runner protocol). */
+  async runner(): Promise<string> {
+    const cid = this.id('cid', 'cluster');
+    const scope = await this.auth();
+    if (scope.kind !== 'cluster') throw forbidden('the runner protocol needs a cluster token');
+    if (scope.clusterId !== cid) throw forbidden('this token belongs to another cluster');
+    return cid;
+  }
+
+  async body(limit = this.deps.config.maxBodyBytes): Promise<Buffer> {
+    return readBody(this.req, limit);
+  }
+
+  async json(): Promise<Record<string, unknown>> {
+    return parseJsonObject(await this.body(), this.req.headers['content-type']);
+  }
+}
+
+export type Handler = (ctx: Ctx) => Promise<unknown>;
+
+/** Marks a response the handler wrote itself (streams, text). */
+export const HANDLED = Symbol('handled');
+
+export function closing(): IronError {
+  return new IronError('ERR_SERVER_CLOSING', 'server is shutting down');
+}

@@ -1,0 +1,94 @@
+// iron-api as a library: start a real server (tests of the CLI and the runner start one in-process
+// on port 0 with a temp data dir) and stop it gracefully.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServerConfig } from '../config/server.js';
+import { IronError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { Admin, writeIronJson, type Bootstrap } from './admin.js';
+import { createApp } from './app.js';
+import type { Deps } from './context.js';
+import { createMetrics } from './metrics.js';
+import { openSqliteStore } from './store/sqlite/index.js';
+import { LogFiles } from './store/logs.js';
+import { Ticker } from './ticker.js';
+import { Wakeups } from './wakeups.js';
+
+export { Admin, type Bootstrap } from './admin.js';
+export type { Store } from './store/types.js';
+
+export interface ServerHandle {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  /** Credentials created on a fresh data dir (null when the data dir already had a project). */
+  bootstrap: Bootstrap | null;
+  /** Create further projects, tokens and clusters (tests, operators). */
+  admin: Admin;
+}
+
+export async function startServer(opts: { config: ServerConfig; log: Logger; signal?: AbortSignal }): Promise<ServerHandle> {
+  const { config } = opts;
+  const log = opts.log.child({ component: 'iron-api' });
+  const store = openSqliteStore(config.dataDir);
+  const logs = new LogFiles(config.dataDir);
+  const closingCtl = new AbortController();
+  const metrics = createMetrics(store);
+  const wakeups = new Wakeups();
+  const ticker = new Ticker(store, wakeups, config.maxAttempts, metrics, log);
+  let server: Server | undefined;
+  try {
+    await logs.init();
+    const admin = new Admin(store, config);
+    const bootstrap = await admin.bootstrapIfEmpty();
+    const deps: Deps = { config, store, logs, wakeups, ticker, metrics, log, closing: closingCtl.signal };
+    server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createApp(deps));
+    await listen(server, config.host, config.port);
+    const port = (server.address() as AddressInfo).port;
+    const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${urlHost}:${port}`;
+    if (bootstrap !== null) {
+      const path = await writeIronJson(config.dataDir, bootstrap, config.publicHost, port);
+      log.info({ path, project_id: bootstrap.projectId, cluster_id: bootstrap.clusterId }, 'fresh data dir: bootstrapped, wrote iron.json');
+    }
+    ticker.start();
+    log.info({ url, data_dir: config.dataDir }, 'iron-api listening');
+    const srv = server;
+    let closed: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closed ??= shutdown(srv, config.shutdownGraceMs, closingCtl, ticker, store, log);
+      return closed;
+    };
+    opts.signal?.addEventListener('abort', () => void close(), { once: true });
+    return { url, port, close, bootstrap, admin };
+  } catch (err) {
+    server?.close();
+    await store.close();
+    throw err;
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(new IronError('ERR_CONFIG_INVALID', `cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** Stop accepting, release parked long-polls, let in-flight requests finish (bounded), close the DB. */
+async function shutdown(server: Server, graceMs: number, closing: AbortController, ticker: Ticker, store: { close(): Promise<void> }, log: Logger): Promise<void> {
+  log.info('iron-api shutting down');
+  const done = new Promise<void>((resolve) => server.close(() => resolve()));
+  closing.abort(new IronError('ERR_SERVER_CLOSING', 'server is shutting down'));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await done;
+  clearTimeout(timer);
+  await ticker.stop();
+  await store.close();
+  log.info('iron-api stopped');
+}

@@ -1,0 +1,207 @@
+// The runner protocol (docs/protocol.md): reserve (long-poll), heartbeat, start, log, finish.
+// Only the cluster's own token may call these.
+import { IronError } from '../../errors.js';
+import { sendJson } from '../http/json.js';
+import { HANDLED, type Ctx, type Handler } from '../context.js';
+import { badRequest, conflict, notFound } from '../http/errors.js';
+import type { Router } from '../http/router.js';
+import { isId, rfc3339 } from '../ids.js';
+import { dockerAuthFor } from '../registry.js';
+import type { Cluster, FinishStatus, ReservedTask, RunnerOutcome } from '../store/types.js';
+import { optFloat, optNumber, optString } from '../validate.js';
+
+const FINISH_STATUSES: readonly FinishStatus[] = ['complete', 'error', 'cancelled', 'timeout', 'killed', 'requeue'];
+const MAX_RESERVE = 100;
+const MAX_LOG_CHUNK = 8 * 1024 * 1024;
+
+export function registerRunnerRoutes(r: Router<Handler>): void {
+  r.add('POST', '/2/clusters/:cid/runner/reserve', async (ctx) => {
+    const cid = await ctx.runner();
+    const b = await ctx.json();
+    const instanceId = instance(b);
+    const n = optNumber(b, 'n', 1, MAX_RESERVE) ?? 1;
+    const waitMs = Math.min(ctx.deps.config.maxWaitMs, Math.round((optFloat(b, 'wait', 0, 30) ?? 0) * 1000));
+    const cluster = await ctx.deps.store.getCluster(cid);
+    if (cluster === undefined) throw notFound('Cluster not found');
+    const reserved = await reserveLongPoll(ctx, cid, instanceId, n, Date.now() + waitMs);
+    const tasks = await Promise.all(reserved.map((rt) => reservedJson(ctx, cluster, rt)));
+    const body = { tasks, heartbeat_interval_ms: ctx.deps.config.heartbeatIntervalMs };
+    if (reserved.length === 0) return body;
+    // A reservation only counts if the runner receives it. When the runner hung up first (it is
+    // draining, or the connection broke), give the tasks back now instead of after lease expiry.
+    if (!(await deliver(ctx, body))) await giveBack(ctx, cid, reserved);
+    return HANDLED;
+  });
+
+  // A draining runner ends its own parked reserve so that the answer (empty, or tasks reserved a moment
+  // earlier) reaches it and it can give them back, instead of hanging up and stranding them.
+  r.add('POST', '/2/clusters/:cid/runner/release', async (ctx) => {
+    const cid = await ctx.runner();
+    const b = await ctx.json();
+    const released = ctx.deps.wakeups.release(cid, instance(b));
+    return { msg: 'Released', released };
+  });
+
+  r.add('POST', '/2/clusters/:cid/runner/heartbeat', async (ctx) => {
+    const cid = await ctx.runner();
+    const b = await ctx.json();
+    const instanceId = instance(b);
+    const raw = b['tasks'] ?? [];
+    if (!Array.isArray(raw) || raw.length > 10_000) throw badRequest('tasks must be an array of {id, reservation_id}');
+    const items = raw.map((t: unknown, i) => {
+      if (t === null || typeof t !== 'object') throw badRequest(`tasks[${i}] must be an object`);
+      const o = t as Record<string, unknown>;
+      const id = optString(o, 'id') ?? '';
+      const reservationId = optString(o, 'reservation_id') ?? '';
+      if (!isId(id) || reservationId === '') throw badRequest(`tasks[${i}] needs id and reservation_id`);
+      return { id, reservationId };
+    });
+    const now = Date.now();
+    const leaseMs = ctx.deps.config.leaseMs;
+    const out = await ctx.deps.store.heartbeat(cid, instanceId, items, now, leaseMs);
+    ctx.deps.ticker.poke(now + leaseMs);
+    return { ...out, lease_expires_at: rfc3339(now + leaseMs), heartbeat_interval_ms: ctx.deps.config.heartbeatIntervalMs };
+  });
+
+  r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/start', async (ctx) => {
+    const cid = await ctx.runner();
+    const b = await ctx.json();
+    const out = await ctx.deps.store.startTask(cid, ctx.id('tid', 'task'), reservation(b), Date.now());
+    const t = outcome(out);
+    return { msg: 'Started', status: t.status };
+  });
+
+  r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/log', async (ctx) => {
+    const cid = await ctx.runner();
+    const id = ctx.id('tid', 'task');
+    const offsetText = ctx.query.get('offset') ?? '';
+    if (!/^\d+$/.test(offsetText)) throw badRequest('offset must be a whole number of bytes');
+    const rid = ctx.query.get('reservation_id');
+    outcome(await ctx.deps.store.logTarget(cid, id, rid === null || rid === '' ? null : rid));
+    const chunk = await ctx.body(MAX_LOG_CHUNK);
+    const res = await ctx.deps.logs.append(id, Number(offsetText), chunk);
+    if (!res.ok) throw conflict(`offset ${offsetText} does not match the log size ${res.size}`, { size: res.size });
+    await ctx.deps.store.setLogSize(id, res.size);
+    return { size: res.size };
+  });
+
+  r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/finish', async (ctx) => {
+    const cid = await ctx.runner();
+    const b = await ctx.json();
+    const status = optString(b, 'status') ?? '';
+    if (!(FINISH_STATUSES as readonly string[]).includes(status)) {
+      throw badRequest(`status must be one of ${FINISH_STATUSES.join(', ')}`);
+    }
+    const out = await ctx.deps.store.finishTask(cid, ctx.id('tid', 'task'), {
+      reservationId: reservation(b),
+      status: status as FinishStatus,
+      exitCode: optNumber(b, 'exit_code', -2_147_483_648, 2_147_483_647) ?? null,
+      msg: optString(b, 'msg', 4096) ?? '',
+      durationMs: optNumber(b, 'duration_ms', 0, Number.MAX_SAFE_INTEGER, { ceil: true }) ?? null,
+      logSize: optNumber(b, 'log_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
+    }, Date.now());
+    const t = outcome(out);
+    ctx.deps.metrics.finished.inc({ status });
+    // A finished or requeued task frees a slot (max_concurrency) or is itself ready again;
+    // a code retry may have queued a (possibly delayed) task.
+    ctx.deps.wakeups.wakeAll();
+    ctx.deps.ticker.poke(Date.now());
+    return { msg: 'Finished', status: t.status };
+  });
+}
+
+async function reserveLongPoll(ctx: Ctx, cid: string, instanceId: string, n: number, deadline: number): Promise<ReservedTask[]> {
+  const released = new AbortController();
+  const removeRelease = ctx.deps.wakeups.onRelease(cid, instanceId, () => released.abort());
+  try {
+    return await reserveLoop(ctx, cid, instanceId, n, deadline, AbortSignal.any([ctx.signal, released.signal]));
+  } finally {
+    removeRelease();
+  }
+}
+
+
+async function reserveLoop(ctx: Ctx, cid: string, instanceId: string, n: number, deadline: number, stop: AbortSignal): Promise<ReservedTask[]> {
+  const { store, wakeups, config } = ctx.deps;
+  for (;;) {
+    // Park first, then look: a task queued in between wakes this waiter instead of being missed.
+    const parked = wakeups.park(cid, deadline - Date.now(), stop);
+    try {
+      if (stop.aborted) return [];
+      const now = Date.now();
+      const got = await store.reserve(cid, instanceId, n, now, config.leaseMs);
+      if (got.length > 0) {
+        ctx.deps.metrics.reservations.inc({ cluster: cid }, got.length);
+        ctx.deps.ticker.poke(now + config.leaseMs);
+        return got;
+      }
+      if (now >= deadline) return [];
+      await parked.promise;
+    } finally {
+      parked.cancel();
+    }
+    if (Date.now() >= deadline || stop.aborted) return [];
+  }
+}
+
+async function reservedJson(ctx: Ctx, cluster: Cluster, { task: t, revision: rev }: ReservedTask): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {
+    id: t.id, project_id: t.projectId, code_id: t.codeId, code_name: t.codeName, code_history_id: t.codeHistoryId,
+    code_rev: String(t.codeRev), cluster: t.clusterId, image: rev.image, command: rev.command, env_vars: rev.envVars,
+    config: rev.config, payload: t.payload, timeout: t.timeout, priority: t.priority, memory: cluster.memory,
+    disk: cluster.diskSpace, reservation_id: t.reservationId, lease_expires_at: rfc3339(t.leaseExpiresAt), attempt: t.attempt,
+  };
+  if (cluster.cpuShare !== null) out['cpu_share'] = cluster.cpuShare;
+  const auth = dockerAuthFor(rev.image, await ctx.deps.store.credentials(t.projectId));
+  if (auth !== undefined) out['docker_auth'] = auth;
+  return out;
+}
+
+function instance(b: Record<string, unknown>): string {
+  const id = optString(b, 'instance_id', 128) ?? '';
+  if (id === '') throw badRequest('instance_id is required');
+  return id;
+}
+
+function reservation(b: Record<string, unknown>): string {
+  const id = optString(b, 'reservation_id', 64) ?? '';
+  if (id === '') throw badRequest('reservation_id is required');
+  return id;
+}
+
+function outcome<T>(o: RunnerOutcome<T>): T {
+  if (o.ok) return o.task;
+  if (o.reason === 'not_found') throw notFound('Task not found in this cluster');
+  if (o.reason === 'cancelled') throw new IronError('ERR_SERVER_CONFLICT', 'task was cancelled; do not run it', { details: { reason: 'cancelled' } });
+  throw new IronError('ERR_SERVER_CONFLICT', 'reservation superseded: this task is no longer yours', { details: { reason: 'superseded' } });
+}
+
+/** Writes the answer; false when the client was gone before it could be handed to the socket. */
+function deliver(ctx: Ctx, body: unknown): Promise<boolean> {
+  const res = ctx.res;
+  if (ctx.signal.aborted || res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onFinish = (): void => done(true);
+    const onClose = (): void => done(res.writableFinished);
+    const done = (ok: boolean): void => {
+      res.off('finish', onFinish);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    res.once('finish', onFinish);
+    res.once('close', onClose);
+    sendJson(res, 200, body);
+  });
+}
+
+async function giveBack(ctx: Ctx, cid: string, reserved: readonly ReservedTask[]): Promise<void> {
+  const now = Date.now();
+  for (const { task } of reserved) {
+    if (task.reservationId === null) continue;
+    await ctx.deps.store.finishTask(cid, task.id, {
+      reservationId: task.reservationId, status: 'requeue', exitCode: null, msg: '', durationMs: null, logSize: null,
+    }, now);
+  }
+  ctx.deps.log.info({ cluster_id: cid, tasks: reserved.length }, 'reserve answer not delivered (runner hung up); tasks given back');
+  ctx.deps.wakeups.wake(cid);
+}

@@ -1,0 +1,84 @@
+// Code packages and their revisions. A re-upload of a name adds a revision; tasks stay pinned to the
+// revision current when they were queued (Iron's rule), so revisions are never rewritten.
+import { newId } from '../../ids.js';
+import type { Code, CodeInput, CodeRevision, Page } from '../types.js';
+import type { Db } from './db.js';
+import { toCode, toRevision } from './rows.js';
+
+type R = Record<string, unknown>;
+
+const SELECT_CODE = `SELECT c.*, r.image, r.command, r.env_vars, r.config, r.runtime, r.file_name, r.checksum, r.code_size
+  FROM codes c JOIN code_revisions r ON r.id = c.history_id`;
+
+export function putCode(db: Db, input: CodeInput, now: number): Code {
+  return db.tx(() => {
+    const existing = db.get<R>('SELECT id, rev, created_at FROM codes WHERE project_id = ? AND name = ? AND deleted = 0', input.projectId, input.name);
+    const codeId = existing === undefined ? newId(now) : String(existing['id']);
+    const rev = existing === undefined ? 1 : Number(existing['rev']) + 1;
+    const historyId = newId(now);
+    db.run(
+      `INSERT INTO code_revisions (id, code_id, project_id, name, rev, image, command, env_vars, config, runtime, file_name, checksum, code_size, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      historyId, codeId, input.projectId, input.name, rev, input.image, input.command, JSON.stringify(input.envVars),
+      input.config, input.runtime, input.fileName, input.checksum, input.codeSize, now,
+    );
+    if (existing === undefined) {
+      db.run(
+        `INSERT INTO codes (id, project_id, name, rev, history_id, default_priority, max_concurrency, retries, retries_delay, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        codeId, input.projectId, input.name, rev, historyId, input.defaultPriority, input.maxConcurrency,
+        input.retries, input.retriesDelay, now, now,
+      );
+    } else {
+      db.run(
+        `UPDATE codes SET rev = ?, history_id = ?, default_priority = ?, max_concurrency = ?, retries = ?, retries_delay = ?, updated_at = ?
+         WHERE id = ?`,
+        rev, historyId, input.defaultPriority, input.maxConcurrency, input.retries, input.retriesDelay, now, codeId,
+      );
+    }
+    const code = getCodeById(db, codeId);
+    if (code === undefined) throw new Error('code vanished inside its own transaction');
+    return code;
+  });
+}
+
+function getCodeById(db: Db, id: string): Code | undefined {
+  const r = db.get<R>(`${SELECT_CODE} WHERE c.id = ? AND c.deleted = 0`, id);
+  return r === undefined ? undefined : toCode(r);
+}
+
+export function getCode(db: Db, projectId: string, id: string): Code | undefined {
+  const r = db.get<R>(`${SELECT_CODE} WHERE c.id = ? AND c.project_id = ? AND c.deleted = 0`, id, projectId);
+  return r === undefined ? undefined : toCode(r);
+}
+
+export function getCodeByName(db: Db, projectId: string, name: string): Code | undefined {
+  const r = db.get<R>(`${SELECT_CODE} WHERE c.project_id = ? AND c.name = ? AND c.deleted = 0`, projectId, name);
+  return r === undefined ? undefined : toCode(r);
+}
+
+export function listCodes(db: Db, projectId: string, page: Page): Code[] {
+  return db
+    .all<R>(`${SELECT_CODE} WHERE c.project_id = ? AND c.deleted = 0 ORDER BY c.created_at, c.id LIMIT ? OFFSET ?`, projectId, page.perPage, page.page * page.perPage)
+    .map(toCode);
+}
+
+export function listRevisions(db: Db, projectId: string, codeId: string, page: Page): CodeRevision[] {
+  return db
+    .all<R>('SELECT * FROM code_revisions WHERE code_id = ? AND project_id = ? ORDER BY rev DESC LIMIT ? OFFSET ?', codeId, projectId, page.perPage, page.page * page.perPage)
+    .map(toRevision);
+}
+
+export function getRevision(db: Db, id: string): CodeRevision | undefined {
+  const r = db.get<R>('SELECT * FROM code_revisions WHERE id = ?', id);
+  return r === undefined ? undefined : toRevision(r);
+}
+
+/** Soft delete: queued tasks keep their pinned revision; the name becomes free for a new code. */
+export function deleteCode(db: Db, projectId: string, id: string, now: number): boolean {
+  return db.run('UPDATE codes SET deleted = 1, updated_at = ? WHERE id = ? AND project_id = ? AND deleted = 0', now, id, projectId) > 0;
+}
+
+export function setCodePaused(db: Db, projectId: string, id: string, paused: boolean, now: number): boolean {
+  return db.run('UPDATE codes SET paused = ?, updated_at = ? WHERE id = ? AND project_id = ? AND deleted = 0', paused ? 1 : 0, now, id, projectId) > 0;
+}

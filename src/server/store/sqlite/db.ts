@@ -1,0 +1,76 @@
+// Opening the SQLite file: WAL (readers never block the writer), a busy timeout, foreign schema
+// setup, and one transaction helper. DatabaseSync runs each statement to completion on the event
+// loop thread, so a transaction is never interleaved with another request's.
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { IronError } from '../../../errors.js';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+
+export type Row = Record<string, SQLInputValue>;
+
+export class Db {
+  readonly raw: DatabaseSync;
+  private readonly cache = new Map<string, StatementSync>();
+  private depth = 0;
+
+  constructor(path: string) {
+    try {
+      this.raw = new DatabaseSync(path);
+      // NORMAL in WAL mode: a committed transaction survives a crash (kill -9) of the process;
+      // only an OS crash/power loss may roll back the last commits.
+      this.raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+      const version = (this.raw.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+      if (version > SCHEMA_VERSION) {
+        throw new IronError('ERR_STORE', `database schema ${version} is newer than this iron-api (${SCHEMA_VERSION})`);
+      }
+      this.raw.exec(SCHEMA);
+      this.raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    } catch (err) {
+      if (err instanceof IronError) throw err;
+      throw new IronError('ERR_STORE', `cannot open the database ${path}`, { cause: err });
+    }
+  }
+
+  stmt(sql: string): StatementSync {
+    let s = this.cache.get(sql);
+    if (s === undefined) {
+      s = this.raw.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  get<T>(sql: string, ...params: SQLInputValue[]): T | undefined {
+    return this.stmt(sql).get(...params) as T | undefined;
+  }
+
+  all<T>(sql: string, ...params: SQLInputValue[]): T[] {
+    return this.stmt(sql).all(...params) as T[];
+  }
+
+  run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.stmt(sql).run(...params).changes);
+  }
+
+  /** Runs fn in one IMMEDIATE transaction (nested calls join the outer one). */
+  tx<T>(fn: () => T): T {
+    if (this.depth > 0) return fn();
+    this.raw.exec('BEGIN IMMEDIATE');
+    this.depth++;
+    try {
+      const out = fn();
+      this.raw.exec('COMMIT');
+      return out;
+    } catch (err) {
+      this.raw.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  close(): void {
+    if (!this.raw.isOpen) return;
+    this.cache.clear();
+    this.raw.close();
+  }
+}

@@ -1,0 +1,67 @@
+// The embedded SQLite store (Node's built-in node:sqlite) behind the Store port.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Store } from '../types.js';
+import * as accounts from './accounts.js';
+import * as codes from './codes.js';
+import { Db } from './db.js';
+import * as runner from './runner.js';
+import * as schedules from './schedules.js';
+import * as tasks from './tasks.js';
+
+export function openSqliteStore(dataDir: string): Store {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Db(join(dataDir, 'iron.db'));
+  // Each method is synchronous inside (one transaction on the event-loop thread) and async outside.
+  return {
+    isEmpty: async () => accounts.isEmpty(db),
+    createProject: async (name, now) => accounts.createProject(db, name, now),
+    getProject: async (id) => accounts.getProject(db, id),
+    addToken: async (hash, scope, now) => accounts.addToken(db, hash, scope, now),
+    findToken: async (hash) => accounts.findToken(db, hash),
+    createCluster: async (c, now) => accounts.createCluster(db, c, now),
+    getCluster: async (id) => accounts.getCluster(db, id),
+    resolveCluster: async (owner, idOrName) => accounts.resolveCluster(db, owner, idOrName),
+    listClusters: async (owner, page) => accounts.listClusters(db, owner, page),
+    updateCluster: async (id, patch, now) => accounts.updateCluster(db, id, patch, now),
+    deleteCluster: async (id) => accounts.deleteCluster(db, id),
+    taskCounts: async (f) => accounts.taskCounts(db, f),
+    putCredential: async (pid, cred, now) => accounts.putCredential(db, pid, cred, now),
+    credentials: async (pid) => accounts.credentials(db, pid),
+
+    putCode: async (input, now) => codes.putCode(db, input, now),
+    getCode: async (pid, id) => codes.getCode(db, pid, id),
+    getCodeByName: async (pid, name) => codes.getCodeByName(db, pid, name),
+    listCodes: async (pid, page) => codes.listCodes(db, pid, page),
+    listRevisions: async (pid, id, page) => codes.listRevisions(db, pid, id, page),
+    deleteCode: async (pid, id, now) => codes.deleteCode(db, pid, id, now),
+    setCodePaused: async (pid, id, paused, now) => codes.setCodePaused(db, pid, id, paused, now),
+
+    queueTasks: async (list, now) => tasks.queueTasks(db, list, now),
+    getTask: async (pid, id) => tasks.getTask(db, pid, id),
+    listTasks: async (f) => tasks.listTasks(db, f),
+    cancelTask: async (pid, id, now) => tasks.cancelTask(db, pid, id, now),
+    cancelAll: async (pid, codeId, now) => tasks.cancelAll(db, pid, codeId, now),
+    retryTask: async (pid, id, delay, now) => tasks.retryTask(db, pid, id, delay, now),
+    setProgress: async (pid, id, percent, msg, now) => tasks.setProgress(db, pid, id, percent, msg, now),
+
+    reserve: async (cid, iid, n, now, leaseMs) => runner.reserve(db, cid, iid, n, now, leaseMs),
+    heartbeat: async (cid, iid, items, now, leaseMs) => runner.heartbeat(db, cid, iid, items, now, leaseMs),
+    startTask: async (cid, id, rid, now) => runner.startTask(db, cid, id, rid, now),
+    finishTask: async (cid, id, f, now) => runner.finishTask(db, cid, id, f, now),
+    logTarget: async (cid, id, rid) => runner.logTarget(db, cid, id, rid),
+    setLogSize: async (id, size) => runner.setLogSize(db, id, size),
+    expireLeases: async (now, max) => runner.expireLeases(db, now, max),
+    nextDeadline: async (now) => runner.nextDeadline(db, now),
+    queueDepth: async (now) => runner.queueDepth(db, now),
+
+    createSchedules: async (list, now) => schedules.createSchedules(db, list, now),
+    getSchedule: async (pid, id) => schedules.getSchedule(db, pid, id),
+    listSchedules: async (pid, page) => schedules.listSchedules(db, pid, page),
+    cancelSchedule: async (pid, id, now) => schedules.cancelSchedule(db, pid, id, now),
+    countActiveSchedules: async (pid) => schedules.countActiveSchedules(db, pid),
+    runDueSchedules: async (now) => schedules.runDueSchedules(db, now),
+
+    close: async () => db.close(),
+  };
+}

@@ -1,0 +1,65 @@
+// Schema of the embedded SQLite store. Times are integer milliseconds since the epoch; ids are the
+// 24-hex strings clients see; `seq` gives FIFO order within a priority.
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS projects (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  hash TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('project','cluster')),
+  project_id TEXT, cluster_id TEXT, created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clusters (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, owner_project_id TEXT NOT NULL,
+  memory INTEGER NOT NULL, disk_space INTEGER NOT NULL, cpu_share INTEGER,
+  autoscale TEXT NOT NULL DEFAULT '{}', is_default INTEGER NOT NULL DEFAULT 0,
+  deleted INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credentials (
+  project_id TEXT NOT NULL, server_address TEXT NOT NULL, auth TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (project_id, server_address)
+);
+CREATE TABLE IF NOT EXISTS codes (
+  id TEXT PRIMARY KEY, project_id TEXT NOT NULL, name TEXT NOT NULL, rev INTEGER NOT NULL,
+  history_id TEXT NOT NULL, default_priority INTEGER, max_concurrency INTEGER,
+  retries INTEGER NOT NULL DEFAULT 0, retries_delay INTEGER NOT NULL DEFAULT 0,
+  paused INTEGER NOT NULL DEFAULT 0, deleted INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS codes_name ON codes (project_id, name) WHERE deleted = 0;
+CREATE TABLE IF NOT EXISTS code_revisions (
+  id TEXT PRIMARY KEY, code_id TEXT NOT NULL, project_id TEXT NOT NULL, name TEXT NOT NULL, rev INTEGER NOT NULL,
+  image TEXT NOT NULL, command TEXT NOT NULL, env_vars TEXT NOT NULL, config TEXT NOT NULL,
+  runtime TEXT NOT NULL, file_name TEXT NOT NULL, checksum TEXT NOT NULL, code_size INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS code_revisions_code ON code_revisions (code_id, rev);
+CREATE TABLE IF NOT EXISTS tasks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, project_id TEXT NOT NULL,
+  code_id TEXT NOT NULL, code_name TEXT NOT NULL, code_history_id TEXT NOT NULL, code_rev INTEGER NOT NULL,
+  cluster_id TEXT NOT NULL, status TEXT NOT NULL, priority INTEGER NOT NULL, timeout INTEGER NOT NULL,
+  delay INTEGER NOT NULL, payload TEXT NOT NULL, label TEXT NOT NULL, msg TEXT NOT NULL DEFAULT '',
+  percent INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, available_at INTEGER NOT NULL,
+  start_time INTEGER, end_time INTEGER, duration INTEGER, exit_code INTEGER,
+  attempt INTEGER NOT NULL DEFAULT 0, lost_count INTEGER NOT NULL DEFAULT 0,
+  reservation_id TEXT, instance_id TEXT, lease_expires_at INTEGER, cancel_pending INTEGER NOT NULL DEFAULT 0,
+  retry_count INTEGER NOT NULL DEFAULT 0, retry_of TEXT, retry_task_id TEXT, schedule_id TEXT,
+  log_size INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS tasks_ready ON tasks (cluster_id, status, priority DESC, seq);
+CREATE INDEX IF NOT EXISTS tasks_project ON tasks (project_id, seq);
+CREATE INDEX IF NOT EXISTS tasks_code_status ON tasks (code_id, status);
+CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_delayed ON tasks (available_at) WHERE status = 'queued';
+CREATE TABLE IF NOT EXISTS schedules (
+  id TEXT PRIMARY KEY, project_id TEXT NOT NULL, code_name TEXT NOT NULL, name TEXT NOT NULL,
+  payload TEXT NOT NULL, label TEXT NOT NULL, cluster_id TEXT NOT NULL, priority INTEGER,
+  timeout INTEGER NOT NULL, delay INTEGER NOT NULL, start_at INTEGER NOT NULL, end_at INTEGER,
+  run_every INTEGER, run_times INTEGER NOT NULL, run_count INTEGER NOT NULL DEFAULT 0,
+  last_run_time INTEGER, next_start INTEGER, status TEXT NOT NULL, msg TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_start) WHERE status = 'scheduled';
+CREATE INDEX IF NOT EXISTS schedules_project ON schedules (project_id, created_at);
+`;

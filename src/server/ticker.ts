@@ -1,0 +1,75 @@
+// Time-driven work: delayed tasks becoming available, lease expiry, schedules. One timer armed for
+// the store's next deadline (capped so a missed poke costs at most MAX_SLEEP_MS), re-armed earlier
+// whenever a state change creates an earlier deadline.
+import type { Logger } from '../log.js';
+import type { ServerMetrics } from './metrics.js';
+import type { Store } from './store/types.js';
+import type { Wakeups } from './wakeups.js';
+
+const MAX_SLEEP_MS = 5000;
+
+export class Ticker {
+  private timer: NodeJS.Timeout | undefined;
+  private armedAt = Number.POSITIVE_INFINITY;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly wakeups: Wakeups,
+    private readonly maxAttempts: number,
+    private readonly metrics: ServerMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.arm(Date.now());
+  }
+
+  /** Something becomes due at `at`: make sure the timer fires no later than that. */
+  poke(at: number): void {
+    if (this.stopped || at >= this.armedAt) return;
+    this.arm(at);
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const now = Date.now();
+    const target = Math.min(at, now + MAX_SLEEP_MS);
+    this.armedAt = target;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.armedAt = Number.POSITIVE_INFINITY;
+      this.running = this.tick().finally(() => {
+        this.running = undefined;
+      });
+    }, Math.max(0, target - now));
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    let next: number | null = null;
+    try {
+      const now = Date.now();
+      const expired = await this.store.expireLeases(now, this.maxAttempts);
+      if (expired.requeued > 0) this.metrics.leaseExpiries.inc({ outcome: 'requeued' }, expired.requeued);
+      if (expired.lost > 0) this.metrics.leaseExpiries.inc({ outcome: 'runner_lost' }, expired.lost);
+      if (expired.requeued + expired.lost > 0) this.log.warn({ ...expired }, 'leases expired');
+      const scheduled = await this.store.runDueSchedules(now);
+      if (scheduled > 0) this.metrics.tasksQueued.inc({ source: 'schedule' }, scheduled);
+      // Delayed tasks whose time came, requeued tasks, scheduled tasks: let every parked reserve look.
+      this.wakeups.wakeAll();
+      next = await this.store.nextDeadline(Date.now());
+    } catch (err) {
+      this.log.error({ err }, 'scheduler tick failed');
+    }
+    if (!this.stopped) this.arm(next ?? Number.POSITIVE_INFINITY);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}

@@ -1,0 +1,109 @@
+// Field readers for request bodies and queries. Unknown fields are ignored (clients send extras such
+// as `sync` and `name`); a known field of the wrong type is a 400 naming the field. `null` means unset.
+import { IronError } from '../errors.js';
+import { badRequest } from './http/errors.js';
+import type { Page } from './store/types.js';
+
+type Obj = Record<string, unknown>;
+
+export function optString(o: Obj, key: string, maxBytes = 255): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badRequest(`${key} must be a string`);
+  if (Buffer.byteLength(v) > maxBytes) {
+    throw new IronError('ERR_SERVER_TOO_LARGE', `${key} is larger than ${maxBytes} bytes`, { details: { limit: maxBytes } });
+  }
+  return v;
+}
+
+export function reqString(o: Obj, key: string, maxBytes = 255): string {
+  const v = optString(o, key, maxBytes);
+  if (v === undefined || v === '') throw badRequest(`${key} is required`);
+  return v;
+}
+
+/** A number in [min, max]; fractional seconds are rounded up (ironcli sends float64 seconds). */
+export function optNumber(o: Obj, key: string, min: number, max: number, opts: { ceil?: boolean } = {}): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw badRequest(`${key} must be a number`);
+  const n = opts.ceil === true ? Math.ceil(v) : v;
+  if (opts.ceil !== true && !Number.isInteger(n)) throw badRequest(`${key} must be a whole number`);
+  if (n < min || n > max) throw badRequest(`${key} must be between ${min} and ${max}`);
+  return n;
+}
+
+/** Any finite number in [min, max] (fractions allowed). */
+export function optFloat(o: Obj, key: string, min: number, max: number): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw badRequest(`${key} must be a number`);
+  if (v < min || v > max) throw badRequest(`${key} must be between ${min} and ${max}`);
+  return v;
+}
+
+/** Priorities outside 0..2 (ironcli's -3 and -1000 sentinels) mean "not set". */
+export function optPriority(o: Obj, key: string): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw badRequest(`${key} must be a whole number`);
+  return v >= 0 && v <= 2 ? v : undefined;
+}
+
+export function optBool(o: Obj, key: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw badRequest(`${key} must be true or false`);
+  return v;
+}
+
+export function optStringMap(o: Obj, key: string): Record<string, string> | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw badRequest(`${key} must be an object of strings`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v as Obj)) {
+    if (typeof val === 'string') out[k] = val;
+    else if (typeof val === 'number' || typeof val === 'boolean') out[k] = String(val);
+    else throw badRequest(`${key}.${k} must be a string`);
+  }
+  return out;
+}
+
+export function optObject(o: Obj, key: string): Obj | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw badRequest(`${key} must be an object`);
+  return v as Obj;
+}
+
+/** A time as RFC 3339 text or unix seconds; returns epoch ms. */
+export function optTime(o: Obj, key: string): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.round(v * 1000);
+  if (typeof v === 'string') {
+    const ms = Date.parse(v);
+    if (Number.isFinite(ms)) return ms < 0 ? undefined : ms; // Go's zero time means unset
+  }
+  throw badRequest(`${key} must be an RFC 3339 time or unix seconds`);
+}
+
+function queryInt(q: URLSearchParams, key: string, fallback: number, min: number, max: number): number {
+  const v = q.get(key);
+  if (v === null || v === '') return fallback;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw badRequest(`${key} must be a whole number from ${min} to ${max}`);
+  return Number(v);
+}
+
+export function pageOf(q: URLSearchParams): Page {
+  return { page: queryInt(q, 'page', 0, 0, 1_000_000), perPage: queryInt(q, 'per_page', 30, 1, 100) };
+}
+
+/** Unix seconds in a query (from_time, start_date) as epoch ms. */
+export function queryUnix(q: URLSearchParams, key: string): number | undefined {
+  const v = q.get(key);
+  if (v === null || v === '') return undefined;
+  if (!/^\d+(\.\d+)?$/.test(v)) throw badRequest(`${key} must be unix seconds`);
+  return Math.round(Number(v) * 1000);
+}
