@@ -1,5 +1,6 @@
 // The runner end to end: real iron-api, real iron-runner process, real Docker engine.
 import { readFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containersOf, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, type Api, type RunnerProc } from './harness.js';
@@ -112,5 +113,30 @@ describe('iron-runner end to end', () => {
     expect(text).toContain('iron_runner_slots_total 4');
     expect(text).toMatch(/iron_runner_pickup_seconds_count \d+/);
     expect((await fetch(`${metricsUrl}/nope`)).status).toBe(404);
+  });
+
+  it('cancels a task while its image is being pulled (preparing)', async () => {
+    // A "registry" on loopback that accepts connections and never answers: the pull hangs.
+    const sockets: Socket[] = [];
+    const stuck = createServer((sock) => void sockets.push(sock));
+    await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
+    const port = (stuck.address() as { port: number }).port;
+    try {
+      await api.client.project.registerCode({ name: 'unpullable', image: `127.0.0.1:${port}/stuck:1` }, AbortSignal.timeout(5_000));
+      const [id] = await api.client.project.queueTasks([{ code_name: 'unpullable', payload: '', cluster: api.clusterId }], AbortSignal.timeout(5_000));
+      await runner.waitForLog((l) => l['task_id'] === id && l['msg'] === 'task reserved');
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect((await api.client.project.getTask(id ?? '', AbortSignal.timeout(5_000))).status).toBe('preparing');
+      await api.client.project.cancelTask(id ?? '', AbortSignal.timeout(5_000));
+      await runner.waitForLog((l) => l['task_id'] === id && l['msg'] === 'task finished', 20_000);
+      expect((await waitForTask(api, id ?? '')).status).toBe('cancelled');
+    } finally {
+      for (const s of sockets) s.destroy();
+      stuck.close();
+    }
+  }, 60_000);
+
+  it('never writes the cluster token into its own log', () => {
+    expect(runner.stderr.join('\n')).not.toContain(api.clusterToken);
   });
 });
