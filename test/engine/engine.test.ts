@@ -34,7 +34,8 @@ describe('docker engine', () => {
       const chunks: { out: string[]; err: string[] } = { out: [], err: [] };
       out.on('data', (c: Buffer) => chunks.out.push(c.toString()));
       err.on('data', (c: Buffer) => chunks.err.push(c.toString()));
-      container.modem.demuxStream(stream, out, err);
+      const modem = container.modem as { demuxStream(s: NodeJS.ReadableStream, o: NodeJS.WritableStream, e: NodeJS.WritableStream): void };
+      modem.demuxStream(stream, out, err);
       const ended = new Promise((resolve) => stream.on('end', resolve));
       await container.start();
       const result = (await container.wait()) as { StatusCode: number };
