@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { Sandbox, TaskOutcome } from '../sandbox/index.js';
 import type { LeasedTask } from './heartbeat.js';
 import { LogShipper } from './log-shipper.js';
+import { SecretMasker, secretValues } from './masker.js';
 import type { RunnerMetrics } from './metrics.js';
 import { buildTaskSpec } from './task-spec.js';
 import { TaskState } from './task-state.js';
@@ -109,12 +110,14 @@ export class TaskRun implements LeasedTask {
   /** Runs the container; undefined when nothing must be reported (start refused, lease lost). */
   private async execute(payload: Buffer, shipper: LogShipper): Promise<{ outcome: TaskOutcome; giveBack: boolean } | undefined> {
     const spec = buildTaskSpec(this.task, payload, this.deps.config);
+    const masker = new SecretMasker(secretValues(spec.env));
     let started = false;
     try {
       const outcome = await this.deps.sandbox.runTask(spec, {
         onOutput: async (chunk, stream) => {
-          if (this.deps.config.logJobOutput) this.log.info({ stream, output: chunk.toString('utf8') }, 'job output');
-          await shipper.write(chunk);
+          const safe = masker.push(chunk);
+          if (this.deps.config.logJobOutput && safe.length > 0) this.log.info({ stream, output: safe.toString('utf8') }, 'job output');
+          await shipper.write(safe);
         },
         onCreated: () => this.deps.metrics.pickup.observe((performance.now() - this.reservedAt) / 1000),
         beforeStart: async (_containerId, signal) => {
@@ -123,6 +126,7 @@ export class TaskRun implements LeasedTask {
           started = true;
         },
       }, this.ctl.signal);
+      await shipper.write(masker.flush());
       this.deps.metrics.runDuration.observe({ outcome: outcome.status }, outcome.durationMs / 1000);
       return { outcome, giveBack: false };
     } catch (err) {

@@ -16,6 +16,9 @@ beforeAll(async () => {
   await registerImage(api, 'exit3', "sh -c 'echo before; exit 3'");
   await registerImage(api, 'sleeper', "sh -c 'echo started; sleep 30'");
   await registerImage(api, 'hog', `sh -c 'x=a; while true; do x="$x$x"; done'`);
+  await registerImage(api, 'leaky', `sh -c 'printf "pw=%s" "\${DB_PASSWORD:0:7}"; sleep 0.6; printf "%s\\n" "\${DB_PASSWORD:7}"; echo "again $DB_PASSWORD and $REGION"'`, {
+    env_vars: { DB_PASSWORD: 'hunter2-canary-pw', REGION: 'eu-west-1' },
+  });
   runner = spawnRunner(api, { JOB_NETWORK: network, METRICS_ADDR: '127.0.0.1:0' });
   await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
   const listening = await runner.waitForLog((l) => l['msg'] === 'health and metrics endpoints listening');
@@ -139,4 +142,12 @@ describe('iron-runner end to end', () => {
   it('never writes the cluster token into its own log', () => {
     expect(runner.stderr.join('\n')).not.toContain(api.clusterToken);
   });
+
+  it('masks secret-looking env_vars values in the task log, also when split across output chunks', async () => {
+    const [id] = await api.client.project.queueTasks([{ code_name: 'leaky', payload: '', cluster: api.clusterId }], AbortSignal.timeout(5_000));
+    expect((await waitForTask(api, id ?? '')).status).toBe('complete');
+    const log = await taskLog(api, id ?? '');
+    expect(log).toBe('pw=***\nagain *** and eu-west-1\n');
+    expect(log).not.toContain('hunter2');
+  }, 60_000);
 });
