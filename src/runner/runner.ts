@@ -35,6 +35,7 @@ export class Runner {
   private loop: Promise<void> | undefined;
   private drained: Promise<void> | undefined;
   private lastApiOk = 0;
+  private engineDown: Promise<void> | undefined;
   cluster: RunnerCluster | undefined;
 
   constructor(private readonly d: RunnerDeps) {
@@ -107,6 +108,34 @@ export class Runner {
     await loop;
   }
 
+  /** A task met an engine failure: take no tasks until the engine answers again. Idempotent. */
+  engineFailed(): void {
+    if (this.engineDown !== undefined) return;
+    this.d.log.error('docker engine unreachable: not taking tasks until it answers again');
+    this.engineDown = this.waitForEngine().finally(() => {
+      this.engineDown = undefined;
+    });
+  }
+
+  private async waitForEngine(): Promise<void> {
+    for (let attempt = 1; !this.draining; attempt++) {
+      try {
+        await this.d.sandbox.ping(AbortSignal.timeout(3_000));
+        break;
+      } catch {
+        await backoff(attempt, POLL_BACKOFF, this.pollCtl.signal).catch(() => undefined);
+      }
+    }
+    if (this.draining) return;
+    // Containers of tasks that ended while the engine was away could not be removed then.
+    try {
+      await this.d.sandbox.reapOrphans(AbortSignal.timeout(30_000), new Set(this.active.keys()));
+    } catch (err) {
+      this.d.log.warn({ code: isIronError(err) ? err.code : 'ERR_UNKNOWN' }, 'could not remove leftovers after the engine came back');
+    }
+    this.d.log.info('docker engine answers again; taking tasks');
+  }
+
   /** Second signal: stop every running task now and give it back. */
   giveBackAll(why: string): void {
     if (this.active.size > 0) this.d.log.warn({ tasks: [...this.active.keys()], why }, 'stopping running tasks and giving them back');
@@ -162,6 +191,10 @@ export class Runner {
     const signal = this.pollCtl.signal;
     let failures = 0;
     while (!signal.aborted && !this.draining) {
+      if (this.engineDown !== undefined) {
+        await this.engineDown;
+        continue;
+      }
       const free = this.d.config.concurrency - this.active.size;
       if (free <= 0) {
         await this.slotFreed(signal);
@@ -192,6 +225,7 @@ export class Runner {
     const run = new TaskRun(task, {
       api: this.d.api, sandbox: this.d.sandbox, config: this.d.config, log: this.d.log, metrics: this.d.metrics,
       spoolDir: this.d.spoolDir, deliverRetry: DELIVER, hardStop: this.hardStopCtl.signal,
+      onEngineFailure: () => this.engineFailed(),
     });
     this.active.set(run.id, run);
     this.d.metrics.slotsBusy.set(this.active.size);

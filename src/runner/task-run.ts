@@ -28,6 +28,8 @@ export interface TaskRunDeps {
   deliverRetry: RetryPolicy;
   /** Aborts report retries when the whole runner must exit now. */
   hardStop: AbortSignal;
+  /** The engine failed under this task: the runner stops taking tasks until it answers. */
+  onEngineFailure?: () => void;
 }
 
 export class TaskRun implements LeasedTask {
@@ -136,6 +138,7 @@ export class TaskRun implements LeasedTask {
       }
       if (this.stopReason === 'lost' || this.stopReason === 'fenced') return undefined;
       // The engine failed (not the job): before the job started, give the task back; after, it ends `error`.
+      if (isIronError(err, 'ERR_ENGINE_UNAVAILABLE') || (isIronError(err, 'ERR_ENGINE_FAILED') && err.retryable)) this.deps.onEngineFailure?.();
       const msg = `docker engine error: ${toError(err).message}`;
       this.log.error({ err: toError(err), started }, 'sandbox failed');
       return { outcome: failed(msg), giveBack: !started };

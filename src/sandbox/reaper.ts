@@ -11,9 +11,16 @@ export interface ReapedTask {
   containerId: string;
 }
 
-export async function reapOrphans(engine: ContainerEngine, instanceId: string, log: Logger, signal: AbortSignal): Promise<ReapedTask[]> {
+/**
+ * `keepTasks`: tasks this instance is still running (after an engine restart, only the leftovers of
+ * tasks that already ended must go); their containers and volumes are left alone.
+ */
+export async function reapOrphans(
+  engine: ContainerEngine, instanceId: string, log: Logger, signal: AbortSignal, keepTasks: ReadonlySet<string> = new Set(),
+): Promise<ReapedTask[]> {
   const filter = instanceFilter(instanceId);
-  const containers = await engine.containerList(filter, signal);
+  const kept = (labels: Record<string, string>): boolean => keepTasks.has(labels[LABEL_TASK] ?? '');
+  const containers = (await engine.containerList(filter, signal)).filter((c) => !kept(c.labels));
   const reaped: ReapedTask[] = [];
   for (const c of containers) {
     await engine.containerRemove(c.id, signal);
@@ -23,7 +30,7 @@ export async function reapOrphans(engine: ContainerEngine, instanceId: string, l
     if (reservation !== undefined) t.reservationId = reservation;
     reaped.push(t);
   }
-  const volumes = await engine.volumeList(filter, signal);
+  const volumes = (await engine.volumeList(filter, signal)).filter((v) => !kept(v.labels));
   for (const v of volumes) await engine.volumeRemove(v.name, signal);
   if (containers.length + volumes.length > 0) {
     log.warn({ containers: containers.length, volumes: volumes.length, tasks: reaped.map((t) => t.taskId) }, 'removed orphaned sandbox objects of this runner instance');

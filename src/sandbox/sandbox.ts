@@ -58,8 +58,8 @@ export class Sandbox {
   }
 
   /** Removes this instance's leftover containers and volumes; returns the tasks whose job containers were found. */
-  reapOrphans(signal: AbortSignal): Promise<ReapedTask[]> {
-    return reapOrphans(this.ctx.engine, this.options.instanceId, this.ctx.log, signal);
+  reapOrphans(signal: AbortSignal, keepTasks?: ReadonlySet<string>): Promise<ReapedTask[]> {
+    return reapOrphans(this.ctx.engine, this.options.instanceId, this.ctx.log, signal, keepTasks);
   }
 
   /** The engine answers (for /readyz). */

@@ -77,11 +77,12 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     const offsetText = ctx.query.get('offset') ?? '';
     if (!/^\d+$/.test(offsetText)) throw badRequest('offset must be a whole number of bytes');
     const rid = ctx.query.get('reservation_id');
-    outcome(await ctx.deps.store.logTarget(cid, id, rid === null || rid === '' ? null : rid));
+    const task = outcome(await ctx.deps.store.logTarget(cid, id, rid === null || rid === '' ? null : rid));
     const chunk = await ctx.body(MAX_LOG_CHUNK);
-    const res = await ctx.deps.logs.append(id, Number(offsetText), chunk);
+    const writer = { reservationId: task.reservationId ?? '', attempt: task.attempt };
+    const res = await ctx.deps.logs.append(id, writer, Number(offsetText), chunk);
     if (!res.ok) throw conflict(`offset ${offsetText} does not match the log size ${res.size}`, { size: res.size });
-    await ctx.deps.store.setLogSize(id, res.size);
+    await ctx.deps.store.setLogSize(id, res.total);
     return { size: res.size };
   });
 
