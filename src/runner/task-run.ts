@@ -130,6 +130,10 @@ export class TaskRun implements LeasedTask {
       }, this.ctl.signal);
       await shipper.write(masker.flush());
       this.deps.metrics.runDuration.observe({ outcome: outcome.status }, outcome.durationMs / 1000);
+      if (await this.killedByEngineShutdown(outcome)) {
+        this.deps.onEngineFailure?.();
+        return { outcome: { ...outcome, msg: `docker engine stopped while the task ran (${outcome.msg})` }, giveBack: false };
+      }
       return { outcome, giveBack: false };
     } catch (err) {
       if (isIronError(err, 'ERR_API_CONFLICT') && !started) {
@@ -143,6 +147,24 @@ export class TaskRun implements LeasedTask {
       this.log.error({ err: toError(err), started }, 'sandbox failed');
       return { outcome: failed(msg), giveBack: !started };
     }
+  }
+
+  /**
+   * A job that died of SIGTERM/SIGKILL we did not send, while the engine stopped answering: dockerd
+   * stopped it on its way down. Reporting a bare "exit code 143" would blame the job.
+   */
+  private async killedByEngineShutdown(outcome: TaskOutcome): Promise<boolean> {
+    if (outcome.status !== 'error' || (outcome.exitCode !== 143 && outcome.exitCode !== 137) || this.stopReason !== undefined) return false;
+    // dockerd stops its containers first and exits right after, so probe across about a second.
+    for (const waitMs of [300, 700]) {
+      await new Promise((r) => setTimeout(r, waitMs));
+      try {
+        await this.deps.sandbox.ping(AbortSignal.timeout(1_000));
+      } catch {
+        return true;
+      }
+    }
+    return false;
   }
 
   private async report(outcome: TaskOutcome, shipper: LogShipper | undefined, giveBack = false): Promise<void> {
