@@ -1,30 +1,26 @@
 // The rest of the command set through the real binary: task inspection, clusters, keygen.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeIronApi, type FakeIronApi } from './fake-iron-api.js';
-import { binBuilt, independentDecrypt, runIron } from './helpers.js';
+import { type FakeIronApi } from './fake-iron-api.js';
+import { fakeApiEnv, independentDecrypt, runIron } from './helpers.js';
 import { encryptPayload } from '../../src/decrypt/index.js';
 
 let api: FakeIronApi;
 let dir: string;
 let env: Record<string, string>;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  if (!binBuilt()) throw new Error('build first: npx tsc -p tsconfig.build.json');
-  api = await startFakeIronApi();
-  dir = await mkdtemp(join(tmpdir(), 'iron-cli-cmd-'));
-  env = { HOME: dir, IRON_TOKEN: api.token, IRON_PROJECT_ID: api.projectId, IRON_HOST: '127.0.0.1', IRON_PORT: String(api.port), IRON_SCHEME: 'http' };
+  ({ api, dir, env, close } = await fakeApiEnv('iron-cli-cmd-'));
   api.scripts.set('slow', { lines: ['one', 'two', 'three'], final: 'complete', stepMs: 150 });
   expect((await runIron(['register', 'slow'], { env, cwd: dir })).code).toBe(0);
   expect((await runIron(['register', 'idle'], { env, cwd: dir })).code).toBe(0);
 });
 
 afterAll(async () => {
-  await api.close();
-  await rm(dir, { recursive: true, force: true });
+  await close();
 });
 
 async function queue(code: string): Promise<string> {

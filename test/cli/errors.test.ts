@@ -1,29 +1,25 @@
 // Every failure the issue lists: one clear line on stderr, no stack trace, a documented exit code.
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeIronApi, type FakeIronApi } from './fake-iron-api.js';
-import { binBuilt, runIron, type RunResult } from './helpers.js';
+import { type FakeIronApi } from './fake-iron-api.js';
+import { fakeApiEnv, runIron, type RunResult } from './helpers.js';
 
 let api: FakeIronApi;
 let dir: string;
 let env: Record<string, string>;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  if (!binBuilt()) throw new Error('build first: npx tsc -p tsconfig.build.json');
-  api = await startFakeIronApi();
-  dir = await mkdtemp(join(tmpdir(), 'iron-cli-err-'));
-  env = { HOME: dir, IRON_TOKEN: api.token, IRON_PROJECT_ID: api.projectId, IRON_HOST: '127.0.0.1', IRON_PORT: String(api.port), IRON_SCHEME: 'http' };
+  ({ api, dir, env, close } = await fakeApiEnv('iron-cli-err-'));
   expect((await runIron(['keygen', '--bits', '1024', '--out', join(dir, 'keys')], { env, cwd: dir })).code).toBe(0);
   expect((await runIron(['register', 'iron/hello'], { env, cwd: dir })).code).toBe(0);
 });
 
 afterAll(async () => {
-  await api.close();
-  await rm(dir, { recursive: true, force: true });
+  await close();
 });
 
 function oneLine(r: RunResult, code: number, errCode: string): void {

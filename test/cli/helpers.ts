@@ -3,7 +3,10 @@
 import { execFile } from 'node:child_process';
 import { constants, createDecipheriv, createPrivateKey, privateDecrypt } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startFakeIronApi, type FakeIronApi } from './fake-iron-api.js';
 
 export const IRON_BIN = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
 export const binBuilt = (): boolean => existsSync(IRON_BIN);
@@ -42,4 +45,19 @@ export function independentDecrypt(privatePem: string, payloadB64: string): Buff
   const d = createDecipheriv('aes-128-gcm', aesKey, nonce);
   d.setAuthTag(tag);
   return Buffer.concat([d.update(raw.subarray(k, raw.length - 28)), d.final()]);
+}
+
+/** A fake API on port 0, a temp HOME, and the IRON_* env that points the CLI at it. */
+export async function fakeApiEnv(prefix: string): Promise<{ api: FakeIronApi; dir: string; env: Record<string, string>; close: () => Promise<void> }> {
+  if (!binBuilt()) throw new Error('build first: npx tsc -p tsconfig.build.json');
+  const api = await startFakeIronApi();
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const env = { HOME: dir, IRON_TOKEN: api.token, IRON_PROJECT_ID: api.projectId, IRON_HOST: '127.0.0.1', IRON_PORT: String(api.port), IRON_SCHEME: 'http' };
+  return {
+    api, dir, env,
+    close: async () => {
+      await api.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,10 +1,9 @@
 // The seed's user flow, verbatim, through the real `iron` binary against an API on port 0.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeIronApi, type FakeIronApi } from './fake-iron-api.js';
-import { binBuilt, independentDecrypt, runIron } from './helpers.js';
+import { type FakeIronApi } from './fake-iron-api.js';
+import { fakeApiEnv, independentDecrypt, runIron } from './helpers.js';
 
 interface Vector { name: string; key: string; ciphertext: string; expect: 'ok' | 'error'; plaintext_b64?: string }
 interface Vectors { keys: { id: string; private_pem: string }[]; vectors: Vector[] }
@@ -12,13 +11,11 @@ interface Vectors { keys: { id: string; private_pem: string }[]; vectors: Vector
 let api: FakeIronApi;
 let dir: string;
 let env: Record<string, string>;
+let close: () => Promise<void>;
 const CLUSTER = 'cafe00000000000000000001';
 
 beforeAll(async () => {
-  if (!binBuilt()) throw new Error('build first: npx tsc -p tsconfig.build.json');
-  api = await startFakeIronApi();
-  dir = await mkdtemp(join(tmpdir(), 'iron-cli-seed-'));
-  env = { HOME: dir, IRON_TOKEN: api.token, IRON_PROJECT_ID: api.projectId, IRON_HOST: '127.0.0.1', IRON_PORT: String(api.port), IRON_SCHEME: 'http' };
+  ({ api, dir, env, close } = await fakeApiEnv('iron-cli-seed-'));
   api.scripts.set('iron/hello', { lines: ['Hello World from iron/hello', 'bye'], final: 'complete', stepMs: 120 });
   api.scripts.set('my_task', { lines: [], final: 'complete' });
   api.scripts.set('fails', { lines: ['about to fail'], final: 'error', msg: 'exit code 3', stepMs: 100 });
@@ -27,8 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await api.close();
-  await rm(dir, { recursive: true, force: true });
+  await close();
 });
 
 const lastTasks = (n: number): FakeIronApi['tasks'] extends Map<string, infer T> ? T[] : never => [...api.tasks.values()].slice(-n);
