@@ -155,8 +155,10 @@ export class TaskRun implements LeasedTask {
    */
   private async killedByEngineShutdown(outcome: TaskOutcome): Promise<boolean> {
     if (outcome.status !== 'error' || (outcome.exitCode !== 143 && outcome.exitCode !== 137) || this.stopReason !== undefined) return false;
-    // dockerd stops its containers first and exits right after, so probe across about a second.
-    for (const waitMs of [300, 700]) {
+    // dockerd stops its containers first and exits after tearing down networking (a second or more
+    // on a loaded host), so probe across a few seconds. Only jobs killed by a signal we did not send
+    // pay this, and only before their report.
+    for (const waitMs of [300, 700, 1_000, 1_500]) {
       await new Promise((r) => setTimeout(r, waitMs));
       try {
         await this.deps.sandbox.ping(AbortSignal.timeout(1_000));

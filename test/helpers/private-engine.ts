@@ -1,5 +1,6 @@
-// A second Docker engine of the test's own (own socket, data root, exec root, bridge, pid file), so
-// a test can kill and restart "the engine" without touching the machine's engine or other tests.
+// A second Docker engine of the test's own (own network namespace, socket, data root, exec root, pid
+// file), so a test can kill and restart "the engine" without touching the machine's engine or other
+// tests. The namespace matters: a second dockerd in the host namespace deletes the first one's docker0.
 // It shares the runtime settings of /etc/docker/daemon.json and loads the test image from the main engine.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,21 +20,21 @@ export interface PrivateEngine {
 export async function startPrivateEngine(): Promise<PrivateEngine> {
   const id = randomBytes(3).toString('hex');
   const dir = mkdtempSync(`/tmp/irt-e${id}-`);
-  const bridge = `irtbr${id}`;
-  const subnet = `10.${200 + (parseInt(id.slice(0, 2), 16) % 50)}.${parseInt(id.slice(2, 4), 16)}`;
+  const netns = `irt-engine-${id}`;
   const socket = path.join(dir, 'docker.sock');
   const dockerHost = `unix://${socket}`;
-  execFileSync('ip', ['link', 'add', 'name', bridge, 'type', 'bridge']);
-  execFileSync('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', bridge]);
-  execFileSync('ip', ['link', 'set', bridge, 'up']);
+  execFileSync('ip', ['netns', 'add', netns]);
+  execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
   let proc: ChildProcess | undefined;
   const docker = (args: string[]): string => execFileSync('docker', ['-H', dockerHost, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
   const start = async (): Promise<void> => {
-    proc = spawn('/usr/sbin/dockerd', [
+    // nsenter switches only the network namespace (`ip netns exec` would also remount /sys and hide
+    // the cgroup mounts) and execs dockerd, so signals to this process reach the daemon.
+    proc = spawn('nsenter', [
+      `--net=/var/run/netns/${netns}`, '/usr/sbin/dockerd',
       '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '-H', dockerHost,
-      '-p', path.join(dir, 'docker.pid'), '--bridge', bridge, '--iptables=false', '--ip-masq=false',
-      '--default-address-pool', `base=10.${250 + (parseInt(id.slice(4, 6), 16) % 5)}.0.0/16,size=24`,
+      '-p', path.join(dir, 'docker.pid'),
     ], { stdio: ['ignore', 'ignore', 'ignore'] });
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -90,7 +91,7 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
         // nothing mounted
       }
       try {
-        execFileSync('ip', ['link', 'del', bridge]);
+        execFileSync('ip', ['netns', 'del', netns]);
       } catch {
         // already gone
       }
