@@ -1,15 +1,31 @@
 // `npm run bench [-- name...]`: runs the named benchmarks (all by default), prints human-readable
 // lines with machine facts, and merges the metrics into bench/results/latest.json.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchApi } from './api.js';
 import { benchCrypto } from './crypto.js';
+import { benchFootprint } from './footprint.js';
+import { benchLogs } from './logs.js';
+import { benchOverhead } from './overhead.js';
+import { benchPickup } from './pickup.js';
+import { benchSandbox } from './sandbox-bench.js';
+import { benchThroughput } from './throughput.js';
 import { machineFacts } from './lib/machine.js';
+import { renderTable, updateDoc } from './lib/report.js';
 import { writeResults, type Metrics } from './lib/results.js';
 
 type Bench = (print: (line: string) => void) => Promise<Metrics>;
 
 const BENCHES: Record<string, Bench> = {
   crypto: benchCrypto,
+  sandbox: benchSandbox,
+  overhead: benchOverhead,
+  pickup: benchPickup,
+  throughput: benchThroughput,
+  logs: benchLogs,
+  footprint: benchFootprint,
+  api: benchApi,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -23,16 +39,31 @@ async function main(argv: string[]): Promise<number> {
   const machine = machineFacts();
   print(`machine: ${JSON.stringify(machine)}`);
   const all: Metrics = {};
+  const failed: string[] = [];
+  const started = performance.now();
   for (const name of names) {
     const bench = BENCHES[name];
-    if (bench !== undefined) Object.assign(all, await bench(print));
+    if (bench === undefined) continue;
+    const t0 = performance.now();
+    try {
+      Object.assign(all, await bench(print));
+    } catch (err) {
+      // One broken benchmark must not hide the others' results; it still fails the run.
+      failed.push(name);
+      print(`${name}: FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    print(`  (${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
+  print(`total: ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
   const file = path.join(root, 'bench/results/latest.json');
   writeResults(file, all, { ...machine });
+  // Subsets keep the other benchmarks' earlier values (see writeResults); the table says which command ran last.
+  const merged = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  updateDoc(path.join(root, 'docs/benchmarks.md'), renderTable(merged, `npm run bench${argv.length > 0 ? ` -- ${names.join(' ')}` : ''}`));
   const missed = Object.entries(all).filter(([, m]) => m.ok === false).map(([k]) => k);
   print(`results: ${file}${missed.length > 0 ? `; targets missed: ${missed.join(', ')}` : ''}`);
-  return 0;
+  return failed.length > 0 ? 1 : 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -2,52 +2,15 @@
 // (create/start/wait/delete over the unix socket with node:http, no client library) on the same
 // image, limits and network. Runs alternate so engine drift hits both sides alike.
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { createLogger, silentLogger } from '../src/log.js';
 import { createDockerEngine, removeJobNetwork, Sandbox, type SandboxNetworkOptions } from '../src/sandbox/index.js';
+import { IMAGE, rawCycle, removeLabelled, SOCKET, type RawSpec } from './lib/raw-engine.js';
 
-const SOCKET = '/var/run/docker.sock';
-const IMAGE = 'iron-test/busybox:1';
 const MEMORY = 64 * 1024 * 1024;
 
 interface Stats { p50: number; p95: number }
-
-function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = request({ socketPath: SOCKET, method, path: `/v1.41${path}`, headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': data.length } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString();
-        resolve({ status: res.statusCode ?? 0, json: text === '' ? null : JSON.parse(text) as unknown });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
-async function rawCycle(network: string, label: string): Promise<number> {
-  const t0 = performance.now();
-  const tmpfs = `rw,exec,nosuid,nodev,size=${MEMORY / 2},mode=1777`;
-  const created = await api('POST', '/containers/create', {
-    Image: IMAGE, Cmd: ['true'], Labels: { 'io.iron-runner.bench': label }, AttachStdout: true, AttachStderr: true,
-    HostConfig: {
-      Init: true, Memory: MEMORY, MemorySwap: MEMORY, PidsLimit: 256, ReadonlyRootfs: true, Tmpfs: { '/task': tmpfs, '/tmp': tmpfs },
-      NetworkMode: network, SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'], LogConfig: { Type: 'none', Config: {} },
-    },
-  });
-  const id = (created.json as { Id: string }).Id;
-  if (created.status !== 201) throw new Error(`raw create: HTTP ${created.status}`);
-  await api('POST', `/containers/${id}/start`);
-  await api('POST', `/containers/${id}/wait`);
-  await api('DELETE', `/containers/${id}?force=1&v=1`);
-  return performance.now() - t0;
-}
 
 function stats(xs: number[]): Stats {
   const s = [...xs].sort((a, b) => a - b);
@@ -63,9 +26,10 @@ export async function benchSandboxOverhead(opts: { n: number; log?: Logger }): P
   const sandbox = await Sandbox.create(engine, { instanceId: `bench-${tag}`, maxLogBytes: 1024 * 1024, stopGraceMs: 5_000, network }, log, AbortSignal.timeout(60_000));
   const ours: number[] = [];
   const raw: number[] = [];
+  const rawSpec: RawSpec = { network: network.name, memoryBytes: MEMORY, cmd: ['true'], label: `sandbox-${tag}` };
   try {
     // One warm-up each: first-use costs (page cache, network setup) are not per-task overhead.
-    await rawCycle(network.name, tag);
+    await rawCycle(rawSpec);
     const task = (i: number) => ({
       taskId: `bench-${tag}-${i}`, image: IMAGE, command: ['true'], env: {}, payload: Buffer.alloc(0), config: '',
       limits: { memoryBytes: MEMORY }, timeoutMs: 60_000, labels: {},
@@ -76,9 +40,10 @@ export async function benchSandboxOverhead(opts: { n: number; log?: Logger }): P
       const out = await sandbox.runTask(task(i), { onOutput: () => undefined }, AbortSignal.timeout(60_000));
       if (out.status !== 'complete') throw new Error(`bench task ${out.status}: ${out.msg}`);
       ours.push(performance.now() - t0);
-      raw.push(await rawCycle(network.name, tag));
+      raw.push(await rawCycle(rawSpec));
     }
   } finally {
+    await removeLabelled(rawSpec.label).catch(() => undefined);
     await sandbox.reapOrphans(AbortSignal.timeout(30_000));
     await removeJobNetwork(engine, network, AbortSignal.timeout(30_000));
   }

@@ -1,4 +1,5 @@
-// One task, start to finish: image -> input volume -> create -> attach -> beforeStart -> start ->
+// One task, start to finish: image -> input volume -> create + attach (while the volume is filled) ->
+// beforeStart -> start ->
 // wait (timeout / cancel) -> inspect -> classify, and the container and volume are removed on every
 // path out of here, including failures of create, attach, start and the consumer.
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,7 @@ import type { ImageCache } from './images.js';
 import { classify, startFailureMsg } from './outcome.js';
 import { newOutputResult, pumpOutput } from './output.js';
 import { ContainerStopper } from './stop.js';
-import { prepareInputVolume } from './task-input.js';
+import { createInputHelper, createInputVolume, fillInputVolume } from './task-input.js';
 import { validateTaskSpec } from './validate.js';
 import type { SandboxCapabilities, TaskIO, TaskOutcome, TaskSpec } from './types.js';
 
@@ -54,20 +55,33 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
 
   const release = ctx.images.acquire(spec.image);
   const volume = `iron-in-${spec.taskId.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 64)}-${randomBytes(4).toString('hex')}`;
+  const input = {
+    engine: ctx.engine, instanceId: ctx.instanceId, taskId: spec.taskId, image: spec.image, volumeName: volume,
+    labels: spec.labels, payload: spec.payload, config: spec.config,
+  };
   let volumeCreated = false;
   let helperRemoved: Promise<void> = Promise.resolve();
   try {
+    let helper: string;
     try {
-      ({ helperRemoved } = await prepareInputVolume({
-        engine: ctx.engine, instanceId: ctx.instanceId, taskId: spec.taskId, image: spec.image, volumeName: volume,
-        labels: spec.labels, payload: spec.payload, config: spec.config,
-      }, signal));
+      await createInputVolume(input, signal);
       volumeCreated = true;
+      helper = await createInputHelper(input, signal);
     } catch (err) {
       if (signal.aborted) return early('cancelled', 'cancelled', t0);
       throw err;
     }
-    return await runContainer(ctx, spec, io, signal, volume, log, t0);
+    // The put runs while the job container is created and attached (creates serialize in the engine,
+    // so the helper is created first); the job is only started once the volume is filled.
+    const filled = fillInputVolume(input, helper, signal).then((r) => {
+      helperRemoved = r.helperRemoved;
+    });
+    filled.catch(() => undefined);
+    try {
+      return await runContainer(ctx, spec, io, signal, volume, log, t0, filled);
+    } finally {
+      await filled.catch(() => undefined);
+    }
   } finally {
     release();
     await helperRemoved;
@@ -82,6 +96,7 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
 
 async function runContainer(
   ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal, volume: string, log: Logger, t0: number,
+  filled: Promise<void>,
 ): Promise<TaskOutcome> {
   const { engine } = ctx;
   const body = buildContainerSpec({
@@ -108,6 +123,13 @@ async function runContainer(
       // A stream we cut ourselves is not the consumer's failure.
       if (!internal.signal.aborted) consumerError = toError(err);
     });
+    try {
+      // Before beforeStart: a task whose input could not be written is given back, never reported started.
+      await filled;
+    } catch (err) {
+      if (signal.aborted) return early('cancelled', 'cancelled', t0);
+      throw err;
+    }
     try {
       await io.beforeStart?.(id, signal);
     } catch (err) {

@@ -39,45 +39,48 @@ export interface InputVolumeRequest {
   config: string;
 }
 
-/**
- * Creates and fills the input volume. On failure whatever was created is removed before rethrowing.
- * On success the helper's removal is already under way (it overlaps the job's create and start);
- * the returned promise settles when it is gone and never rejects.
- */
-export async function prepareInputVolume(req: InputVolumeRequest, signal: AbortSignal): Promise<{ helperRemoved: Promise<void> }> {
-  const { engine } = req;
-  const archive = await buildInputArchive(req.payload, req.config);
-  await engine.volumeCreate(req.volumeName, objectLabels(req.instanceId, req.taskId, 'input', req.labels), signal);
-  let helper: string | undefined;
-  try {
-    helper = await engine.containerCreate({
-      Image: req.image,
-      // Never started; a Cmd keeps create from failing on images without ENTRYPOINT/CMD.
-      Cmd: ['/iron-input-helper-never-runs'],
-      Env: [],
-      Labels: objectLabels(req.instanceId, req.taskId, 'input-helper', req.labels),
-      AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
-      NetworkDisabled: true,
-      HostConfig: {
-        Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 1, ReadonlyRootfs: true,
-        Mounts: [{ Type: 'volume', Source: req.volumeName, Target: '/in', ReadOnly: false }],
-        NetworkMode: 'none', SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'], CapAdd: [], Privileged: false,
-        LogConfig: { Type: 'none', Config: {} }, AutoRemove: false,
-      },
-    }, signal);
-    await engine.containerPutArchive(helper, '/in', archive, signal);
-  } catch (err) {
-    await removeQuietly(engine, helper, req.volumeName);
-    throw err;
-  }
-  const id = helper;
-  const helperRemoved = engine.containerRemove(id, AbortSignal.timeout(30_000)).catch(() => undefined);
-  return { helperRemoved };
+/** Creates the (empty) input volume; the job container can be created on it while it is filled. */
+export async function createInputVolume(req: InputVolumeRequest, signal: AbortSignal): Promise<void> {
+  await req.engine.volumeCreate(req.volumeName, objectLabels(req.instanceId, req.taskId, 'input', req.labels), signal);
 }
 
-async function removeQuietly(engine: ContainerEngine, helper: string | undefined, volume: string): Promise<void> {
-  // Cleanup must run even when the task's signal has fired; bound it instead.
-  const signal = AbortSignal.timeout(30_000);
-  if (helper !== undefined) await engine.containerRemove(helper, signal).catch(() => undefined);
-  await engine.volumeRemove(volume, signal).catch(() => undefined);
+/**
+ * Creates the never-started helper that mounts the input volume writable, so the engine can put
+ * the files there (a read-only mount, as the job has, refuses puts).
+ */
+export async function createInputHelper(req: InputVolumeRequest, signal: AbortSignal): Promise<string> {
+  return req.engine.containerCreate({
+    Image: req.image,
+    // Never started; a Cmd keeps create from failing on images without ENTRYPOINT/CMD.
+    Cmd: ['/iron-input-helper-never-runs'],
+    Env: [],
+    Labels: objectLabels(req.instanceId, req.taskId, 'input-helper', req.labels),
+    AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
+    NetworkDisabled: true,
+    HostConfig: {
+      Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 1, ReadonlyRootfs: true,
+      Mounts: [{ Type: 'volume', Source: req.volumeName, Target: '/in', ReadOnly: false }],
+      NetworkMode: 'none', SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'], CapAdd: [], Privileged: false,
+      LogConfig: { Type: 'none', Config: {} }, AutoRemove: false,
+    },
+  }, signal);
+}
+
+/**
+ * Puts the files through the helper, then removes it. The put is the costly step (the engine
+ * re-executes itself to untar in a chroot: ~50 ms here), so the caller overlaps it with the job
+ * container's create and attach. On failure the helper is removed before rethrowing. On success
+ * its removal is under way; the returned promise settles when it is gone and never rejects.
+ */
+export async function fillInputVolume(req: InputVolumeRequest, helper: string, signal: AbortSignal): Promise<{ helperRemoved: Promise<void> }> {
+  const { engine } = req;
+  try {
+    await engine.containerPutArchive(helper, '/in', await buildInputArchive(req.payload, req.config), signal);
+  } catch (err) {
+    // Cleanup must run even when the task's signal has fired; bound it instead.
+    await engine.containerRemove(helper, AbortSignal.timeout(30_000)).catch(() => undefined);
+    throw err;
+  }
+  const helperRemoved = engine.containerRemove(helper, AbortSignal.timeout(30_000)).catch(() => undefined);
+  return { helperRemoved };
 }
