@@ -1,0 +1,113 @@
+# The runner's own Docker engine: storage for per-task disk quotas, the runc wrapper where the host
+# needs it, and a supervisor that restarts dockerd when it dies (the runner meanwhile reports itself
+# not ready and its engine calls fail fast as retryable, so it takes no tasks).
+DOCKERD_ARGS=()
+BTRFS_MOUNT=/var/lib/iron-docker-btrfs
+
+# Another engine was handed to us: a mounted socket or DOCKER_HOST.
+external_engine() {
+  [ -n "${DOCKER_HOST:-}" ] && return 0
+  is_mounted /run/docker.sock || is_mounted /var/run/docker.sock
+}
+
+# Without --privileged (cap-add ALL variant) cgroup v1 hierarchies are mounted read-only and the inner
+# runc cannot create cgroups. A plain remount,rw fails with EBUSY; a bind remount works.
+cgroups_writable() {
+  local m
+  for m in $(awk '($3 == "cgroup" || $3 == "cgroup2") && $4 ~ /^ro(,|$)/ { print $2 }' /proc/self/mounts); do
+    mount -o remount,bind,rw "$m" 2>/dev/null || log "cannot make $m writable; the engine may fail to start containers"
+  done
+}
+
+# Some hosts (Firecracker VMs among them) drop CAP_SYS_RESOURCE from the bounding set; runc then fails
+# "unable to apply caps" for any privileged container, so route runc through the wrapper that drops it.
+choose_runtime() {
+  local capbnd; capbnd=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
+  (( (16#$capbnd >> 24) & 1 )) && return 0
+  local wrapper=/opt/iron/docker/runc-nosysresource
+  if [ -x "$wrapper" ]; then
+    log "CAP_SYS_RESOURCE is not in the bounding set: using the runc wrapper"
+    DOCKERD_ARGS+=(--add-runtime "runc-nosr=$wrapper" --default-runtime runc-nosr)
+  else
+    log "CAP_SYS_RESOURCE is not in the bounding set and the image has no runc wrapper: containers may fail to start"
+  fi
+}
+
+# overlay2 on the volume is the default. Per-task disk quotas (DISK_PER_JOB) need btrfs, or overlay2
+# on xfs mounted with pquota; on anything else a btrfs filesystem in a sparse loop file is made in the
+# volume (kept across restarts) and the engine runs on it.
+choose_storage() {
+  local mode=${INNER_STORAGE:-auto} fstype opts
+  fstype=$(findmnt -n -o FSTYPE --target /var/lib/docker)
+  opts=$(findmnt -n -o OPTIONS --target /var/lib/docker)
+  case "$mode" in
+    auto)
+      if [ "$fstype" = btrfs ]; then DOCKERD_ARGS+=(--storage-driver btrfs); return 0; fi
+      [ -n "${DISK_PER_JOB:-}" ] || return 0
+      if [ "$fstype" = xfs ] && [[ ",$opts," =~ ,(prjquota|pquota), ]]; then return 0; fi
+      log "DISK_PER_JOB is set and /var/lib/docker is $fstype without project quotas: using a btrfs loop file"
+      btrfs_loop ;;
+    btrfs-loop) btrfs_loop ;;
+    overlay2|vfs) DOCKERD_ARGS+=(--storage-driver "$mode") ;;
+    *) die "INNER_STORAGE must be auto, btrfs-loop, overlay2 or vfs" 2 ;;
+  esac
+}
+
+btrfs_loop() {
+  local img=/var/lib/docker/iron-btrfs.img size=${INNER_DISK_SIZE:-32G}
+  mkdir -p "$BTRFS_MOUNT"
+  if ! is_mounted "$BTRFS_MOUNT"; then
+    if [ ! -f "$img" ]; then
+      truncate -s "$size" "$img" || die "cannot create the $size loop file (INNER_DISK_SIZE)"
+      mkfs.btrfs -q "$img" >/dev/null || die "mkfs.btrfs failed"
+    fi
+    # mount -o loop sets autoclear: the loop device goes away with the last unmount, which the kernel
+    # does itself when the container's mount namespace dies (docker rm -f).
+    mount -o loop "$img" "$BTRFS_MOUNT" || die "cannot mount the btrfs loop file (is the container --privileged?)"
+  fi
+  btrfs_quotas "$BTRFS_MOUNT"
+  DOCKERD_ARGS+=(--data-root "$BTRFS_MOUNT" --storage-driver btrfs)
+}
+
+# dockerd enables quotas lazily on the first sized container; doing it here lets us tune them first.
+# Limits are not enforced while the kernel holds the qgroups "inconsistent" (it may mark them so
+# instead of accounting a large subtree drop): never take that shortcut, and rescan a file system
+# left inconsistent by an earlier run.
+btrfs_quotas() {
+  local fs=$1 uuid sys
+  btrfs quota enable "$fs" || { log "cannot enable btrfs quotas on $fs: disk limits will not hold"; return 0; }
+  uuid=$(findmnt -n -o UUID --target "$fs")
+  sys=/sys/fs/btrfs/$uuid/qgroups
+  [ ! -w "$sys/drop_subtree_threshold" ] || echo 8 >"$sys/drop_subtree_threshold" 2>/dev/null || true
+  if [ "$(cat "$sys/inconsistent" 2>/dev/null || echo 0)" = 1 ]; then
+    log "btrfs quota accounting is inconsistent: rescanning"
+    btrfs quota rescan -w "$fs" >/dev/null || log "btrfs quota rescan failed"
+  fi
+}
+
+supervise_dockerd() {
+  local child=0 stopping=0 rc
+  trap 'stopping=1; [ "$child" = 0 ] || kill -TERM "$child" 2>/dev/null' TERM
+  while [ "$stopping" = 0 ]; do
+    env -u CLUSTER_TOKEN_FILE -u DECRYPTION_KEY_FILE dockerd --log-level "${DOCKERD_LOG_LEVEL:-warn}" "${DOCKERD_ARGS[@]}" &
+    child=$!
+    rc=0; wait "$child" || rc=$?
+    # A trapped signal interrupts wait; wait again until dockerd has really gone.
+    while kill -0 "$child" 2>/dev/null; do wait "$child" || rc=$?; done
+    [ "$stopping" = 0 ] || break
+    log "dockerd exited with status $rc; restarting it in 2 s"
+    sleep 2
+  done
+}
+
+wait_for_engine() {
+  local deadline=$((SECONDS + ${ENGINE_START_TIMEOUT:-60}))
+  until docker version >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || die "the inner Docker engine did not answer within ${ENGINE_START_TIMEOUT:-60} s"
+    sleep 0.2
+  done
+}
+
+release_storage() {
+  if is_mounted "$BTRFS_MOUNT"; then umount "$BTRFS_MOUNT" || log "cannot unmount $BTRFS_MOUNT"; fi
+}
