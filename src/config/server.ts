@@ -1,5 +1,6 @@
 // iron-api configuration: flags > env > defaults, validated once into a frozen object. Every problem
 // is collected so an operator sees all of them in one message (exit code 2).
+import { createSecureContext } from 'node:tls';
 import { resolve } from 'node:path';
 import type { Env } from './env.js';
 import { ConfigReader, deepFreeze } from './problems.js';
@@ -30,6 +31,8 @@ export interface ServerConfig {
   readonly clusterDisk: number;
   /** How long graceful shutdown waits for in-flight requests before closing sockets. */
   readonly shutdownGraceMs: number;
+  /** PEM certificate chain and private key: when set, iron-api serves https only. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export const SERVER_ENV_HELP = `Usage: iron-api [flags]
@@ -53,10 +56,14 @@ Flags win over environment variables, which win over defaults.
   --cluster-memory, CLUSTER_MEMORY     default per-task memory of new clusters (default 256M)
   --cluster-disk, CLUSTER_DISK         default per-task disk of new clusters (default 10G)
   --shutdown-grace, SHUTDOWN_GRACE     graceful shutdown bound (default 10s)
+  --tls-cert, TLS_CERT_FILE            PEM certificate (chain) file: serve https (needs --tls-key)
+  --tls-key, TLS_KEY_FILE              PEM private key file of that certificate (also TLS_KEY inline)
   -h, --help                           this text
 
 On a fresh data dir iron-api creates a project, its token, a default cluster and its token,
 prints them once on stdout and writes iron.json (client config) into the data dir.
+Without TLS files iron-api speaks plain http: bind it to 127.0.0.1 behind a TLS reverse proxy,
+or give it a certificate (docs/security.md).
 `;
 
 const FLAG_TO_ENV: Readonly<Record<string, string>> = {
@@ -64,6 +71,7 @@ const FLAG_TO_ENV: Readonly<Record<string, string>> = {
   'max-payload-size': 'MAX_PAYLOAD_SIZE', 'max-body-size': 'MAX_BODY_SIZE', 'max-code-size': 'MAX_CODE_SIZE',
   lease: 'LEASE', 'heartbeat-interval': 'HEARTBEAT_INTERVAL', 'max-attempts': 'MAX_ATTEMPTS',
   'cluster-memory': 'CLUSTER_MEMORY', 'cluster-disk': 'CLUSTER_DISK', 'shutdown-grace': 'SHUTDOWN_GRACE',
+  'tls-cert': 'TLS_CERT_FILE', 'tls-key': 'TLS_KEY_FILE',
 };
 
 export interface ParsedArgs {
@@ -121,8 +129,36 @@ export function loadServerConfig(args: ParsedArgs, env: Env, cwd = process.cwd()
     maxWaitMs: 30_000,
   };
   if (cfg.heartbeatIntervalMs * 2 > cfg.leaseMs) r.problem('HEARTBEAT_INTERVAL must be at most half of LEASE');
+  const tls = readTls(r);
   r.finish('iron-api');
-  return deepFreeze(cfg);
+  return deepFreeze(tls === undefined ? cfg : { ...cfg, tls });
+}
+
+/**
+ * Both files or neither. The pair is loaded into a TLS context here so that a wrong key, a key that
+ * does not match the certificate, or a non-PEM file is a startup problem, not a failed handshake later.
+ * Problems name the variables, never the key material.
+ */
+function readTls(r: ConfigReader): { cert: string; key: string } | undefined {
+  const cert = r.secret('TLS_CERT');
+  const key = r.secret('TLS_KEY');
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    r.problem('TLS needs both a certificate (TLS_CERT_FILE, --tls-cert) and its key (TLS_KEY_FILE, --tls-key)');
+    return undefined;
+  }
+  const certOk = cert.includes('-----BEGIN CERTIFICATE-----');
+  const keyOk = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----/.test(key);
+  if (!certOk) r.problem('TLS_CERT_FILE holds no PEM certificate');
+  if (!keyOk) r.problem('TLS_KEY_FILE holds no unencrypted PEM private key');
+  if (!certOk || !keyOk) return undefined;
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    r.problem(`TLS_CERT_FILE and TLS_KEY_FILE cannot be used together: ${(err as { code?: string }).code ?? 'invalid'}`);
+    return undefined;
+  }
+  return { cert, key };
 }
 
 /** A config for tests and embedders: defaults plus overrides, validated the same way. */

@@ -2,6 +2,8 @@
 // dockerd never flushes; traffic to the host's own addresses (job -> 172.x.0.1:25) passes INPUT.
 // Every rule carries a comment naming the bridge, so installing is idempotent (check before insert)
 // and removal touches only our rules. TCP gets a reset (the job fails fast instead of hanging).
+// Jobs never talk to each other: traffic that enters and leaves the job bridge (container to
+// container; Docker accepts it by default on user networks) is refused in DOCKER-USER too.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -33,6 +35,9 @@ export function egressRules(p: EgressPolicy): string[][] {
       rules.push([...base, '-d', addr, ...comment, '-j', 'REJECT']);
     }
   }
+  const jobToJob = ['DOCKER-USER', '-i', p.bridge, '-o', p.bridge];
+  rules.push([...jobToJob, '-p', 'tcp', ...comment, '-j', 'REJECT', '--reject-with', 'tcp-reset']);
+  rules.push([...jobToJob, ...comment, '-j', 'REJECT']);
   return rules;
 }
 

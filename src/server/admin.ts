@@ -53,9 +53,9 @@ export class Admin {
 }
 
 /** The client config Iron clients read (`iron.json`), mode 0600 since it holds a token. */
-export async function writeIronJson(dataDir: string, b: Bootstrap, host: string, port: number): Promise<string> {
+export async function writeIronJson(dataDir: string, b: Bootstrap, host: string, port: number, scheme: 'http' | 'https' = 'http'): Promise<string> {
   const path = join(dataDir, 'iron.json');
-  const body = { project_id: b.projectId, token: b.projectToken, host, port, scheme: 'http' };
+  const body = { project_id: b.projectId, token: b.projectToken, host, port, scheme };
   await writeFile(path, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
   return path;
 }

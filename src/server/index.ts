@@ -1,12 +1,14 @@
 // iron-api as a library: start a real server (tests of the CLI and the runner start one in-process
 // on port 0 with a temp data dir) and stop it gracefully.
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from '../config/server.js';
 import { IronError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Admin, writeIronJson, type Bootstrap } from './admin.js';
 import { createApp } from './app.js';
+import { answerClientError } from './http/client-error.js';
 import type { Deps } from './context.js';
 import { createMetrics } from './metrics.js';
 import { openSqliteStore } from './store/sqlite/index.js';
@@ -36,19 +38,25 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
   const metrics = createMetrics(store);
   const wakeups = new Wakeups();
   const ticker = new Ticker(store, wakeups, config.maxAttempts, metrics, log);
-  let server: Server | undefined;
+  let server: Server | TlsServer | undefined;
   try {
     await logs.init();
     const admin = new Admin(store, config);
     const bootstrap = await admin.bootstrapIfEmpty();
     const deps: Deps = { config, store, logs, wakeups, ticker, metrics, log, closing: closingCtl.signal };
-    server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createApp(deps));
+    const httpOpts = { keepAliveTimeout: 65_000, requestTimeout: 0 };
+    // With a certificate the API speaks https only: no plain listener a token could leak over.
+    server = config.tls === undefined
+      ? createServer(httpOpts, createApp(deps))
+      : createTlsServer({ ...httpOpts, cert: config.tls.cert, key: config.tls.key }, createApp(deps));
+    server.on('clientError', answerClientError);
     await listen(server, config.host, config.port);
     const port = (server.address() as AddressInfo).port;
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const url = `http://${urlHost}:${port}`;
+    const scheme = config.tls === undefined ? 'http' : 'https';
+    const url = `${scheme}://${urlHost}:${port}`;
     if (bootstrap !== null) {
-      const path = await writeIronJson(config.dataDir, bootstrap, config.publicHost, port);
+      const path = await writeIronJson(config.dataDir, bootstrap, config.publicHost, port, scheme);
       log.info({ path, project_id: bootstrap.projectId, cluster_id: bootstrap.clusterId }, 'fresh data dir: bootstrapped, wrote iron.json');
     }
     ticker.start();
@@ -68,7 +76,7 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
   }
 }
 
-function listen(server: Server, host: string, port: number): Promise<void> {
+function listen(server: Server | TlsServer, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(new IronError('ERR_CONFIG_INVALID', `cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
     server.once('error', onError);
@@ -80,7 +88,7 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 }
 
 /** Stop accepting, release parked long-polls, let in-flight requests finish (bounded), close the DB. */
-async function shutdown(server: Server, graceMs: number, closing: AbortController, ticker: Ticker, store: { close(): Promise<void> }, log: Logger): Promise<void> {
+async function shutdown(server: Server | TlsServer, graceMs: number, closing: AbortController, ticker: Ticker, store: { close(): Promise<void> }, log: Logger): Promise<void> {
   log.info('iron-api shutting down');
   const done = new Promise<void>((resolve) => server.close(() => resolve()));
   closing.abort(new IronError('ERR_SERVER_CLOSING', 'server is shutting down'));

@@ -70,10 +70,24 @@ export function optStringMap(o: Obj, key: string): Record<string, string> | unde
   return out;
 }
 
+const MAX_OBJECT_DEPTH = 16;
+
+/**
+ * A free-form object the store keeps as JSON (a cluster's autoscale). Its nesting is bounded: the
+ * request parser accepts any depth, but serialising a very deep value later overflows the stack.
+ */
 export function optObject(o: Obj, key: string): Obj | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v)) throw badRequest(`${key} must be an object`);
+  // Iterative walk: a recursive one would hit the very stack limit it guards against.
+  const pending: Array<[unknown, number]> = [[v, 1]];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const [value, depth] = item;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_OBJECT_DEPTH) throw badRequest(`${key} is nested more than ${MAX_OBJECT_DEPTH} levels deep`);
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
   return v as Obj;
 }
 
