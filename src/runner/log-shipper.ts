@@ -34,6 +34,8 @@ export class LogShipper {
   private readonly ctl = new AbortController();
   private readonly flushMs: number;
   private readonly maxChunk: number;
+  /** One read buffer per shipper: a chunk's request completes before the next read reuses it. */
+  private buf: Buffer | undefined;
 
   constructor(private readonly o: LogShipperOptions) {
     this.file = path.join(o.spoolDir, `${o.taskId}.log`);
@@ -118,7 +120,8 @@ export class LogShipper {
     const fh = this.fh;
     if (fh === undefined) return;
     const len = Math.min(this.maxChunk, this.written - this.shipped);
-    const buf = Buffer.allocUnsafe(len);
+    this.buf ??= Buffer.allocUnsafe(this.maxChunk);
+    const buf = this.buf;
     const { bytesRead } = await fh.read(buf, 0, len, this.shipped);
     try {
       const res = await this.o.api.appendLog(this.o.taskId, this.shipped, buf.subarray(0, bytesRead), signal, {

@@ -181,7 +181,7 @@ export class Runner {
         const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
         const auth = code === 'ERR_API_UNAUTHORIZED' || code === 'ERR_API_FORBIDDEN' || code === 'ERR_API_NOT_FOUND';
         if (auth) this.d.log.error({ code }, 'the API refused the cluster credentials; check CLUSTER_ID / CLUSTER_TOKEN (retrying)');
-        else this.d.log.warn({ code, api: this.d.config.apiUrl.origin, attempt }, 'could not reach the API; retrying');
+        else this.d.log.warn({ code, reason: failureReason(err), api: this.d.config.apiUrl.origin, attempt }, 'could not reach the API; retrying');
         await backoff(attempt, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal);
       }
     }
@@ -215,7 +215,7 @@ export class Runner {
         this.d.metrics.apiErrors.inc({ call: 'reserve', code });
         const auth = code === 'ERR_API_UNAUTHORIZED' || code === 'ERR_API_FORBIDDEN';
         if (auth) this.d.log.error({ code }, 'reserve refused; check CLUSTER_ID / CLUSTER_TOKEN (retrying slowly)');
-        else if (failures === 1 || failures % 20 === 0) this.d.log.warn({ code, failures }, 'reserve failed; backing off');
+        else if (failures === 1 || failures % 20 === 0) this.d.log.warn({ code, reason: failureReason(err), failures }, 'reserve failed; backing off');
         await backoff(failures, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal).catch(() => undefined);
       }
     }
@@ -255,4 +255,10 @@ export class Runner {
       signal.addEventListener('abort', done, { once: true });
     });
   }
+}
+
+/** Why a call failed, for operators (e.g. a TLS verification error): the API client's messages carry no secrets. */
+function failureReason(err: unknown): string {
+  if (isIronError(err)) return typeof err.details['reason'] === 'string' ? err.details['reason'] : err.message;
+  return toError(err).message;
 }
