@@ -70,7 +70,7 @@ describe('runner fault tolerance', () => {
     const instance = instanceOf(first);
     first.proc.kill('SIGKILL');
     await first.exited;
-    expect(await containersOf(instance)).toBe(2); // the job containers outlive the runner process
+    expect(await containersOf(instance, 'job')).toBe(2); // the job containers outlive the runner process
     const second = runner({ CONCURRENCY: '2' }, first.jobsDir);
     await second.waitForLog((l) => l['msg'] === 'gave a task back' && l['why'] === 'runner restarted');
     const done = await Promise.all(ids.map((id) => waitForTask(api, id, undefined, 60_000)));

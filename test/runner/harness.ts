@@ -163,9 +163,10 @@ export async function taskLog(api: Api, id: string): Promise<string> {
   }
 }
 
-/** Containers this runner instance (by jobs dir's instance id) left on the engine. */
-export async function containersOf(instanceId: string): Promise<number> {
-  const list = await testDocker().listContainers({ all: true, filters: { label: [`${LABEL_INSTANCE}=${instanceId}`] } });
+/** Containers this runner instance (by jobs dir's instance id) left on the engine; `role: 'job'` counts job containers only. */
+export async function containersOf(instanceId: string, role?: 'job'): Promise<number> {
+  const label = [`${LABEL_INSTANCE}=${instanceId}`, ...(role === undefined ? [] : [`${LABEL_ROLE}=${role}`])];
+  const list = await testDocker().listContainers({ all: true, filters: { label } });
   return list.length;
 }
 
