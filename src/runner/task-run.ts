@@ -44,6 +44,8 @@ export class TaskRun implements LeasedTask {
   private stopReason: StopReason | undefined;
   private readonly log: Logger;
   private readonly reservedAt = performance.now();
+  private readonly reservedWallMs = Date.now();
+  private containerId: string | undefined;
 
   constructor(private readonly task: ReservedTask, private readonly deps: TaskRunDeps) {
     this.id = task.id;
@@ -121,7 +123,10 @@ export class TaskRun implements LeasedTask {
           if (this.deps.config.logJobOutput && safe.length > 0) this.log.info({ stream, output: safe.toString('utf8') }, 'job output');
           await shipper.write(safe);
         },
-        onCreated: () => this.deps.metrics.pickup.observe((performance.now() - this.reservedAt) / 1000),
+        onCreated: (containerId) => {
+          this.containerId = containerId;
+          this.deps.metrics.pickup.observe((performance.now() - this.reservedAt) / 1000);
+        },
         beforeStart: async (_containerId, signal) => {
           await this.deps.api.start(this.id, this.reservationId, signal, { retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 2_000 } });
           this.state.to('running');
@@ -130,9 +135,10 @@ export class TaskRun implements LeasedTask {
       }, this.ctl.signal);
       await shipper.write(masker.flush());
       this.deps.metrics.runDuration.observe({ outcome: outcome.status }, outcome.durationMs / 1000);
-      if (await this.killedByEngineShutdown(outcome)) {
+      const outside = await this.stoppedOutside(outcome);
+      if (outside !== undefined) {
         this.deps.onEngineFailure?.();
-        return { outcome: { ...outcome, msg: `docker engine stopped while the task ran (${outcome.msg})` }, giveBack: false };
+        return { outcome: { ...outcome, msg: outside }, giveBack: false };
       }
       return { outcome, giveBack: false };
     } catch (err) {
@@ -150,23 +156,16 @@ export class TaskRun implements LeasedTask {
   }
 
   /**
-   * A job that died of SIGTERM/SIGKILL we did not send, while the engine stopped answering: dockerd
-   * stopped it on its way down. Reporting a bare "exit code 143" would blame the job.
+   * A job that died of SIGTERM/SIGKILL we did not send: was it the engine (its shutdown, or an operator's
+   * docker stop/kill)? Reporting a bare "exit code 143" would blame the job.
    */
-  private async killedByEngineShutdown(outcome: TaskOutcome): Promise<boolean> {
-    if (outcome.status !== 'error' || (outcome.exitCode !== 143 && outcome.exitCode !== 137) || this.stopReason !== undefined) return false;
-    // dockerd stops its containers first and exits after tearing down networking (a second or more
-    // on a loaded host), so probe across a few seconds. Only jobs killed by a signal we did not send
-    // pay this, and only before their report.
-    for (const waitMs of [300, 700, 1_000, 1_500]) {
-      await new Promise((r) => setTimeout(r, waitMs));
-      try {
-        await this.deps.sandbox.ping(AbortSignal.timeout(1_000));
-      } catch {
-        return true;
-      }
-    }
-    return false;
+  private async stoppedOutside(outcome: TaskOutcome): Promise<string | undefined> {
+    if (outcome.status !== 'error' || (outcome.exitCode !== 143 && outcome.exitCode !== 137) || this.stopReason !== undefined) return undefined;
+    if (this.containerId === undefined) return undefined;
+    const cause = await this.deps.sandbox.stopCause(this.containerId, this.reservedWallMs, AbortSignal.timeout(5_000));
+    if (cause === 'engine-down') return `docker engine stopped while the task ran (${outcome.msg})`;
+    if (cause === 'external') return `stopped by the docker engine, not by the job (engine shutdown, docker stop or docker kill; ${outcome.msg})`;
+    return undefined;
   }
 
   private async report(outcome: TaskOutcome, shipper: LogShipper | undefined, giveBack = false): Promise<void> {

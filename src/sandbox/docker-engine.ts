@@ -48,6 +48,18 @@ interface LooseInspect<T> { inspect(opts: WithSignal): Promise<T> }
 class DockerEngine implements ContainerEngine {
   constructor(private readonly docker: Docker) {}
 
+  containerEvents(id: string, sinceSec: number, untilSec: number, signal: AbortSignal): Promise<string[]> {
+    return call('events', signal, async () => {
+      const stream = await this.docker.getEvents({
+        since: sinceSec, until: untilSec, filters: { type: ['container'], container: [id] }, abortSignal: signal,
+      } as Docker.GetEventsOptions);
+      const chunks: Buffer[] = [];
+      for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+      return Buffer.concat(chunks).toString().split('\n').filter((l) => l.trim() !== '')
+        .map((l) => (JSON.parse(l) as { Action?: string }).Action ?? '');
+    });
+  }
+
   ping(signal: AbortSignal): Promise<void> {
     return call('ping', signal, async () => {
       await (this.docker as unknown as LooseDocker).ping({ abortSignal: signal });

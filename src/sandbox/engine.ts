@@ -107,6 +107,11 @@ export interface ContainerEngine {
   /** Waits until the container is not running; returns its exit status. */
   containerWait(id: string, signal: AbortSignal): Promise<number>;
   containerInspect(id: string, signal: AbortSignal): Promise<ContainerState>;
+  /**
+   * Actions the engine recorded for a container between two unix times in seconds. A `kill` action
+   * means the engine itself signalled the container (its shutdown, docker stop, docker kill).
+   */
+  containerEvents(id: string, sinceSec: number, untilSec: number, signal: AbortSignal): Promise<string[]>;
   /** Sends a signal; a container that is not running is not an error (kill is idempotent). */
   containerKill(id: string, sig: 'SIGTERM' | 'SIGKILL', signal: AbortSignal): Promise<void>;
   /** Force-removes with its anonymous volumes; an already removed container is not an error. */

@@ -62,6 +62,20 @@ export class Sandbox {
     return reapOrphans(this.ctx.engine, this.options.instanceId, this.ctx.log, signal, keepTasks);
   }
 
+  /**
+   * Why a job container that died of a SIGTERM/SIGKILL the runner did not send stopped:
+   * `engine-down` when the engine does not answer (it is going away), `external` when the engine itself
+   * signalled it (its shutdown, docker stop, docker kill), `job` when nothing outside the job did.
+   */
+  async stopCause(containerId: string, sinceMs: number, signal: AbortSignal): Promise<'engine-down' | 'external' | 'job'> {
+    try {
+      const actions = await this.ctx.engine.containerEvents(containerId, Math.floor(sinceMs / 1000) - 1, Math.ceil(Date.now() / 1000), signal);
+      return actions.includes('kill') ? 'external' : 'job';
+    } catch {
+      return 'engine-down';
+    }
+  }
+
   /** The engine answers (for /readyz). */
   ping(signal: AbortSignal): Promise<void> {
     return this.ctx.engine.ping(signal);

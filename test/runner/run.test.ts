@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABEL_ROLE } from '../../src/sandbox/labels.js';
+import { LABEL_TASK } from '../../src/sandbox/index.js';
+import { testDocker } from '../helpers/docker.js';
 import { containersOf, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, type Api, type RunnerProc } from './harness.js';
 
 let api: Api;
@@ -149,5 +152,21 @@ describe('iron-runner end to end', () => {
     const log = await taskLog(api, id ?? '');
     expect(log).toBe('pw=***\nagain *** and eu-west-1\n');
     expect(log).not.toContain('hunter2');
+  }, 60_000);
+
+  it('does not blame the job when someone stops its container from outside (docker stop)', async () => {
+    const [id] = await api.client.project.queueTasks([{ code_name: 'sleeper', payload: '', cluster: api.clusterId }], AbortSignal.timeout(5_000));
+    await waitForTask(api, id ?? '', new Set(['running']));
+    const docker = testDocker();
+    // The API says `running` at the start call, a moment before the container itself runs.
+    let job: { Id: string } | undefined;
+    for (let i = 0; i < 100 && job === undefined; i++) {
+      [job] = await docker.listContainers({ filters: { label: [`${LABEL_TASK}=${id ?? ''}`, `${LABEL_ROLE}=job`], status: ['running'] } });
+      if (job === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    await docker.getContainer(job?.Id ?? 'missing').stop({ t: 1 });
+    const t = await waitForTask(api, id ?? '');
+    expect(t.status).toBe('error');
+    expect(t.msg).toMatch(/^stopped by the docker engine, not by the job/);
   }, 60_000);
 });
