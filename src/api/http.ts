@@ -102,7 +102,7 @@ export class HttpClient {
     const p = opts.proxy;
     const proxied = p !== undefined && (p.httpProxy !== undefined || p.httpsProxy !== undefined);
     this.dispatcher = opts.dispatcher ?? (proxied
-      // Empty strings stop undici from falling back to process.env: config already decided.
+      // Empty strings stop undici from reading proxy variables itself: src/config already decided.
       ? new EnvHttpProxyAgent({ ...agentOpts, httpProxy: p.httpProxy ?? '', httpsProxy: p.httpsProxy ?? '', noProxy: p.noProxy ?? '' })
       : new Agent(agentOpts));
   }

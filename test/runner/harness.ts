@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createIronClient, type IronClient, type TaskInfo } from '../../src/api/index.js';
-import { serverConfig } from '../../src/config/server.js';
-import { silentLogger } from '../../src/log.js';
+import { serverConfig, type ServerConfig } from '../../src/config/server.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { startServer, type ServerHandle } from '../../src/server/index.js';
 import { createDockerEngine, LABEL_INSTANCE, LABEL_TASK, removeJobNetwork } from '../../src/sandbox/index.js';
 import { LABEL_ROLE } from '../../src/sandbox/labels.js';
@@ -29,20 +29,34 @@ export interface Api {
   stop(): Promise<void>;
 }
 
-export async function startApi(overrides: { leaseMs?: number } = {}): Promise<Api> {
+export interface StartApiOptions {
+  leaseMs?: number;
+  /** Logger for the server (default silent); tests that inspect the API's own log pass one. */
+  log?: Logger;
+  /** Build the whole config for the temp data dir (e.g. from flags, with TLS). */
+  config?: (dataDir: string) => ServerConfig;
+  /** CA the test's client trusts (an iron-api with a private CA). */
+  extraCa?: string;
+}
+
+export async function startApi(overrides: StartApiOptions = {}): Promise<Api> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'iron-e2e-api-'));
-  const config = serverConfig({ dataDir, port: 0, ...(overrides.leaseMs === undefined ? {} : { leaseMs: overrides.leaseMs }) });
-  let handle = await startServer({ config, log: silentLogger() });
+  const config = overrides.config?.(dataDir) ?? serverConfig({ dataDir, port: 0, ...(overrides.leaseMs === undefined ? {} : { leaseMs: overrides.leaseMs }) });
+  const log = overrides.log ?? silentLogger();
+  let handle = await startServer({ config, log });
   const boot = handle.bootstrap;
   if (boot === null) throw new Error('fresh data dir did not bootstrap');
-  const client = createIronClient({ baseUrl: handle.url, token: boot.projectToken, projectId: boot.projectId });
+  const client = createIronClient({
+    baseUrl: handle.url, token: boot.projectToken, projectId: boot.projectId,
+    ...(overrides.extraCa === undefined ? {} : { extraCa: overrides.extraCa }),
+  });
   const api: Api = {
     handle, dataDir, client, projectId: boot.projectId, clusterId: boot.clusterId, clusterToken: boot.clusterToken, url: handle.url,
     async restart(opts = {}) {
       const port = handle.port;
       await handle.close();
       if (opts.downMs !== undefined) await new Promise((r) => setTimeout(r, opts.downMs));
-      handle = await startServer({ config: { ...config, port }, log: silentLogger() });
+      handle = await startServer({ config: { ...config, port }, log });
       api.handle = handle;
     },
     async stop() {

@@ -4,18 +4,14 @@
 // creation), error message, or a job's environment; the task's own env_vars may.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIronClient } from '../../src/api/index.js';
-import { serverConfig } from '../../src/config/server.js';
 import { encryptPayload } from '../../src/decrypt/index.js';
 import { createLogger } from '../../src/log.js';
-import { startServer, type ServerHandle } from '../../src/server/index.js';
+import { type ServerHandle } from '../../src/server/index.js';
 import { IRON_BIN } from '../cli/helpers.js';
 import { loadVectors } from '../helpers/vectors.js';
-import { registerImage, removeNetwork, spawnRunner, taskLog, uniqueNetwork, waitForTask, type Api, type RunnerProc } from '../runner/harness.js';
+import { registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, type Api, type RunnerProc } from '../runner/harness.js';
 
 const key = loadVectors().keys.find((k) => k.bits === 2048);
 if (key === undefined) throw new Error('vector key missing');
@@ -69,20 +65,10 @@ function iron(args: string[], env: Record<string, string>, stdin?: string): Prom
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'iron-sec-secrets-'));
   const log = createLogger({ level: 'debug', destination: { write: (s: string) => void apiLog.push(s) } });
-  handle = await startServer({ config: serverConfig({ dataDir, port: 0 }), log });
-  const boot = handle.bootstrap;
-  if (boot === null) throw new Error('no bootstrap');
-  const client = createIronClient({ baseUrl: handle.url, token: boot.projectToken, projectId: boot.projectId });
-  api = {
-    handle, dataDir, client, projectId: boot.projectId, clusterId: boot.clusterId, clusterToken: boot.clusterToken, url: handle.url,
-    restart: () => Promise.reject(new Error('not supported')),
-    stop: async () => {
-      await client.close();
-      await handle.close();
-    },
-  };
+  api = await startApi({ log });
+  handle = api.handle;
+  dataDir = api.dataDir;
   await registerImage(api, 'envdump', `sh -c 'env | sort; test -s "$PAYLOAD_FILE" && echo payload-present'`, { env_vars: { TASK_OWN_SETTING: `task-visible-${tag}` } });
   runner = spawnRunner(api, { JOB_NETWORK: network, DECRYPTION_KEY: key.private_pem, DB_PASSWORD, LOG_LEVEL: 'debug', CONCURRENCY: '2' });
   await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks', 60_000);
@@ -93,7 +79,6 @@ afterAll(async () => {
   rmSync(runner.jobsDir, { recursive: true, force: true });
   await removeNetwork(network);
   await api?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
 describe('canary secrets', () => {

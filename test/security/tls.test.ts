@@ -7,13 +7,12 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIronClient, HttpClient } from '../../src/api/index.js';
+import { HttpClient } from '../../src/api/index.js';
 import { loadServerConfig, parseArgs, serverConfig } from '../../src/config/server.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer, type ServerHandle } from '../../src/server/index.js';
+import { type ServerHandle } from '../../src/server/index.js';
 import { IRON_BIN } from '../cli/helpers.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
-import { containersOf, registerImage, removeNetwork, spawnRunner, uniqueNetwork, waitForTask, type Api, type RunnerProc } from '../runner/harness.js';
+import { containersOf, registerImage, removeNetwork, spawnRunner, startApi, uniqueNetwork, waitForTask, type Api, type RunnerProc } from '../runner/harness.js';
 import { makePki, pem, type TestPki } from './certs.js';
 
 let pki: TestPki;
@@ -25,21 +24,12 @@ const runners: RunnerProc[] = [];
 
 beforeAll(async () => {
   pki = makePki();
-  dataDir = mkdtempSync(path.join(tmpdir(), 'iron-sec-tls-'));
-  const fromFlags = loadServerConfig(parseArgs(['--tls-cert', pki.certFile, '--tls-key', pki.keyFile, '--data-dir', dataDir, '--port', '0']), {});
-  handle = await startServer({ config: fromFlags, log: silentLogger() });
-  const boot = handle.bootstrap;
-  if (boot === null) throw new Error('no bootstrap');
-  const client = createIronClient({ baseUrl: handle.url, token: boot.projectToken, projectId: boot.projectId, extraCa: pem(pki.caFile) });
-  // The harness helpers only need these fields; restart() is not used here.
-  api = {
-    handle, dataDir, client, projectId: boot.projectId, clusterId: boot.clusterId, clusterToken: boot.clusterToken, url: handle.url,
-    restart: () => Promise.reject(new Error('not supported')),
-    stop: async () => {
-      await client.close();
-      await handle.close();
-    },
-  };
+  api = await startApi({
+    config: (dir) => loadServerConfig(parseArgs(['--tls-cert', pki.certFile, '--tls-key', pki.keyFile, '--data-dir', dir, '--port', '0']), {}),
+    extraCa: pem(pki.caFile),
+  });
+  handle = api.handle;
+  dataDir = api.dataDir;
 });
 
 afterAll(async () => {
@@ -55,7 +45,6 @@ afterAll(async () => {
   }
   await removeNetwork(network);
   await api?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
   pki?.cleanup();
 });
 
