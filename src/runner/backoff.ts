@@ -3,6 +3,8 @@
 import { backoffDelayMs, sleep, type RetryPolicy } from '../api/index.js';
 
 export const POLL_BACKOFF: RetryPolicy = Object.freeze({ maxAttempts: Infinity, baseDelayMs: 100, maxDelayMs: 3_000 });
+/** One-off calls whose failure has a fallback (start refused -> not run; give-back lost -> lease expiry). */
+export const SHORT_RETRY: RetryPolicy = Object.freeze({ maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 2_000 });
 /** Wrong credentials will not fix themselves quickly; retry, but slowly. */
 export const AUTH_BACKOFF: RetryPolicy = Object.freeze({ maxAttempts: Infinity, baseDelayMs: 5_000, maxDelayMs: 30_000 });
 

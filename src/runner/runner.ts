@@ -2,12 +2,12 @@
 // there are free slots, the heartbeat, drain and give-back. Stop is not cancel: drain lets running
 // tasks finish; only after DRAIN_TIMEOUT (or a second signal) are they stopped and given back.
 import PQueue from 'p-queue';
-import type { ReservedTask, RetryPolicy, RunnerApi, RunnerCluster } from '../api/index.js';
+import { NO_RETRY, type ReservedTask, type RetryPolicy, type RunnerApi, type RunnerCluster } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
 import { isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sandbox } from '../sandbox/index.js';
-import { AUTH_BACKOFF, POLL_BACKOFF, backoff } from './backoff.js';
+import { AUTH_BACKOFF, POLL_BACKOFF, SHORT_RETRY, backoff } from './backoff.js';
 import { Heartbeat } from './heartbeat.js';
 import type { RunnerMetrics } from './metrics.js';
 import { TaskRun } from './task-run.js';
@@ -160,7 +160,7 @@ export class Runner {
       try {
         await this.d.api.finish(t.taskId, {
           reservation_id: t.reservationId, status: 'requeue', exit_code: null, msg: why, duration_ms: 0, log_size: 0,
-        }, signal, { retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 2_000 } });
+        }, signal, { retry: SHORT_RETRY });
         this.d.log.info({ task_id: t.taskId, why }, 'gave a task back');
       } catch (err) {
         // Superseded or unreachable: the lease expiry on the server requeues it anyway.
@@ -172,7 +172,7 @@ export class Runner {
   private async checkCluster(signal: AbortSignal): Promise<RunnerCluster> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const cluster = await this.d.api.getCluster(signal, { retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 } });
+        const cluster = await this.d.api.getCluster(signal, { retry: NO_RETRY });
         this.lastApiOk = Date.now();
         this.d.log.info({ cluster_id: cluster.id, name: cluster.name, api: this.d.config.apiUrl.origin }, 'cluster found; polling for tasks');
         return cluster;

@@ -10,6 +10,7 @@ import { isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sandbox, TaskOutcome } from '../sandbox/index.js';
 import type { LeasedTask } from './heartbeat.js';
+import { SHORT_RETRY } from './backoff.js';
 import { LogShipper } from './log-shipper.js';
 import { SecretMasker, secretValues } from './masker.js';
 import type { RunnerMetrics } from './metrics.js';
@@ -128,7 +129,7 @@ export class TaskRun implements LeasedTask {
           this.deps.metrics.pickup.observe((performance.now() - this.reservedAt) / 1000);
         },
         beforeStart: async (_containerId, signal) => {
-          await this.deps.api.start(this.id, this.reservationId, signal, { retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 2_000 } });
+          await this.deps.api.start(this.id, this.reservationId, signal, { retry: SHORT_RETRY });
           this.state.to('running');
           started = true;
         },
@@ -137,8 +138,8 @@ export class TaskRun implements LeasedTask {
       this.deps.metrics.runDuration.observe({ outcome: outcome.status }, outcome.durationMs / 1000);
       const outside = await this.stoppedOutside(outcome);
       if (outside !== undefined) {
-        this.deps.onEngineFailure?.();
-        return { outcome: { ...outcome, msg: outside }, giveBack: false };
+        if (outside.engineDown) this.deps.onEngineFailure?.();
+        return { outcome: { ...outcome, msg: outside.msg }, giveBack: false };
       }
       return { outcome, giveBack: false };
     } catch (err) {
@@ -146,7 +147,7 @@ export class TaskRun implements LeasedTask {
         this.log.warn('the API no longer holds this reservation; not running the task');
         return undefined;
       }
-      if (this.stopReason === 'lost' || this.stopReason === 'fenced') return undefined;
+      if (this.gone.signal.aborted) return undefined;
       // The engine failed (not the job): before the job started, give the task back; after, it ends `error`.
       if (isIronError(err, 'ERR_ENGINE_UNAVAILABLE') || (isIronError(err, 'ERR_ENGINE_FAILED') && err.retryable)) this.deps.onEngineFailure?.();
       const msg = `docker engine error: ${toError(err).message}`;
@@ -159,12 +160,12 @@ export class TaskRun implements LeasedTask {
    * A job that died of SIGTERM/SIGKILL we did not send: was it the engine (its shutdown, or an operator's
    * docker stop/kill)? Reporting a bare "exit code 143" would blame the job.
    */
-  private async stoppedOutside(outcome: TaskOutcome): Promise<string | undefined> {
+  private async stoppedOutside(outcome: TaskOutcome): Promise<{ msg: string; engineDown: boolean } | undefined> {
     if (outcome.status !== 'error' || (outcome.exitCode !== 143 && outcome.exitCode !== 137) || this.stopReason !== undefined) return undefined;
     if (this.containerId === undefined) return undefined;
     const cause = await this.deps.sandbox.stopCause(this.containerId, this.reservedWallMs, AbortSignal.timeout(5_000));
-    if (cause === 'engine-down') return `docker engine stopped while the task ran (${outcome.msg})`;
-    if (cause === 'external') return `stopped by the docker engine, not by the job (engine shutdown, docker stop or docker kill; ${outcome.msg})`;
+    if (cause === 'engine-down') return { msg: `docker engine stopped while the task ran (${outcome.msg})`, engineDown: true };
+    if (cause === 'external') return { msg: `stopped by the docker engine, not by the job (engine shutdown, docker stop or docker kill; ${outcome.msg})`, engineDown: false };
     return undefined;
   }
 
