@@ -184,9 +184,28 @@ export async function containersOf(instanceId: string, role?: 'job'): Promise<nu
   return list.length;
 }
 
-/** Removes a test job network and the egress rules the sandbox installed for it. */
+/**
+ * Removes a test job network and the egress rules the sandbox installed for it. After kill -9 rounds
+ * dockerd can keep a stale endpoint for a while ("has active endpoints"): retry, then say so rather
+ * than fail a suite whose assertions passed (the engine, not the runner, holds it).
+ */
 export async function removeNetwork(name: string): Promise<void> {
-  await removeJobNetwork(createDockerEngine(), { name, blockedTcpPorts: [25, 465, 587], blockedAddresses: ['169.254.169.254'] }, AbortSignal.timeout(20_000));
+  const n = { name, blockedTcpPorts: [25, 465, 587], blockedAddresses: ['169.254.169.254'] };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await removeJobNetwork(createDockerEngine(), n, AbortSignal.timeout(20_000));
+      return;
+    } catch (err) {
+      if (!/active endpoints/.test(String((err as Error).message)) || attempt >= 20) {
+        if (/active endpoints/.test(String((err as Error).message))) {
+          console.warn(`test cleanup: dockerd still holds a stale endpoint on ${name}; left for the engine to drop`);
+          return;
+        }
+        throw err;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 /**
