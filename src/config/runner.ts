@@ -49,6 +49,8 @@ export interface RunnerConfig {
   blockedAddresses: string[];
   manageEgressRules: boolean;
   imageCacheBytes: number | undefined;
+  /** JOB_INPUT: `auto` binds JOBS_DIR/input read-only when the engine sees it; `volume` never binds. */
+  jobInput: 'auto' | 'volume';
 }
 
 export interface RunnerConfigContext {
@@ -165,6 +167,7 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
     blockedAddresses,
     manageEgressRules: r.bool('MANAGE_EGRESS_RULES', true),
     imageCacheBytes: imageCacheRaw === undefined ? undefined : r.size('IMAGE_CACHE_SIZE', 0, 64 * MiB),
+    jobInput: r.oneOf('JOB_INPUT', ['auto', 'volume'] as const, 'auto'),
   };
   if (config.pollWaitS > 30) r.problem('POLL_WAIT must be at most 30s (the API holds a reserve at most that long)');
   if (diskPerJob !== undefined && diskPerJob > memoryPerJob * 64) r.problem(`DISK_PER_JOB (${formatSize(diskPerJob)}) looks wrong next to MEMORY_PER_JOB`);

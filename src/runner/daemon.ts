@@ -132,7 +132,7 @@ async function createSandbox(
     try {
       const options = {
         instanceId, maxLogBytes: config.maxLogSize, stopGraceMs: config.stopGraceMs, defaultPidsLimit: config.pidsPerJob,
-        manageEgressRules: config.manageEgressRules,
+        manageEgressRules: config.manageEgressRules, inputMode: config.jobInput, inputDir: path.join(config.jobsDir, 'input'),
         network: { name: config.jobNetwork, blockedTcpPorts: [...config.blockedTcpPorts], blockedAddresses: [...config.blockedAddresses] },
         ...(config.imageCacheBytes === undefined ? {} : { imageCacheBytes: config.imageCacheBytes }),
       };

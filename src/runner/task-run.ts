@@ -116,7 +116,9 @@ export class TaskRun implements LeasedTask {
   private async execute(payload: Buffer, shipper: LogShipper): Promise<{ outcome: TaskOutcome; giveBack: boolean } | undefined> {
     const spec = buildTaskSpec(this.task, payload, this.deps.config);
     const masker = new SecretMasker(secretValues(spec.env));
+    // `started`: the API accepted the start; `mayHaveRun`: the engine was asked to start the job.
     let started = false;
+    let mayHaveRun = false;
     try {
       const outcome = await this.deps.sandbox.runTask(spec, {
         onOutput: async (chunk, stream) => {
@@ -128,10 +130,13 @@ export class TaskRun implements LeasedTask {
           this.containerId = containerId;
           this.deps.metrics.pickup.observe((performance.now() - this.reservedAt) / 1000);
         },
-        beforeStart: async (_containerId, signal) => {
+        beforeStart: async (signal) => {
           await this.deps.api.start(this.id, this.reservationId, signal, { retry: SHORT_RETRY });
-          this.state.to('running');
           started = true;
+        },
+        onStarting: () => {
+          this.state.to('running');
+          mayHaveRun = true;
         },
       }, this.ctl.signal);
       await shipper.write(masker.flush());
@@ -148,11 +153,11 @@ export class TaskRun implements LeasedTask {
         return undefined;
       }
       if (this.gone.signal.aborted) return undefined;
-      // The engine failed (not the job): before the job started, give the task back; after, it ends `error`.
+      // The engine failed (not the job): before the job could run, give the task back; after, it ends `error`.
       if (isIronError(err, 'ERR_ENGINE_UNAVAILABLE') || (isIronError(err, 'ERR_ENGINE_FAILED') && err.retryable)) this.deps.onEngineFailure?.();
       const msg = `docker engine error: ${toError(err).message}`;
-      this.log.error({ err: toError(err), started }, 'sandbox failed');
-      return { outcome: failed(msg), giveBack: !started };
+      this.log.error({ err: toError(err), started: mayHaveRun }, 'sandbox failed');
+      return { outcome: failed(msg), giveBack: !mayHaveRun };
     }
   }
 

@@ -1,10 +1,10 @@
 // Builds the job container's create body. Everything that makes the sandbox a sandbox is here, in
 // one place: limits, the reduced privileges, the disk limit (real quota or fallback), the network.
 // Nothing in TaskSpec can turn on privileged mode, host networking, host mounts or the Docker socket:
-// those fields are fixed below, never copied from the spec.
-import type { ContainerCreateBody } from './engine.js';
+// those fields are fixed below, never copied from the spec. The one mount is the sandbox's own input.
+import type { ContainerCreateBody, ContainerMount } from './engine.js';
 import { objectLabels } from './labels.js';
-import { CONFIG_FILE, INPUT_DIR, PAYLOAD_FILE, TASK_DIR } from './task-input.js';
+import { CONFIG_FILE, PAYLOAD_FILE, TASK_DIR } from './task-input.js';
 import type { SandboxCapabilities, TaskSpec } from './types.js';
 
 /**
@@ -26,7 +26,8 @@ export interface ContainerSpecInput {
   instanceId: string;
   capabilities: SandboxCapabilities;
   networkName: string;
-  inputVolume: string;
+  /** The read-only input mount at INPUT_DIR (a per-task volume or the task's own input directory). */
+  inputMount: ContainerMount;
   defaultPidsLimit: number;
 }
 
@@ -75,7 +76,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateBo
       PidsLimit: spec.limits.pidsLimit ?? input.defaultPidsLimit,
       ReadonlyRootfs: fallback,
       ShmSize: Math.min(MAX_SHM_BYTES, writable),
-      Mounts: [{ Type: 'volume', Source: input.inputVolume, Target: INPUT_DIR, ReadOnly: true }],
+      Mounts: [{ ...input.inputMount, ReadOnly: true }],
       NetworkMode: input.networkName,
       SecurityOpt: ['no-new-privileges'],
       CapDrop: ['ALL'],

@@ -117,6 +117,23 @@ class DockerEngine implements ContainerEngine {
     await call('container put archive', signal, () => this.docker.getContainer(id).putArchive(tar, { path, abortSignal: signal }));
   }
 
+  containerGetArchive(id: string, path: string, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+    return call('container get archive', signal, async () => {
+      const stream = await this.docker.getContainer(id).getArchive({ path, abortSignal: signal });
+      const parts: Buffer[] = [];
+      let size = 0;
+      for await (const c of stream as AsyncIterable<Buffer>) {
+        size += c.length;
+        if (size > maxBytes) {
+          (stream as { destroy?: () => void }).destroy?.();
+          throw new IronError('ERR_ENGINE_FAILED', `archive of ${path} exceeds ${maxBytes} bytes`, { retryable: false });
+        }
+        parts.push(c);
+      }
+      return Buffer.concat(parts);
+    });
+  }
+
   async containerStart(id: string, signal: AbortSignal): Promise<void> {
     await call('container start', signal, () => this.docker.getContainer(id).start({ abortSignal: signal }));
   }

@@ -25,6 +25,9 @@ export interface RegistryAuth {
   identitytoken?: string;
 }
 
+/** A volume, or a directory of the engine's host (only the runner's own per-task input dir). */
+export interface ContainerMount { Type: 'volume' | 'bind'; Source: string; Target: string; ReadOnly: boolean }
+
 /** The subset of Docker's container-create body the sandbox uses (Engine API v1.41 field names). */
 export interface ContainerCreateBody {
   name?: string;
@@ -49,7 +52,7 @@ export interface ContainerCreateBody {
     Tmpfs?: Record<string, string>;
     StorageOpt?: Record<string, string>;
     ShmSize?: number;
-    Mounts?: Array<{ Type: 'volume'; Source: string; Target: string; ReadOnly: boolean }>;
+    Mounts?: ContainerMount[];
     NetworkMode: string;
     SecurityOpt: string[];
     CapDrop: string[];
@@ -103,6 +106,8 @@ export interface ContainerEngine {
   containerAttach(id: string, signal: AbortSignal): Promise<Readable>;
   /** Extracts a tar archive into `path` inside the container (works before start, no host paths). */
   containerPutArchive(id: string, path: string, tar: Buffer, signal: AbortSignal): Promise<void>;
+  /** A tar archive of `path` inside the container (works before start); rejects past maxBytes. */
+  containerGetArchive(id: string, path: string, maxBytes: number, signal: AbortSignal): Promise<Buffer>;
   containerStart(id: string, signal: AbortSignal): Promise<void>;
   /** Waits until the container is not running; returns its exit status. */
   containerWait(id: string, signal: AbortSignal): Promise<number>;

@@ -1,18 +1,17 @@
-// One task, start to finish: image -> input volume -> create + attach (while the volume is filled) ->
-// beforeStart -> start ->
-// wait (timeout / cancel) -> inspect -> classify, and the container and volume are removed on every
+// One task, start to finish: image -> input (bind dir, or volume filled while the job is created) ->
+// create + attach, with the API's start call (beforeStart) overlapping them -> start ->
+// wait (timeout / cancel) -> inspect -> classify, and the container and input are removed on every
 // path out of here, including failures of create, attach, start and the consumer.
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { IronError, toError } from '../errors.js';
 import { buildContainerSpec } from './container-spec.js';
-import type { ContainerEngine } from './engine.js';
+import type { ContainerEngine, ContainerMount } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 import type { ImageCache } from './images.js';
 import { classify, startFailureMsg } from './outcome.js';
 import { newOutputResult, pumpOutput } from './output.js';
 import { ContainerStopper } from './stop.js';
-import { createInputHelper, createInputVolume, fillInputVolume } from './task-input.js';
+import type { JobInput, PreparedInput } from './task-input.js';
 import { validateTaskSpec } from './validate.js';
 import type { SandboxCapabilities, TaskIO, TaskOutcome, TaskSpec } from './types.js';
 
@@ -20,6 +19,7 @@ export interface RunContext {
   engine: ContainerEngine;
   log: Logger;
   images: ImageCache;
+  input: JobInput;
   capabilities: SandboxCapabilities;
   networkName: string;
   instanceId: string;
@@ -54,59 +54,42 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
   }
 
   const release = ctx.images.acquire(spec.image);
-  const volume = `iron-in-${spec.taskId.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 64)}-${randomBytes(4).toString('hex')}`;
-  const input = {
-    engine: ctx.engine, instanceId: ctx.instanceId, taskId: spec.taskId, image: spec.image, volumeName: volume,
-    labels: spec.labels, payload: spec.payload, config: spec.config,
-  };
-  let volumeCreated = false;
-  let helperRemoved: Promise<void> = Promise.resolve();
+  let input: PreparedInput | undefined;
   try {
-    let helper: string;
     try {
-      await createInputVolume(input, signal);
-      volumeCreated = true;
-      helper = await createInputHelper(input, signal);
+      input = await ctx.input.prepare({
+        engine: ctx.engine, log, instanceId: ctx.instanceId, taskId: spec.taskId, image: spec.image,
+        labels: spec.labels, payload: spec.payload, config: spec.config,
+      }, signal);
     } catch (err) {
       if (signal.aborted) return early('cancelled', 'cancelled', t0);
       throw err;
     }
-    // The put runs while the job container is created and attached (creates serialize in the engine,
-    // so the helper is created first); the job is only started once the volume is filled.
-    const filled = fillInputVolume(input, helper, signal).then((r) => {
-      helperRemoved = r.helperRemoved;
-    });
-    filled.catch(() => undefined);
-    try {
-      return await runContainer(ctx, spec, io, signal, volume, log, t0, filled);
-    } finally {
-      await filled.catch(() => undefined);
-    }
+    return await runContainer(ctx, spec, io, signal, input.mount, log, t0, input.filled);
   } finally {
     release();
-    await helperRemoved;
-    if (volumeCreated) {
-      await ctx.engine.volumeRemove(volume, AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => {
-        log.warn({ err, volume }, 'input volume not removed; the orphan reaper will retry');
-      });
-    }
+    await input?.dispose();
     await ctx.images.evict(AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => log.warn({ err }, 'image eviction failed'));
   }
 }
 
 async function runContainer(
-  ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal, volume: string, log: Logger, t0: number,
+  ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal, inputMount: ContainerMount, log: Logger, t0: number,
   filled: Promise<void>,
 ): Promise<TaskOutcome> {
   const { engine } = ctx;
   const body = buildContainerSpec({
     spec, instanceId: ctx.instanceId, capabilities: ctx.capabilities, networkName: ctx.networkName,
-    inputVolume: volume, defaultPidsLimit: ctx.defaultPidsLimit,
+    inputMount, defaultPidsLimit: ctx.defaultPidsLimit,
   });
+  // The API's start call overlaps create and attach; the job starts only once both are done.
+  const confirmed = io.beforeStart?.(signal) ?? Promise.resolve();
+  confirmed.catch(() => undefined);
   let id: string;
   try {
     id = await engine.containerCreate(body, signal);
   } catch (err) {
+    await confirmed.catch(() => undefined);
     if (signal.aborted) return early('cancelled', 'cancelled', t0);
     const msg = createFailureMsg(err);
     if (msg !== undefined) return early('error', msg, t0);
@@ -131,13 +114,14 @@ async function runContainer(
       throw err;
     }
     try {
-      await io.beforeStart?.(id, signal);
+      await confirmed;
     } catch (err) {
       if (signal.aborted) return early('cancelled', 'cancelled', t0);
       throw err;
     }
     if (signal.aborted) return early('cancelled', 'cancelled', t0);
 
+    io.onStarting?.(id);
     const startedAt = performance.now();
     try {
       // Not the task's signal: a cancel that lands while start is in flight must still reach the

@@ -7,6 +7,7 @@ import { DEFAULT_PIDS_LIMIT } from './container-spec.js';
 import { detectDiskQuota } from './capabilities.js';
 import type { ContainerEngine } from './engine.js';
 import { ImageCache } from './images.js';
+import { InputChooser, type InputMode } from './input-mode.js';
 import { DEFAULT_NETWORK, ensureJobNetwork } from './network.js';
 import { reapOrphans, type ReapedTask } from './reaper.js';
 import { runTask, type RunContext } from './run-task.js';
@@ -18,9 +19,14 @@ export class Sandbox {
   readonly capabilities: SandboxCapabilities;
   private readonly ctx: RunContext;
 
-  private constructor(ctx: RunContext, private readonly options: SandboxOptions) {
+  private constructor(ctx: RunContext, private readonly input: InputChooser, private readonly options: SandboxOptions) {
     this.ctx = ctx;
     this.capabilities = ctx.capabilities;
+  }
+
+  /** How job input is delivered; undefined until the first task decided it (see input-mode.ts). */
+  get inputMode(): InputMode | undefined {
+    return this.input.mode;
   }
 
   /**
@@ -46,10 +52,11 @@ export class Sandbox {
     const images = new ImageCache(engine, slog, {
       pullTimeoutMs: options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS, cacheBytes: options.imageCacheBytes,
     });
+    const input = new InputChooser(engine, options.inputMode ?? 'auto', options.inputDir, options.instanceId, slog);
     return new Sandbox({
-      engine, log: slog, images, capabilities, networkName: network.name, instanceId: options.instanceId,
+      engine, log: slog, images, input, capabilities, networkName: network.name, instanceId: options.instanceId,
       maxLogBytes: options.maxLogBytes, stopGraceMs: options.stopGraceMs, defaultPidsLimit: options.defaultPidsLimit ?? DEFAULT_PIDS_LIMIT,
-    }, options);
+    }, input, options);
   }
 
   /** Runs one task in a fresh container; see TaskIO and TaskOutcome for the contract. */
@@ -57,9 +64,16 @@ export class Sandbox {
     return runTask(this.ctx, spec, io, signal);
   }
 
-  /** Removes this instance's leftover containers and volumes; returns the tasks whose job containers were found. */
-  reapOrphans(signal: AbortSignal, keepTasks?: ReadonlySet<string>): Promise<ReapedTask[]> {
-    return reapOrphans(this.ctx.engine, this.options.instanceId, this.ctx.log, signal, keepTasks);
+  /**
+   * Removes this instance's leftover containers, volumes and input directories; returns the tasks
+   * whose job containers were found.
+   */
+  async reapOrphans(signal: AbortSignal, keepTasks: ReadonlySet<string> = new Set()): Promise<ReapedTask[]> {
+    const reaped = await reapOrphans(this.ctx.engine, this.options.instanceId, this.ctx.log, signal, keepTasks);
+    // After the containers: a bind source must outlive the container that mounts it.
+    const dirs = await this.input.reap(keepTasks);
+    if (dirs > 0) this.ctx.log.warn({ dirs }, 'removed leftover task input directories of this runner instance');
+    return reaped;
   }
 
   /**
@@ -94,6 +108,8 @@ function validateOptions(o: SandboxOptions): void {
   if (!Number.isFinite(o.stopGraceMs) || o.stopGraceMs < 0) problems.push('stopGraceMs must be >= 0');
   if (o.imageCacheBytes !== undefined && (!Number.isSafeInteger(o.imageCacheBytes) || o.imageCacheBytes < 0)) problems.push('imageCacheBytes must be a non-negative integer');
   if (o.pullTimeoutMs !== undefined && (!Number.isFinite(o.pullTimeoutMs) || o.pullTimeoutMs <= 0)) problems.push('pullTimeoutMs must be positive');
+  if (o.inputMode !== undefined && o.inputMode !== 'auto' && o.inputMode !== 'volume') problems.push("inputMode must be 'auto' or 'volume'");
+  if (o.inputDir !== undefined && (typeof o.inputDir !== 'string' || !o.inputDir.startsWith('/'))) problems.push('inputDir must be an absolute path');
   if (o.defaultPidsLimit !== undefined && (!Number.isInteger(o.defaultPidsLimit) || o.defaultPidsLimit < 8)) problems.push('defaultPidsLimit must be at least 8');
   if (problems.length > 0) throw new IronError('ERR_INVALID_ARGUMENT', `invalid sandbox options: ${problems.join('; ')}`);
 }

@@ -34,6 +34,13 @@ export interface SandboxOptions {
    * `--storage-opt size` works (the engine does not report pquota). Without it that case falls back.
    */
   storageProbeImage?: string;
+  /**
+   * A directory only this runner writes (JOBS_DIR/input), for delivering input as a read-only bind
+   * when the engine shares the filesystem. Undefined: always the per-task volume.
+   */
+  inputDir?: string;
+  /** `auto` (default): bind when the probe proves the engine sees inputDir, else volume. */
+  inputMode?: 'auto' | 'volume';
   /** Skip installing iptables rules (tests of other parts; an operator who manages the firewall). */
   manageEgressRules?: boolean;
 }
@@ -68,10 +75,13 @@ export interface TaskIO {
   /** Awaited: a slow consumer slows the container's output (back-pressure), never buffers unboundedly. */
   onOutput(chunk: Buffer, stream: 'stdout' | 'stderr'): void | Promise<void>;
   /**
-   * Called once after create (+attach), before start. If it rejects, the container is removed and
-   * runTask rejects with that error (the task must not run). The runner uses it for the API's start call.
+   * Called once, as the container's create is requested (the two overlap), and awaited before start.
+   * If it rejects, the container is removed and runTask rejects with that error (the task must not
+   * run). The runner uses it for the API's start call.
    */
-  beforeStart?(containerId: string, signal: AbortSignal): Promise<void>;
+  beforeStart?(signal: AbortSignal): Promise<void>;
+  /** Called right before the engine is asked to start the job: from here on the job may have run. */
+  onStarting?(containerId: string): void;
   /** Called right after the engine's create call returns (the runner measures pickup latency with it). */
   onCreated?(containerId: string): void;
 }

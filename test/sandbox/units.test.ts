@@ -63,7 +63,7 @@ describe('classification', () => {
 describe('container body', () => {
   it('never grants privileges whatever the spec says, and caps fallback tmpfs at half the memory', () => {
     const s = { ...spec({ command: ['true'] }), limits: { memoryBytes: 64 * 1024 * 1024, diskBytes: 1024 * 1024 * 1024 } };
-    const b = buildContainerSpec({ spec: s, instanceId: 'i', capabilities: { diskQuota: 'fallback', egressRules: true, storageDriver: 'overlay2' }, networkName: 'n', inputVolume: 'v', defaultPidsLimit: 256 });
+    const b = buildContainerSpec({ spec: s, instanceId: 'i', capabilities: { diskQuota: 'fallback', egressRules: true, storageDriver: 'overlay2' }, networkName: 'n', inputMount: { Type: 'volume', Source: 'v', Target: '/task/input', ReadOnly: false }, defaultPidsLimit: 256 });
     expect(b.HostConfig).toMatchObject({ Privileged: false, NetworkMode: 'n', Init: true, ReadonlyRootfs: true, MemorySwap: 64 * 1024 * 1024, CapDrop: ['ALL'], PidsLimit: 256 });
     expect(b.HostConfig.Mounts).toEqual([{ Type: 'volume', Source: 'v', Target: '/task/input', ReadOnly: true }]);
     expect(b.HostConfig.Tmpfs?.['/task']).toContain(`size=${32 * 1024 * 1024}`);

@@ -1,0 +1,74 @@
+// Input through a labelled per-task volume: works with any engine (remote, or in another container
+// with only the socket shared), no host paths. The job's root is read-only (the disk-quota
+// fallback) and tmpfs mounts only exist once a container runs, so the files are put through a
+// never-started helper that mounts the volume writable, and the job mounts it read-only. The
+// volume holds exactly these bytes: nothing writable mounts it while a job runs.
+import { randomBytes } from 'node:crypto';
+import { objectLabels } from './labels.js';
+import { buildInputArchive, INPUT_DIR, perTaskName, type InputRequest, type JobInput, type PreparedInput } from './task-input.js';
+
+const CLEANUP_MS = 30_000;
+
+export class VolumeInput implements JobInput {
+  async prepare(req: InputRequest, signal: AbortSignal): Promise<PreparedInput> {
+    const { engine } = req;
+    const volume = `iron-in-${perTaskName(req.taskId, randomBytes(4).toString('hex'))}`;
+    await engine.volumeCreate(volume, objectLabels(req.instanceId, req.taskId, 'input', req.labels), signal);
+    const removeVolume = async (): Promise<void> => {
+      await engine.volumeRemove(volume, AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => {
+        req.log.warn({ err, volume }, 'input volume not removed; the orphan reaper will retry');
+      });
+    };
+    let helper: string;
+    try {
+      helper = await createHelper(req, volume, signal);
+    } catch (err) {
+      await removeVolume();
+      throw err;
+    }
+    const removeHelper = engine.containerRemove.bind(engine);
+    let helperGone: Promise<void> | undefined;
+    const goneHelper = (): Promise<void> => {
+      helperGone ??= removeHelper(helper, AbortSignal.timeout(CLEANUP_MS)).catch(() => undefined);
+      return helperGone;
+    };
+    // The put is the costly step (the engine re-executes itself to untar in a chroot: ~50 ms here), so
+    // the caller overlaps it with the job container's create and attach; the helper goes right after.
+    const filled = (async () => {
+      try {
+        await engine.containerPutArchive(helper, '/in', await buildInputArchive(req.payload, req.config), signal);
+      } finally {
+        void goneHelper();
+      }
+    })();
+    filled.catch(() => undefined);
+    return {
+      mount: { Type: 'volume', Source: volume, Target: INPUT_DIR, ReadOnly: true },
+      filled,
+      async dispose() {
+        await filled.catch(() => undefined);
+        await goneHelper();
+        await removeVolume();
+      },
+    };
+  }
+}
+
+/** Never started; it mounts the volume writable so the engine can put the files (a read-only mount refuses puts). */
+function createHelper(req: InputRequest, volume: string, signal: AbortSignal): Promise<string> {
+  return req.engine.containerCreate({
+    Image: req.image,
+    // A Cmd keeps create from failing on images without ENTRYPOINT/CMD.
+    Cmd: ['/iron-input-helper-never-runs'],
+    Env: [],
+    Labels: objectLabels(req.instanceId, req.taskId, 'input-helper', req.labels),
+    AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
+    NetworkDisabled: true,
+    HostConfig: {
+      Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 1, ReadonlyRootfs: true,
+      Mounts: [{ Type: 'volume', Source: volume, Target: '/in', ReadOnly: false }],
+      NetworkMode: 'none', SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'], CapAdd: [], Privileged: false,
+      LogConfig: { Type: 'none', Config: {} }, AutoRemove: false,
+    },
+  }, signal);
+}
