@@ -2,7 +2,8 @@
 # iron/runner entrypoint, run by tini (PID 1). Order matters:
 #   1. secrets leave the environment (only the runner gets them, as files on a tmpfs);
 #   2. with a mounted Docker socket or DOCKER_HOST: no engine of our own, just run the runner;
-#   3. otherwise start dockerd under a supervisor, wait for it, add egress rules for its default bridge;
+#   3. otherwise start dockerd under a supervisor, wait for it, add egress rules for its default bridge,
+#      put the task input directory on a tmpfs;
 #   4. load preloaded image archives; run iron-runner as a child and forward signals to it;
 #   5. when the runner has drained and exited, stop dockerd, release the storage, exit with its status.
 set -eu
@@ -13,6 +14,7 @@ LIB=/opt/iron/docker
 . "$LIB/engine.sh"
 . "$LIB/egress.sh"
 . "$LIB/preload.sh"
+. "$LIB/input.sh"
 
 RUNNER=(node /opt/iron/dist/src/runner/main.js)
 # `docker run iron/runner exec --image ...` and friends reach iron-runner's own subcommands.
@@ -44,6 +46,7 @@ stop_engine() {
 }
 wait_for_engine
 egress_rules_default_bridge
+input_tmpfs
 preload_images
 
 "${RUNNER[@]}" &

@@ -99,16 +99,20 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     expect(r.stderr).not.toContain('not-a-real-token');
   });
 
-  it('keeps the secrets out of dockerd: only the runner gets them, as files on a tmpfs', async () => {
+  it('keeps the secrets out of dockerd: only the runner gets them, as files on a tmpfs; task input is on a tmpfs too', async () => {
     const r3 = stack.name('r3');
     const check = `
       d=$(cat /var/run/docker.pid); n=$(pidof node)
       tr '\\0' '\\n' </proc/$d/environ | grep -c -e '^DECRYPTION_KEY' -e '^CLUSTER_TOKEN' || true
       tr '\\0' '\\n' </proc/$n/environ | grep -c -e '^DECRYPTION_KEY=' -e '^CLUSTER_TOKEN=' || true
       tr '\\0' '\\n' </proc/$n/environ | grep -c -e '^DECRYPTION_KEY_FILE=/run/iron-secrets/' -e '^CLUSTER_TOKEN_FILE=/run/iron-secrets/' || true
-      findmnt -n -o FSTYPE /run/iron-secrets`;
+      findmnt -n -o FSTYPE /run/iron-secrets
+      findmnt -n -o FSTYPE /var/lib/iron-runner/input
+      ls -A /var/lib/iron-runner/input | wc -l`;
     const out = (await docker(['exec', r3, 'bash', '-c', check])).trim().split('\n');
-    expect(out).toEqual(['0', '0', '2', 'tmpfs']);
+    expect(out).toEqual(['0', '0', '2', 'tmpfs', 'tmpfs', '0']);
+    // r3 ran tasks in the first test: their input was bound from that tmpfs, not put into volumes.
+    expect((await dockerRc(['logs', r3])).stderr).toContain('job input: read-only bind of a per-task directory');
   });
 
   it('fails a task that writes past DISK_PER_JOB with the quota error (btrfs loop in the runner)', async () => {
