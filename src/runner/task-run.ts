@@ -47,6 +47,8 @@ export class TaskRun implements LeasedTask {
   private readonly reservedAt = performance.now();
   private readonly reservedWallMs = Date.now();
   private containerId: string | undefined;
+  /** Removal of the container and input, under way while the outcome is reported. */
+  private cleanup: Promise<void> = Promise.resolve();
 
   constructor(private readonly task: ReservedTask, private readonly deps: TaskRunDeps) {
     this.id = task.id;
@@ -93,6 +95,8 @@ export class TaskRun implements LeasedTask {
     } finally {
       if (this.state.phase !== 'done') this.state.to('done');
       await shipper.dispose();
+      // The slot stays taken until the engine is done with this task.
+      await this.cleanup;
     }
   }
 
@@ -125,6 +129,9 @@ export class TaskRun implements LeasedTask {
           const safe = masker.push(chunk);
           if (this.deps.config.logJobOutput && safe.length > 0) this.log.info({ stream, output: safe.toString('utf8') }, 'job output');
           await shipper.write(safe);
+        },
+        deferCleanup: (cleanup) => {
+          this.cleanup = cleanup;
         },
         onCreated: (containerId) => {
           this.containerId = containerId;

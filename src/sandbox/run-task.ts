@@ -1,7 +1,8 @@
 // One task, start to finish: image -> input (bind dir, or volume filled while the job is created) ->
 // create + attach, with the API's start call (beforeStart) overlapping them -> start ->
 // wait (timeout / cancel) -> inspect -> classify, and the container and input are removed on every
-// path out of here, including failures of create, attach, start and the consumer.
+// path out of here, including failures of create, attach, start and the consumer. A caller that
+// passes io.deferCleanup gets the outcome before the removal is done (and must await the removal).
 import type { Logger } from 'pino';
 import { IronError, toError } from '../errors.js';
 import { buildContainerSpec } from './container-spec.js';
@@ -54,6 +55,11 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
   }
 
   const release = ctx.images.acquire(spec.image);
+  // Cleanup steps, run last-in first-out: the container before its input, the image lease last.
+  const cleanups: Array<() => Promise<void>> = [async () => {
+    release();
+    await ctx.images.evict(AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => log.warn({ err }, 'image eviction failed'));
+  }];
   let input: PreparedInput | undefined;
   try {
     try {
@@ -65,17 +71,20 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
       if (signal.aborted) return early('cancelled', 'cancelled', t0);
       throw err;
     }
-    return await runContainer(ctx, spec, io, signal, input.mount, log, t0, input.filled);
+    cleanups.push(input.dispose.bind(input));
+    return await runContainer(ctx, spec, io, signal, input.mount, log, t0, input.filled, cleanups);
   } finally {
-    release();
-    await input?.dispose();
-    await ctx.images.evict(AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => log.warn({ err }, 'image eviction failed'));
+    const cleanup = (async () => {
+      for (const step of cleanups.reverse()) await step();
+    })();
+    if (io.deferCleanup === undefined) await cleanup;
+    else io.deferCleanup(cleanup);
   }
 }
 
 async function runContainer(
   ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal, inputMount: ContainerMount, log: Logger, t0: number,
-  filled: Promise<void>,
+  filled: Promise<void>, cleanups: Array<() => Promise<void>>,
 ): Promise<TaskOutcome> {
   const { engine } = ctx;
   const body = buildContainerSpec({
@@ -95,6 +104,11 @@ async function runContainer(
     if (msg !== undefined) return early('error', msg, t0);
     throw err;
   }
+  cleanups.push(async () => {
+    await engine.containerRemove(id, AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => {
+      log.warn({ err, container_id: id }, 'task container not removed; the orphan reaper will retry');
+    });
+  });
   io.onCreated?.(id);
   // Attach and wait live past the task's signal: after a cancel we still drain output and see the exit.
   const internal = new AbortController();
@@ -179,9 +193,6 @@ async function runContainer(
     return outcome;
   } finally {
     internal.abort();
-    await engine.containerRemove(id, AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => {
-      log.warn({ err, container_id: id }, 'task container not removed; the orphan reaper will retry');
-    });
   }
 }
 

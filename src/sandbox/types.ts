@@ -82,6 +82,12 @@ export interface TaskIO {
   beforeStart?(signal: AbortSignal): Promise<void>;
   /** Called right before the engine is asked to start the job: from here on the job may have run. */
   onStarting?(containerId: string): void;
+  /**
+   * Given, runTask settles as soon as the outcome is known and hands over the removal of the container
+   * and input (a promise that never rejects): the caller reports first and awaits it before reusing
+   * the slot. Without it runTask settles after the removal.
+   */
+  deferCleanup?(cleanup: Promise<void>): void;
   /** Called right after the engine's create call returns (the runner measures pickup latency with it). */
   onCreated?(containerId: string): void;
 }

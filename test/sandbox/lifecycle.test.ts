@@ -39,6 +39,15 @@ describe('cleanup on every path', () => {
     expect(await leftovers()).toBe(0);
   });
 
+  it('with deferCleanup, settles with the outcome and hands over a removal that leaves nothing behind', async () => {
+    let cleanup: Promise<void> | undefined;
+    const out = await fx.sandbox.runTask(spec({ command: sh('exit 3') }), { ...collector(), deferCleanup: (p) => { cleanup = p; } }, never());
+    expect(out).toMatchObject({ status: 'error', exitCode: 3 });
+    expect(cleanup).toBeInstanceOf(Promise);
+    await cleanup;
+    expect(await leftovers()).toBe(0);
+  });
+
   it('removes the container and volume when the engine fails at start, and rejects with an engine error', async () => {
     const failing: ContainerEngine = Object.create(fx.engine) as ContainerEngine;
     failing.containerStart = async () => {
