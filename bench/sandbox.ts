@@ -2,6 +2,9 @@
 // (create/start/wait/delete over the unix socket with node:http, no client library) on the same
 // image, limits and network. Runs alternate so engine drift hits both sides alike.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { createLogger, silentLogger } from '../src/log.js';
@@ -18,12 +21,16 @@ function stats(xs: number[]): Stats {
   return { p50: Math.round(at(0.5)), p95: Math.round(at(0.95)) };
 }
 
-export async function benchSandboxOverhead(opts: { n: number; log?: Logger }): Promise<{ oursMs: Stats; rawMs: Stats; ratio: number }> {
+/** `input`: how payload and config reach the job: the bind the runner uses on a shared filesystem, or the per-task volume. */
+export async function benchSandboxOverhead(opts: { n: number; input: 'bind' | 'volume'; log?: Logger }): Promise<{ oursMs: Stats; rawMs: Stats; ratio: number }> {
   const log = opts.log ?? silentLogger();
   const engine = createDockerEngine({ socketPath: SOCKET });
   const tag = randomBytes(3).toString('hex');
   const network: SandboxNetworkOptions = { name: `irb-${tag}`, blockedTcpPorts: [25, 465, 587], blockedAddresses: ['169.254.169.254'] };
-  const sandbox = await Sandbox.create(engine, { instanceId: `bench-${tag}`, maxLogBytes: 1024 * 1024, stopGraceMs: 5_000, network }, log, AbortSignal.timeout(60_000));
+  const dir = mkdtempSync(path.join(tmpdir(), 'iron-bench-input-'));
+  const sandbox = await Sandbox.create(engine, {
+    instanceId: `bench-${tag}`, maxLogBytes: 1024 * 1024, stopGraceMs: 5_000, network, inputDir: dir, inputMode: opts.input === 'bind' ? 'auto' : 'volume',
+  }, log, AbortSignal.timeout(60_000));
   const ours: number[] = [];
   const raw: number[] = [];
   const rawSpec: RawSpec = { network: network.name, memoryBytes: MEMORY, cmd: ['true'], label: `sandbox-${tag}` };
@@ -35,6 +42,7 @@ export async function benchSandboxOverhead(opts: { n: number; log?: Logger }): P
       limits: { memoryBytes: MEMORY }, timeoutMs: 60_000, labels: {},
     });
     await sandbox.runTask(task(-1), { onOutput: () => undefined }, AbortSignal.timeout(60_000));
+    if (sandbox.inputMode !== opts.input) throw new Error(`sandbox bench wanted ${opts.input} input, the sandbox chose ${sandbox.inputMode ?? 'nothing'}`);
     for (let i = 0; i < opts.n; i++) {
       const t0 = performance.now();
       const out = await sandbox.runTask(task(i), { onOutput: () => undefined }, AbortSignal.timeout(60_000));
@@ -46,6 +54,7 @@ export async function benchSandboxOverhead(opts: { n: number; log?: Logger }): P
     await removeLabelled(rawSpec.label).catch(() => undefined);
     await sandbox.reapOrphans(AbortSignal.timeout(30_000));
     await removeJobNetwork(engine, network, AbortSignal.timeout(30_000));
+    rmSync(dir, { recursive: true, force: true });
   }
   const oursMs = stats(ours);
   const rawMs = stats(raw);
@@ -56,7 +65,8 @@ export async function benchSandboxOverhead(opts: { n: number; log?: Logger }): P
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const n = Number(process.argv[2] ?? '30');
-  benchSandboxOverhead({ n: Number.isInteger(n) && n > 0 ? n : 30, log: createLogger({ level: 'warn' }) }).then(
+  const input = process.argv[3] === 'volume' ? 'volume' : 'bind';
+  benchSandboxOverhead({ n: Number.isInteger(n) && n > 0 ? n : 30, input, log: createLogger({ level: 'warn' }) }).then(
     (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
     (err: unknown) => {
       process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -10,6 +10,9 @@ import { lineChart } from '../../bench/lib/chart.js';
 import { END, renderTable, START, updateDoc } from '../../bench/lib/report.js';
 import { metric } from '../../bench/lib/results.js';
 import { startProxy } from '../../bench/lib/proxy.js';
+import { startEngineTap } from '../../bench/lib/engine-tap.js';
+import { createDockerEngine } from '../../src/sandbox/index.js';
+import { objectLabels } from '../../src/sandbox/labels.js';
 
 describe('results table', () => {
   it('renders targets and misses, and replaces only the marked section of the doc', () => {
@@ -90,6 +93,33 @@ describe('runner proxy', () => {
     } finally {
       await proxy.close();
       await new Promise<void>((r) => upstream.close(() => r()));
+    }
+  });
+});
+
+describe('engine tap', () => {
+  it('passes Docker calls through and notes each create call with its task and role labels', async () => {
+    const tap = await startEngineTap();
+    const engine = createDockerEngine({ dockerHost: tap.dockerHost });
+    const task = `tap-${process.pid}-${Date.now()}`;
+    const labels = objectLabels(`tap-test-${process.pid}`, task, 'job', {});
+    let id: string | undefined;
+    try {
+      const before = performance.timeOrigin + performance.now();
+      const seen = tap.createCall(task, 'job', 10_000);
+      id = await engine.containerCreate({
+        Image: 'iron-test/busybox:1', Cmd: ['true'], Env: [], Labels: labels, AttachStdout: false, AttachStderr: false, AttachStdin: false,
+        OpenStdin: false, Tty: false,
+        HostConfig: { Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 8, ReadonlyRootfs: true, NetworkMode: 'none', SecurityOpt: [], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false },
+      }, AbortSignal.timeout(10_000));
+      const call = await seen;
+      expect(call).toMatchObject({ taskId: task, role: 'job' });
+      expect(call.epochMs).toBeGreaterThanOrEqual(before - 1);
+      expect((await engine.containerInspect(id, AbortSignal.timeout(10_000))).status).toBe('created');
+      await expect(tap.createCall(task, 'input-helper', 100)).rejects.toThrow(/no input-helper create call/);
+    } finally {
+      if (id !== undefined) await engine.containerRemove(id, AbortSignal.timeout(10_000));
+      await tap.close();
     }
   });
 });
