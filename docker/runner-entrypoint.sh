@@ -16,7 +16,9 @@ LIB=/opt/iron/docker
 . "$LIB/preload.sh"
 . "$LIB/input.sh"
 
-RUNNER=(node /opt/iron/dist/src/runner/main.js)
+# A small young generation: job output streams through short-lived buffers that V8 otherwise lets pile
+# up (tens of MiB) before it collects them (docs/operations.md, "Memory of the runner process").
+RUNNER=(node --max-semi-space-size=1 /opt/iron/dist/src/runner/main.js)
 # `docker run iron/runner exec --image ...` and friends reach iron-runner's own subcommands.
 if [ "$#" -gt 0 ]; then RUNNER+=("$@"); fi
 

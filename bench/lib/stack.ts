@@ -42,6 +42,8 @@ export interface Stack {
 }
 
 const BLOCKED = { blockedTcpPorts: [25, 465, 587], blockedAddresses: ['169.254.169.254'] };
+/** As docker/runner-entrypoint.sh starts the runner (docs/operations.md, "Memory of the runner process"). */
+const RUNNER_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 export async function startStack(o: StackOptions): Promise<Stack> {
   const tag = randomBytes(4).toString('hex');
@@ -66,7 +68,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       await reapInstance(instanceId);
       await removeJobNetwork(createDockerEngine(), { name: network, ...BLOCKED }, AbortSignal.timeout(20_000));
     });
-    const runner = spawn(process.execPath, [path.join(ROOT, 'dist/src/runner/main.js')], {
+    const runner = spawn(process.execPath, [...RUNNER_NODE_FLAGS, path.join(ROOT, 'dist/src/runner/main.js')], {
       env: {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin', CLUSTER_ID: api.clusterId, CLUSTER_TOKEN: api.clusterToken, API_URL: proxy.url,
         JOBS_DIR: jobsDir, INSTANCE_ID: instanceId, CONCURRENCY: String(o.concurrency), MEMORY_PER_JOB: o.memoryPerJob ?? '64M',

@@ -1,12 +1,15 @@
-// Ships one task's output to the API by byte offset. Output is appended to a spool file under the
-// state dir first, so memory stays bounded whatever the job prints and an API outage only grows the
-// spool; a single sender posts chunks of at most 1 MiB every ~250 ms. Appends are idempotent on the
-// server, and a 409 carries the server's size, so a lost response or a resend never duplicates bytes.
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+// Ships one task's output to the API by byte offset. Output goes to a spool file first (log-spool.ts),
+// so memory stays bounded whatever the job prints and an API outage only grows the spool. Chunks of at
+// most 1 MiB are posted with up to `maxInFlight` requests at once: one at a time, each chunk's round
+// trip (send, the API's write and fsync, the answer) left both ends idle in turn and capped shipping
+// near 45 MiB/s, below what a job can print. The API applies a chunk that overtook an earlier one once
+// the earlier one lands. Appends are idempotent on the server and a 409 carries the server's size, so
+// a lost answer, a resend or a restart on either side never duplicates or loses bytes.
 import path from 'node:path';
 import { conflictSize, type RetryPolicy, type RunnerApi } from '../api/index.js';
 import { abortError, isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { Spool } from './log-spool.js';
 
 export interface LogShipperOptions {
   api: RunnerApi;
@@ -15,49 +18,58 @@ export interface LogShipperOptions {
   reservationId: string;
   spoolDir: string;
   log: Logger;
+  /** Output that does not fill a chunk is shipped after this long without new full chunks. */
   flushIntervalMs?: number;
   maxChunkBytes?: number;
+  /** Appends in flight at once (1 = strictly one after another). */
+  maxInFlight?: number;
   retry: RetryPolicy;
   /** Counts shipped bytes (metrics). */
   onShipped?: (bytes: number) => void;
 }
 
+const SPOOL_BLOCK = 256 * 1024;
+
 export class LogShipper {
-  private fh: FileHandle | undefined;
-  private readonly file: string;
-  private written = 0;
+  private readonly spool: Spool;
+  /** The server holds this reservation's output up to here. */
   private shipped = 0;
+  /** Where the next chunk starts. */
+  private next = 0;
+  private readonly inflight = new Set<Promise<void>>();
+  /** Read buffers of settled sends, reused by the next ones. */
+  private readonly buffers: Buffer[] = [];
+  /** After a 409: the largest size the server reported since, applied once nothing is in flight. */
+  private resyncTo: number | undefined;
+  private sendFailure: unknown;
   private closing = false;
-  private wake: (() => void) | undefined;
+  private waiter: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private failure: unknown;
   private readonly ctl = new AbortController();
   private readonly flushMs: number;
   private readonly maxChunk: number;
-  /** One read buffer per shipper: a chunk's request completes before the next read reuses it. */
-  private buf: Buffer | undefined;
+  private readonly window: number;
 
   constructor(private readonly o: LogShipperOptions) {
-    this.file = path.join(o.spoolDir, `${o.taskId}.log`);
     this.flushMs = o.flushIntervalMs ?? 250;
     this.maxChunk = o.maxChunkBytes ?? 1024 * 1024;
+    this.window = Math.max(1, o.maxInFlight ?? 3);
+    this.spool = new Spool(path.join(o.spoolDir, `${o.taskId}.log`), Math.min(SPOOL_BLOCK, this.maxChunk), () => this.poke());
   }
 
   async open(): Promise<void> {
-    await mkdir(this.o.spoolDir, { recursive: true, mode: 0o700 });
-    this.fh = await open(this.file, 'w+', 0o600);
+    await this.spool.open();
     // Held until close(): a permanent failure (task gone, token revoked) is reported there.
     this.loop = this.run().catch((err: unknown) => {
       this.failure = err;
     });
   }
 
-  /** Appends output; resolves once it is on disk (back-pressure for the container's stream). */
+  /** Takes output; resolves when it may be reused (back-pressure for the container's stream). */
   async write(chunk: Buffer): Promise<void> {
-    if (this.fh === undefined || this.closing || this.failure !== undefined || chunk.length === 0) return;
-    await this.fh.write(chunk, 0, chunk.length, this.written);
-    this.written += chunk.length;
-    if (this.written - this.shipped >= this.maxChunk) this.kick();
+    if (this.loop === undefined || this.closing || this.failure !== undefined || chunk.length === 0) return;
+    await this.spool.append(chunk);
   }
 
   /** Ships everything written so far; resolves with the log size the server holds. */
@@ -66,7 +78,7 @@ export class LogShipper {
     const onAbort = (): void => this.ctl.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      this.kick();
+      this.poke();
       await this.loop;
       if (this.failure !== undefined) throw toError(this.failure);
       if (this.ctl.signal.aborted) throw abortError(this.ctl.signal);
@@ -80,65 +92,97 @@ export class LogShipper {
   async dispose(): Promise<void> {
     this.closing = true;
     this.ctl.abort(new Error('disposed'));
-    this.kick();
+    this.poke();
     await this.loop?.catch(() => undefined);
-    await this.fh?.close().catch(() => undefined);
-    this.fh = undefined;
-    await rm(this.file, { force: true });
+    await this.spool.remove();
   }
 
   get bytesWritten(): number {
-    return this.written;
+    return this.spool.size;
   }
 
-  private kick(): void {
-    this.wake?.();
+  private poke(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
   }
 
   private async run(): Promise<void> {
     const signal = this.ctl.signal;
-    for (;;) {
-      if (!this.closing && this.written - this.shipped < this.maxChunk) {
+    let flushDue = false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      for (;;) {
+        if (signal.aborted) break;
+        if (this.resyncTo !== undefined && this.inflight.size === 0) this.resync(this.resyncTo);
+        // A partial chunk goes out when the job went quiet (or ended) and nothing else is on its way.
+        const partial = (flushDue || this.closing) && this.inflight.size === 0 && this.resyncTo === undefined;
+        if (partial && this.spool.durable < this.spool.size) await this.spool.flush();
+        const ready = this.spool.durable - this.next;
+        if (this.resyncTo === undefined && ready > 0 && this.inflight.size < this.window && (ready >= this.maxChunk || partial)) {
+          flushDue = false;
+          this.launch(Math.min(ready, this.maxChunk), signal);
+          continue;
+        }
+        if (this.closing && this.inflight.size === 0 && this.resyncTo === undefined && this.shipped >= this.spool.size) return;
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          flushDue = true;
+          this.poke();
+        }, this.flushMs);
+        // Nothing awaits between the checks above and here, so no poke can be missed.
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.flushMs);
-          this.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
+          this.waiter = resolve;
         });
-        this.wake = undefined;
       }
-      if (signal.aborted) return;
-      while (this.shipped < this.written && !signal.aborted) {
-        await this.sendOne(signal);
-      }
-      if (this.closing && this.shipped >= this.written) return;
+    } finally {
+      clearTimeout(timer);
+      await Promise.allSettled(this.inflight);
     }
+    if (this.sendFailure !== undefined) throw toError(this.sendFailure);
   }
 
-  private async sendOne(signal: AbortSignal): Promise<void> {
-    const fh = this.fh;
-    if (fh === undefined) return;
-    const len = Math.min(this.maxChunk, this.written - this.shipped);
-    this.buf ??= Buffer.allocUnsafe(this.maxChunk);
-    const buf = this.buf;
-    const { bytesRead } = await fh.read(buf, 0, len, this.shipped);
+  private launch(len: number, signal: AbortSignal): void {
+    const offset = this.next;
+    this.next += len;
+    const buf = this.buffers.pop() ?? Buffer.allocUnsafe(this.maxChunk);
+    const send: Promise<void> = this.send(offset, len, buf, signal).finally(() => {
+      this.buffers.push(buf);
+      this.inflight.delete(send);
+      this.poke();
+    });
+    this.inflight.add(send);
+  }
+
+  private async send(offset: number, len: number, buf: Buffer, signal: AbortSignal): Promise<void> {
     try {
-      const res = await this.o.api.appendLog(this.o.taskId, this.shipped, buf.subarray(0, bytesRead), signal, {
+      const n = await this.spool.read(buf, len, offset);
+      const res = await this.o.api.appendLog(this.o.taskId, offset, buf.subarray(0, n), signal, {
         retry: this.o.retry, reservationId: this.o.reservationId,
       });
-      this.o.onShipped?.(bytesRead);
-      this.shipped = Math.min(Math.max(res.size, this.shipped + bytesRead), this.written);
+      this.o.onShipped?.(n);
+      const size = Math.min(Math.max(res.size, offset + n), this.spool.size);
+      this.shipped = Math.max(this.shipped, size);
+      if (this.resyncTo !== undefined) this.resyncTo = Math.max(this.resyncTo, size);
     } catch (err) {
       const size = conflictSize(err);
-      if (size !== undefined && size !== this.shipped) {
-        // The server holds a different amount (an earlier answer was lost, or it restarted): resync.
-        this.o.log.debug({ server_size: size, local_offset: this.shipped }, 'log offset resync');
-        this.shipped = Math.min(size, this.written);
+      if (size !== undefined && size !== offset) {
+        // The server holds a different amount: an earlier chunk is not there (yet), an answer was lost,
+        // or the API restarted. Sizes only grow, so the largest one reported wins once all have settled.
+        this.resyncTo = Math.max(this.resyncTo ?? 0, size);
         return;
       }
       if (signal.aborted || isIronError(err, 'ERR_ABORTED')) return;
-      throw err;
+      this.sendFailure ??= err;
+      this.ctl.abort(err);
     }
+  }
+
+  private resync(size: number): void {
+    this.resyncTo = undefined;
+    const to = Math.min(size, this.spool.size);
+    if (to !== this.next) this.o.log.debug({ server_size: size, local_offset: this.next }, 'log offset resync');
+    this.shipped = to;
+    this.next = to;
   }
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // The iron-runner bin: a small dispatcher. `exec` runs one task locally; the daemon mode is added
 // by the runner's own module.
 import { readFileSync } from 'node:fs';

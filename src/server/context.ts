@@ -5,7 +5,7 @@ import type { ServerConfig } from '../config/server.js';
 import { IronError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { authenticate, tokenFrom } from './auth.js';
-import { parseJsonObject, readBody } from './http/body.js';
+import { parseJsonObject, readBody, readBodyParts } from './http/body.js';
 import { badRequest, forbidden } from './http/errors.js';
 import type { Params } from './http/router.js';
 import { isId } from './ids.js';
@@ -88,6 +88,11 @@ export class Ctx {
 
   async body(limit = this.deps.config.maxBodyBytes): Promise<Buffer> {
     return readBody(this.req, limit);
+  }
+
+  /** The body unjoined (see readBodyParts). */
+  async bodyParts(limit = this.deps.config.maxBodyBytes): Promise<Buffer[]> {
+    return readBodyParts(this.req, limit);
   }
 
   async json(): Promise<Record<string, unknown>> {

@@ -5,6 +5,14 @@ import { IronError } from '../../errors.js';
 import { badRequest } from './errors.js';
 
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return Buffer.concat(await readBodyParts(req, limit));
+}
+
+/**
+ * The body as the buffers it arrived in, for a consumer that writes them as they are (log chunks:
+ * joining them allocated and copied a buffer of the chunk's size per request).
+ */
+export async function readBodyParts(req: IncomingMessage, limit: number): Promise<Buffer[]> {
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
@@ -14,7 +22,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size);
+  return chunks;
 }
 
 function tooLarge(limit: number): IronError {

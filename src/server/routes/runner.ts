@@ -77,13 +77,19 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     const offsetText = ctx.query.get('offset') ?? '';
     if (!/^\d+$/.test(offsetText)) throw badRequest('offset must be a whole number of bytes');
     const rid = ctx.query.get('reservation_id');
-    const task = outcome(await ctx.deps.store.logTarget(cid, id, rid === null || rid === '' ? null : rid));
-    const chunk = await ctx.body(MAX_LOG_CHUNK);
-    const writer = { reservationId: task.reservationId ?? '', attempt: task.attempt };
-    const res = await ctx.deps.logs.append(id, writer, Number(offsetText), chunk);
-    if (!res.ok) throw conflict(`offset ${offsetText} does not match the log size ${res.size}`, { size: res.size });
-    await ctx.deps.store.setLogSize(id, res.total);
-    return { size: res.size };
+    // Counted from before the body is read: a later chunk that overtakes this one waits for it.
+    const release = ctx.deps.logs.enter(id);
+    try {
+      const task = outcome(await ctx.deps.store.logTarget(cid, id, rid === null || rid === '' ? null : rid));
+      const parts = await ctx.bodyParts(MAX_LOG_CHUNK);
+      const writer = { reservationId: task.reservationId ?? '', attempt: task.attempt };
+      const res = await ctx.deps.logs.append(id, writer, Number(offsetText), parts);
+      if (!res.ok) throw conflict(`offset ${offsetText} does not match the log size ${res.size}`, { size: res.size });
+      await ctx.deps.store.setLogSize(id, res.total);
+      return { size: res.size };
+    } finally {
+      release();
+    }
   });
 
   r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/finish', async (ctx) => {
@@ -206,3 +212,4 @@ async function giveBack(ctx: Ctx, cid: string, reserved: readonly ReservedTask[]
   ctx.deps.log.info({ cluster_id: cid, tasks: reserved.length }, 'reserve answer not delivered (runner hung up); tasks given back');
   ctx.deps.wakeups.wake(cid);
 }
+
