@@ -36,8 +36,6 @@ export function newOutputResult(): OutputResult {
 
 /** Delivers the stream's frames; `state` is updated as it goes, so it is meaningful even if the stream is cut. */
 export async function pumpOutput(stream: Readable, io: TaskIO, maxLogBytes: number, state: OutputResult = newOutputResult()): Promise<OutputResult> {
-  let pending: Buffer = Buffer.alloc(0);
-
   const deliver = async (payload: Buffer, kind: 'stdout' | 'stderr'): Promise<void> => {
     if (kind === 'stderr' && state.stderrHead.length < STDERR_HEAD_BYTES) {
       state.stderrHead += payload.subarray(0, STDERR_HEAD_BYTES - state.stderrHead.length).toString('latin1');
@@ -60,19 +58,31 @@ export async function pumpOutput(stream: Readable, io: TaskIO, maxLogBytes: numb
     await io.onOutput(marker, 'stderr');
   };
 
+  // Frames are delivered as they arrive, a frame split across reads in pieces: slices of the read
+  // buffer, never a copy (joining reads cost two copies of every byte and a garbage buffer per read).
+  const header = Buffer.alloc(HEADER);
+  let headerHave = 0;
+  let remaining = 0;
+  let kind: 'stdout' | 'stderr' = 'stdout';
   for await (const chunk of stream as AsyncIterable<Buffer>) {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    let offset = 0;
-    while (pending.length - offset >= HEADER) {
-      const kind = pending[offset] === 2 ? 'stderr' : 'stdout';
-      const len = pending.readUInt32BE(offset + 4);
-      if (pending.length - offset - HEADER < len) break;
-      const start = offset + HEADER;
-      await deliver(pending.subarray(start, start + len), kind);
-      offset = start + len;
+    let i = 0;
+    while (i < chunk.length) {
+      if (remaining === 0) {
+        const take = Math.min(HEADER - headerHave, chunk.length - i);
+        chunk.copy(header, headerHave, i, i + take);
+        headerHave += take;
+        i += take;
+        if (headerHave < HEADER) break;
+        headerHave = 0;
+        kind = header[0] === 2 ? 'stderr' : 'stdout';
+        remaining = header.readUInt32BE(4);
+        continue;
+      }
+      const take = Math.min(remaining, chunk.length - i);
+      await deliver(chunk.subarray(i, i + take), kind);
+      remaining -= take;
+      i += take;
     }
-    // Keep only the unfinished frame; subarray shares memory, so copy to let the big chunk go.
-    pending = offset === 0 ? pending : Buffer.from(pending.subarray(offset));
   }
   return state;
 }
