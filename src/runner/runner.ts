@@ -129,7 +129,8 @@ export class Runner {
     if (this.draining) return;
     // Containers of tasks that ended while the engine was away could not be removed then.
     try {
-      await this.d.sandbox.reapOrphans(AbortSignal.timeout(30_000), new Set(this.active.keys()));
+      const inUse = [...this.active.values()].filter((t) => t.usesEngineObjects).map((t) => t.id);
+      await this.d.sandbox.reapOrphans(AbortSignal.timeout(30_000), new Set(inUse));
     } catch (err) {
       this.d.log.warn({ code: isIronError(err) ? err.code : 'ERR_UNKNOWN' }, 'could not remove leftovers after the engine came back');
     }

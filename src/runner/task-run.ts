@@ -49,6 +49,7 @@ export class TaskRun implements LeasedTask {
   private containerId: string | undefined;
   /** Removal of the container and input, under way while the outcome is reported. */
   private cleanup: Promise<void> = Promise.resolve();
+  private cleaningUp = false;
 
   constructor(private readonly task: ReservedTask, private readonly deps: TaskRunDeps) {
     this.id = task.id;
@@ -62,6 +63,14 @@ export class TaskRun implements LeasedTask {
 
   get phase(): string {
     return this.state.phase;
+  }
+
+  /**
+   * Whether the sandbox objects of this task are still in use. Once its removal is under way they are
+   * not: if that removal fails (the engine was away), the orphan reaper may take them.
+   */
+  get usesEngineObjects(): boolean {
+    return !this.cleaningUp;
   }
 
   /** Idempotent; the first reason wins. */
@@ -131,6 +140,7 @@ export class TaskRun implements LeasedTask {
           await shipper.write(safe);
         },
         deferCleanup: (cleanup) => {
+          this.cleaningUp = true;
           this.cleanup = cleanup;
         },
         onCreated: (containerId) => {

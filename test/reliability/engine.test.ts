@@ -51,10 +51,16 @@ for (const [how, signal] of [['restarted', 'SIGTERM'], ['crashed', 'SIGKILL']] a
       expect(done.status).toBe('complete');
       expect(await taskLog(api, fresh ?? '')).toBe(`ran ${fresh}\n`);
       expect(runner.proc.exitCode).toBeNull();
-      // Nothing of the ended tasks is left on the engine.
-      await new Promise((r) => setTimeout(r, 1_000));
-      const left = engine.docker(['ps', '-aq', '--filter', 'label=io.iron-runner.managed']).split('\n').filter((s) => s !== '');
+      // Nothing of the ended tasks is left on the engine (removal follows the reports: allow it time).
+      const leftNow = (): string[] => engine.docker(['ps', '-aq', '--filter', 'label=io.iron-runner.managed']).split('\n').filter((s) => s !== '');
+      let left = leftNow();
+      for (const until = Date.now() + 30_000; left.length > 0 && Date.now() < until; left = leftNow()) await new Promise((r) => setTimeout(r, 250));
       console.log(`engine ${how}: ${JSON.stringify({ ...figures, recovered: true, containers_left: left.length })}`);
+      if (left.length > 0) {
+        // What the runner said about cleanup and the engine: the only trace CI keeps of why.
+        const said = runner.lines.filter((l) => Number(l['level']) >= 40 || /reap|engine|removed|leftover/i.test(String(l['msg'])));
+        console.log(said.map((l) => JSON.stringify({ t: l['time'], level: l['level'], msg: l['msg'], task: l['task_id'], err: (l['err'] as { message?: string } | undefined)?.message })).join('\n'));
+      }
       expect(left).toEqual([]);
       for (const t of ended) if (t.status === 'queued') await api.client.project.cancelTask(t.id, AbortSignal.timeout(5_000));
     }, 150_000);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaos-proxy.js';
 import {
-  containersOf, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, watchContainerEvents,
+  containersGone, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, watchContainerEvents,
   type Api, type RunnerProc,
 } from '../runner/harness.js';
 
@@ -59,6 +59,6 @@ describe('slow and garbled network between runner and API', () => {
     expect(duplicated).toBe(0);
     expect(logLost).toBe(0);
     expect(proxy.stats.cut + proxy.stats.dropped).toBeGreaterThan(0); // the chaos really happened
-    expect(await containersOf(readFileSync(path.join(runner.jobsDir, 'instance-id'), 'utf8').trim())).toBe(0);
+    expect(await containersGone(readFileSync(path.join(runner.jobsDir, 'instance-id'), 'utf8').trim())).toBe(0);
   }, 200_000);
 });

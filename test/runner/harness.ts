@@ -185,6 +185,19 @@ export async function containersOf(instanceId: string, role?: 'job'): Promise<nu
 }
 
 /**
+ * Waits until the instance has no containers left (the runner removes a task's container right
+ * after reporting its outcome, so "complete" in the API can precede the removal); returns what is left.
+ */
+export async function containersGone(instanceId: string, timeoutMs = 30_000): Promise<number> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const n = await containersOf(instanceId);
+    if (n === 0 || Date.now() > until) return n;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
  * Removes a test job network and the egress rules the sandbox installed for it. After kill -9 rounds
  * dockerd can keep a stale endpoint for a while ("has active endpoints"): retry, then say so rather
  * than fail a suite whose assertions passed (the engine, not the runner, holds it).
