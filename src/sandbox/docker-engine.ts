@@ -1,7 +1,7 @@
 // The dockerode adapter behind ContainerEngine: the only file in the project that imports dockerode.
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
-import { IronError } from '../errors.js';
+import { IronError, abortError, toError } from '../errors.js';
 import { call, engineError, statusOf } from './engine-errors.js';
 import type {
   ContainerCreateBody, ContainerEngine, ContainerState, ContainerSummary, EngineInfo, ImageInfo, NetworkInfo,
@@ -44,6 +44,7 @@ interface LooseDocker {
   info(opts: WithSignal): Promise<unknown>;
 }
 interface LooseInspect<T> { inspect(opts: WithSignal): Promise<T> }
+interface LooseModem { dial(opts: Record<string, unknown>, cb: (err: unknown, res: unknown) => void): void }
 
 class DockerEngine implements ContainerEngine {
   constructor(private readonly docker: Docker) {}
@@ -138,11 +139,42 @@ class DockerEngine implements ContainerEngine {
     await call('container start', signal, () => this.docker.getContainer(id).start({ abortSignal: signal }));
   }
 
+  /**
+   * The engine answers 200 at once and the body when the container stops. If the engine dies in
+   * between, dockerode's wait never settles (the cut response emits no event it listens to), so the
+   * response is read here as a stream and a connection closed before its end is the engine's loss.
+   */
   containerWait(id: string, signal: AbortSignal): Promise<number> {
-    return call('container wait', signal, async () => {
-      const r = (await this.docker.getContainer(id).wait({ abortSignal: signal })) as { StatusCode?: number };
-      return r.StatusCode ?? -1;
-    });
+    return call('container wait', signal, () => new Promise<number>((resolve, reject) => {
+      const modem = this.docker.modem as unknown as LooseModem;
+      modem.dial({
+        path: `/containers/${encodeURIComponent(id)}/wait?`, method: 'POST', isStream: true, abortSignal: signal, options: {},
+        statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
+      }, (err, res) => {
+        if (err !== null && err !== undefined) {
+          reject(toError(err));
+          return;
+        }
+        const body = res as Readable;
+        const parts: Buffer[] = [];
+        let ended = false;
+        body.on('data', (c: Buffer) => parts.push(c));
+        body.on('end', () => {
+          ended = true;
+          try {
+            const r = JSON.parse(Buffer.concat(parts).toString('utf8')) as { StatusCode?: number };
+            resolve(typeof r.StatusCode === 'number' ? r.StatusCode : -1);
+          } catch (parseErr) {
+            reject(toError(parseErr));
+          }
+        });
+        body.on('error', reject);
+        body.on('close', () => {
+          if (ended) return;
+          reject(signal.aborted ? abortError(signal) : Object.assign(new Error('the engine closed the connection before the container stopped'), { code: 'ECONNRESET' }));
+        });
+      });
+    }));
   }
 
   containerInspect(id: string, signal: AbortSignal): Promise<ContainerState> {

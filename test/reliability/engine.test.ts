@@ -31,7 +31,11 @@ for (const [how, signal] of [['restarted', 'SIGTERM'], ['crashed', 'SIGKILL']] a
   describe(`engine ${how} mid-run`, () => {
     it('ends the affected tasks with a clear msg, then runs new tasks without a runner restart', async () => {
       const ids = await queue('long', 3);
-      await Promise.all(ids.map((id) => waitForTask(api, id, new Set(['running']))));
+      // The jobs really run (their first line is in the log), not just `running` in the API.
+      await Promise.all(ids.map(async (id) => {
+        await waitForTask(api, id, new Set(['running']));
+        for (const until = Date.now() + 60_000; !(await taskLog(api, id)).includes('begin') && Date.now() < until;) await new Promise((r) => setTimeout(r, 100));
+      }));
       await engine.stop(signal);
       await new Promise((r) => setTimeout(r, 2_000));
       await engine.start();
@@ -51,6 +55,8 @@ for (const [how, signal] of [['restarted', 'SIGTERM'], ['crashed', 'SIGKILL']] a
       expect(done.status).toBe('complete');
       expect(await taskLog(api, fresh ?? '')).toBe(`ran ${fresh}\n`);
       expect(runner.proc.exitCode).toBeNull();
+      // A task given back may run again here; cancel it so that its container goes too.
+      for (const t of ended) if (t.status === 'queued') await api.client.project.cancelTask(t.id, AbortSignal.timeout(5_000));
       // Nothing of the ended tasks is left on the engine (removal follows the reports: allow it time).
       const leftNow = (): string[] => engine.docker(['ps', '-aq', '--filter', 'label=io.iron-runner.managed']).split('\n').filter((s) => s !== '');
       let left = leftNow();
@@ -62,7 +68,6 @@ for (const [how, signal] of [['restarted', 'SIGTERM'], ['crashed', 'SIGKILL']] a
         console.log(said.map((l) => JSON.stringify({ t: l['time'], level: l['level'], msg: l['msg'], task: l['task_id'], err: (l['err'] as { message?: string } | undefined)?.message })).join('\n'));
       }
       expect(left).toEqual([]);
-      for (const t of ended) if (t.status === 'queued') await api.client.project.cancelTask(t.id, AbortSignal.timeout(5_000));
-    }, 150_000);
+    }, 180_000);
   });
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  watchContainerEvents, containersOf, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask,
+  watchContainerEvents, containersOf, waitForJobRunning, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask,
   type Api, type RunnerProc,
 } from './harness.js';
 
@@ -66,7 +66,7 @@ describe('runner fault tolerance', () => {
     const first = runner({ CONCURRENCY: '2' });
     await ready(first);
     const ids = await queue('slow', 2);
-    await Promise.all(ids.map((id) => waitForTask(api, id, new Set(['running']))));
+    await Promise.all(ids.map((id) => waitForJobRunning(api, id)));
     const instance = instanceOf(first);
     first.proc.kill('SIGKILL');
     await first.exited;

@@ -177,6 +177,21 @@ export async function taskLog(api: Api, id: string): Promise<string> {
   }
 }
 
+/**
+ * Waits until the task is `running` in the API and its job container runs on the engine. The runner
+ * calls the API's start while it creates the container, so `running` alone can precede the container.
+ */
+export async function waitForJobRunning(api: Api, id: string, timeoutMs = 60_000): Promise<void> {
+  await waitForTask(api, id, new Set(['running']), timeoutMs);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const list = await testDocker().listContainers({ filters: { label: [`${LABEL_TASK}=${id}`, `${LABEL_ROLE}=job`], status: ['running'] } });
+    if (list.length > 0) return;
+    if (Date.now() > deadline) throw new Error(`the job container of ${id} is not running within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Containers this runner instance (by jobs dir's instance id) left on the engine; `role: 'job'` counts job containers only. */
 export async function containersOf(instanceId: string, role?: 'job'): Promise<number> {
   const label = [`${LABEL_INSTANCE}=${instanceId}`, ...(role === undefined ? [] : [`${LABEL_ROLE}=${role}`])];
