@@ -4,6 +4,7 @@
 // itself: create (never start) a throwaway container with a size option and see if it is refused.
 import type { ContainerEngine, EngineInfo } from './engine.js';
 import { statusOf } from './engine-errors.js';
+import { inertContainerBody } from './inert-container.js';
 import { objectLabels } from './labels.js';
 import type { SandboxCapabilities } from './types.js';
 
@@ -15,16 +16,9 @@ export async function detectDiskQuota(
   if (driver !== 'overlay2' || info.backingFs !== 'xfs' || probeImage === undefined) return 'fallback';
   let id: string | undefined;
   try {
-    id = await engine.containerCreate({
-      Image: probeImage, Cmd: ['/probe-never-runs'], Env: [],
-      Labels: objectLabels(instanceId, 'storage-probe', 'input-helper', {}),
-      AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false, NetworkDisabled: true,
-      HostConfig: {
-        Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 1, ReadonlyRootfs: true, StorageOpt: { size: '16M' },
-        NetworkMode: 'none', SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'], CapAdd: [], Privileged: false,
-        LogConfig: { Type: 'none', Config: {} }, AutoRemove: false,
-      },
-    }, signal);
+    id = await engine.containerCreate(inertContainerBody({
+      image: probeImage, labels: objectLabels(instanceId, 'storage-probe', 'input-helper', {}), storageOpt: { size: '16M' },
+    }), signal);
     return 'storage-opt';
   } catch (err) {
     if (statusOf(err) !== undefined) return 'fallback';

@@ -9,6 +9,7 @@ import path from 'node:path';
 import tar from 'tar-stream';
 import type { ContainerEngine } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
+import { inertContainerBody } from './inert-container.js';
 import { objectLabels } from './labels.js';
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string };
@@ -23,17 +24,10 @@ export async function probeBindInput(
   try {
     await writeFile(path.join(dir, 'nonce'), nonce, { mode: 0o444 });
     try {
-      id = await engine.containerCreate({
-        Image: image, Cmd: ['/iron-input-probe-never-runs'], Env: [],
-        Labels: objectLabels(instanceId, 'input-probe', 'input-helper', {}),
-        AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false, NetworkDisabled: true,
-        HostConfig: {
-          Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 1, ReadonlyRootfs: true,
-          Mounts: [{ Type: 'bind', Source: dir, Target: '/iron-probe', ReadOnly: true }],
-          NetworkMode: 'none', SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'], CapAdd: [], Privileged: false,
-          LogConfig: { Type: 'none', Config: {} }, AutoRemove: false,
-        },
-      }, signal);
+      id = await engine.containerCreate(inertContainerBody({
+        image, labels: objectLabels(instanceId, 'input-probe', 'input-helper', {}),
+        mounts: [{ Type: 'bind', Source: dir, Target: '/iron-probe', ReadOnly: true }],
+      }), signal);
     } catch (err) {
       return refusal(err);
     }

@@ -4,10 +4,12 @@
 // never-started helper that mounts the volume writable, and the job mounts it read-only. The
 // volume holds exactly these bytes: nothing writable mounts it while a job runs.
 import { randomBytes } from 'node:crypto';
+import { inertContainerBody } from './inert-container.js';
 import { objectLabels } from './labels.js';
 import { buildInputArchive, INPUT_DIR, perTaskName, type InputRequest, type JobInput, type PreparedInput } from './task-input.js';
 
 const CLEANUP_MS = 30_000;
+const noop = (): void => undefined;
 
 export class VolumeInput implements JobInput {
   async prepare(req: InputRequest, signal: AbortSignal): Promise<PreparedInput> {
@@ -26,28 +28,18 @@ export class VolumeInput implements JobInput {
       await removeVolume();
       throw err;
     }
-    const removeHelper = engine.containerRemove.bind(engine);
-    let helperGone: Promise<void> | undefined;
-    const goneHelper = (): Promise<void> => {
-      helperGone ??= removeHelper(helper, AbortSignal.timeout(CLEANUP_MS)).catch(() => undefined);
-      return helperGone;
-    };
     // The put is the costly step (the engine re-executes itself to untar in a chroot: ~50 ms here), so
-    // the caller overlaps it with the job container's create and attach; the helper goes right after.
+    // the caller overlaps it with the job container's create and attach. Once it settled the helper
+    // goes, without holding up the job's start.
     const filled = (async () => {
-      try {
-        await engine.containerPutArchive(helper, '/in', await buildInputArchive(req.payload, req.config), signal);
-      } finally {
-        void goneHelper();
-      }
+      await engine.containerPutArchive(helper, '/in', await buildInputArchive(req.payload, req.config), signal);
     })();
-    filled.catch(() => undefined);
+    const helperGone = filled.then(noop, noop).then(() => engine.containerRemove(helper, AbortSignal.timeout(CLEANUP_MS))).catch(noop);
     return {
       mount: { Type: 'volume', Source: volume, Target: INPUT_DIR, ReadOnly: true },
       filled,
       async dispose() {
-        await filled.catch(() => undefined);
-        await goneHelper();
+        await helperGone;
         await removeVolume();
       },
     };
@@ -56,19 +48,8 @@ export class VolumeInput implements JobInput {
 
 /** Never started; it mounts the volume writable so the engine can put the files (a read-only mount refuses puts). */
 function createHelper(req: InputRequest, volume: string, signal: AbortSignal): Promise<string> {
-  return req.engine.containerCreate({
-    Image: req.image,
-    // A Cmd keeps create from failing on images without ENTRYPOINT/CMD.
-    Cmd: ['/iron-input-helper-never-runs'],
-    Env: [],
-    Labels: objectLabels(req.instanceId, req.taskId, 'input-helper', req.labels),
-    AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
-    NetworkDisabled: true,
-    HostConfig: {
-      Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 1, ReadonlyRootfs: true,
-      Mounts: [{ Type: 'volume', Source: volume, Target: '/in', ReadOnly: false }],
-      NetworkMode: 'none', SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'], CapAdd: [], Privileged: false,
-      LogConfig: { Type: 'none', Config: {} }, AutoRemove: false,
-    },
-  }, signal);
+  return req.engine.containerCreate(inertContainerBody({
+    image: req.image, labels: objectLabels(req.instanceId, req.taskId, 'input-helper', req.labels),
+    mounts: [{ Type: 'volume', Source: volume, Target: '/in', ReadOnly: false }],
+  }), signal);
 }
