@@ -47,9 +47,8 @@ export class TaskRun implements LeasedTask {
   private readonly reservedAt = performance.now();
   private readonly reservedWallMs = Date.now();
   private containerId: string | undefined;
-  /** Removal of the container and input, under way while the outcome is reported. */
-  private cleanup: Promise<void> = Promise.resolve();
-  private cleaningUp = false;
+  /** Removal of the container and input, handed over by the sandbox; under way while the outcome is reported. */
+  private cleanup: Promise<void> | undefined;
 
   constructor(private readonly task: ReservedTask, private readonly deps: TaskRunDeps) {
     this.id = task.id;
@@ -70,7 +69,7 @@ export class TaskRun implements LeasedTask {
    * not: if that removal fails (the engine was away), the orphan reaper may take them.
    */
   get usesEngineObjects(): boolean {
-    return !this.cleaningUp;
+    return this.cleanup === undefined;
   }
 
   /** Idempotent; the first reason wins. */
@@ -140,7 +139,6 @@ export class TaskRun implements LeasedTask {
           await shipper.write(safe);
         },
         deferCleanup: (cleanup) => {
-          this.cleaningUp = true;
           this.cleanup = cleanup;
         },
         onCreated: (containerId) => {

@@ -64,9 +64,7 @@ export class Ctx {
   /** The project in the path, which the caller's project token must belong to. */
   async project(): Promise<string> {
     const pid = this.id('pid', 'project');
-    const scope = await this.auth();
-    if (scope.kind !== 'project') throw forbidden('a cluster token can only use the runner protocol of its cluster');
-    if (scope.projectId !== pid) throw forbidden('this token does not belong to this project');
+    if ((await this.projectToken()) !== pid) throw forbidden('this token does not belong to this project');
     return pid;
   }
 
