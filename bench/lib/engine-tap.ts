@@ -8,6 +8,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { epochNowMs } from './events.js';
+import { FirstSeen, taskRoleKey } from './first-seen.js';
 import { SOCKET } from './raw-engine.js';
 
 export interface CreateCall { taskId: string; role: string; epochMs: number }
@@ -28,15 +29,8 @@ const MAX_SCAN = 256 * 1024;
 
 export async function startEngineTap(): Promise<EngineTap> {
   const sock = path.join(tmpdir(), `iron-bench-tap-${process.pid}-${Date.now()}.sock`);
-  const seen = new Map<string, CreateCall>();
-  const waiters = new Map<string, (c: CreateCall) => void>();
+  const calls = new FirstSeen<CreateCall>();
   const sockets = new Set<Socket>();
-  const record = (c: CreateCall): void => {
-    const key = `${c.taskId}\u0000${c.role}`;
-    if (seen.has(key)) return;
-    seen.set(key, c);
-    waiters.get(key)?.(c);
-  };
   const server: Server = createServer((client) => {
     const upstream = createConnection(SOCKET);
     sockets.add(client).add(upstream);
@@ -50,7 +44,8 @@ export async function startEngineTap(): Promise<EngineTap> {
         const task = TASK.exec(pending.text)?.[1];
         const role = ROLE.exec(pending.text)?.[1];
         if (task !== undefined && role !== undefined) {
-          record({ taskId: decodeURIComponent(task), role, epochMs: pending.at });
+          const taskId = decodeURIComponent(task);
+          calls.record(taskRoleKey(taskId, role), { taskId, role, epochMs: pending.at });
           pending = undefined;
         } else if (pending.text.length > MAX_SCAN) {
           pending = undefined;
@@ -75,20 +70,7 @@ export async function startEngineTap(): Promise<EngineTap> {
   return {
     dockerHost: `unix://${sock}`,
     createCall(taskId, role, timeoutMs) {
-      const key = `${taskId}\u0000${role}`;
-      const already = seen.get(key);
-      if (already !== undefined) return Promise.resolve(already);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(key);
-          reject(new Error(`no ${role} create call for ${taskId} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.set(key, (c) => {
-          clearTimeout(timer);
-          waiters.delete(key);
-          resolve(c);
-        });
-      });
+      return calls.wait(taskRoleKey(taskId, role), timeoutMs, `no ${role} create call for ${taskId}`);
     },
     async close() {
       for (const s of sockets) s.destroy();

@@ -1,7 +1,9 @@
 // The engine's event stream for one runner instance's containers. Docker stamps each event with
-// timeNano on the host clock, so "when did the runner's create call reach the engine" needs no hook
+// timeNano on the host clock, so "when did the engine finish creating this task's container" needs no hook
 // in the runner. Subscribed before any task is queued (dockerd keeps only a short event backlog).
 import { request, type ClientRequest } from 'node:http';
+import { LABEL_INSTANCE, LABEL_ROLE, LABEL_TASK } from '../../src/sandbox/labels.js';
+import { FirstSeen, taskRoleKey } from './first-seen.js';
 import { SOCKET } from './raw-engine.js';
 
 export interface CreateEvent { taskId: string; role: string; epochMs: number }
@@ -12,13 +14,9 @@ export interface EngineEvents {
   close(): void;
 }
 
-const LABEL_TASK = 'io.iron-runner.task';
-const LABEL_ROLE = 'io.iron-runner.role';
-const LABEL_INSTANCE = 'io.iron-runner.instance';
 
 export async function watchCreates(instanceId: string): Promise<EngineEvents> {
-  const seen = new Map<string, CreateEvent>();
-  const waiters = new Map<string, (e: CreateEvent) => void>();
+  const creates = new FirstSeen<CreateEvent>();
   const filters = encodeURIComponent(JSON.stringify({ type: ['container'], event: ['create'], label: [`${LABEL_INSTANCE}=${instanceId}`] }));
   let req: ClientRequest | undefined;
   await new Promise<void>((resolve, reject) => {
@@ -39,11 +37,7 @@ export async function watchCreates(instanceId: string): Promise<EngineEvents> {
           const taskId = e.Actor?.Attributes?.[LABEL_TASK];
           const role = e.Actor?.Attributes?.[LABEL_ROLE];
           if (taskId === undefined || role === undefined || e.timeNano === undefined) continue;
-          const key = `${taskId}\u0000${role}`;
-          if (seen.has(key)) continue;
-          const ev = { taskId, role, epochMs: e.timeNano / 1e6 };
-          seen.set(key, ev);
-          waiters.get(key)?.(ev);
+          creates.record(taskRoleKey(taskId, role), { taskId, role, epochMs: e.timeNano / 1e6 });
         }
       });
       res.on('error', () => undefined);
@@ -54,20 +48,7 @@ export async function watchCreates(instanceId: string): Promise<EngineEvents> {
   });
   return {
     created(taskId, role, timeoutMs) {
-      const key = `${taskId}\u0000${role}`;
-      const already = seen.get(key);
-      if (already !== undefined) return Promise.resolve(already);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(key);
-          reject(new Error(`no ${role} create event for ${taskId} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        waiters.set(key, (e) => {
-          clearTimeout(timer);
-          waiters.delete(key);
-          resolve(e);
-        });
-      });
+      return creates.wait(taskRoleKey(taskId, role), timeoutMs, `no ${role} create event for ${taskId}`);
     },
     close() {
       req?.destroy();
