@@ -74,7 +74,7 @@ describe('runner crash rounds', () => {
       const expected = [1, 2, 3, 4, 5].map((i) => `${t.id} line ${i}\n`).join('');
       const log = await taskLog(api, t.id);
       if (attempts === 1 && log !== expected) figures.log_bytes_lost += Math.abs(expected.length - log.length) || 1;
-      if (attempts > 1) expect(log.endsWith(`---\n${expected}`) || log === expected).toBe(true);
+      if (attempts > 1) expect(log.endsWith(`---\n${expected}`) || log === expected, `task ${t.id} attempt ${attempts} log: ${JSON.stringify(log)}`).toBe(true);
     }
     expect(await last.stop()).toBe(0);
     figures.containers_left = await containersOf(readFileSync(path.join(jobsDir, 'instance-id'), 'utf8').trim());
