@@ -1,4 +1,5 @@
-// Schedules: create (batch), list, get, cancel. The ticker queues their tasks when due.
+// Schedules: create (batch), list, get, cancel. The ticker queues their tasks when due. Every field of
+// Iron's schedule API round-trips (docs/compatibility.md); combinations that cannot mean anything are 400.
 import type { Handler } from '../context.js';
 import { badRequest, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
@@ -37,6 +38,11 @@ export function registerScheduleRoutes(r: Router<Handler>): void {
       const endAt = optTime(s, 'end_at') ?? null;
       if (endAt !== null && endAt < startAt) throw badRequest(`${at}: end_at is before start_at`);
       const timeout = optNumber(s, 'timeout', 0, MAX_TIMEOUT_S, { ceil: true }) ?? 0;
+      const runTimes = optNumber(s, 'run_times', 0, 1_000_000_000) ?? 0;
+      // Without run_every a schedule runs once: more runs cannot happen, so asking for them is a mistake.
+      if (runEvery === 0 && runTimes > 1) throw badRequest(`${at}: run_times ${runTimes} needs run_every (without it the schedule runs once)`);
+      // 0 (and omitted) = no limit, as for a code's max_concurrency.
+      const maxConcurrency = optNumber(s, 'max_concurrency', 0, 1_000_000) ?? 0;
       out.push({
         projectId: pid, codeName, payload, name: optString(s, 'name') ?? '', label: optString(s, 'label') ?? '',
         clusterId: await clusterIdFor(ctx, pid, optString(s, 'cluster')),
@@ -44,7 +50,7 @@ export function registerScheduleRoutes(r: Router<Handler>): void {
         timeout: timeout === 0 ? MAX_TIMEOUT_S : timeout,
         delay: optNumber(s, 'delay', 0, MAX_DELAY_S, { ceil: true }) ?? 0,
         startAt, endAt, runEvery: runEvery === 0 ? null : runEvery,
-        runTimes: optNumber(s, 'run_times', 0, 1_000_000_000) ?? 0,
+        runTimes, maxConcurrency: maxConcurrency === 0 ? null : maxConcurrency,
       });
     }
     const created = await ctx.deps.store.createSchedules(out, now);

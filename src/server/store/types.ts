@@ -170,7 +170,11 @@ export interface Schedule {
   readonly endAt: number | null;
   readonly runEvery: number | null;
   readonly runTimes: number;
+  /** At most this many of the schedule's tasks unfinished at once; null = no limit. */
+  readonly maxConcurrency: number | null;
   readonly runCount: number;
+  /** The schedule's tasks that ended error or timeout (Iron's error_count); computed, not stored. */
+  readonly errorCount: number;
   readonly lastRunTime: number | null;
   readonly nextStart: number | null;
   readonly status: 'scheduled' | 'complete' | 'cancelled' | 'error';
@@ -179,7 +183,7 @@ export interface Schedule {
   readonly updatedAt: number;
 }
 
-export type NewSchedule = Omit<Schedule, 'id' | 'runCount' | 'lastRunTime' | 'nextStart' | 'status' | 'msg' | 'createdAt' | 'updatedAt'>;
+export type NewSchedule = Omit<Schedule, 'id' | 'runCount' | 'errorCount' | 'lastRunTime' | 'nextStart' | 'status' | 'msg' | 'createdAt' | 'updatedAt'>;
 
 export interface Credential { readonly serverAddress: string; readonly auth: Readonly<Record<string, string>> }
 
