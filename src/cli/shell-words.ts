@@ -3,6 +3,8 @@
 // its quoting and ran `sh -c echo a; echo b`. We quote each argument that needs it, so the stored
 // string means exactly the argv the user typed, to sh and to the runner alike.
 
+import { RESERVED_WORDS } from '../runner/command.js';
+
 /** Characters that never need quoting for sh. */
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -16,6 +18,7 @@ export function shellQuote(arg: string): string {
 }
 
 export function shellJoin(args: readonly string[]): string {
-  // A first word with `=` would be a variable assignment to sh (FOO=1 cmd), not the program to run.
-  return args.map((a, i) => (i === 0 && a.includes('=') ? singleQuote(a) : shellQuote(a))).join(' ');
+  // As the first word, `FOO=1` would be a variable assignment and `if` a reserved word to sh, not
+  // the program to run.
+  return args.map((a, i) => (i === 0 && (a.includes('=') || RESERVED_WORDS.has(a)) ? singleQuote(a) : shellQuote(a))).join(' ');
 }

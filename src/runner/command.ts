@@ -8,7 +8,7 @@
 const UNQUOTED_SYNTAX = new Set(['|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '[', '\n']);
 /** Characters that mean something to sh at the start of a word. */
 const WORD_START_SYNTAX = new Set(['#', '~', '{', '}', '!']);
-const RESERVED_WORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'case', 'esac', 'while', 'until', 'for', 'in', 'function', 'select', '[[', ']]']);
+export const RESERVED_WORDS: ReadonlySet<string> = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'case', 'esac', 'while', 'until', 'for', 'in', 'function', 'select', '[[', ']]']);
 
 export interface SplitResult {
   readonly words: string[];
@@ -22,6 +22,8 @@ export function parseCommand(command: string): SplitResult {
   let inWord = false;
   let shell = false;
   let quote: '"' | "'" | undefined;
+  // A reserved word is one only when written without any quoting ('if' runs a program named if).
+  let firstQuoted = false;
   const startWord = (c: string): void => {
     if (!inWord && WORD_START_SYNTAX.has(c)) shell = true;
     inWord = true;
@@ -42,8 +44,10 @@ export function parseCommand(command: string): SplitResult {
     } else if (c === "'" || c === '"') {
       quote = c;
       inWord = true;
+      if (words.length === 0) firstQuoted = true;
     } else if (c === '\\' && i + 1 < command.length) {
       inWord = true;
+      if (words.length === 0) firstQuoted = true;
       if (command[i + 1] === '\n') shell = true; // a line continuation
       word += command[++i];
     } else if (c === ' ' || c === '\t') {
@@ -61,7 +65,7 @@ export function parseCommand(command: string): SplitResult {
   // An unterminated quote is a syntax error: sh reports it in the task's log, as it did on Iron.
   if (quote !== undefined) shell = true;
   if (inWord) words.push(word);
-  if (words.length > 0 && RESERVED_WORDS.has(words[0] ?? '')) shell = true;
+  if (words.length > 0 && !firstQuoted && RESERVED_WORDS.has(words[0] ?? '')) shell = true;
   return { words, needsShell: shell };
 }
 
