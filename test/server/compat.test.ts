@@ -107,6 +107,8 @@ describe('schedules: every field Iron lists round-trips', () => {
     for (const k of ['created_at', 'updated_at']) expect(Date.parse(String(got.body[k]))).not.toBeNaN();
     const list = await call<{ schedules: Record<string, unknown>[] }>(s.url, 'GET', `/2/projects/${s.pid}/schedules`, { token: s.token });
     expect(list.body.schedules.find((x) => x['id'] === id)).toMatchObject(expected);
+    // Updating in place (Ruby's schedules_update) is not served: a clear 405, not a silent no-op.
+    expect((await call(s.url, 'PUT', `/2/projects/${s.pid}/schedules/${id}`, { token: s.token, json: { run_every: 60 } })).status).toBe(405);
   });
 
   it("ironcli's body round-trips: float delay and timeout, Go zero times, run_times 0 = unlimited, max_concurrency", async () => {
