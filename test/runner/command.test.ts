@@ -78,3 +78,13 @@ describe("a command as ironcli stores it (arguments joined with spaces) means wh
     expect(await runCode('plain')).toEqual({ status: 'complete', log: 'a  b|c d|' });
   }, 90_000);
 });
+
+describe('ids that are not ids', () => {
+  it('iron worker status not-an-id: 404 from iron-api, exit 4 (not found) like an unknown id', async () => {
+    for (const id of ['not-an-id', '0123456789abcdef01234567']) {
+      const r = await iron(['worker', 'status', id]);
+      expect(r.code, `${id}: ${r.stderr}`).toBe(4);
+      expect(r.stderr).toMatch(/not found/i);
+    }
+  }, 30_000);
+});
