@@ -37,6 +37,7 @@ describe('404 for unknown and malformed ids, on every route with an id', () => {
     ['POST', `/2/projects/${pid}/codes/${id}/cancel_all`, {}],
     ['GET', `/2/projects/${pid}/schedules/${id}`],
     ['POST', `/2/projects/${pid}/schedules/${id}/cancel`, {}],
+    ['PUT', `/2/projects/${pid}/schedules/${id}`, { label: 'x' }],
     ['GET', `/2/clusters/${id}`],
     ['PUT', `/2/clusters/${id}`, { name: 'x' }],
     ['DELETE', `/2/clusters/${id}`, {}],
@@ -107,8 +108,15 @@ describe('schedules: every field Iron lists round-trips', () => {
     for (const k of ['created_at', 'updated_at']) expect(Date.parse(String(got.body[k]))).not.toBeNaN();
     const list = await call<{ schedules: Record<string, unknown>[] }>(s.url, 'GET', `/2/projects/${s.pid}/schedules`, { token: s.token });
     expect(list.body.schedules.find((x) => x['id'] === id)).toMatchObject(expected);
-    // Updating in place (Ruby's schedules_update) is not served: a clear 405, not a silent no-op.
-    expect((await call(s.url, 'PUT', `/2/projects/${s.pid}/schedules/${id}`, { token: s.token, json: { run_every: 60 } })).status).toBe(405);
+    // Ruby's schedules_update: a partial PUT changes only what it names, checked like a create.
+    const put = await call(s.url, 'PUT', `/2/projects/${s.pid}/schedules/${id}`, { token: s.token, json: { run_every: 7200, max_concurrency: 3, label: 'weekly' } });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ ...expected, msg: 'Updated', run_every: 7200, max_concurrency: 3, label: 'weekly' });
+    expect((await call(s.url, 'GET', `/2/projects/${s.pid}/schedules/${id}`, { token: s.token })).body).toMatchObject({ ...expected, run_every: 7200, max_concurrency: 3, label: 'weekly' });
+    expect((await call(s.url, 'PUT', `/2/projects/${s.pid}/schedules/${id}`, { token: s.token, json: { run_every: 30 } })).status).toBe(400);
+    expect((await call(s.url, 'PUT', `/2/projects/${s.pid}/schedules/${id}`, { token: s.token, json: { code_name: 'nope' } })).status).toBe(404);
+    expect((await call(s.url, 'POST', `/2/projects/${s.pid}/schedules/${id}/cancel`, { token: s.token, json: {} })).status).toBe(200);
+    expect((await call(s.url, 'PUT', `/2/projects/${s.pid}/schedules/${id}`, { token: s.token, json: { label: 'x' } })).status).toBe(409);
   });
 
   it("ironcli's body round-trips: float delay and timeout, Go zero times, run_times 0 = unlimited, max_concurrency", async () => {

@@ -250,6 +250,8 @@ export interface Store {
   getSchedule(projectId: string, id: string): Promise<Schedule | undefined>;
   listSchedules(projectId: string, page: Page): Promise<Schedule[]>;
   cancelSchedule(projectId: string, id: string, now: number): Promise<boolean>;
+  /** Replaces a scheduled (not yet finished) schedule's fields; its runs so far are kept. */
+  updateSchedule(projectId: string, id: string, fields: NewSchedule, now: number): Promise<Schedule | 'not_found' | 'finished'>;
   countActiveSchedules(projectId: string): Promise<number>;
   /** Queues one task for every due schedule and advances it; returns how many were queued. */
   runDueSchedules(now: number): Promise<number>;

@@ -47,6 +47,25 @@ export function cancelSchedule(db: Db, projectId: string, id: string, now: numbe
   ) > 0;
 }
 
+export function updateSchedule(db: Db, projectId: string, id: string, s: NewSchedule, now: number): Schedule | 'not_found' | 'finished' {
+  return db.tx(() => {
+    const before = getSchedule(db, projectId, id);
+    if (before === undefined) return 'not_found';
+    if (before.status !== 'scheduled') return 'finished';
+    // Runs so far stay counted; the next run follows the new fields.
+    let next: number | null = s.startAt;
+    if (before.runCount > 0) next = s.runEvery === null ? null : Math.max(now, (before.lastRunTime ?? now) + s.runEvery * 1000);
+    const done = next === null || (s.runTimes > 0 && before.runCount >= s.runTimes) || (s.endAt !== null && next > s.endAt);
+    db.run(
+      `UPDATE schedules SET code_name = ?, name = ?, payload = ?, label = ?, cluster_id = ?, priority = ?, timeout = ?, delay = ?, start_at = ?,
+         end_at = ?, run_every = ?, run_times = ?, max_concurrency = ?, next_start = ?, status = ?, msg = ?, updated_at = ? WHERE id = ?`,
+      s.codeName, s.name, s.payload, s.label, s.clusterId, s.priority, s.timeout, s.delay, s.startAt, s.endAt, s.runEvery, s.runTimes,
+      s.maxConcurrency, done ? null : next, done ? 'complete' : 'scheduled', done ? 'Ran max times.' : before.msg, now, id,
+    );
+    return getSchedule(db, projectId, id) ?? 'not_found';
+  });
+}
+
 export function countActiveSchedules(db: Db, projectId: string): number {
   return Number(db.get<R>("SELECT COUNT(*) AS n FROM schedules WHERE project_id = ? AND status = 'scheduled'", projectId)?.['n'] ?? 0);
 }
