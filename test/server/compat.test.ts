@@ -229,6 +229,13 @@ describe('a data dir from before schedules had max_concurrency', () => {
 });
 
 describe('start_time: only for tasks that ran', () => {
+  // Its own server: the schedules above keep queueing tasks on theirs, which a reserve could pick.
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+    await registerCode(s, 'hello');
+  });
+  afterAll(async () => s.close());
   const get = (id: string) => call(s.url, 'GET', `/2/projects/${s.pid}/tasks/${id}`, { token: s.token });
 
   it('a task finished before its start (refused payload, failed pull) has no start_time and no duration', async () => {
