@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   ERR_KEY_TOO_SMALL: { retryable: false },
   ERR_PAYLOAD_NOT_BASE64: { retryable: false },
   ERR_PAYLOAD_TOO_SHORT: { retryable: false },
+  ERR_PAYLOAD_WRONG_KEY_SIZE: { retryable: false },
   ERR_PAYLOAD_AUTH: { retryable: false },
   // API client (src/api/): one code per HTTP outcome class, so callers never look at status numbers
   ERR_API_UNAUTHORIZED: { retryable: false },

@@ -95,6 +95,7 @@ export interface ScheduleSpec {
   readonly delay?: number;
   readonly cluster?: string;
   readonly label?: string;
+  readonly max_concurrency?: number;
 }
 
 export interface ScheduleInfo {

@@ -22,7 +22,10 @@ export interface RunnerConfig {
   concurrency: number;
   /** Whether CONCURRENCY was derived from memory (logged so operators know why). */
   concurrencyDerived: boolean;
+  /** The most memory one task is granted, and the grant when the task asks none. */
   memoryPerJob: number;
+  /** Memory all running tasks together may be granted (JOBS_MEMORY, else usable host/cgroup memory). */
+  jobsMemory: number;
   diskPerJob: number | undefined;
   cpuShares: number | undefined;
   /** Hard CPU cap per job in CPUs (CPUS_PER_JOB), undefined = shares only. */
@@ -93,8 +96,10 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
       cpusPerJob = undefined;
     }
   }
-  const usable = ctx.usableMemory ?? usableMemory();
-  const derived = Math.max(1, Math.floor(usable / memoryPerJob));
+  // Every task is granted at most MEMORY_PER_JOB, so this many always fit in memory at once (at least
+  // one: a MEMORY_PER_JOB above the budget is the operator's call, and the runner logs it).
+  const jobsMemory = r.raw('JOBS_MEMORY') === undefined ? ctx.usableMemory ?? usableMemory() : r.size('JOBS_MEMORY', 0, 8 * MiB);
+  const derived = Math.max(1, Math.floor(jobsMemory / memoryPerJob));
   const concurrencyRaw = r.raw('CONCURRENCY');
   const concurrency = concurrencyRaw === undefined ? derived : r.int('CONCURRENCY', derived, 1, 1024);
 
@@ -145,6 +150,7 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
     concurrency,
     concurrencyDerived: concurrencyRaw === undefined,
     memoryPerJob,
+    jobsMemory,
     diskPerJob,
     cpuShares,
     cpusPerJob,

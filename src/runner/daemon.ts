@@ -79,7 +79,7 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
     log.info({
       version: VERSION, instance_id: instanceId, cluster_id: config.clusterId, api: config.apiUrl.origin,
       concurrency: config.concurrency, concurrency_from: config.concurrencyDerived ? 'memory' : 'CONCURRENCY',
-      memory_per_job: formatSize(config.memoryPerJob), encrypted_payloads: config.decryptionKey !== undefined,
+      memory_per_job: formatSize(config.memoryPerJob), jobs_memory: formatSize(config.jobsMemory), encrypted_payloads: config.decryptionKey !== undefined,
     }, 'iron-runner starting');
 
     const metrics = new RunnerMetrics();

@@ -4,11 +4,13 @@
 import PQueue from 'p-queue';
 import { NO_RETRY, type ReservedTask, type RetryPolicy, type RunnerApi, type RunnerCluster } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
+import { formatSize } from '../config/units.js';
 import { isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { AUTH_BACKOFF, POLL_BACKOFF, SHORT_RETRY, backoff } from './backoff.js';
 import { Heartbeat } from './heartbeat.js';
+import { grant, taskLimits } from './limits.js';
 import type { RunnerMetrics } from './metrics.js';
 import { TaskRun } from './task-run.js';
 
@@ -27,6 +29,8 @@ const DELIVER: RetryPolicy = Object.freeze({ maxAttempts: Infinity, baseDelayMs:
 
 export class Runner {
   private readonly active = new Map<string, TaskRun>();
+  /** Memory granted to each active task (limits.ts); their sum never exceeds JOBS_MEMORY. */
+  private readonly granted = new Map<string, number>();
   private readonly slots: PQueue;
   private readonly heartbeat: Heartbeat;
   private readonly pollCtl = new AbortController();
@@ -176,6 +180,7 @@ export class Runner {
         const cluster = await this.d.api.getCluster(signal, { retry: NO_RETRY });
         this.lastApiOk = Date.now();
         this.d.log.info({ cluster_id: cluster.id, name: cluster.name, api: this.d.config.apiUrl.origin }, 'cluster found; polling for tasks');
+        this.logLimits(cluster);
         return cluster;
       } catch (err) {
         if (signal.aborted) throw err;
@@ -188,6 +193,35 @@ export class Runner {
     }
   }
 
+  /** Says once at startup where the grants will differ from what the cluster asks, and why. */
+  private logLimits(cluster: RunnerCluster): void {
+    const c = this.d.config;
+    const memory = grant(cluster.memory, c.memoryPerJob);
+    if (memory.capped) {
+      this.d.log.warn({ cluster_memory: formatSize(memory.asked ?? 0), memory_per_job: formatSize(c.memoryPerJob) },
+        "the cluster asks more memory per task than MEMORY_PER_JOB; tasks run with MEMORY_PER_JOB (a task needing more is killed: out of memory)");
+    }
+    const fit = Math.floor(c.jobsMemory / c.memoryPerJob);
+    if (fit < c.concurrency) {
+      this.d.log.warn({ concurrency: c.concurrency, memory_per_job: formatSize(c.memoryPerJob), jobs_memory: formatSize(c.jobsMemory), fit: Math.max(1, fit) },
+        'CONCURRENCY x MEMORY_PER_JOB is more than the memory for jobs; a task starts only when its memory is free');
+    }
+  }
+
+  /**
+   * How many tasks to reserve now: free slots, and no more than fit in the memory not yet granted,
+   * counting each new task at the most it can be granted (its ask is known only once reserved).
+   * An idle runner always takes one, even when MEMORY_PER_JOB is above JOBS_MEMORY.
+   */
+  private reservable(): number {
+    const c = this.d.config;
+    const free = c.concurrency - this.active.size;
+    let used = 0;
+    for (const m of this.granted.values()) used += m;
+    const fit = this.active.size === 0 ? Math.max(1, Math.floor(c.jobsMemory / c.memoryPerJob)) : Math.floor((c.jobsMemory - used) / c.memoryPerJob);
+    return Math.max(0, Math.min(free, fit));
+  }
+
   private async pollLoop(): Promise<void> {
     const signal = this.pollCtl.signal;
     let failures = 0;
@@ -196,7 +230,7 @@ export class Runner {
         await this.engineDown;
         continue;
       }
-      const free = this.d.config.concurrency - this.active.size;
+      const free = this.reservable();
       if (free <= 0) {
         await this.slotFreed(signal);
         continue;
@@ -229,6 +263,7 @@ export class Runner {
       onEngineFailure: () => this.engineFailed(),
     });
     this.active.set(run.id, run);
+    this.granted.set(run.id, taskLimits(task, this.d.config).memory.granted);
     this.d.metrics.slotsBusy.set(this.active.size);
     void this.slots.add(async () => {
       try {
@@ -237,6 +272,7 @@ export class Runner {
         this.d.log.error({ err: toError(err), task_id: run.id }, 'task run crashed');
       } finally {
         this.active.delete(run.id);
+        this.granted.delete(run.id);
         this.d.metrics.slotsBusy.set(this.active.size);
         this.wakeSlot?.();
       }

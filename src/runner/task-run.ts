@@ -5,6 +5,7 @@
 // may own it now).
 import type { FinishRequest, FinishStatus, ReservedTask, RetryPolicy, RunnerApi } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
+import { formatSize } from '../config/units.js';
 import { decryptPayload } from '../decrypt/index.js';
 import { isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -14,6 +15,7 @@ import { SHORT_RETRY } from './backoff.js';
 import { LogShipper } from './log-shipper.js';
 import { SecretMasker, secretValues } from './masker.js';
 import type { RunnerMetrics } from './metrics.js';
+import { taskLimits } from './limits.js';
 import { buildTaskSpec } from './task-spec.js';
 import { TaskState } from './task-state.js';
 
@@ -118,8 +120,12 @@ export class TaskRun implements LeasedTask {
     } catch (err) {
       const code = isIronError(err) ? err.code : 'ERR_PAYLOAD_AUTH';
       this.log.warn({ code }, 'payload rejected; the task is not run');
-      if (code === 'ERR_PAYLOAD_NOT_BASE64') return 'payload is not encrypted (queue it with --encryption-key-file)';
-      if (code === 'ERR_PAYLOAD_TOO_SHORT') return 'payload is too short to be an encrypted payload';
+      if (code === 'ERR_PAYLOAD_NOT_BASE64' || code === 'ERR_PAYLOAD_TOO_SHORT') {
+        return "payload is not encrypted: this cluster's runners decrypt every payload (queue it with --encryption-key-file)";
+      }
+      if (code === 'ERR_PAYLOAD_WRONG_KEY_SIZE') {
+        return `payload was encrypted for a different key: this cluster's key has ${key.bits} bits, the payload was encrypted for a smaller one (or cut short)`;
+      }
       return "payload authentication failed (not encrypted with this cluster's public key, or altered)";
     }
   }
@@ -161,7 +167,7 @@ export class TaskRun implements LeasedTask {
         if (outside.engineDown) this.deps.onEngineFailure?.();
         return { outcome: { ...outcome, msg: outside.msg }, giveBack: false };
       }
-      return { outcome, giveBack: false };
+      return { outcome: { ...outcome, msg: this.explainOom(outcome) }, giveBack: false };
     } catch (err) {
       if (isIronError(err, 'ERR_API_CONFLICT') && !started) {
         this.log.warn('the API no longer holds this reservation; not running the task');
@@ -174,6 +180,13 @@ export class TaskRun implements LeasedTask {
       this.log.error({ err: toError(err), started: mayHaveRun }, 'sandbox failed');
       return { outcome: failed(msg), giveBack: !mayHaveRun };
     }
+  }
+
+  /** An OOM kill under a grant the runner lowered says so: the task did get less than it asked. */
+  private explainOom(outcome: TaskOutcome): string {
+    const memory = taskLimits(this.task, this.deps.config).memory;
+    if (outcome.status !== 'killed' || !memory.capped || memory.asked === undefined) return outcome.msg;
+    return `${outcome.msg}; the task asks ${formatSize(memory.asked)}, this runner grants at most ${formatSize(memory.granted)} (MEMORY_PER_JOB)`;
   }
 
   /**

@@ -1,16 +1,19 @@
-// Turns a reserved task into the sandbox's TaskSpec: argv from the registered command, limits from the
-// task (cluster settings) or the runner's defaults, the timeout (0 = Iron's maximum), registry auth.
+// Turns a reserved task into the sandbox's TaskSpec: argv from the registered command, limits granted
+// by limits.ts (the task's ask capped by the runner's maximum), the timeout (0 = Iron's maximum),
+// registry auth.
 import type { ReservedTask } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
 import type { RegistryAuth, TaskSpec } from '../sandbox/index.js';
 import { LABEL_RESERVATION } from '../sandbox/index.js';
 import { splitCommand } from './command.js';
+import { taskLimits } from './limits.js';
 
 /** IronWorker's default and maximum task timeout. */
 export const MAX_TIMEOUT_S = 3600;
 
 export function buildTaskSpec(task: ReservedTask, payload: Buffer, config: Readonly<RunnerConfig>): TaskSpec {
   const timeoutS = task.timeout > 0 && task.timeout <= MAX_TIMEOUT_S ? task.timeout : MAX_TIMEOUT_S;
+  const limits = taskLimits(task, config);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(task.env_vars ?? {})) if (typeof v === 'string') env[k] = v;
   const spec: TaskSpec = {
@@ -20,7 +23,7 @@ export function buildTaskSpec(task: ReservedTask, payload: Buffer, config: Reado
     payload,
     config: task.config ?? '',
     limits: {
-      memoryBytes: task.memory > 0 ? task.memory : config.memoryPerJob,
+      memoryBytes: limits.memory.granted,
       pidsLimit: config.pidsPerJob,
     },
     timeoutMs: timeoutS * 1000,
@@ -28,9 +31,8 @@ export function buildTaskSpec(task: ReservedTask, payload: Buffer, config: Reado
   };
   const command = splitCommand(task.command ?? '');
   if (command !== undefined) spec.command = command;
-  const disk = config.diskPerJob ?? (task.disk > 0 ? task.disk : undefined);
-  if (disk !== undefined) spec.limits.diskBytes = disk;
-  if (config.cpuShares !== undefined) spec.limits.cpuShares = config.cpuShares;
+  if (limits.disk.granted !== undefined) spec.limits.diskBytes = limits.disk.granted;
+  if (limits.cpuShares.granted !== undefined) spec.limits.cpuShares = limits.cpuShares.granted;
   if (config.cpusPerJob !== undefined) spec.limits.nanoCpus = Math.round(config.cpusPerJob * 1e9);
   const auth = registryAuth(task.docker_auth);
   if (auth !== undefined) spec.registryAuth = auth;

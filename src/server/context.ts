@@ -6,7 +6,7 @@ import { IronError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { authenticate, tokenFrom } from './auth.js';
 import { parseJsonObject, readBody, readBodyParts } from './http/body.js';
-import { badRequest, forbidden } from './http/errors.js';
+import { forbidden, notFound } from './http/errors.js';
 import type { Params } from './http/router.js';
 import { isId } from './ids.js';
 import type { LogFiles } from './store/logs.js';
@@ -49,10 +49,14 @@ export class Ctx {
     return this.params[name] ?? '';
   }
 
-  /** A path id that must be 24 hex chars. */
+  /**
+   * A path id. Ids are 24 hex chars; anything else names nothing that exists, so it is a 404 like an
+   * unknown id (Iron documents 404 for "the resource ... doesn't exist"; ironcli and the Ruby client
+   * treat 404 as "no such task"). Callers authenticate first: an anonymous caller gets 401, not 404.
+   */
   id(name: string, what: string): string {
     const v = this.param(name);
-    if (!isId(v)) throw badRequest(`invalid ${what} id: ${JSON.stringify(v.slice(0, 64))}`);
+    if (!isId(v)) throw notFound(`${what} not found: ${JSON.stringify(v.slice(0, 64))} is not a ${what} id`);
     return v;
   }
 
@@ -63,8 +67,9 @@ export class Ctx {
 
   /** The project in the path, which the caller's project token must belong to. */
   async project(): Promise<string> {
+    const own = await this.projectToken();
     const pid = this.id('pid', 'project');
-    if ((await this.projectToken()) !== pid) throw forbidden('this token does not belong to this project');
+    if (own !== pid) throw forbidden('this token does not belong to this project');
     return pid;
   }
 
@@ -77,9 +82,9 @@ export class Ctx {
 
   /** The cluster in the path, whose own cluster token the caller must hold (runner protocol). */
   async runner(): Promise<string> {
-    const cid = this.id('cid', 'cluster');
     const scope = await this.auth();
     if (scope.kind !== 'cluster') throw forbidden('the runner protocol needs a cluster token');
+    const cid = this.id('cid', 'cluster');
     if (scope.clusterId !== cid) throw forbidden('this token belongs to another cluster');
     return cid;
   }

@@ -53,7 +53,7 @@ export function scheduleJson(s: Schedule): J {
   const out: J = {
     id: s.id, project_id: s.projectId, code_name: s.codeName, name: s.name, payload: s.payload, status: s.status,
     cluster: s.clusterId, timeout: s.timeout, delay: s.delay, task_delay: s.delay, run_times: s.runTimes,
-    run_count: s.runCount, max_concurrency: 0, start_at: rfc3339(s.startAt), end_at: rfc3339(s.endAt),
+    run_count: s.runCount, max_concurrency: s.maxConcurrency ?? 0, error_count: s.errorCount, start_at: rfc3339(s.startAt), end_at: rfc3339(s.endAt),
     last_run_time: rfc3339(s.lastRunTime), next_start: rfc3339(s.nextStart),
     created_at: rfc3339(s.createdAt), updated_at: rfc3339(s.updatedAt),
   };

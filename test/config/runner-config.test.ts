@@ -24,3 +24,20 @@ describe('JOB_INPUT', () => {
     expect((caught as Error).message).not.toContain('tok');
   });
 });
+
+describe('MEMORY_PER_JOB, JOBS_MEMORY and the derived CONCURRENCY', () => {
+  const GiB = 1 << 30;
+  it('automatic CONCURRENCY is the memory for jobs divided by the most one task is granted', () => {
+    expect(loadRunnerConfig({ ...base, MEMORY_PER_JOB: '1G' }, { usableMemory: 4.5 * GiB })).toMatchObject({ concurrency: 4, concurrencyDerived: true, jobsMemory: 4.5 * GiB });
+    expect(loadRunnerConfig({ ...base, MEMORY_PER_JOB: '512M', JOBS_MEMORY: '2G' }, { usableMemory: 64 * GiB })).toMatchObject({ concurrency: 4, jobsMemory: 2 * GiB });
+  });
+
+  it('at least one slot, and an explicit CONCURRENCY is kept (the runner then starts tasks only while their memory fits)', () => {
+    expect(loadRunnerConfig({ ...base, MEMORY_PER_JOB: '8G' }, { usableMemory: GiB }).concurrency).toBe(1);
+    expect(loadRunnerConfig({ ...base, MEMORY_PER_JOB: '1G', CONCURRENCY: '8' }, { usableMemory: 2 * GiB })).toMatchObject({ concurrency: 8, jobsMemory: 2 * GiB });
+  });
+
+  it('refuses a JOBS_MEMORY that is not a size', () => {
+    expect(() => loadRunnerConfig({ ...base, JOBS_MEMORY: 'lots' }, { usableMemory: GiB })).toThrow(/JOBS_MEMORY/);
+  });
+});

@@ -10,7 +10,7 @@ const key = loadVectors().keys.find((k) => k.bits === 1024);
 if (key === undefined) throw new Error('no 1024-bit vector key');
 const priv = loadPrivateKey(key.private_pem);
 const pub = loadPublicKey(key.public_pem);
-const CODES = ['ERR_PAYLOAD_NOT_BASE64', 'ERR_PAYLOAD_TOO_SHORT', 'ERR_PAYLOAD_AUTH'];
+const CODES = ['ERR_PAYLOAD_NOT_BASE64', 'ERR_PAYLOAD_TOO_SHORT', 'ERR_PAYLOAD_WRONG_KEY_SIZE', 'ERR_PAYLOAD_AUTH'];
 
 function rejected(payload: string): boolean {
   try {

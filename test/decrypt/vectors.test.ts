@@ -33,7 +33,7 @@ describe('shared vectors (independent implementation -> ours)', () => {
           caught = err;
         }
         expect(isIronError(caught)).toBe(true);
-        expect(['ERR_PAYLOAD_NOT_BASE64', 'ERR_PAYLOAD_TOO_SHORT', 'ERR_PAYLOAD_AUTH']).toContain((caught as { code: string }).code);
+        expect(['ERR_PAYLOAD_NOT_BASE64', 'ERR_PAYLOAD_TOO_SHORT', 'ERR_PAYLOAD_WRONG_KEY_SIZE', 'ERR_PAYLOAD_AUTH']).toContain((caught as { code: string }).code);
       }
     });
   }

@@ -81,6 +81,30 @@ describe('encrypted cluster', () => {
   }, 60_000);
 });
 
+describe('payload errors name the cause, and a refused task never ran', () => {
+  it('not encrypted / encrypted for a smaller key / altered: each its own msg, none with a start_time', async () => {
+    const key1024 = keys.find((k) => k.bits === 1024);
+    if (key1024 === undefined) throw new Error('vector key missing');
+    const good = Buffer.from(encryptPayload(key2048.public_pem, PLAINTEXT), 'base64');
+    good[10] = (good[10] ?? 0) ^ 1;
+    const expected: Array<[string, RegExp]> = [
+      [PLAINTEXT, /^payload is not encrypted: this cluster's runners decrypt every payload/],
+      ['', /^payload is not encrypted/],
+      [encryptPayload(key1024.public_pem, PLAINTEXT), /^payload was encrypted for a different key: this cluster's key has 2048 bits, the payload was encrypted for a smaller one/],
+      [good.toString('base64'), /^payload authentication failed \(not encrypted with this cluster's public key, or altered\)$/],
+      [encryptPayload(key4096.public_pem, PLAINTEXT), /^payload authentication failed/],
+    ];
+    for (const [payload, msg] of expected) {
+      const t = await waitForTask(api, await queue(payload));
+      expect(t.status).toBe('error');
+      expect(t.msg).toMatch(msg);
+      expect(t.msg).not.toMatch(/too short/);
+      expect(t.start_time, t.msg).toBeUndefined();
+      expect(t.end_time).toBeDefined();
+    }
+  }, 60_000);
+});
+
 describe('runner startup with bad configuration', () => {
   it('exits 2 with one message listing every problem, never echoing the key', async () => {
     const bad = spawnRunner(api, {

@@ -37,6 +37,7 @@ const MATRIX: Readonly<Record<string, Scope>> = {
   'POST /2/projects/:pid/schedules': 'project',
   'GET /2/projects/:pid/schedules': 'project',
   'GET /2/projects/:pid/schedules/:id': 'project',
+  'PUT /2/projects/:pid/schedules/:id': 'project',
   'POST /2/projects/:pid/schedules/:id/cancel': 'project',
   'GET /2/clusters': 'projectRoot',
   'POST /2/clusters': 'projectRoot',

@@ -72,7 +72,7 @@ describe('bad input', () => {
   });
 
   it('bad ids, per_page > 100, unknown endpoints and methods', async () => {
-    expect((await call(s.url, 'GET', `/2/projects/${s.pid}/tasks/xyz`, { token: s.token })).status).toBe(400);
+    expect((await call(s.url, 'GET', `/2/projects/${s.pid}/tasks/xyz`, { token: s.token })).status).toBe(404);
     expect((await call(s.url, 'GET', `/2/projects/${s.pid}/tasks/0123456789abcdef01234567`, { token: s.token })).status).toBe(404);
     expect((await call(s.url, 'GET', `/2/projects/${s.pid}/tasks?per_page=101`, { token: s.token })).status).toBe(400);
     expect((await call(s.url, 'GET', `/2/projects/${s.pid}/nothing`, { token: s.token })).status).toBe(404);

@@ -2,6 +2,7 @@
 import type { CodeSpec } from '../../api/index.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../command.js';
+import { shellJoin } from '../shell-words.js';
 import { printJson, priority, seconds } from '../values.js';
 
 /** The code name ironcli derives: the image without its tag or digest (a registry port stays). */
@@ -54,7 +55,7 @@ export const registerCommand: Command = {
     const spec: CodeSpec = {
       name: o.str('name') ?? defaultCodeName(image),
       image,
-      command: cmd.join(' '),
+      command: shellJoin(cmd),
       env_vars: envVars(o.list('env'), (m) => o.fail(m)),
       ...(config === undefined ? {} : { config }),
       ...(maxConcurrency === undefined ? {} : { max_concurrency: maxConcurrency }),

@@ -21,6 +21,7 @@ const CREATE_OPTIONS: readonly OptSpec[] = [
   { name: 'timeout', type: 'string', arg: 'SECONDS', help: 'task timeout (max 3600)' },
   { name: 'delay', type: 'string', arg: 'SECONDS', help: 'task delay' },
   { name: 'label', type: 'string', arg: 'LABEL', help: 'task label' },
+  { name: 'max-concurrency', type: 'string', arg: 'N', help: 'at most N tasks of this schedule unfinished at once (a run due meanwhile is skipped)' },
   { name: 'name', type: 'string', arg: 'NAME', help: 'schedule name' },
   { name: 'json', type: 'boolean', help: 'print the new schedule id as JSON' },
 ];
@@ -45,6 +46,7 @@ async function create(ctx: CliContext, o: Opts, args: readonly string[]): Promis
     run_every: runEvery === undefined ? undefined : Math.round(runEvery), run_times: o.int('run-times', 1, 1_000_000_000),
     cluster: o.str('cluster'), priority: priority(o, 'priority'), timeout: seconds(o, 'timeout', 3600),
     delay: seconds(o, 'delay', 604_800), label: o.str('label'), name: o.str('name'),
+    max_concurrency: o.int('max-concurrency', 1, 1_000_000),
   };
   const spec = { code_name: codeName, payload: payload === '' ? '{}' : payload } as Record<string, unknown>;
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) spec[k] = v;

@@ -21,10 +21,12 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     const instanceId = instance(b);
     const n = optNumber(b, 'n', 1, MAX_RESERVE) ?? 1;
     const waitMs = Math.min(ctx.deps.config.maxWaitMs, Math.round((optFloat(b, 'wait', 0, 30) ?? 0) * 1000));
-    const cluster = await ctx.deps.store.getCluster(cid);
-    if (cluster === undefined) throw notFound('Cluster not found');
+    if ((await ctx.deps.store.getCluster(cid)) === undefined) throw notFound('Cluster not found');
     const reserved = await reserveLongPoll(ctx, cid, instanceId, n, Date.now() + waitMs);
-    const tasks = await Promise.all(reserved.map((rt) => reservedJson(ctx, cluster, rt)));
+    // Read after the long-poll: a cluster updated while the reserve was parked applies to these tasks.
+    const cluster = reserved.length === 0 ? undefined : await ctx.deps.store.getCluster(cid);
+    if (reserved.length > 0 && cluster === undefined) throw notFound('Cluster not found');
+    const tasks = cluster === undefined ? [] : await Promise.all(reserved.map((rt) => reservedJson(ctx, cluster, rt)));
     const body = { tasks, heartbeat_interval_ms: ctx.deps.config.heartbeatIntervalMs };
     if (reserved.length === 0) return body;
     // A reservation only counts if the runner receives it. When the runner hung up first (it is

@@ -170,7 +170,11 @@ export interface Schedule {
   readonly endAt: number | null;
   readonly runEvery: number | null;
   readonly runTimes: number;
+  /** At most this many of the schedule's tasks unfinished at once; null = no limit. */
+  readonly maxConcurrency: number | null;
   readonly runCount: number;
+  /** The schedule's tasks that ended error or timeout (Iron's error_count); computed, not stored. */
+  readonly errorCount: number;
   readonly lastRunTime: number | null;
   readonly nextStart: number | null;
   readonly status: 'scheduled' | 'complete' | 'cancelled' | 'error';
@@ -179,7 +183,7 @@ export interface Schedule {
   readonly updatedAt: number;
 }
 
-export type NewSchedule = Omit<Schedule, 'id' | 'runCount' | 'lastRunTime' | 'nextStart' | 'status' | 'msg' | 'createdAt' | 'updatedAt'>;
+export type NewSchedule = Omit<Schedule, 'id' | 'runCount' | 'errorCount' | 'lastRunTime' | 'nextStart' | 'status' | 'msg' | 'createdAt' | 'updatedAt'>;
 
 export interface Credential { readonly serverAddress: string; readonly auth: Readonly<Record<string, string>> }
 
@@ -246,6 +250,8 @@ export interface Store {
   getSchedule(projectId: string, id: string): Promise<Schedule | undefined>;
   listSchedules(projectId: string, page: Page): Promise<Schedule[]>;
   cancelSchedule(projectId: string, id: string, now: number): Promise<boolean>;
+  /** Replaces a scheduled (not yet finished) schedule's fields; its runs so far are kept. */
+  updateSchedule(projectId: string, id: string, fields: NewSchedule, now: number): Promise<Schedule | 'not_found' | 'finished'>;
   countActiveSchedules(projectId: string): Promise<number>;
   /** Queues one task for every due schedule and advances it; returns how many were queued. */
   runDueSchedules(now: number): Promise<number>;

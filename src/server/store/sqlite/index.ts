@@ -59,6 +59,7 @@ export function openSqliteStore(dataDir: string): Store {
     getSchedule: async (pid, id) => schedules.getSchedule(db, pid, id),
     listSchedules: async (pid, page) => schedules.listSchedules(db, pid, page),
     cancelSchedule: async (pid, id, now) => schedules.cancelSchedule(db, pid, id, now),
+    updateSchedule: async (pid, id, fields, now) => schedules.updateSchedule(db, pid, id, fields, now),
     countActiveSchedules: async (pid) => schedules.countActiveSchedules(db, pid),
     runDueSchedules: async (now) => schedules.runDueSchedules(db, now),
 

@@ -82,7 +82,8 @@ export function toSchedule(r: R): Schedule {
     payload: str(r['payload']), label: str(r['label']), clusterId: str(r['cluster_id']),
     priority: numOrNull(r['priority']), timeout: num(r['timeout']), delay: num(r['delay']),
     startAt: num(r['start_at']), endAt: numOrNull(r['end_at']), runEvery: numOrNull(r['run_every']),
-    runTimes: num(r['run_times']), runCount: num(r['run_count']), lastRunTime: numOrNull(r['last_run_time']),
+    runTimes: num(r['run_times']), maxConcurrency: numOrNull(r['max_concurrency']), runCount: num(r['run_count']),
+    errorCount: num(r['error_count'] ?? 0), lastRunTime: numOrNull(r['last_run_time']),
     nextStart: numOrNull(r['next_start']), status: str(r['status']) as Schedule['status'], msg: str(r['msg']),
     createdAt: num(r['created_at']), updatedAt: num(r['updated_at']),
   };

@@ -106,11 +106,14 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
       );
       return { ok: true, task: mustTask(db, id) };
     }
+    // A task finished before its start (payload refused, image pull failed) never ran: it keeps
+    // start_time and duration null, so nobody reads a run into a task that had none.
+    const duration = t.startTime === null ? null : f.durationMs ?? now - t.startTime;
     db.run(
       // An empty runner msg keeps a msg the task set itself through progress.
       `UPDATE tasks SET status = ?, msg = COALESCE(NULLIF(?, ''), msg), exit_code = ?, duration = ?, log_size = ?, end_time = ?, lease_expires_at = NULL,
-         start_time = COALESCE(start_time, ?), updated_at = ? WHERE id = ?`,
-      f.status, f.msg, f.exitCode, f.durationMs ?? (t.startTime === null ? null : now - t.startTime), logSize, now, now, now, id,
+         updated_at = ? WHERE id = ?`,
+      f.status, f.msg, f.exitCode, duration, logSize, now, now, id,
     );
     applyCodeRetry(db, mustTask(db, id), now);
     return { ok: true, task: mustTask(db, id) };

@@ -7,18 +7,22 @@ import { insertTask } from './tasks.js';
 
 type R = Record<string, unknown>;
 
+/** Schedules with Iron's error_count: how many of their tasks ended error or timeout. */
+const SELECT_SCHEDULES = `SELECT s.*, (SELECT COUNT(*) FROM tasks t WHERE t.schedule_id = s.id AND t.status IN ('error','timeout')) AS error_count
+  FROM schedules s`;
+
 export function createSchedules(db: Db, list: readonly NewSchedule[], now: number): Schedule[] {
   return db.tx(() =>
     list.map((s) => {
       const id = newId(now);
       db.run(
         `INSERT INTO schedules (id, project_id, code_name, name, payload, label, cluster_id, priority, timeout, delay, start_at, end_at,
-           run_every, run_times, next_start, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)`,
+           run_every, run_times, max_concurrency, next_start, status, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)`,
         id, s.projectId, s.codeName, s.name, s.payload, s.label, s.clusterId, s.priority, s.timeout, s.delay, s.startAt,
-        s.endAt, s.runEvery, s.runTimes, s.startAt, now, now,
+        s.endAt, s.runEvery, s.runTimes, s.maxConcurrency, s.startAt, now, now,
       );
-      const row = db.get<R>('SELECT * FROM schedules WHERE id = ?', id);
+      const row = db.get<R>(`${SELECT_SCHEDULES} WHERE s.id = ?`, id);
       if (row === undefined) throw new Error('schedule vanished inside its own transaction');
       return toSchedule(row);
     }),
@@ -26,13 +30,13 @@ export function createSchedules(db: Db, list: readonly NewSchedule[], now: numbe
 }
 
 export function getSchedule(db: Db, projectId: string, id: string): Schedule | undefined {
-  const r = db.get<R>('SELECT * FROM schedules WHERE id = ? AND project_id = ?', id, projectId);
+  const r = db.get<R>(`${SELECT_SCHEDULES} WHERE s.id = ? AND s.project_id = ?`, id, projectId);
   return r === undefined ? undefined : toSchedule(r);
 }
 
 export function listSchedules(db: Db, projectId: string, page: Page): Schedule[] {
   return db
-    .all<R>('SELECT * FROM schedules WHERE project_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?', projectId, page.perPage, page.page * page.perPage)
+    .all<R>(`${SELECT_SCHEDULES} WHERE s.project_id = ? ORDER BY s.created_at DESC, s.id DESC LIMIT ? OFFSET ?`, projectId, page.perPage, page.page * page.perPage)
     .map(toSchedule);
 }
 
@@ -43,6 +47,25 @@ export function cancelSchedule(db: Db, projectId: string, id: string, now: numbe
   ) > 0;
 }
 
+export function updateSchedule(db: Db, projectId: string, id: string, s: NewSchedule, now: number): Schedule | 'not_found' | 'finished' {
+  return db.tx(() => {
+    const before = getSchedule(db, projectId, id);
+    if (before === undefined) return 'not_found';
+    if (before.status !== 'scheduled') return 'finished';
+    // Runs so far stay counted; the next run follows the new fields.
+    let next: number | null = s.startAt;
+    if (before.runCount > 0) next = s.runEvery === null ? null : Math.max(now, (before.lastRunTime ?? now) + s.runEvery * 1000);
+    const done = next === null || (s.runTimes > 0 && before.runCount >= s.runTimes) || (s.endAt !== null && next > s.endAt);
+    db.run(
+      `UPDATE schedules SET code_name = ?, name = ?, payload = ?, label = ?, cluster_id = ?, priority = ?, timeout = ?, delay = ?, start_at = ?,
+         end_at = ?, run_every = ?, run_times = ?, max_concurrency = ?, next_start = ?, status = ?, msg = ?, updated_at = ? WHERE id = ?`,
+      s.codeName, s.name, s.payload, s.label, s.clusterId, s.priority, s.timeout, s.delay, s.startAt, s.endAt, s.runEvery, s.runTimes,
+      s.maxConcurrency, done ? null : next, done ? 'complete' : 'scheduled', done ? 'Ran max times.' : before.msg, now, id,
+    );
+    return getSchedule(db, projectId, id) ?? 'not_found';
+  });
+}
+
 export function countActiveSchedules(db: Db, projectId: string): number {
   return Number(db.get<R>("SELECT COUNT(*) AS n FROM schedules WHERE project_id = ? AND status = 'scheduled'", projectId)?.['n'] ?? 0);
 }
@@ -50,13 +73,19 @@ export function countActiveSchedules(db: Db, projectId: string): number {
 export function runDueSchedules(db: Db, now: number): number {
   return db.tx(() => {
     let queued = 0;
-    for (const row of db.all<R>("SELECT * FROM schedules WHERE status = 'scheduled' AND next_start <= ?", now)) {
+    for (const row of db.all<R>(`${SELECT_SCHEDULES} WHERE s.status = 'scheduled' AND s.next_start <= ?`, now)) {
       const s = toSchedule(row);
       const code = db.get<R>('SELECT id, default_priority FROM codes WHERE project_id = ? AND name = ? AND deleted = 0', s.projectId, s.codeName);
       let msg = '';
+      const busy = s.maxConcurrency === null ? 0 : unfinishedTasks(db, s.id);
+      let queuedOne = false;
       if (code === undefined) {
         // Keep the schedule: the code may be registered again; this run is skipped and said so.
         msg = `code ${s.codeName} not found at ${new Date(now).toISOString()}`;
+      } else if (s.maxConcurrency !== null && busy >= s.maxConcurrency) {
+        // max_concurrency: a run that comes due while that many of the schedule's tasks are still
+        // unfinished is skipped, not queued behind them, so a slow task never piles up a backlog.
+        msg = `run at ${new Date(now).toISOString()} skipped: ${busy} task(s) of this schedule unfinished (max_concurrency ${s.maxConcurrency})`;
       } else {
         const dp = code['default_priority'];
         insertTask(db, {
@@ -65,8 +94,9 @@ export function runDueSchedules(db: Db, now: number): number {
           payload: s.payload, label: s.label, scheduleId: s.id,
         }, now);
         queued++;
+        queuedOne = true;
       }
-      const runCount = s.runCount + (code === undefined ? 0 : 1);
+      const runCount = s.runCount + (queuedOne ? 1 : 0);
       let next: number | null = null;
       if (s.runEvery !== null) {
         next = (s.nextStart ?? now) + s.runEvery * 1000;
@@ -86,4 +116,9 @@ export function runDueSchedules(db: Db, now: number): number {
     }
     return queued;
   });
+}
+
+function unfinishedTasks(db: Db, scheduleId: string): number {
+  const r = db.get<R>("SELECT COUNT(*) AS n FROM tasks WHERE schedule_id = ? AND status IN ('queued','preparing','running')", scheduleId);
+  return Number(r?.['n'] ?? 0);
 }

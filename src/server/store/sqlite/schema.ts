@@ -58,8 +58,17 @@ CREATE TABLE IF NOT EXISTS schedules (
   timeout INTEGER NOT NULL, delay INTEGER NOT NULL, start_at INTEGER NOT NULL, end_at INTEGER,
   run_every INTEGER, run_times INTEGER NOT NULL, run_count INTEGER NOT NULL DEFAULT 0,
   last_run_time INTEGER, next_start INTEGER, status TEXT NOT NULL, msg TEXT NOT NULL DEFAULT '',
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, max_concurrency INTEGER
 );
+CREATE INDEX IF NOT EXISTS tasks_schedule ON tasks (schedule_id, status) WHERE schedule_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_start) WHERE status = 'scheduled';
 CREATE INDEX IF NOT EXISTS schedules_project ON schedules (project_id, created_at);
 `;
+
+/**
+ * Columns added after a table first shipped: CREATE TABLE IF NOT EXISTS leaves an existing table as
+ * it was, so the store adds each missing one (nullable, no default needed) when it opens the file.
+ */
+export const ADDED_COLUMNS: ReadonlyArray<{ readonly table: string; readonly column: string; readonly type: string }> = [
+  { table: 'schedules', column: 'max_concurrency', type: 'INTEGER' },
+];
