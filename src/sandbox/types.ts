@@ -27,6 +27,11 @@ export interface SandboxOptions {
   imageCacheBytes?: number;
   /** Default 10 minutes. */
   pullTimeoutMs?: number;
+  /**
+   * A file only this runner writes (JOBS_DIR/private-images.json) that remembers which images were
+   * pulled with credentials, across restarts. Undefined: remembered in memory only.
+   */
+  imageStateFile?: string;
   /** Default 256. Applied when a task gives no pidsLimit. */
   defaultPidsLimit?: number;
   /**
@@ -69,6 +74,11 @@ export interface TaskSpec {
   /** Extra labels (e.g. the reservation id); instance and task id labels are added. */
   labels: Record<string, string>;
   registryAuth?: RegistryAuth;
+  /**
+   * Who asks for the image (the runner passes the project id; default ''). An image pulled with
+   * credentials is reused for another scope only after that scope's credentials pulled it again.
+   */
+  imageScope?: string;
 }
 
 export interface TaskIO {
