@@ -16,6 +16,15 @@ export interface ReserveRequest {
   readonly n: number;
   /** Long-poll seconds (≤ 30). */
   readonly wait: number;
+  /** Image warm-up cursor from the last answer ('' on the first call); omitted: no warm-ups. */
+  readonly warm_cursor?: string;
+}
+
+/** An image to pull ahead of its first task, with the credentials and scope that task will have. */
+export interface WarmImage {
+  readonly image: string;
+  readonly project_id: string;
+  readonly docker_auth?: unknown;
 }
 
 export interface ReservedTask {
@@ -50,6 +59,9 @@ export interface ReservedTask {
 export interface ReserveResponse {
   readonly tasks: readonly ReservedTask[];
   readonly heartbeat_interval_ms: number;
+  /** Images to warm (only when the request sent warm_cursor); empty when none. */
+  readonly warm: readonly WarmImage[];
+  readonly warm_cursor?: string;
 }
 
 export interface HeartbeatRequest {

@@ -11,6 +11,7 @@ import { AUTH_BACKOFF, POLL_BACKOFF, SHORT_RETRY, backoff } from './backoff.js';
 import { Heartbeat } from './heartbeat.js';
 import type { RunnerMetrics } from './metrics.js';
 import { TaskRun } from './task-run.js';
+import { Warmer } from './warmer.js';
 
 export interface RunnerDeps {
   config: Readonly<RunnerConfig>;
@@ -29,6 +30,7 @@ export class Runner {
   private readonly active = new Map<string, TaskRun>();
   private readonly slots: PQueue;
   private readonly heartbeat: Heartbeat;
+  private readonly warmer: Warmer;
   private readonly pollCtl = new AbortController();
   private readonly hardStopCtl = new AbortController();
   private draining = false;
@@ -50,6 +52,7 @@ export class Runner {
       },
     }, d.log.child({ component: 'heartbeat' }), d.metrics);
     d.metrics.slotsTotal.set(d.config.concurrency);
+    this.warmer = new Warmer(d.sandbox, d.log.child({ component: 'warm-up' }), d.metrics);
   }
 
   get isDraining(): boolean {
@@ -82,6 +85,7 @@ export class Runner {
     this.d.log.info({ running: this.active.size, drain_timeout_ms: this.d.config.drainTimeoutMs }, 'draining: no new tasks; running tasks may finish');
     this.drained = (async () => {
       await this.stopPolling();
+      await this.warmer.stop();
       const timer = setTimeout(() => this.giveBackAll('drain timeout reached'), this.d.config.drainTimeoutMs);
       timer.unref();
       await this.slots.onIdle();
@@ -202,13 +206,18 @@ export class Runner {
         continue;
       }
       try {
-        const res = await this.d.api.reserve({ instance_id: this.d.instanceId, n: free, wait: this.d.config.pollWaitS }, signal);
+        const res = await this.d.api.reserve({
+          instance_id: this.d.instanceId, n: free, wait: this.d.config.pollWaitS, warm_cursor: this.warmer.cursor,
+        }, signal);
         this.lastApiOk = Date.now();
         failures = 0;
         this.heartbeat.intervalMs = res.heartbeat_interval_ms;
         // An answer that raced the drain signal: those tasks were never started here; hand them back.
         if (this.draining) await this.giveBack(res.tasks.map((t) => ({ taskId: t.id, reservationId: t.reservation_id })), 'runner draining');
-        else for (const task of res.tasks) this.launch(task);
+        else {
+          for (const task of res.tasks) this.launch(task);
+          this.warmer.take(res);
+        }
       } catch (err) {
         if (signal.aborted || this.draining) break;
         failures++;

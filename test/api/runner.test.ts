@@ -38,7 +38,7 @@ describe('RunnerApi', () => {
     };
     const { s, c } = await setup((_r, res) => { setTimeout(() => json(res, 200, { tasks: [task], heartbeat_interval_ms: 500 }), 1500); });
     const out = await c.runner.reserve({ instance_id: 'i-1', n: 2, wait: 2 }, signal());
-    expect(out).toEqual({ tasks: [task], heartbeat_interval_ms: 500 });
+    expect(out).toEqual({ tasks: [task], heartbeat_interval_ms: 500, warm: [] });
     expect(s.seen[0]?.url).toBe(`/2/clusters/${CLUSTER}/runner/reserve`);
     expect(JSON.parse(s.seen[0]?.body.toString() ?? '')).toEqual({ instance_id: 'i-1', n: 2, wait: 2 });
   });

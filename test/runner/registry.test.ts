@@ -66,6 +66,7 @@ beforeAll(async () => {
   reg = await startRegistry();
   await reg.push(TEST_IMAGE, 'private/bb:1');
   await reg.push(TEST_IMAGE, 'private/only:1');
+  await reg.push(TEST_IMAGE, 'private/warm:1');
   for (const t of BIG) {
     const local = await buildBig(t);
     await reg.push(local, `private/big:${t}`);
@@ -114,6 +115,20 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     expect(await taskLog(api, id)).toBe('from-the-registry\n');
     expect(await present(ref('private/bb:1'))).toBe(true);
   }, 120_000);
+
+  it('warms a registered code\'s image on the cluster\'s runner before its first task (pre-pull)', async () => {
+    const image = ref('private/warm:1');
+    expect(await present(image)).toBe(false);
+    await api.client.project.registerCode({ name: 'warm', image, command: "sh -c 'echo warm'" }, AbortSignal.timeout(5_000));
+    // No task queued: the runner pulls because the reserve answer listed the image.
+    await runner.waitForLog((l) => l['msg'] === 'image warmed' && l['image'] === image, 30_000);
+    expect(await present(image)).toBe(true);
+    const id = await queue(api.client, 'warm');
+    expect((await waitForTask(api, id)).status).toBe('complete');
+    expect(await taskLog(api, id)).toBe('warm\n');
+    // One pull in all: the task found the image present (and its project's credentials checked).
+    expect(runner.lines.filter((l) => l['msg'] === 'image pulled' && l['image'] === image)).toHaveLength(1);
+  }, 60_000);
 
   it('ends the task `error` with the registry\'s reason on wrong credentials', async () => {
     const { client: c, as } = await otherProject('wrong password');
