@@ -207,7 +207,8 @@ export class Runner {
       }
       try {
         const res = await this.d.api.reserve({
-          instance_id: this.d.instanceId, n: free, wait: this.d.config.pollWaitS, warm_cursor: this.warmer.cursor,
+          instance_id: this.d.instanceId, n: free, wait: this.d.config.pollWaitS,
+          ...(this.d.config.prePull ? { warm_cursor: this.warmer.cursor } : {}),
         }, signal);
         this.lastApiOk = Date.now();
         failures = 0;
