@@ -219,4 +219,18 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     expect(await present(TEST_IMAGE)).toBe(true);
     console.log(`image LRU: sizes ${JSON.stringify(sizes)} bytes; evicted ${JSON.stringify(removed)}; remaining ${String(evicted['remaining'])} of ${String(evicted['limit'])}`);
   }, 180_000);
+
+  it('still refuses a cached private image to another project after a runner restart (the record is on disk)', async () => {
+    const image = ref('private/big:c');
+    expect(await present(image)).toBe(true);
+    expect(await runner.stop()).toBe(0);
+    runner = spawnRunner(api, { JOB_NETWORK: network, IMAGE_CACHE_SIZE: '64M', PULL_TIMEOUT: `${PULL_TIMEOUT_S}s`, CONCURRENCY: '2' }, runner.jobsDir);
+    await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+    const { client: d, as } = await otherProject('after restart');
+    await d.project.registerCode({ name: 'borrow-c', image, command: 'true' }, AbortSignal.timeout(5_000));
+    const t = await waitForTask(as, await queue(d, 'borrow-c'));
+    expect(t.status).toBe('error');
+    expect(t.msg).toMatch(/came from a private registry and this project's credentials could not pull it/);
+    await d.close();
+  }, 90_000);
 });
