@@ -22,6 +22,8 @@ export interface RegistryAuthConfig { username: string; password: string; server
 export interface TestRegistry {
   /** HOST:PORT, the registry part of image references. */
   host: string;
+  /** The certs.d file through which the engine trusts the registry's CA (tests remove it to prove it is used). */
+  caFile: string;
   user: RegistryUser;
   auth: RegistryAuthConfig;
   /** Tags `local` as HOST/`name`, pushes it with the user's auth, and removes that new local tag again. */
@@ -29,9 +31,9 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
+export async function freePort(address = '127.0.0.1'): Promise<number> {
   const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => srv.listen(0, address, r));
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
@@ -41,19 +43,32 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 }
 
-/** A CA and a server certificate for 127.0.0.1 signed by it, in `dir`. */
-function makeCerts(dir: string): { ca: string; cert: string; key: string } {
+/** A CA and a server certificate for 127.0.0.1 (and `address`) signed by it, in `dir`. */
+function makeCerts(dir: string, address: string): { ca: string; cert: string; key: string } {
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=iron-registry-test CA', '-keyout', 'ca.key', '-out', 'ca.pem'], dir);
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr'], dir);
-  writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  const extra = address === '127.0.0.1' ? '' : `,IP:${address}`;
+  writeFileSync(path.join(dir, 'ext.cnf'), `subjectAltName=IP:127.0.0.1,DNS:localhost${extra}\nextendedKeyUsage=serverAuth\n`);
   openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'server.pem'], dir);
   return { ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') };
 }
 
-export async function startRegistry(user: RegistryUser = { username: 'iron', password: `pw-${process.pid}-${Date.now()}` }): Promise<TestRegistry> {
+export interface RegistryOptions {
+  user?: RegistryUser;
+  /**
+   * The address to listen on (default 127.0.0.1). dockerd treats 127.0.0.0/8 as an insecure registry
+   * (TLS not verified); a host address outside it (e.g. the docker0 gateway) makes the engine verify
+   * the certificate against certs.d.
+   */
+  address?: string;
+}
+
+export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegistry> {
+  const user = o.user ?? { username: 'iron', password: `pw-${process.pid}-${Date.now()}` };
+  const address = o.address ?? '127.0.0.1';
   const dir = mkdtempSync(path.join(tmpdir(), 'iron-registry-'));
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  const port = await freePort(address);
+  const host = `${address}:${port}`;
   const certsDir = path.join(CERTS_D, host);
   let proc: ChildProcess | undefined;
   const stop = async (): Promise<void> => {
@@ -66,7 +81,7 @@ export async function startRegistry(user: RegistryUser = { username: 'iron', pas
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const certs = makeCerts(dir);
+    const certs = makeCerts(dir, address);
     // -B: bcrypt, the only hash distribution accepts.
     writeFileSync(path.join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', user.username, user.password], { encoding: 'utf8' }));
     writeFileSync(path.join(dir, 'config.yml'), [
@@ -91,7 +106,7 @@ export async function startRegistry(user: RegistryUser = { username: 'iron', pas
   }
   const auth = { username: user.username, password: user.password, serveraddress: host };
   return {
-    host, user, auth, stop,
+    host, user, auth, stop, caFile: path.join(certsDir, 'ca.crt'),
     async push(local, name) {
       const [repo, tag] = splitTag(`${host}/${name}`);
       await engineCall('POST', `/images/${local}/tag?repo=${encodeURIComponent(repo)}&tag=${encodeURIComponent(tag)}`);

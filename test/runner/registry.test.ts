@@ -1,6 +1,9 @@
 // Private registries for real: Debian's docker-registry (distribution 2.8) with htpasswd auth and TLS
 // on loopback, a real iron-api, a real iron-runner process and the host engine. Images are pushed to
 // the registry under new names and their local tags removed, so they exist only in the registry.
+// dockerd does not verify TLS for 127.0.0.0/8 (insecure by default), so the last test runs a second
+// registry on the docker0 address, where the engine must trust the CA through certs.d.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -232,5 +235,30 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     expect(t.status).toBe('error');
     expect(t.msg).toMatch(/came from a private registry and this project's credentials could not pull it/);
     await d.close();
+  }, 90_000);
+
+  it('verifies the registry\'s certificate through /etc/docker/certs.d (registry on the docker0 address, outside dockerd\'s insecure 127.0.0.0/8)', async () => {
+    // docker0's address is a host address (node's networkInterfaces() omits a bridge that is down).
+    const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(execFileSync('ip', ['-4', '-o', 'addr', 'show', 'docker0'], { encoding: 'utf8' }))?.[1];
+    expect(address, 'the default bridge docker0 has an IPv4 address').toBeDefined();
+    const tls = await startRegistry({ address: address ?? '' });
+    const image = `${tls.host}/tls/bb:1`;
+    try {
+      await tls.push(TEST_IMAGE, 'tls/bb:1');
+      await api.client.project.dockerLogin({ ...tls.auth }, AbortSignal.timeout(5_000));
+      await api.client.project.registerCode({ name: 'tls', image, command: "sh -c 'echo verified'" }, AbortSignal.timeout(5_000));
+      const ok = await queue(api.client, 'tls');
+      expect((await waitForTask(api, ok)).status).toBe('complete');
+      expect(await taskLog(api, ok)).toBe('verified\n');
+      // Without the CA in certs.d the engine refuses the registry's certificate.
+      await testDocker().getImage(image).remove({ noprune: true });
+      rmSync(tls.caFile);
+      const refused = await waitForTask(api, await queue(api.client, 'tls'));
+      expect(refused.status).toBe('error');
+      expect(refused.msg).toMatch(/^image pull failed: .*x509: certificate signed by unknown authority/);
+    } finally {
+      await testDocker().getImage(image).remove({ noprune: true }).catch(() => undefined);
+      await tls.stop();
+    }
   }, 90_000);
 });
