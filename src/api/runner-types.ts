@@ -67,6 +67,14 @@ export interface ReserveResponse {
 export interface HeartbeatRequest {
   readonly instance_id: string;
   readonly tasks: readonly { readonly id: string; readonly reservation_id: string }[];
+  /** As in reserve: a busy runner (no reserve calls) still learns of images to warm. */
+  readonly warm_cursor?: string;
+}
+
+/** The warm-up part of a reserve or heartbeat answer. */
+export interface WarmAnswer {
+  readonly warm: readonly WarmImage[];
+  readonly warm_cursor?: string;
 }
 
 export interface HeartbeatResponse {
@@ -77,6 +85,9 @@ export interface HeartbeatResponse {
   /** The renewed lease deadline and the interval to keep, when the server sends them. */
   readonly lease_expires_at?: string;
   readonly heartbeat_interval_ms?: number;
+  /** Images to warm (only when the request sent warm_cursor). */
+  readonly warm: readonly WarmImage[];
+  readonly warm_cursor?: string;
 }
 
 export const FINISH_STATUSES = ['complete', 'error', 'cancelled', 'timeout', 'killed', 'requeue'] as const;

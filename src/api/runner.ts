@@ -81,13 +81,14 @@ export class RunnerApi {
 
   /** One call per runner instance: extends every lease it holds. */
   async heartbeat(req: HeartbeatRequest, signal: AbortSignal, o?: CallOptions): Promise<HeartbeatResponse> {
-    const res = await this.http.json<{ cancel?: unknown; lost?: unknown; lease_expires_at?: unknown; heartbeat_interval_ms?: unknown }>({
+    const res = await this.http.json<{ cancel?: unknown; lost?: unknown; lease_expires_at?: unknown; heartbeat_interval_ms?: unknown; warm?: unknown; warm_cursor?: unknown }>({
       method: 'POST', path: this.path('/runner/heartbeat'), json: req, idempotent: true, ...this.policy(o, NO_RETRY),
     }, signal);
     return {
       cancel: stringList(res.cancel), lost: stringList(res.lost),
       ...(typeof res.lease_expires_at === 'string' ? { lease_expires_at: res.lease_expires_at } : {}),
       ...(typeof res.heartbeat_interval_ms === 'number' ? { heartbeat_interval_ms: res.heartbeat_interval_ms } : {}),
+      warm: warmList(res.warm), ...(typeof res.warm_cursor === 'string' ? { warm_cursor: res.warm_cursor } : {}),
     };
   }
 

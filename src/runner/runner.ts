@@ -50,6 +50,10 @@ export class Runner {
         d.log.warn({ task_id: id }, 'lease could not be renewed in time; stopping the task (fencing)');
         this.active.get(id)?.stop('fenced');
       },
+      warmCursor: () => (d.config.prePull ? this.warmer.cursor : undefined),
+      warm: (answer) => {
+        if (!this.draining) this.warmer.take(answer);
+      },
     }, d.log.child({ component: 'heartbeat' }), d.metrics);
     d.metrics.slotsTotal.set(d.config.concurrency);
     this.warmer = new Warmer(d.sandbox, d.log.child({ component: 'warm-up' }), d.metrics);

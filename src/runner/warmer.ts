@@ -3,7 +3,7 @@
 // have, so that task finds the image present and its credentials already checked (docs/protocol.md).
 // A failed warm-up is only logged: the task's own pull reports the problem as the task's outcome.
 import PQueue from 'p-queue';
-import type { ReserveResponse, WarmImage } from '../api/index.js';
+import type { WarmAnswer, WarmImage } from '../api/index.js';
 import { isIronError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sandbox } from '../sandbox/index.js';
@@ -19,7 +19,7 @@ export class Warmer {
 
   constructor(private readonly sandbox: Sandbox, private readonly log: Logger, private readonly metrics: RunnerMetrics) {}
 
-  take(res: ReserveResponse): void {
+  take(res: WarmAnswer): void {
     if (res.warm_cursor !== undefined) this.cursor = res.warm_cursor;
     if (this.ctl.signal.aborted) return;
     for (const w of res.warm) this.add(w);

@@ -1,9 +1,11 @@
 // Image presence and the image cache. A local image is used as is; otherwise it is pulled with the
 // task's registry auth under a pull timeout (one pull shared by everyone who waits for the same image
 // with the same credentials). A present image that was pulled with credentials is private: another
-// project uses it only after its own credentials pulled it again (image-provenance.ts). Eviction is least-recently-used over the images this
-// sandbox has run (never images it did not use, which may belong to the operator or other runners
-// on a shared engine), and never removes an image a running task or any container still uses.
+// project uses it only after its own credentials pulled it again (image-provenance.ts). Eviction is
+// least-recently-used over the images this sandbox pulled itself (it can pull them again): never an
+// image that was already on the engine (the operator's preloaded or locally built images, which may be
+// impossible to get back offline, or other runners' on a shared engine), and never one a running task
+// or any container still uses.
 import type { Logger } from 'pino';
 import { IronError, abortError } from '../errors.js';
 import { formatSize } from '../config/units.js';
@@ -51,7 +53,9 @@ export class ImageCache {
     if (!isValidImageRef(ref)) return { ok: false, msg: `invalid image: ${JSON.stringify(ref.slice(0, 200))}` };
     const key = scopeKey(scope, auth);
     let info = await this.engine.imageInspect(ref, signal);
+    let pulled = false;
     if (info === undefined) {
+      pulled = true;
       const failed = await this.pullOnce(ref, auth, key, signal);
       if (failed !== undefined) return { ok: false, msg: `image pull failed: ${failed}` };
       info = await this.engine.imageInspect(ref, signal);
@@ -70,7 +74,10 @@ export class ImageCache {
       if (info === undefined) return { ok: false, msg: `image pull failed: ${ref} not present after pull` };
       this.provenance.verify(info.id, key);
     }
-    const e = this.entries.get(ref) ?? { ref, id: info.id, size: info.size, lastUsed: 0, inUse: 0 };
+    // Only what we pulled is ours to evict (see the top of this file).
+    const known = this.entries.get(ref);
+    if (known === undefined && !pulled) return { ok: true, imageId: info.id };
+    const e = known ?? { ref, id: info.id, size: info.size, lastUsed: 0, inUse: 0 };
     e.id = info.id;
     e.size = info.size;
     e.lastUsed = ++this.clock;
@@ -167,7 +174,7 @@ export class ImageCache {
     return [...this.entries.values()].some((x) => x.id === id && x.inUse > 0);
   }
 
-  /** Tracked images, most recently used first (for logs and tests). */
+  /** Images this sandbox pulled and may evict, most recently used first (for logs and tests). */
   snapshot(): Array<{ ref: string; size: number; inUse: number }> {
     return [...this.entries.values()].sort((a, b) => b.lastUsed - a.lastUsed).map(({ ref, size, inUse }) => ({ ref, size, inUse }));
   }

@@ -21,8 +21,9 @@ export interface SandboxOptions {
   /** Cancel / timeout: SIGTERM, then SIGKILL after this grace period. */
   stopGraceMs: number;
   /**
-   * LRU eviction of images this sandbox used once their total size exceeds this. Images never used
-   * by this sandbox, and images any container still uses, are never removed. Undefined = no eviction.
+   * LRU eviction of images this sandbox pulled once their total size exceeds this. Images that were on
+   * the engine before (preloaded, built, pulled by others), and images any container still uses, are
+   * never removed. Undefined = no eviction.
    */
   imageCacheBytes?: number;
   /** Default 10 minutes. */

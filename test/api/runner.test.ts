@@ -54,7 +54,7 @@ describe('RunnerApi', () => {
   it('heartbeat sends all tasks in one call and returns cancel/lost lists', async () => {
     const { s, c } = await setup((_r, res) => json(res, 200, { cancel: ['t2'], lost: ['t3', 7] }));
     const out = await c.runner.heartbeat({ instance_id: 'i-1', tasks: [{ id: 't2', reservation_id: 'r2' }, { id: 't3', reservation_id: 'r3' }] }, signal());
-    expect(out).toEqual({ cancel: ['t2'], lost: ['t3'] });
+    expect(out).toEqual({ cancel: ['t2'], lost: ['t3'], warm: [] });
     expect(s.seen[0]?.url).toBe(`/2/clusters/${CLUSTER}/runner/heartbeat`);
   });
 

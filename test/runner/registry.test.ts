@@ -70,6 +70,7 @@ beforeAll(async () => {
   await reg.push(TEST_IMAGE, 'private/bb:1');
   await reg.push(TEST_IMAGE, 'private/only:1');
   await reg.push(TEST_IMAGE, 'private/warm:1');
+  await reg.push(TEST_IMAGE, 'private/busy:1');
   for (const t of BIG) {
     const local = await buildBig(t);
     await reg.push(local, `private/big:${t}`);
@@ -131,6 +132,19 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     expect(await taskLog(api, id)).toBe('warm\n');
     // One pull in all: the task found the image present (and its project's credentials checked).
     expect(runner.lines.filter((l) => l['msg'] === 'image pulled' && l['image'] === image)).toHaveLength(1);
+  }, 60_000);
+
+  it('warms through the heartbeat answer while every slot is busy (no reserve calls)', async () => {
+    await api.client.project.registerCode({ name: 'sleep', image: TEST_IMAGE, command: "sh -c 'sleep 8'" }, AbortSignal.timeout(5_000));
+    const sleepers = [await queue(api.client, 'sleep'), await queue(api.client, 'sleep')];
+    await Promise.all(sleepers.map((id) => waitForTask(api, id, new Set(['running']))));
+    const image = ref('private/busy:1');
+    await api.client.project.registerCode({ name: 'busy', image, command: 'true' }, AbortSignal.timeout(5_000));
+    await runner.waitForLog((l) => l['msg'] === 'image warmed' && l['image'] === image, 30_000);
+    // Both slots were still taken when the image arrived.
+    for (const id of sleepers) expect((await api.client.project.getTask(id, AbortSignal.timeout(5_000))).status).toBe('running');
+    expect(await present(image)).toBe(true);
+    for (const id of sleepers) expect((await waitForTask(api, id)).status).toBe('complete');
   }, 60_000);
 
   it('ends the task `error` with the registry\'s reason on wrong credentials', async () => {
@@ -218,7 +232,8 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     expect(await present(ref('private/big:a'))).toBe(false);
     expect(await present(ref('private/big:b'))).toBe(true);
     expect(await present(ref('private/big:c'))).toBe(true);
-    // The test image itself is never removed (only a tag this runner pulled).
+    // The local test image (used by the `sleep` tasks above) was on the engine before: never a candidate.
+    expect(removed).not.toContain(TEST_IMAGE);
     expect(await present(TEST_IMAGE)).toBe(true);
     console.log(`image LRU: sizes ${JSON.stringify(sizes)} bytes; evicted ${JSON.stringify(removed)}; remaining ${String(evicted['remaining'])} of ${String(evicted['limit'])}`);
   }, 180_000);

@@ -46,4 +46,20 @@ describe('image warm-up signal', () => {
     // A runner that does not send a cursor never sees the field (older runners).
     expect((await reserve({ wait: 0 })).warm).toBeUndefined();
   });
+
+  it('also rides on the heartbeat answer, for a runner whose slots are all busy', async () => {
+    const id = await registerCode(s, 'hb-task');
+    const q = await call(s.url, 'POST', `/2/projects/${s.pid}/tasks`, { token: s.token, json: { tasks: [{ code_name: 'hb-task', payload: '' }] } });
+    expect(q.status).toBe(200);
+    const got = await reserve({ wait: 0 });
+    const t = got.tasks[0] as { id: string; reservation_id: string };
+    const seen = await reserve({ wait: 0, warm_cursor: '' });
+    await registerCode(s, 'hb-warm', { image: 'reg.example:5000/team/busy:1' });
+    const hb = await call<Answer>(s.url, 'POST', `/2/clusters/${s.cid}/runner/heartbeat`, {
+      token: s.ctoken, json: { instance_id: 'warm-test', tasks: [{ id: t.id, reservation_id: t.reservation_id }], warm_cursor: seen.warm_cursor },
+    });
+    expect(hb.status).toBe(200);
+    expect(hb.body.warm?.map((w) => w['image'])).toEqual(['reg.example:5000/team/busy:1']);
+    expect(id).not.toBe('');
+  });
 });

@@ -61,9 +61,11 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     });
     const now = Date.now();
     const leaseMs = ctx.deps.config.leaseMs;
+    const warmCursor = optString(b, 'warm_cursor', 64);
     const out = await ctx.deps.store.heartbeat(cid, instanceId, items, now, leaseMs);
     ctx.deps.ticker.poke(now + leaseMs);
-    return { ...out, lease_expires_at: rfc3339(now + leaseMs), heartbeat_interval_ms: ctx.deps.config.heartbeatIntervalMs };
+    const warm = warmCursor === undefined ? {} : await warmJson(ctx, cid, warmCursor);
+    return { ...out, lease_expires_at: rfc3339(now + leaseMs), heartbeat_interval_ms: ctx.deps.config.heartbeatIntervalMs, ...warm };
   });
 
   r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/start', async (ctx) => {
