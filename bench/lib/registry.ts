@@ -5,7 +5,7 @@
 // Images are pushed and pulled through the Engine API with the auth in X-Registry-Auth, so no client
 // config file (~/.docker) is touched. stop() removes the process, temp dir and certs.d entry.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Agent, request } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -64,6 +64,7 @@ export interface RegistryOptions {
 }
 
 export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegistry> {
+  if (!existsSync(REGISTRY_BIN)) throw new Error(`${REGISTRY_BIN} missing: install Debian's docker-registry and apache2-utils (scripts/dev engine does)`);
   const user = o.user ?? { username: 'iron', password: `pw-${process.pid}-${Date.now()}` };
   const address = o.address ?? '127.0.0.1';
   const dir = mkdtempSync(path.join(tmpdir(), 'iron-registry-'));
