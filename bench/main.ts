@@ -9,6 +9,7 @@ import { benchFootprint } from './footprint.js';
 import { benchLogs } from './logs.js';
 import { benchOverhead } from './overhead.js';
 import { benchPickup } from './pickup.js';
+import { benchPrepull } from './prepull.js';
 import { benchSandbox } from './sandbox-bench.js';
 import { benchThroughput } from './throughput.js';
 import { machineFacts } from './lib/machine.js';
@@ -22,6 +23,7 @@ const BENCHES: Record<string, Bench> = {
   sandbox: benchSandbox,
   overhead: benchOverhead,
   pickup: benchPickup,
+  prepull: benchPrepull,
   throughput: benchThroughput,
   logs: benchLogs,
   footprint: benchFootprint,

@@ -16,6 +16,15 @@ export interface ReserveRequest {
   readonly n: number;
   /** Long-poll seconds (≤ 30). */
   readonly wait: number;
+  /** Image warm-up cursor from the last answer ('' on the first call); omitted: no warm-ups. */
+  readonly warm_cursor?: string;
+}
+
+/** An image to pull ahead of its first task, with the credentials and scope that task will have. */
+export interface WarmImage {
+  readonly image: string;
+  readonly project_id: string;
+  readonly docker_auth?: unknown;
 }
 
 export interface ReservedTask {
@@ -50,11 +59,22 @@ export interface ReservedTask {
 export interface ReserveResponse {
   readonly tasks: readonly ReservedTask[];
   readonly heartbeat_interval_ms: number;
+  /** Images to warm (only when the request sent warm_cursor); empty when none. */
+  readonly warm: readonly WarmImage[];
+  readonly warm_cursor?: string;
 }
 
 export interface HeartbeatRequest {
   readonly instance_id: string;
   readonly tasks: readonly { readonly id: string; readonly reservation_id: string }[];
+  /** As in reserve: a busy runner (no reserve calls) still learns of images to warm. */
+  readonly warm_cursor?: string;
+}
+
+/** The warm-up part of a reserve or heartbeat answer. */
+export interface WarmAnswer {
+  readonly warm: readonly WarmImage[];
+  readonly warm_cursor?: string;
 }
 
 export interface HeartbeatResponse {
@@ -65,6 +85,9 @@ export interface HeartbeatResponse {
   /** The renewed lease deadline and the interval to keep, when the server sends them. */
   readonly lease_expires_at?: string;
   readonly heartbeat_interval_ms?: number;
+  /** Images to warm (only when the request sent warm_cursor). */
+  readonly warm: readonly WarmImage[];
+  readonly warm_cursor?: string;
 }
 
 export const FINISH_STATUSES = ['complete', 'error', 'cancelled', 'timeout', 'killed', 'requeue'] as const;

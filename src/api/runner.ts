@@ -6,7 +6,7 @@ import type { HttpClient } from './http.js';
 import { DELIVER_RETRY, NO_RETRY, type RetryPolicy } from './retry.js';
 import { unwrapCluster } from './clusters.js';
 import type {
-  FinishRequest, HeartbeatRequest, HeartbeatResponse, LogAppendResponse, ReserveRequest, ReserveResponse, RunnerCluster,
+  FinishRequest, HeartbeatRequest, HeartbeatResponse, LogAppendResponse, ReserveRequest, ReserveResponse, RunnerCluster, WarmImage,
 } from './runner-types.js';
 import type { CallOptions } from './project.js';
 
@@ -18,6 +18,17 @@ export function conflictSize(err: unknown): number | undefined {
   if (!isIronError(err, 'ERR_API_CONFLICT')) return undefined;
   const size = err.details.size;
   return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+}
+
+/** Well-formed warm-up entries only: a malformed one is dropped, never fatal to the reserve. */
+function warmList(v: unknown): WarmImage[] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((e: unknown) => {
+    if (e === null || typeof e !== 'object') return [];
+    const o = e as Record<string, unknown>;
+    if (typeof o['image'] !== 'string' || o['image'] === '' || typeof o['project_id'] !== 'string') return [];
+    return [{ image: o['image'], project_id: o['project_id'], ...(o['docker_auth'] === undefined ? {} : { docker_auth: o['docker_auth'] }) }];
+  });
 }
 
 function stringList(v: unknown): string[] {
@@ -54,7 +65,10 @@ export class RunnerApi {
     }, signal);
     if (!Array.isArray(res.tasks)) throw new IronError('ERR_API_RESPONSE', 'reserve answer has no tasks list');
     const interval = typeof res.heartbeat_interval_ms === 'number' && res.heartbeat_interval_ms > 0 ? res.heartbeat_interval_ms : 1000;
-    return { tasks: res.tasks, heartbeat_interval_ms: interval };
+    return {
+      tasks: res.tasks, heartbeat_interval_ms: interval, warm: warmList(res.warm),
+      ...(typeof res.warm_cursor === 'string' ? { warm_cursor: res.warm_cursor } : {}),
+    };
   }
 
   /** Ends this instance's parked reserve at once (a draining runner), so its answer is not stranded. */
@@ -67,13 +81,14 @@ export class RunnerApi {
 
   /** One call per runner instance: extends every lease it holds. */
   async heartbeat(req: HeartbeatRequest, signal: AbortSignal, o?: CallOptions): Promise<HeartbeatResponse> {
-    const res = await this.http.json<{ cancel?: unknown; lost?: unknown; lease_expires_at?: unknown; heartbeat_interval_ms?: unknown }>({
+    const res = await this.http.json<{ cancel?: unknown; lost?: unknown; lease_expires_at?: unknown; heartbeat_interval_ms?: unknown; warm?: unknown; warm_cursor?: unknown }>({
       method: 'POST', path: this.path('/runner/heartbeat'), json: req, idempotent: true, ...this.policy(o, NO_RETRY),
     }, signal);
     return {
       cancel: stringList(res.cancel), lost: stringList(res.lost),
       ...(typeof res.lease_expires_at === 'string' ? { lease_expires_at: res.lease_expires_at } : {}),
       ...(typeof res.heartbeat_interval_ms === 'number' ? { heartbeat_interval_ms: res.heartbeat_interval_ms } : {}),
+      warm: warmList(res.warm), ...(typeof res.warm_cursor === 'string' ? { warm_cursor: res.warm_cursor } : {}),
     };
   }
 

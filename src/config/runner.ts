@@ -52,6 +52,10 @@ export interface RunnerConfig {
   blockedAddresses: string[];
   manageEgressRules: boolean;
   imageCacheBytes: number | undefined;
+  /** PULL_TIMEOUT: a pull (or a cached private image's credential check) that takes longer fails the task. */
+  pullTimeoutMs: number;
+  /** PRE_PULL: pull a code's image when it is registered or updated (the API's warm-up list). */
+  prePull: boolean;
   /** JOB_INPUT: `auto` binds JOBS_DIR/input read-only when the engine sees it; `volume` never binds. */
   jobInput: 'auto' | 'volume';
 }
@@ -173,6 +177,8 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
     blockedAddresses,
     manageEgressRules: r.bool('MANAGE_EGRESS_RULES', true),
     imageCacheBytes: imageCacheRaw === undefined ? undefined : r.size('IMAGE_CACHE_SIZE', 0, 64 * MiB),
+    pullTimeoutMs: r.durationMs('PULL_TIMEOUT', 600_000, 1000),
+    prePull: r.bool('PRE_PULL', true),
     jobInput: r.oneOf('JOB_INPUT', ['auto', 'volume'] as const, 'auto'),
   };
   if (config.pollWaitS > 30) r.problem('POLL_WAIT must be at most 30s (the API holds a reserve at most that long)');

@@ -135,6 +135,7 @@ async function createSandbox(
         manageEgressRules: config.manageEgressRules, inputMode: config.jobInput, inputDir: path.join(config.jobsDir, 'input'),
         network: { name: config.jobNetwork, blockedTcpPorts: [...config.blockedTcpPorts], blockedAddresses: [...config.blockedAddresses] },
         ...(config.imageCacheBytes === undefined ? {} : { imageCacheBytes: config.imageCacheBytes }),
+        pullTimeoutMs: config.pullTimeoutMs, imageStateFile: path.join(config.jobsDir, 'private-images.json'),
       };
       return await Sandbox.create(engine, options, log, signal);
     } catch (err) {

@@ -1,7 +1,7 @@
 // One heartbeat per runner instance (not per task) extends every lease it holds. Its answer carries
 // user cancellations and leases that are no longer ours. If leases cannot be renewed before they
 // expire, the runner stops those tasks itself (fencing), so a task never runs on two runners at once.
-import type { RunnerApi } from '../api/index.js';
+import type { RunnerApi, WarmAnswer } from '../api/index.js';
 import { isIronError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunnerMetrics } from './metrics.js';
@@ -19,6 +19,9 @@ export interface HeartbeatHooks {
   cancel(taskId: string): void;
   lost(taskId: string): void;
   fence(taskId: string): void;
+  /** Image warm-ups ride along (docs/protocol.md): the cursor to send (undefined: none), and the answer. */
+  warmCursor?(): string | undefined;
+  warm?(answer: WarmAnswer): void;
 }
 
 /** Stop a task this long before its lease would run out, so it is dead before the server reassigns it. */
@@ -74,8 +77,12 @@ export class Heartbeat {
     this.fence(tasks, now);
     const sentAt = Date.now();
     try {
+      const cursor = this.hooks.warmCursor?.();
       const res = await this.api.heartbeat(
-        { instance_id: this.instanceId, tasks: tasks.map((t) => ({ id: t.id, reservation_id: t.reservationId })) },
+        {
+          instance_id: this.instanceId, tasks: tasks.map((t) => ({ id: t.id, reservation_id: t.reservationId })),
+          ...(cursor === undefined ? {} : { warm_cursor: cursor }),
+        },
         AbortSignal.any([this.ctl.signal, AbortSignal.timeout(Math.max(2_000, this.intervalMs * 3))]),
       );
       this.lastOk = Date.now();
@@ -83,6 +90,7 @@ export class Heartbeat {
       for (const t of tasks) if (!lost.has(t.id)) t.leaseDeadline = sentAt + t.leaseMs;
       for (const id of res.cancel) this.hooks.cancel(id);
       for (const id of res.lost) this.hooks.lost(id);
+      this.hooks.warm?.(res);
     } catch (err) {
       if (this.ctl.signal.aborted) return;
       const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';

@@ -18,6 +18,7 @@ export class RunnerMetrics {
   readonly apiErrors = new Counter({ name: 'iron_runner_api_errors_total', help: 'Failed API calls by call and code', labelNames: ['call', 'code'], registers: [this.registry] });
   readonly logBytes = new Counter({ name: 'iron_runner_log_bytes_shipped_total', help: 'Task log bytes accepted by the API', registers: [this.registry] });
   readonly heartbeatLag = new Gauge({ name: 'iron_runner_heartbeat_lag_seconds', help: 'Time since the last successful heartbeat', registers: [this.registry] });
+  readonly warmups = new Counter({ name: 'iron_runner_image_warmups_total', help: 'Image pre-pulls by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });
   readonly draining = new Gauge({ name: 'iron_runner_draining', help: '1 while the runner drains', registers: [this.registry] });
 
   constructor() {

@@ -13,6 +13,7 @@ import { Heartbeat } from './heartbeat.js';
 import { grant, taskLimits } from './limits.js';
 import type { RunnerMetrics } from './metrics.js';
 import { TaskRun } from './task-run.js';
+import { Warmer } from './warmer.js';
 
 export interface RunnerDeps {
   config: Readonly<RunnerConfig>;
@@ -33,6 +34,7 @@ export class Runner {
   private readonly granted = new Map<string, number>();
   private readonly slots: PQueue;
   private readonly heartbeat: Heartbeat;
+  private readonly warmer: Warmer;
   private readonly pollCtl = new AbortController();
   private readonly hardStopCtl = new AbortController();
   private draining = false;
@@ -52,8 +54,13 @@ export class Runner {
         d.log.warn({ task_id: id }, 'lease could not be renewed in time; stopping the task (fencing)');
         this.active.get(id)?.stop('fenced');
       },
+      warmCursor: () => (d.config.prePull ? this.warmer.cursor : undefined),
+      warm: (answer) => {
+        if (!this.draining) this.warmer.take(answer);
+      },
     }, d.log.child({ component: 'heartbeat' }), d.metrics);
     d.metrics.slotsTotal.set(d.config.concurrency);
+    this.warmer = new Warmer(d.sandbox, d.log.child({ component: 'warm-up' }), d.metrics);
   }
 
   get isDraining(): boolean {
@@ -86,6 +93,7 @@ export class Runner {
     this.d.log.info({ running: this.active.size, drain_timeout_ms: this.d.config.drainTimeoutMs }, 'draining: no new tasks; running tasks may finish');
     this.drained = (async () => {
       await this.stopPolling();
+      await this.warmer.stop();
       const timer = setTimeout(() => this.giveBackAll('drain timeout reached'), this.d.config.drainTimeoutMs);
       timer.unref();
       await this.slots.onIdle();
@@ -236,13 +244,19 @@ export class Runner {
         continue;
       }
       try {
-        const res = await this.d.api.reserve({ instance_id: this.d.instanceId, n: free, wait: this.d.config.pollWaitS }, signal);
+        const res = await this.d.api.reserve({
+          instance_id: this.d.instanceId, n: free, wait: this.d.config.pollWaitS,
+          ...(this.d.config.prePull ? { warm_cursor: this.warmer.cursor } : {}),
+        }, signal);
         this.lastApiOk = Date.now();
         failures = 0;
         this.heartbeat.intervalMs = res.heartbeat_interval_ms;
         // An answer that raced the drain signal: those tasks were never started here; hand them back.
         if (this.draining) await this.giveBack(res.tasks.map((t) => ({ taskId: t.id, reservationId: t.reservation_id })), 'runner draining');
-        else for (const task of res.tasks) this.launch(task);
+        else {
+          for (const task of res.tasks) this.launch(task);
+          this.warmer.take(res);
+        }
       } catch (err) {
         if (signal.aborted || this.draining) break;
         failures++;

@@ -36,6 +36,8 @@ export function buildTaskSpec(task: ReservedTask, payload: Buffer, config: Reado
   if (config.cpusPerJob !== undefined) spec.limits.nanoCpus = Math.round(config.cpusPerJob * 1e9);
   const auth = registryAuth(task.docker_auth);
   if (auth !== undefined) spec.registryAuth = auth;
+  // A cached private image is reused for another project only after its own credentials pulled it.
+  spec.imageScope = task.project_id;
   return spec;
 }
 

@@ -44,7 +44,7 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
 
   let image;
   try {
-    image = await ctx.images.ensure(spec.image, spec.registryAuth, signal);
+    image = await ctx.images.ensure(spec.image, spec.registryAuth, signal, spec.imageScope);
   } catch (err) {
     if (signal.aborted) return early('cancelled', 'cancelled', t0);
     throw err;

@@ -5,8 +5,9 @@ import { IronError } from '../errors.js';
 import { formatSize } from '../config/units.js';
 import { DEFAULT_PIDS_LIMIT } from './container-spec.js';
 import { detectDiskQuota } from './capabilities.js';
-import type { ContainerEngine } from './engine.js';
-import { ImageCache } from './images.js';
+import type { ContainerEngine, RegistryAuth } from './engine.js';
+import { ImageCache, type EnsureResult } from './images.js';
+import { ImageProvenance } from './image-provenance.js';
 import { InputChooser, type InputMode } from './input-mode.js';
 import { DEFAULT_NETWORK, ensureJobNetwork } from './network.js';
 import { reapOrphans, type ReapedTask } from './reaper.js';
@@ -49,9 +50,11 @@ export class Sandbox {
     if (net.egress.installed) slog.info({ network: network.name, blocked_tcp_ports: network.blockedTcpPorts, blocked_addresses: network.blockedAddresses }, 'egress rules installed');
     else slog.warn({ network: network.name, reason: net.egress.reason }, 'egress rules NOT installed: jobs can reach SMTP and the metadata address unless the host firewall blocks them');
     if (options.imageCacheBytes !== undefined) slog.info({ limit: formatSize(options.imageCacheBytes) }, 'image cache limit');
+    const provenance = new ImageProvenance(options.imageStateFile, slog);
+    await provenance.load(signal);
     const images = new ImageCache(engine, slog, {
       pullTimeoutMs: options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS, cacheBytes: options.imageCacheBytes,
-    });
+    }, provenance);
     const input = new InputChooser(engine, options.inputMode ?? 'auto', options.inputDir, options.instanceId, slog);
     return new Sandbox({
       engine, log: slog, images, input, capabilities, networkName: network.name, instanceId: options.instanceId,
@@ -95,6 +98,16 @@ export class Sandbox {
     return this.ctx.engine.ping(signal);
   }
 
+  /**
+   * Pulls an image ahead of its first task (pre-pull), with the credentials and scope that task will
+   * have, so that task finds it present and verified. Counts toward the image cache like a task's.
+   */
+  async warm(image: string, auth: RegistryAuth | undefined, scope: string, signal: AbortSignal): Promise<EnsureResult> {
+    const res = await this.ctx.images.ensure(image, auth, signal, scope);
+    if (res.ok) await this.ctx.images.evict(signal);
+    return res;
+  }
+
   /** Images this sandbox used, most recent first (observability and tests). */
   cachedImages(): Array<{ ref: string; size: number; inUse: number }> {
     return this.ctx.images.snapshot();
@@ -109,6 +122,7 @@ function validateOptions(o: SandboxOptions): void {
   if (o.imageCacheBytes !== undefined && (!Number.isSafeInteger(o.imageCacheBytes) || o.imageCacheBytes < 0)) problems.push('imageCacheBytes must be a non-negative integer');
   if (o.pullTimeoutMs !== undefined && (!Number.isFinite(o.pullTimeoutMs) || o.pullTimeoutMs <= 0)) problems.push('pullTimeoutMs must be positive');
   if (o.inputMode !== undefined && o.inputMode !== 'auto' && o.inputMode !== 'volume') problems.push("inputMode must be 'auto' or 'volume'");
+  if (o.imageStateFile !== undefined && (typeof o.imageStateFile !== 'string' || !o.imageStateFile.startsWith('/'))) problems.push('imageStateFile must be an absolute path');
   if (o.inputDir !== undefined && (typeof o.inputDir !== 'string' || !o.inputDir.startsWith('/'))) problems.push('inputDir must be an absolute path');
   if (o.defaultPidsLimit !== undefined && (!Number.isInteger(o.defaultPidsLimit) || o.defaultPidsLimit < 8)) problems.push('defaultPidsLimit must be at least 8');
   if (problems.length > 0) throw new IronError('ERR_INVALID_ARGUMENT', `invalid sandbox options: ${problems.join('; ')}`);

@@ -21,12 +21,18 @@ export interface SandboxOptions {
   /** Cancel / timeout: SIGTERM, then SIGKILL after this grace period. */
   stopGraceMs: number;
   /**
-   * LRU eviction of images this sandbox used once their total size exceeds this. Images never used
-   * by this sandbox, and images any container still uses, are never removed. Undefined = no eviction.
+   * LRU eviction of images this sandbox pulled once their total size exceeds this. Images that were on
+   * the engine before (preloaded, built, pulled by others), and images any container still uses, are
+   * never removed. Undefined = no eviction.
    */
   imageCacheBytes?: number;
   /** Default 10 minutes. */
   pullTimeoutMs?: number;
+  /**
+   * A file only this runner writes (JOBS_DIR/private-images.json) that remembers which images were
+   * pulled with credentials, across restarts. Undefined: remembered in memory only.
+   */
+  imageStateFile?: string;
   /** Default 256. Applied when a task gives no pidsLimit. */
   defaultPidsLimit?: number;
   /**
@@ -69,6 +75,11 @@ export interface TaskSpec {
   /** Extra labels (e.g. the reservation id); instance and task id labels are added. */
   labels: Record<string, string>;
   registryAuth?: RegistryAuth;
+  /**
+   * Who asks for the image (the runner passes the project id; default ''). An image pulled with
+   * credentials is reused for another scope only after that scope's credentials pulled it again.
+   */
+  imageScope?: string;
 }
 
 export interface TaskIO {

@@ -14,12 +14,15 @@ import type { ServerMetrics } from './metrics.js';
 import type { Store, TokenScope } from './store/types.js';
 import type { Ticker } from './ticker.js';
 import type { Wakeups } from './wakeups.js';
+import type { Warmups } from './warmups.js';
 
 export interface Deps {
   readonly config: ServerConfig;
   readonly store: Store;
   readonly logs: LogFiles;
   readonly wakeups: Wakeups;
+  /** Images the runners of a cluster should pull ahead of their first task. */
+  readonly warmups: Warmups;
   readonly ticker: Ticker;
   readonly metrics: ServerMetrics;
   readonly log: Logger;

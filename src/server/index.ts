@@ -15,6 +15,7 @@ import { openSqliteStore } from './store/sqlite/index.js';
 import { LogFiles } from './store/logs.js';
 import { Ticker } from './ticker.js';
 import { Wakeups } from './wakeups.js';
+import { Warmups } from './warmups.js';
 
 export { Admin, type Bootstrap } from './admin.js';
 export type { Store } from './store/types.js';
@@ -43,7 +44,7 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
     await logs.init();
     const admin = new Admin(store, config);
     const bootstrap = await admin.bootstrapIfEmpty();
-    const deps: Deps = { config, store, logs, wakeups, ticker, metrics, log, closing: closingCtl.signal };
+    const deps: Deps = { config, store, logs, wakeups, warmups: new Warmups(), ticker, metrics, log, closing: closingCtl.signal };
     const httpOpts = { keepAliveTimeout: 65_000, requestTimeout: 0 };
     // With a certificate the API speaks https only: no plain listener a token could leak over.
     server = config.tls === undefined

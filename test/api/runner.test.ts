@@ -38,7 +38,7 @@ describe('RunnerApi', () => {
     };
     const { s, c } = await setup((_r, res) => { setTimeout(() => json(res, 200, { tasks: [task], heartbeat_interval_ms: 500 }), 1500); });
     const out = await c.runner.reserve({ instance_id: 'i-1', n: 2, wait: 2 }, signal());
-    expect(out).toEqual({ tasks: [task], heartbeat_interval_ms: 500 });
+    expect(out).toEqual({ tasks: [task], heartbeat_interval_ms: 500, warm: [] });
     expect(s.seen[0]?.url).toBe(`/2/clusters/${CLUSTER}/runner/reserve`);
     expect(JSON.parse(s.seen[0]?.body.toString() ?? '')).toEqual({ instance_id: 'i-1', n: 2, wait: 2 });
   });
@@ -54,7 +54,7 @@ describe('RunnerApi', () => {
   it('heartbeat sends all tasks in one call and returns cancel/lost lists', async () => {
     const { s, c } = await setup((_r, res) => json(res, 200, { cancel: ['t2'], lost: ['t3', 7] }));
     const out = await c.runner.heartbeat({ instance_id: 'i-1', tasks: [{ id: 't2', reservation_id: 'r2' }, { id: 't3', reservation_id: 'r3' }] }, signal());
-    expect(out).toEqual({ cancel: ['t2'], lost: ['t3'] });
+    expect(out).toEqual({ cancel: ['t2'], lost: ['t3'], warm: [] });
     expect(s.seen[0]?.url).toBe(`/2/clusters/${CLUSTER}/runner/heartbeat`);
   });
 

@@ -1,14 +1,19 @@
-// LRU eviction over images this sandbox used, never an image a container still uses. The images
-// are committed here from the test image (distinct ids), so no other test's images are touched.
+// LRU eviction over images this sandbox pulled, never an image a container still uses, never an image
+// that was on the engine already (the test image here, used by a task too). The images are committed
+// from the test image (distinct ids), pushed to a private registry on loopback and their local tags
+// removed, so the sandbox pulls them; no other test's images are touched.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectLabels } from '../../src/sandbox/labels.js';
 import { collector, IMAGE, makeFixture, MiB, never, spec, type Fixture } from './helpers.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const tag = randomBytes(3).toString('hex');
 const repo = `iron-test/cache-${tag}`;
-const refs = ['a', 'b', 'c'].map((t) => `${repo}:${t}`);
+const local = ['a', 'b', 'c'].map((t) => `${repo}:${t}`);
+let refs: string[] = [];
 let fx: Fixture;
+let reg: TestRegistry;
 let holder: string | undefined;
 
 beforeAll(async () => {
@@ -21,26 +26,35 @@ beforeAll(async () => {
     HostConfig: { Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 8, ReadonlyRootfs: true, NetworkMode: 'none', SecurityOpt: [], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false },
   }, s);
   try {
-    for (const ref of refs) {
+    for (const ref of local) {
       const [r, t] = ref.split(':') as [string, string];
       await fx.engine.containerCommit(base, r, t, { 'io.iron-runner.test': `${tag}-${t}` }, s);
     }
   } finally {
     await fx.engine.containerRemove(base, s);
   }
+  reg = await startRegistry();
+  refs = ['a', 'b', 'c'].map((t) => `${reg.host}/cache-${tag}:${t}`);
+  for (const [i, ref] of local.entries()) {
+    await reg.push(ref, `cache-${tag}:${['a', 'b', 'c'][i] ?? ''}`);
+    await fx.engine.imageRemove(ref, s);
+  }
 });
 
 afterAll(async () => {
   const s = AbortSignal.timeout(60_000);
   if (holder !== undefined) await fx.engine.containerRemove(holder, s);
-  for (const ref of refs) await fx.engine.imageRemove(ref, s).catch(() => undefined);
+  for (const ref of [...refs, ...local]) await fx.engine.imageRemove(ref, s).catch(() => undefined);
+  await reg?.stop();
   await fx.cleanup();
 });
 
 describe('image cache', () => {
-  it('evicts the least recently used image, skipping one a container still uses', async () => {
+  it('evicts the least recently used pulled image, skipping one a container still uses and the local one', async () => {
     const s = AbortSignal.timeout(30_000);
-    const run = (image: string) => fx.sandbox.runTask(spec({ image, command: ['true'] }), collector(), never());
+    const run = (image: string) => fx.sandbox.runTask(spec({ image, command: ['true'], registryAuth: reg.auth }), collector(), never());
+    // The local test image is used first (so it is the least recently used), and is never a candidate.
+    expect((await fx.sandbox.runTask(spec({ image: IMAGE, command: ['true'] }), collector(), never())).status).toBe('complete');
     expect((await run(refs[0] ?? '')).status).toBe('complete');
     expect((await run(refs[1] ?? '')).status).toBe('complete');
     // A container (not a running task) holds the least recently used image.

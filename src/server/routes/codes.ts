@@ -20,6 +20,7 @@ export function registerCodeRoutes(r: Router<Handler>): void {
       const input = codeInput(ctx, pid, upload.data, upload.file);
       const code = await ctx.deps.store.putCode(input, Date.now());
       if (upload.file !== undefined) await rename(upload.file.path, zipPath(ctx, code.historyId));
+      await warmImage(ctx, code);
       return { ...codeJson(code), msg: 'Upload successful.' };
     } finally {
       if (upload.file !== undefined) await rm(upload.file.path, { force: true });
@@ -104,6 +105,19 @@ async function code(ctx: Ctx): Promise<Code> {
 
 function zipPath(ctx: Ctx, historyId: string): string {
   return join(ctx.deps.config.dataDir, 'code', `${historyId}.zip`);
+}
+
+/**
+ * Pre-pull: the new revision's image is listed for the runners of the clusters this project's tasks
+ * go to (its own clusters and the install's default cluster), and their parked reserves are woken.
+ */
+async function warmImage(ctx: Ctx, code: Code): Promise<void> {
+  if (code.image === '') return;
+  const own = await ctx.deps.store.listClusters(code.projectId, { page: 0, perPage: 100 });
+  const shared = await ctx.deps.store.resolveCluster(code.projectId, 'default');
+  const ids = [...own.map((c) => c.id), ...(shared === undefined ? [] : [shared.id])];
+  ctx.deps.warmups.add(ids, code.image, code.projectId, Date.now());
+  for (const id of ids) ctx.deps.wakeups.wake(id);
 }
 
 function codeInput(ctx: Ctx, projectId: string, d: Record<string, unknown>, file: { md5: string; size: number } | undefined): CodeInput {

@@ -21,13 +21,16 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     const instanceId = instance(b);
     const n = optNumber(b, 'n', 1, MAX_RESERVE) ?? 1;
     const waitMs = Math.min(ctx.deps.config.maxWaitMs, Math.round((optFloat(b, 'wait', 0, 30) ?? 0) * 1000));
+    // Only a runner that sends a cursor takes part in warm-ups (older runners never see the field).
+    const warmCursor = optString(b, 'warm_cursor', 64);
     if ((await ctx.deps.store.getCluster(cid)) === undefined) throw notFound('Cluster not found');
-    const reserved = await reserveLongPoll(ctx, cid, instanceId, n, Date.now() + waitMs);
+    const reserved = await reserveLongPoll(ctx, cid, instanceId, n, Date.now() + waitMs, warmCursor);
     // Read after the long-poll: a cluster updated while the reserve was parked applies to these tasks.
     const cluster = reserved.length === 0 ? undefined : await ctx.deps.store.getCluster(cid);
     if (reserved.length > 0 && cluster === undefined) throw notFound('Cluster not found');
     const tasks = cluster === undefined ? [] : await Promise.all(reserved.map((rt) => reservedJson(ctx, cluster, rt)));
-    const body = { tasks, heartbeat_interval_ms: ctx.deps.config.heartbeatIntervalMs };
+    const body: Record<string, unknown> = { tasks, heartbeat_interval_ms: ctx.deps.config.heartbeatIntervalMs };
+    if (warmCursor !== undefined) Object.assign(body, await warmJson(ctx, cid, warmCursor));
     if (reserved.length === 0) return body;
     // A reservation only counts if the runner receives it. When the runner hung up first (it is
     // draining, or the connection broke), give the tasks back now instead of after lease expiry.
@@ -60,9 +63,11 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     });
     const now = Date.now();
     const leaseMs = ctx.deps.config.leaseMs;
+    const warmCursor = optString(b, 'warm_cursor', 64);
     const out = await ctx.deps.store.heartbeat(cid, instanceId, items, now, leaseMs);
     ctx.deps.ticker.poke(now + leaseMs);
-    return { ...out, lease_expires_at: rfc3339(now + leaseMs), heartbeat_interval_ms: ctx.deps.config.heartbeatIntervalMs };
+    const warm = warmCursor === undefined ? {} : await warmJson(ctx, cid, warmCursor);
+    return { ...out, lease_expires_at: rfc3339(now + leaseMs), heartbeat_interval_ms: ctx.deps.config.heartbeatIntervalMs, ...warm };
   });
 
   r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/start', async (ctx) => {
@@ -119,18 +124,22 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
   });
 }
 
-async function reserveLongPoll(ctx: Ctx, cid: string, instanceId: string, n: number, deadline: number): Promise<ReservedTask[]> {
+async function reserveLongPoll(ctx: Ctx, cid: string, instanceId: string, n: number, deadline: number, warmCursor: string | undefined): Promise<ReservedTask[]> {
   const released = new AbortController();
   const removeRelease = ctx.deps.wakeups.onRelease(cid, instanceId, () => released.abort());
+  // A warm-up listed for this runner ends the long-poll early (with no tasks) so it can start pulling.
+  const warm = warmCursor === undefined ? () => false : () => ctx.deps.warmups.pending(cid, warmCursor, Date.now());
   try {
-    return await reserveLoop(ctx, cid, instanceId, n, deadline, AbortSignal.any([ctx.signal, released.signal]));
+    return await reserveLoop(ctx, cid, instanceId, n, deadline, AbortSignal.any([ctx.signal, released.signal]), warm);
   } finally {
     removeRelease();
   }
 }
 
 
-async function reserveLoop(ctx: Ctx, cid: string, instanceId: string, n: number, deadline: number, stop: AbortSignal): Promise<ReservedTask[]> {
+async function reserveLoop(
+  ctx: Ctx, cid: string, instanceId: string, n: number, deadline: number, stop: AbortSignal, warm: () => boolean,
+): Promise<ReservedTask[]> {
   const { store, wakeups, config } = ctx.deps;
   for (;;) {
     // Park first, then look: a task queued in between wakes this waiter instead of being missed.
@@ -144,7 +153,7 @@ async function reserveLoop(ctx: Ctx, cid: string, instanceId: string, n: number,
         ctx.deps.ticker.poke(now + config.leaseMs);
         return got;
       }
-      if (now >= deadline) return [];
+      if (now >= deadline || warm()) return [];
       await parked.promise;
     } finally {
       parked.cancel();
@@ -164,6 +173,18 @@ async function reservedJson(ctx: Ctx, cluster: Cluster, { task: t, revision: rev
   const auth = dockerAuthFor(rev.image, await ctx.deps.store.credentials(t.projectId));
   if (auth !== undefined) out['docker_auth'] = auth;
   return out;
+}
+
+/** The images to warm that this runner has not seen, each with its project's credentials for that registry. */
+async function warmJson(ctx: Ctx, cid: string, cursor: string): Promise<{ warm: Array<Record<string, unknown>>; warm_cursor: string }> {
+  const { entries, cursor: next } = ctx.deps.warmups.since(cid, cursor, Date.now());
+  const warm = await Promise.all(entries.map(async (e) => {
+    const item: Record<string, unknown> = { image: e.image, project_id: e.projectId };
+    const auth = dockerAuthFor(e.image, await ctx.deps.store.credentials(e.projectId));
+    if (auth !== undefined) item['docker_auth'] = auth;
+    return item;
+  }));
+  return { warm, warm_cursor: next };
 }
 
 function instance(b: Record<string, unknown>): string {
