@@ -56,19 +56,56 @@ function makeCerts(dir: string, address: string): { ca: string; cert: string; ke
 export interface RegistryOptions {
   user?: RegistryUser;
   /**
-   * The address to listen on (default 127.0.0.1). dockerd treats 127.0.0.0/8 as an insecure registry
-   * (TLS not verified); a host address outside it (e.g. the docker0 gateway) makes the engine verify
-   * the certificate against certs.d.
+   * Run the registry in a network namespace of its own, reached over a veth pair on a private /30,
+   * instead of on 127.0.0.1. dockerd treats 127.0.0.0/8 as an insecure registry (TLS not verified);
+   * an address outside it makes the engine verify the certificate against certs.d. The namespace is
+   * the test's own host, so no traffic goes to any address this machine does not own.
    */
-  address?: string;
+  ownHost?: boolean;
+}
+
+interface TestHost { address: string; wrap(cmd: string[]): string[]; remove(): void }
+
+/** A network namespace with a veth pair: the host side gets .1, the namespace side .2 of a /30. */
+function makeTestHost(): TestHost {
+  const tag = `${process.pid % 10_000}${Math.floor(Math.random() * 1_000)}`;
+  const ns = `irt-reg-${tag}`;
+  const hostIf = `vrh${tag}`;
+  const nsIf = `vrn${tag}`;
+  const net = `10.214.${Math.floor(Math.random() * 250) + 2}.${4 * Math.floor(Math.random() * 60)}`;
+  const [a, b, c, d] = net.split('.').map(Number) as [number, number, number, number];
+  const hostIp = `${a}.${b}.${c}.${d + 1}`;
+  const address = `${a}.${b}.${c}.${d + 2}`;
+  const ip = (...args: string[]): void => void execFileSync('ip', args, { stdio: 'pipe' });
+  const remove = (): void => {
+    try { ip('link', 'del', hostIf); } catch { /* gone with the namespace */ }
+    try { ip('netns', 'del', ns); } catch { /* never made */ }
+  };
+  try {
+    ip('netns', 'add', ns);
+    ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf);
+    ip('link', 'set', nsIf, 'netns', ns);
+    ip('addr', 'add', `${hostIp}/30`, 'dev', hostIf);
+    ip('link', 'set', hostIf, 'up');
+    ip('-n', ns, 'addr', 'add', `${address}/30`, 'dev', nsIf);
+    ip('-n', ns, 'link', 'set', nsIf, 'up');
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  // nsenter switches only the network namespace (`ip netns exec` also remounts /sys).
+  return { address, remove, wrap: (cmd) => ['nsenter', `--net=/var/run/netns/${ns}`, ...cmd] };
 }
 
 export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegistry> {
   if (!existsSync(REGISTRY_BIN)) throw new Error(`${REGISTRY_BIN} missing: install Debian's docker-registry and apache2-utils (scripts/dev engine does)`);
   const user = o.user ?? { username: 'iron', password: `pw-${process.pid}-${Date.now()}` };
-  const address = o.address ?? '127.0.0.1';
+  const testHost = o.ownHost === true ? makeTestHost() : undefined;
+  const address = testHost?.address ?? '127.0.0.1';
   const dir = mkdtempSync(path.join(tmpdir(), 'iron-registry-'));
-  const port = await freePort(address);
+  // The test host's namespace is ours alone: any port is free there.
+  const port = testHost !== undefined ? 5000 : await freePort(address);
   const host = `${address}:${port}`;
   const certsDir = path.join(CERTS_D, host);
   let proc: ChildProcess | undefined;
@@ -80,6 +117,7 @@ export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegist
     }
     rmSync(certsDir, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
+    testHost?.remove();
   };
   try {
     const certs = makeCerts(dir, address);
@@ -96,7 +134,8 @@ export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegist
     const ca = readFileSync(certs.ca, 'utf8');
     mkdirSync(certsDir, { recursive: true });
     writeFileSync(path.join(certsDir, 'ca.crt'), ca);
-    const p = spawn(REGISTRY_BIN, ['serve', path.join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [bin, ...args] = testHost?.wrap([REGISTRY_BIN, 'serve', path.join(dir, 'config.yml')]) ?? [REGISTRY_BIN, 'serve', path.join(dir, 'config.yml')];
+    const p = spawn(bin ?? REGISTRY_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     proc = p;
     const stderr: string[] = [];
     p.stderr?.on('data', (c: Buffer) => stderr.push(c.toString()));

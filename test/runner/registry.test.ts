@@ -2,8 +2,7 @@
 // on loopback, a real iron-api, a real iron-runner process and the host engine. Images are pushed to
 // the registry under new names and their local tags removed, so they exist only in the registry.
 // dockerd does not verify TLS for 127.0.0.0/8 (insecure by default), so the last test runs a second
-// registry on the docker0 address, where the engine must trust the CA through certs.d.
-import { execFileSync } from 'node:child_process';
+// registry on a test host of its own (a network namespace), where the engine must trust the CA through certs.d.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -252,11 +251,8 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     await d.close();
   }, 90_000);
 
-  it('verifies the registry\'s certificate through /etc/docker/certs.d (registry on the docker0 address, outside dockerd\'s insecure 127.0.0.0/8)', async () => {
-    // docker0's address is a host address (node's networkInterfaces() omits a bridge that is down).
-    const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(execFileSync('ip', ['-4', '-o', 'addr', 'show', 'docker0'], { encoding: 'utf8' }))?.[1];
-    expect(address, 'the default bridge docker0 has an IPv4 address').toBeDefined();
-    const tls = await startRegistry({ address: address ?? '' });
+  it('verifies the registry\'s certificate through /etc/docker/certs.d (registry on a test host of its own, outside dockerd\'s insecure 127.0.0.0/8)', async () => {
+    const tls = await startRegistry({ ownHost: true });
     const image = `${tls.host}/tls/bb:1`;
     try {
       await tls.push(TEST_IMAGE, 'tls/bb:1');
