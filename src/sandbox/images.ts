@@ -8,7 +8,9 @@ import { formatSize } from '../config/units.js';
 import type { ContainerEngine, RegistryAuth } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 
-export type EnsureResult = { ok: true; imageId: string } | { ok: false; msg: string };
+export type EnsureResult =
+  | { ok: true; imageId: string; entrypoint: string[] | null; cmd: string[] | null }
+  | { ok: false; msg: string };
 
 interface Entry {
   ref: string;
@@ -59,7 +61,7 @@ export class ImageCache {
     e.size = info.size;
     e.lastUsed = ++this.clock;
     this.entries.set(ref, e);
-    return { ok: true, imageId: info.id };
+    return { ok: true, imageId: info.id, entrypoint: info.entrypoint ?? null, cmd: info.cmd ?? null };
   }
 
   /** Marks an image in use by a task; the returned function releases it. */

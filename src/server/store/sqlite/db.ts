@@ -3,7 +3,7 @@
 // loop thread, so a transaction is never interleaved with another request's.
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { IronError } from '../../../errors.js';
-import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 export type Row = Record<string, SQLInputValue>;
 
@@ -23,6 +23,10 @@ export class Db {
         throw new IronError('ERR_STORE', `database schema ${version} is newer than this iron-api (${SCHEMA_VERSION})`);
       }
       this.raw.exec(SCHEMA);
+      for (const c of ADDED_COLUMNS) {
+        const cols = this.raw.prepare(`PRAGMA table_info(${c.table})`).all() as Array<{ name: string }>;
+        if (!cols.some((x) => x.name === c.column)) this.raw.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.definition}`);
+      }
       this.raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     } catch (err) {
       if (err instanceof IronError) throw err;

@@ -2,6 +2,14 @@
 // 24-hex strings clients see; `seq` gives FIFO order within a priority.
 export const SCHEMA_VERSION = 1;
 
+/**
+ * Columns added after a table was first released: added in place (with their default) when a data
+ * dir made by an earlier iron-api is opened, so no data is rewritten and old rows stay valid.
+ */
+export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; definition: string }> = [
+  { table: 'code_revisions', column: 'sha256', definition: "TEXT NOT NULL DEFAULT ''" },
+];
+
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS projects (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL
@@ -32,7 +40,7 @@ CREATE TABLE IF NOT EXISTS code_revisions (
   id TEXT PRIMARY KEY, code_id TEXT NOT NULL, project_id TEXT NOT NULL, name TEXT NOT NULL, rev INTEGER NOT NULL,
   image TEXT NOT NULL, command TEXT NOT NULL, env_vars TEXT NOT NULL, config TEXT NOT NULL,
   runtime TEXT NOT NULL, file_name TEXT NOT NULL, checksum TEXT NOT NULL, code_size INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL, sha256 TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS code_revisions_code ON code_revisions (code_id, rev);
 CREATE TABLE IF NOT EXISTS tasks (
