@@ -118,6 +118,21 @@ describe.each(MODES)('code packages with JOB_INPUT=%s', (mode) => {
     expect(log).toContain('written by the job');
   });
 
+  it('the issue\'s command: `iron worker upload --zip hello.zip --name zipworker IMAGE sh hello.sh`', async () => {
+    const zip = path.join(home, `hello-${mode}.zip`);
+    await writeFile(zip, craftZip([{ name: 'hello.sh', data: 'echo "hello from the zip"; ls\n' }, { name: 'extra.txt', data: 'x' }]));
+    const name = `zipworker-${mode}`;
+    const up = await iron(['worker', 'upload', '--zip', zip, '--name', name, 'iron-test/busybox:1', 'sh', 'hello.sh']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toMatch(/Uploaded code package 'zipworker-\w+'/);
+    const id = await queueOn(mode, name);
+    const t = await waitForTask(api, id);
+    expect(t.status, t.msg).toBe('complete');
+    const log = await taskLog(api, id);
+    expect(log).toContain('hello from the zip');
+    expect(log).toContain('extra.txt');
+  });
+
   it('a raw multipart upload (ironcli\'s wire format) runs too', async () => {
     const zip = craftZip([{ name: 'run.sh', data: 'echo "raw upload ran in $(pwd)"\n' }]);
     await rawUpload({ name: `raw-${mode}`, image: 'iron-test/busybox:1', command: 'sh run.sh' }, zip);
