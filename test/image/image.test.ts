@@ -123,7 +123,7 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     expect(log).toContain('Disk quota exceeded');
   }, 90_000);
 
-  it('runs a code package uploaded with `iron worker upload --zip DIR`, twice from one download (quota mode, bind input)', async () => {
+  it('runs a code package uploaded with `iron worker upload --zip DIR`, twice (quota mode, bind input)', async () => {
     const api = stack.api!;
     await docker(['exec', api.container, 'sh', '-c',
       'rm -rf /tmp/pkg && mkdir -p /tmp/pkg/lib && printf \'%s\\n\' "echo pkg-ran-in-\\$(pwd)" "cat lib/data" "echo job-wrote > w.txt && cat w.txt" > /tmp/pkg/hello.sh && echo data-ok > /tmp/pkg/lib/data']);

@@ -1,7 +1,11 @@
 // The runner's code download call: a reserved task carries only a package reference; its bytes
 // are served to the cluster that holds the task, for its current reservation only.
 import { createHash } from 'node:crypto';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverConfig } from '../../src/config/server.js';
+import { silentLogger } from '../../src/log.js';
+import { startServer } from '../../src/server/index.js';
 import { craftZip, multipartUpload } from '../helpers/zip-craft.js';
 import { call, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from '../server/helpers.js';
 
@@ -61,5 +65,34 @@ describe('code package reference and download', () => {
     expect(img).toBeDefined();
     expect(img?.['code_package']).toBeUndefined();
     expect((await download(img?.id ?? '', img?.reservation_id ?? '')).status).toBe(404);
+  });
+});
+
+describe('zips stored before iron-api recorded sha256s', () => {
+  it('adds the column to an older database and computes a missing sha256 once, at reserve', async () => {
+    const old = await startTestServer();
+    try {
+      const m = multipartUpload({ name: 'legacy', image: 'iron-test/busybox:1' }, zip);
+      expect((await call(old.url, 'POST', `/2/projects/${old.pid}/codes`, { token: old.token, body: m.body, type: m.type })).status).toBe(200);
+      await old.handle.close();
+      // What an iron-api from before this column left: the same table without sha256.
+      const db = new DatabaseSync(`${old.dir}/iron.db`);
+      db.exec('ALTER TABLE code_revisions DROP COLUMN sha256');
+      db.close();
+      const handle = await startServer({ config: serverConfig({ port: 0, dataDir: old.dir }), log: silentLogger() });
+      try {
+        const again = { ...old, handle, url: handle.url };
+        await queue(again, [{ code_name: 'legacy' }]);
+        const [t] = await reserve(again);
+        expect(t?.['code_package']).toEqual({ rev: '1', size: zip.length, sha256 });
+        const check = new DatabaseSync(`${old.dir}/iron.db`);
+        expect(check.prepare('SELECT sha256 FROM code_revisions').all()).toEqual([{ sha256 }]);
+        check.close();
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await old.close().catch(() => undefined);
+    }
   });
 });
