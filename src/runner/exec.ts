@@ -63,7 +63,13 @@ async function execTask(req: Readonly<ExecRequest>, deps: ExecDeps, log: Logger)
     await verifyPackage(req.zipFile, req.zipLimits, deps.signal);
     pkg = await openPackage(req.zipFile, req.zipLimits);
   }
-  const sandbox = await Sandbox.create(engine, { instanceId, maxLogBytes: req.maxLogBytes, stopGraceMs: req.stopGraceMs }, log, setup);
+  let sandbox: Sandbox;
+  try {
+    sandbox = await Sandbox.create(engine, { instanceId, maxLogBytes: req.maxLogBytes, stopGraceMs: req.stopGraceMs }, log, setup);
+  } catch (err) {
+    pkg?.close();
+    throw err;
+  }
   try {
     const limits: { memoryBytes: number; diskBytes?: number; nanoCpus?: number; pidsLimit?: number } = { memoryBytes: req.memoryBytes };
     if (req.diskBytes !== undefined) limits.diskBytes = req.diskBytes;

@@ -130,6 +130,10 @@ export class TaskRun implements LeasedTask {
 
   /** Runs the container; undefined when nothing must be reported (start refused, lease lost). */
   private async execute(payload: Buffer, shipper: LogShipper): Promise<{ outcome: TaskOutcome; giveBack: boolean } | undefined> {
+    if ((this.task.image ?? '') === '') {
+      // Legacy zip uploads (the npm client's codesUpload, runtime "sh") name no image to run them in.
+      return { outcome: failed('the code has no image to run in: upload it again with one (iron worker upload --zip FILE IMAGE CMD...)'), giveBack: false };
+    }
     const spec = buildTaskSpec(this.task, payload, this.deps.config);
     let code: TaskCode | undefined;
     try {

@@ -204,6 +204,14 @@ describe('packages the runner refuses', () => {
     expect(t.msg).toContain('ERR_ZIP_TOO_MANY_ENTRIES');
   });
 
+  it('a legacy zip without an image (the npm client\'s upload) ends `error` with a msg that says so', async () => {
+    await rawUpload({ name: 'no-image', file_name: '__runner__.sh', runtime: 'sh' }, craftZip([{ name: '__runner__.sh', data: 'node worker.js\n' }]));
+    const id = await queueOn('auto', 'no-image');
+    const t = await waitForTask(api, id);
+    expect(t.status).toBe('error');
+    expect(t.msg).toMatch(/no image/);
+  });
+
   it('a package larger than the task\'s disk limit ends `error` before it is unpacked', async () => {
     const name = 'too-big';
     // Tasks of these clusters get 64 MiB (beforeAll): the fallback disk limit (a tmpfs) is half of that.
