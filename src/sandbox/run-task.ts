@@ -77,6 +77,10 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
       }, signal);
     } catch (err) {
       if (signal.aborted) return early('cancelled', 'cancelled', t0);
+      // Given back, a package too big for the runner's input directory would come back forever.
+      if (spec.code !== undefined && (err as { code?: unknown }).code === 'ENOSPC') {
+        return early('error', `no room for the code package (${formatSize(spec.code.unpackedBytes)}) in the runner's input directory (JOBS_DIR/input)`, t0);
+      }
       throw err;
     }
     cleanups.push(input.dispose.bind(input));

@@ -1,5 +1,6 @@
 // Code packages end to end: a real iron-api (in-process, port 0), real iron-runner processes (one per
 // job input mode, each on its own cluster), the real Docker engine, and the project's own CLI.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -220,5 +221,30 @@ describe('packages the runner refuses', () => {
     const t = await waitForTask(api, id);
     expect(t.status, `${t.msg ?? ''} ${await taskLog(api, id)}`).toBe('error');
     expect(t.msg).toMatch(/disk limit/);
+  });
+});
+
+describe('a runner whose input directory cannot hold the package', () => {
+  it('ends the task `error` (instead of giving it back forever) and keeps serving', async () => {
+    const jobsDir = await mkdtemp(path.join(tmpdir(), 'iron-pkg-tiny-'));
+    await mkdir(path.join(jobsDir, 'input'), { mode: 0o700 });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', path.join(jobsDir, 'input')]);
+    const c = await api.handle.admin.createCluster(api.projectId, 'tiny');
+    const proc = spawnRunner(api, { CLUSTER_ID: c.clusterId, CLUSTER_TOKEN: c.token, JOB_NETWORK: network, JOB_INPUT: 'auto' }, jobsDir);
+    try {
+      await rawUpload({ name: 'wide', image: 'iron-test/busybox:1', command: 'sh run.sh' }, craftZip([{ name: 'run.sh', data: 'echo never\n' }, { name: 'blob', data: randomBytes(3 * 1024 * 1024) }]));
+      const [big] = await api.client.project.queueTasks([{ code_name: 'wide', payload: '', cluster: c.clusterId }], AbortSignal.timeout(10_000));
+      const t = await waitForTask(api, big ?? '');
+      expect(t.status).toBe('error');
+      expect(t.msg).toMatch(/no room for the code package/);
+      await rawUpload({ name: 'narrow', image: 'iron-test/busybox:1', command: 'sh run.sh' }, craftZip([{ name: 'run.sh', data: 'echo fits\n' }]));
+      const [small] = await api.client.project.queueTasks([{ code_name: 'narrow', payload: '', cluster: c.clusterId }], AbortSignal.timeout(10_000));
+      const ok = await waitForTask(api, small ?? '');
+      expect(ok.status, ok.msg).toBe('complete');
+    } finally {
+      await proc.stop();
+      execFileSync('umount', [path.join(jobsDir, 'input')]);
+      await rm(jobsDir, { recursive: true, force: true });
+    }
   });
 });
