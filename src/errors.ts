@@ -47,6 +47,18 @@ export const ERROR_CODES = {
   ERR_SERVER_TOO_LARGE: { retryable: false },
   ERR_SERVER_CLOSING: { retryable: true },
   ERR_STORE: { retryable: false },
+  // code package zips (src/zip/): refused at upload (400) and again by the runner before unpacking
+  ERR_ZIP_INVALID: { retryable: false },
+  ERR_ZIP_PATH: { retryable: false },
+  ERR_ZIP_RESERVED: { retryable: false },
+  ERR_ZIP_SYMLINK: { retryable: false },
+  ERR_ZIP_DUPLICATE: { retryable: false },
+  ERR_ZIP_TOO_MANY_ENTRIES: { retryable: false },
+  ERR_ZIP_TOO_LARGE: { retryable: false },
+  ERR_ZIP_BOMB: { retryable: false },
+  // code packages in the runner: download, checksum, cache
+  ERR_CODE_CHECKSUM: { retryable: false },
+  ERR_CODE_DOWNLOAD: { retryable: true },
   // sandbox (Docker engine)
   ERR_ENGINE_UNAVAILABLE: { retryable: true },
   ERR_ENGINE_FAILED: { retryable: true },

@@ -132,7 +132,19 @@ export class HttpClient {
     }
   }
 
-  private async once(req: ApiRequest, signal: AbortSignal): Promise<ApiResponse> {
+  /**
+   * Like send, but a 2xx body is handed to `sink` as it arrives instead of being buffered (code
+   * packages: up to MAX_CODE_SIZE). The whole exchange is retried per policy; the sink must start
+   * over on every call (write to a fresh temp file).
+   */
+  async download(req: ApiRequest, sink: (body: AsyncIterable<Uint8Array>) => Promise<void>, signal: AbortSignal): Promise<void> {
+    const policy = req.retry ?? this.opts.retry ?? CLI_RETRY;
+    await withRetry(async () => {
+      await this.once(req, signal, sink);
+    }, policy, signal, { shouldRetry: (err) => isIronError(err) && err.retryable });
+  }
+
+  private async once(req: ApiRequest, signal: AbortSignal, sink?: (body: AsyncIterable<Uint8Array>) => Promise<void>): Promise<ApiResponse> {
     if (signal.aborted) throw abortError(signal);
     if (this.closing !== undefined) throw new IronError('ERR_ABORTED', 'API client is closed');
     const headers: Record<string, string> = {
@@ -156,9 +168,15 @@ export class HttpClient {
     }
     let data: Buffer;
     try {
+      if (sink !== undefined && res.statusCode >= 200 && res.statusCode < 300) {
+        await sink(res.body);
+        return { status: res.statusCode, body: Buffer.alloc(0) };
+      }
       data = Buffer.from(await res.body.arrayBuffer());
     } catch (err) {
       if (signal.aborted) throw abortError(signal);
+      // The sink's own verdicts (a checksum mismatch) are not network failures.
+      if (isIronError(err)) throw err;
       throw networkError(req.method, this.origin, req.path, err);
     }
     this.opts.log?.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Date.now() - started }, 'API call');

@@ -38,11 +38,14 @@ export class ProjectApi {
     return this.http.json<ProjectInfo>({ method: 'GET', path: this.p(''), ...this.retry(o) }, signal);
   }
 
-  /** Registers a docker image as a code (a new revision if the name exists). multipart like ironcli. */
-  async registerCode(code: CodeSpec, signal: AbortSignal, o?: CallOptions & { json?: boolean }): Promise<CodeInfo> {
-    const req = o?.json === true
+  /**
+   * Registers a docker image as a code (a new revision if the name exists), multipart like ironcli;
+   * with `zip`, the code package goes along as the `file` part (`iron worker upload --zip`).
+   */
+  async registerCode(code: CodeSpec, signal: AbortSignal, o?: CallOptions & { json?: boolean; zip?: Buffer }): Promise<CodeInfo> {
+    const req = o?.json === true && o.zip === undefined
       ? { json: code }
-      : (() => { const m = codeUploadBody(code); return { body: m.body, contentType: m.contentType }; })();
+      : (() => { const m = codeUploadBody(code, o?.zip); return { body: m.body, contentType: m.contentType }; })();
     const res = await this.http.json<Partial<CodeInfo>>({ method: 'POST', path: this.p('/codes'), ...req, ...this.retry(o) }, signal);
     if (typeof res.id !== 'string') throw new IronError('ERR_API_RESPONSE', 'the API did not return the registered code id');
     return { ...res, id: res.id, name: typeof res.name === 'string' ? res.name : code.name };

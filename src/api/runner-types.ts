@@ -54,6 +54,17 @@ export interface ReservedTask {
   readonly code_rev?: string;
   readonly cluster?: string;
   readonly cpu_share?: number;
+  /** Present when the task's code revision has a zip: fetch it with RunnerApi.downloadCode. */
+  readonly code_package?: CodePackageRef;
+}
+
+/** What a reserved task says about its code package; never the bytes. */
+export interface CodePackageRef {
+  /** The code revision the task was queued with. */
+  readonly rev: string;
+  readonly size: number;
+  /** Hex sha256 of the zip; the runner refuses bytes that do not match. */
+  readonly sha256: string;
 }
 
 export interface ReserveResponse {

@@ -120,6 +120,19 @@ export class RunnerApi {
     return { size };
   }
 
+  /**
+   * Streams the zip of a reserved task's code revision into `sink` (retried per policy from the
+   * start; the sink begins afresh each time). ERR_API_FORBIDDEN: the reservation is no longer ours.
+   */
+  async downloadCode(
+    taskId: string, reservationId: string, sink: (body: AsyncIterable<Uint8Array>) => Promise<void>, signal: AbortSignal, o?: CallOptions,
+  ): Promise<void> {
+    await this.http.download({
+      method: 'GET', path: this.path(`/runner/tasks/${seg(taskId)}/code`), query: { reservation_id: reservationId },
+      idempotent: true, ...this.policy(o, undefined),
+    }, sink, signal);
+  }
+
   /** Terminal report; idempotent. ERR_API_CONFLICT: superseded reservation, drop it. */
   async finish(taskId: string, req: FinishRequest, signal: AbortSignal, o?: CallOptions): Promise<void> {
     await this.http.send({

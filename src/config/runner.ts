@@ -9,6 +9,8 @@ import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { Env } from './env.js';
 import { ConfigReader, deepFreeze } from './problems.js';
 import { formatSize } from './units.js';
+import { readZipLimits } from './zip-limits.js';
+import type { ZipLimits } from '../zip/limits.js';
 
 const MiB = 1024 * 1024;
 
@@ -56,6 +58,10 @@ export interface RunnerConfig {
   pullTimeoutMs: number;
   /** PRE_PULL: pull a code's image when it is registered or updated (the API's warm-up list). */
   prePull: boolean;
+  /** CODE_CACHE_SIZE: code packages kept in JOBS_DIR/code-cache (by sha256, least recently used removed first). */
+  codeCacheBytes: number;
+  /** MAX_CODE_FILES / MAX_CODE_UNPACKED_SIZE / MAX_CODE_RATIO: checked again before a package is unpacked. */
+  zipLimits: ZipLimits;
   /** JOB_INPUT: `auto` binds JOBS_DIR/input read-only when the engine sees it; `volume` never binds. */
   jobInput: 'auto' | 'volume';
 }
@@ -180,6 +186,8 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
     pullTimeoutMs: r.durationMs('PULL_TIMEOUT', 600_000, 1000),
     prePull: r.bool('PRE_PULL', true),
     jobInput: r.oneOf('JOB_INPUT', ['auto', 'volume'] as const, 'auto'),
+    codeCacheBytes: r.size('CODE_CACHE_SIZE', 1024 * MiB, 0),
+    zipLimits: readZipLimits(r),
   };
   if (config.pollWaitS > 30) r.problem('POLL_WAIT must be at most 30s (the API holds a reserve at most that long)');
   if (diskPerJob !== undefined && diskPerJob > memoryPerJob * 64) r.problem(`DISK_PER_JOB (${formatSize(diskPerJob)}) looks wrong next to MEMORY_PER_JOB`);

@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import type { Env } from './env.js';
 import { ConfigReader, deepFreeze } from './problems.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
+import { readZipLimits } from './zip-limits.js';
+import type { ZipLimits } from '../zip/limits.js';
 
 export interface ServerConfig {
   readonly host: string;
@@ -20,6 +22,8 @@ export interface ServerConfig {
   readonly maxBodyBytes: number;
   /** Max size of a code-package zip upload. */
   readonly maxCodeBytes: number;
+  /** What an uploaded package may unpack to (entries, total size, compression ratio). */
+  readonly zipLimits: ZipLimits;
   readonly leaseMs: number;
   readonly heartbeatIntervalMs: number;
   /** Lease expiries a task survives before it ends `error` "runner lost". */
@@ -50,6 +54,9 @@ Flags win over environment variables, which win over defaults.
   --max-payload-size, MAX_PAYLOAD_SIZE payload/config/progress msg limit (default 64K)
   --max-body-size, MAX_BODY_SIZE       JSON request body limit (default 4M)
   --max-code-size, MAX_CODE_SIZE       code zip upload limit (default 256M)
+  --max-code-files, MAX_CODE_FILES     entries a code zip may hold (default 10000)
+  --max-code-unpacked-size, MAX_CODE_UNPACKED_SIZE  what a code zip may unpack to (default 1G)
+  --max-code-ratio, MAX_CODE_RATIO     largest compression ratio of an entry over 1 MiB (default 200)
   --lease, LEASE                       runner lease per reservation (default 60s)
   --heartbeat-interval, HEARTBEAT_INTERVAL  what runners are told to use (default 1s)
   --max-attempts, MAX_ATTEMPTS         lease expiries before "runner lost" (default 3)
@@ -69,6 +76,7 @@ or give it a certificate (docs/security.md).
 const FLAG_TO_ENV: Readonly<Record<string, string>> = {
   host: 'HOST', port: 'PORT', 'data-dir': 'DATA_DIR', 'public-host': 'PUBLIC_HOST', 'log-level': 'LOG_LEVEL',
   'max-payload-size': 'MAX_PAYLOAD_SIZE', 'max-body-size': 'MAX_BODY_SIZE', 'max-code-size': 'MAX_CODE_SIZE',
+  'max-code-files': 'MAX_CODE_FILES', 'max-code-unpacked-size': 'MAX_CODE_UNPACKED_SIZE', 'max-code-ratio': 'MAX_CODE_RATIO',
   lease: 'LEASE', 'heartbeat-interval': 'HEARTBEAT_INTERVAL', 'max-attempts': 'MAX_ATTEMPTS',
   'cluster-memory': 'CLUSTER_MEMORY', 'cluster-disk': 'CLUSTER_DISK', 'shutdown-grace': 'SHUTDOWN_GRACE',
   'tls-cert': 'TLS_CERT_FILE', 'tls-key': 'TLS_KEY_FILE',
@@ -120,6 +128,7 @@ export function loadServerConfig(args: ParsedArgs, env: Env, cwd = process.cwd()
     maxPayloadBytes: r.size('MAX_PAYLOAD_SIZE', 64 * 1024, 1),
     maxBodyBytes: r.size('MAX_BODY_SIZE', 4 * 1024 * 1024, 1024),
     maxCodeBytes: r.size('MAX_CODE_SIZE', 256 * 1024 * 1024, 1024),
+    zipLimits: readZipLimits(r),
     leaseMs: r.durationMs('LEASE', 60_000, 100),
     heartbeatIntervalMs: r.durationMs('HEARTBEAT_INTERVAL', 1000, 10),
     maxAttempts: r.int('MAX_ATTEMPTS', 3, 1, 100),

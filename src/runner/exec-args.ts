@@ -5,12 +5,16 @@ import type { Env } from '../config/env.js';
 import { parseDurationMs, parseSize } from '../config/units.js';
 import { IronError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
+import { readZipLimits } from '../config/zip-limits.js';
+import type { ZipLimits } from '../zip/index.js';
 
 export interface ExecRequest {
   image: string;
   command: string[] | undefined;
   payloadFile: string | undefined;
   configFile: string | undefined;
+  /** A code package zip, unpacked into the task's directory as the daemon does. */
+  zipFile: string | undefined;
   env: Record<string, string>;
   memoryBytes: number;
   diskBytes: number | undefined;
@@ -21,6 +25,7 @@ export interface ExecRequest {
   stopGraceMs: number;
   dockerHost: string | undefined;
   logLevel: LogLevel;
+  zipLimits: ZipLimits;
 }
 
 export const EXEC_USAGE = `usage: iron-runner exec --image IMG [options] [-- CMD ARGS...]
@@ -32,6 +37,9 @@ stderr, and prints the outcome as one JSON line on stderr. Exit status: 0 comple
   --image IMG            image to run (pulled if not present)
   --payload-file F       file whose bytes the task reads at $PAYLOAD_FILE (default: empty)
   --config-file F        file whose text the task reads at $CONFIG_FILE (default: empty)
+  --zip F                code package zip: checked like an upload, unpacked into $TASK_DIR (the
+                         working directory) before CMD runs; MAX_CODE_FILES, MAX_CODE_UNPACKED_SIZE
+                         and MAX_CODE_RATIO apply
   --env K=V              environment variable for the task (repeatable)
   --memory SIZE          memory limit, swap included (default 256M)
   --disk SIZE            writable disk for the task (default: half the memory in fallback mode)
@@ -41,10 +49,11 @@ stderr, and prints the outcome as one JSON line on stderr. Exit status: 0 comple
   --max-log-size SIZE    output after which it is truncated (default 10M)
   --grace DURATION       SIGTERM -> SIGKILL grace on timeout/cancel (default 10s)
 
-Environment: DOCKER_HOST (default unix:///var/run/docker.sock), LOG_LEVEL (default warn).
+Environment: DOCKER_HOST (default unix:///var/run/docker.sock), LOG_LEVEL (default warn),
+MAX_CODE_FILES, MAX_CODE_UNPACKED_SIZE, MAX_CODE_RATIO (see --zip).
 `;
 
-const VALUE_FLAGS = new Set(['--image', '--payload-file', '--config-file', '--env', '--memory', '--disk', '--cpus', '--pids', '--timeout', '--max-log-size', '--grace']);
+const VALUE_FLAGS = new Set(['--image', '--payload-file', '--config-file', '--zip', '--env', '--memory', '--disk', '--cpus', '--pids', '--timeout', '--max-log-size', '--grace']);
 
 export function parseExecArgs(argv: readonly string[], env: Env): Readonly<ExecRequest> {
   const problems: string[] = [];
@@ -117,6 +126,7 @@ export function parseExecArgs(argv: readonly string[], env: Env): Readonly<ExecR
   const reader = new ConfigReader(env);
   const logLevel = reader.oneOf('LOG_LEVEL', LOG_LEVELS, 'warn');
   const dockerHost = reader.string('DOCKER_HOST');
+  const zipLimits = readZipLimits(reader);
   problems.push(...reader.problems);
 
   const req: ExecRequest = {
@@ -124,6 +134,7 @@ export function parseExecArgs(argv: readonly string[], env: Env): Readonly<ExecR
     command,
     payloadFile: one('--payload-file'),
     configFile: one('--config-file'),
+    zipFile: one('--zip'),
     env: taskEnv,
     memoryBytes: size('--memory', 256 * 1024 * 1024, 6 * 1024 * 1024) ?? 0,
     diskBytes: size('--disk', undefined, 1024 * 1024),
@@ -134,6 +145,7 @@ export function parseExecArgs(argv: readonly string[], env: Env): Readonly<ExecR
     stopGraceMs: duration('--grace', 10_000),
     dockerHost,
     logLevel,
+    zipLimits,
   };
   if (problems.length > 0) {
     throw new IronError('ERR_CONFIG_INVALID', `invalid iron-runner exec arguments:\n  - ${problems.join('\n  - ')}`, { details: { problems: problems.length } });

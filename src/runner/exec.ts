@@ -9,6 +9,7 @@ import type { Env } from '../config/env.js';
 import { IronError, isIronError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { createDockerEngine, Sandbox, type ContainerEngine, type TaskOutcome } from '../sandbox/index.js';
+import { openPackage, verifyPackage, type OpenedPackage } from '../zip/index.js';
 import { EXEC_USAGE, parseExecArgs, type ExecRequest } from './exec-args.js';
 
 export interface ExecDeps {
@@ -56,7 +57,19 @@ async function execTask(req: Readonly<ExecRequest>, deps: ExecDeps, log: Logger)
   const engine = deps.engine ?? createDockerEngine(req.dockerHost === undefined ? {} : { dockerHost: req.dockerHost });
   const instanceId = `exec-${hostname().replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const setup = AbortSignal.any([deps.signal, AbortSignal.timeout(60_000)]);
-  const sandbox = await Sandbox.create(engine, { instanceId, maxLogBytes: req.maxLogBytes, stopGraceMs: req.stopGraceMs }, log, setup);
+  // Refused exactly as an upload would be, before anything touches the engine.
+  let pkg: OpenedPackage | undefined;
+  if (req.zipFile !== undefined) {
+    await verifyPackage(req.zipFile, req.zipLimits, deps.signal);
+    pkg = await openPackage(req.zipFile, req.zipLimits);
+  }
+  let sandbox: Sandbox;
+  try {
+    sandbox = await Sandbox.create(engine, { instanceId, maxLogBytes: req.maxLogBytes, stopGraceMs: req.stopGraceMs }, log, setup);
+  } catch (err) {
+    pkg?.close();
+    throw err;
+  }
   try {
     const limits: { memoryBytes: number; diskBytes?: number; nanoCpus?: number; pidsLimit?: number } = { memoryBytes: req.memoryBytes };
     if (req.diskBytes !== undefined) limits.diskBytes = req.diskBytes;
@@ -72,12 +85,14 @@ async function execTask(req: Readonly<ExecRequest>, deps: ExecDeps, log: Logger)
       limits,
       timeoutMs: req.timeoutMs,
       labels: {},
+      ...(pkg === undefined ? {} : { code: pkg }),
     }, {
       onOutput: (chunk, stream) => write(stream === 'stdout' ? deps.stdout : deps.stderr, chunk),
     }, deps.signal);
   } finally {
     // runTask removes its own objects; this catches anything a crash between steps left.
     await sandbox.reapOrphans(AbortSignal.timeout(30_000)).catch((err: unknown) => log.warn({ err }, 'cleanup failed'));
+    pkg?.close();
   }
 }
 

@@ -19,6 +19,9 @@ export class RunnerMetrics {
   readonly logBytes = new Counter({ name: 'iron_runner_log_bytes_shipped_total', help: 'Task log bytes accepted by the API', registers: [this.registry] });
   readonly heartbeatLag = new Gauge({ name: 'iron_runner_heartbeat_lag_seconds', help: 'Time since the last successful heartbeat', registers: [this.registry] });
   readonly warmups = new Counter({ name: 'iron_runner_image_warmups_total', help: 'Image pre-pulls by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });
+  readonly codeDownloads = new Counter({ name: 'iron_runner_code_downloads_total', help: 'Code packages downloaded from the API (cache misses)', registers: [this.registry] });
+  readonly codeDownloadBytes = new Counter({ name: 'iron_runner_code_download_bytes_total', help: 'Bytes of code packages downloaded', registers: [this.registry] });
+  readonly codeCacheHits = new Counter({ name: 'iron_runner_code_cache_hits_total', help: 'Tasks whose code package was already in the cache', registers: [this.registry] });
   readonly draining = new Gauge({ name: 'iron_runner_draining', help: '1 while the runner drains', registers: [this.registry] });
 
   constructor() {

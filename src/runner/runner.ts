@@ -1,6 +1,7 @@
 // The runner daemon's core: startup checks, the long-poll loop that reserves only as many tasks as
 // there are free slots, the heartbeat, drain and give-back. Stop is not cancel: drain lets running
 // tasks finish; only after DRAIN_TIMEOUT (or a second signal) are they stopped and given back.
+import path from 'node:path';
 import PQueue from 'p-queue';
 import { NO_RETRY, type ReservedTask, type RetryPolicy, type RunnerApi, type RunnerCluster } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
@@ -12,6 +13,8 @@ import { AUTH_BACKOFF, POLL_BACKOFF, SHORT_RETRY, backoff } from './backoff.js';
 import { Heartbeat } from './heartbeat.js';
 import { grant, taskLimits } from './limits.js';
 import type { RunnerMetrics } from './metrics.js';
+import type { CodeCache } from './code-cache.js';
+import { createCodeCache } from './task-code.js';
 import { TaskRun } from './task-run.js';
 import { Warmer } from './warmer.js';
 
@@ -23,6 +26,8 @@ export interface RunnerDeps {
   log: Logger;
   metrics: RunnerMetrics;
   spoolDir: string;
+  /** Default: JOBS_DIR/code-cache with CODE_CACHE_SIZE. */
+  codeCache?: CodeCache;
 }
 
 /** Log and finish calls retry until delivered; capped low so a returning API is used within seconds. */
@@ -43,8 +48,10 @@ export class Runner {
   private lastApiOk = 0;
   private engineDown: Promise<void> | undefined;
   cluster: RunnerCluster | undefined;
+  readonly codeCache: CodeCache;
 
   constructor(private readonly d: RunnerDeps) {
+    this.codeCache = d.codeCache ?? createCodeCache(path.join(d.config.jobsDir, 'code-cache'), d.config, d.log.child({ component: 'code-cache' }), d.metrics);
     this.slots = new PQueue({ concurrency: d.config.concurrency });
     this.heartbeat = new Heartbeat(d.api, d.instanceId, {
       tasks: () => this.active.values(),
@@ -275,6 +282,7 @@ export class Runner {
       api: this.d.api, sandbox: this.d.sandbox, config: this.d.config, log: this.d.log, metrics: this.d.metrics,
       spoolDir: this.d.spoolDir, deliverRetry: DELIVER, hardStop: this.hardStopCtl.signal,
       onEngineFailure: () => this.engineFailed(),
+      codeCache: this.codeCache,
     });
     this.active.set(run.id, run);
     this.granted.set(run.id, taskLimits(task, this.d.config).memory.granted);

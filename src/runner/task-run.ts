@@ -9,7 +9,9 @@ import { formatSize } from '../config/units.js';
 import { decryptPayload } from '../decrypt/index.js';
 import { isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Sandbox, TaskOutcome } from '../sandbox/index.js';
+import type { Sandbox, TaskOutcome, TaskSpec } from '../sandbox/index.js';
+import type { CodeCache } from './code-cache.js';
+import { loadTaskCode, type TaskCode } from './task-code.js';
 import type { LeasedTask } from './heartbeat.js';
 import { SHORT_RETRY } from './backoff.js';
 import { LogShipper } from './log-shipper.js';
@@ -33,6 +35,8 @@ export interface TaskRunDeps {
   hardStop: AbortSignal;
   /** The engine failed under this task: the runner stops taking tasks until it answers. */
   onEngineFailure?: () => void;
+  /** Code packages by sha256 (JOBS_DIR/code-cache). */
+  codeCache: CodeCache;
 }
 
 export class TaskRun implements LeasedTask {
@@ -132,7 +136,42 @@ export class TaskRun implements LeasedTask {
 
   /** Runs the container; undefined when nothing must be reported (start refused, lease lost). */
   private async execute(payload: Buffer, shipper: LogShipper): Promise<{ outcome: TaskOutcome; giveBack: boolean } | undefined> {
+    if ((this.task.image ?? '') === '') {
+      // Legacy zip uploads (the npm client's codesUpload, runtime "sh") name no image to run them in.
+      return { outcome: failed('the code has no image to run in: upload it again with one (iron worker upload --zip FILE IMAGE CMD...)'), giveBack: false };
+    }
     const spec = buildTaskSpec(this.task, payload, this.deps.config);
+    let code: TaskCode | undefined;
+    try {
+      code = await loadTaskCode(this.task, { api: this.deps.api, cache: this.deps.codeCache, config: this.deps.config, metrics: this.deps.metrics }, this.ctl.signal);
+    } catch (err) {
+      return this.codeFailure(err);
+    }
+    if (code !== undefined) spec.code = code.files;
+    try {
+      return await this.runSpec(spec, shipper);
+    } finally {
+      code?.close();
+    }
+  }
+
+  /** Why the package could not be had decides the report: not ours, a transient failure, or the task's error. */
+  private codeFailure(err: unknown): { outcome: TaskOutcome; giveBack: boolean } | undefined {
+    if (this.gone.signal.aborted || isIronError(err, 'ERR_API_FORBIDDEN')) {
+      this.log.warn('the API no longer holds this reservation; not downloading its code package');
+      return undefined;
+    }
+    if (this.ctl.signal.aborted) return { outcome: failed('cancelled'), giveBack: false };
+    const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
+    this.log.warn({ code, err: toError(err) }, 'code package unusable; the task is not run');
+    // The API or the network was away: another attempt (here or elsewhere) can succeed.
+    if (isIronError(err) && err.retryable && !code.startsWith('ERR_ZIP_')) return { outcome: failed(`code package download failed: ${toError(err).message}`), giveBack: true };
+    if (code === 'ERR_CODE_CHECKSUM') return { outcome: failed(`code package refused: ${toError(err).message}`), giveBack: false };
+    if (code.startsWith('ERR_ZIP_')) return { outcome: failed(`code package refused (${code}): ${toError(err).message}`), giveBack: false };
+    return { outcome: failed(`code package unavailable: ${toError(err).message}`), giveBack: false };
+  }
+
+  private async runSpec(spec: TaskSpec, shipper: LogShipper): Promise<{ outcome: TaskOutcome; giveBack: boolean } | undefined> {
     const masker = new SecretMasker(secretValues(spec.env));
     // `started`: the API accepted the start; `mayHaveRun`: the engine was asked to start the job.
     let started = false;

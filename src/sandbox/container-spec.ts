@@ -4,7 +4,7 @@
 // those fields are fixed below, never copied from the spec. The one mount is the sandbox's own input.
 import type { ContainerCreateBody, ContainerMount } from './engine.js';
 import { objectLabels } from './labels.js';
-import { CONFIG_FILE, PAYLOAD_FILE, TASK_DIR } from './task-input.js';
+import { CODE_INPUT_DIR, CONFIG_FILE, PAYLOAD_FILE, TASK_DIR } from './task-input.js';
 import type { SandboxCapabilities, TaskSpec } from './types.js';
 
 /**
@@ -29,7 +29,18 @@ export interface ContainerSpecInput {
   /** The read-only input mount at INPUT_DIR (a per-task volume or the task's own input directory). */
   inputMount: ContainerMount;
   defaultPidsLimit: number;
+  /** The image's ENTRYPOINT and CMD (from inspect): with a code package they run after the unpack step. */
+  image?: { entrypoint: string[] | null; cmd: string[] | null };
 }
+
+/**
+ * The unpack step of a code package. TASK_DIR is only writable (a tmpfs in the fallback disk mode,
+ * the quota'd writable layer otherwise) once the container runs, and the engine cannot write into a
+ * tmpfs before that, so the job's own shell copies the read-only delivered files there and then
+ * execs the command: the package's files are in the working directory, writable within the disk
+ * limit. Images without /bin/sh cannot run code packages (documented in the README).
+ */
+export const UNPACK_SCRIPT = `cp -R ${CODE_INPUT_DIR}/. ${TASK_DIR}/ || { echo "iron: could not unpack the code package into ${TASK_DIR} (disk limit?)" >&2; exit 1; }; exec "$@"`;
 
 /**
  * Writable space per task. With a real quota the writable layer gets diskBytes. In the fallback the
@@ -87,7 +98,12 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateBo
       AutoRemove: false,
     },
   };
-  if (spec.command !== undefined) body.Cmd = [...spec.command];
+  if (spec.code !== undefined) {
+    // An explicit Entrypoint drops the image's CMD, so both are put back behind the unpack step.
+    body.Entrypoint = ['/bin/sh', '-c', UNPACK_SCRIPT, 'iron-unpack'];
+    body.Cmd = [...(input.image?.entrypoint ?? []), ...(spec.command ?? input.image?.cmd ?? [])];
+    body.WorkingDir = TASK_DIR;
+  } else if (spec.command !== undefined) body.Cmd = [...spec.command];
   if (fallback) body.HostConfig.Tmpfs = { [TASK_DIR]: tmpfsOpts, '/tmp': tmpfsOpts };
   else body.HostConfig.StorageOpt = { size: String(writable) };
   if (spec.limits.cpuShares !== undefined) body.HostConfig.CpuShares = spec.limits.cpuShares;

@@ -80,7 +80,7 @@ class DockerEngine implements ContainerEngine {
   async imageInspect(ref: string, signal: AbortSignal): Promise<ImageInfo | undefined> {
     try {
       const i = await call('image inspect', signal, () => (this.docker.getImage(ref) as unknown as LooseInspect<Docker.ImageInspectInfo>).inspect({ abortSignal: signal }));
-      return { id: i.Id, size: i.Size };
+      return { id: i.Id, size: i.Size, entrypoint: asArgv(i.Config.Entrypoint), cmd: asArgv(i.Config.Cmd) };
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;
@@ -114,7 +114,7 @@ class DockerEngine implements ContainerEngine {
     });
   }
 
-  async containerPutArchive(id: string, path: string, tar: Buffer, signal: AbortSignal): Promise<void> {
+  async containerPutArchive(id: string, path: string, tar: Buffer | Readable, signal: AbortSignal): Promise<void> {
     await call('container put archive', signal, () => this.docker.getContainer(id).putArchive(tar, { path, abortSignal: signal }));
   }
 
@@ -318,4 +318,11 @@ function pullError(line: string): string | undefined {
     // A progress line we cannot parse is not a failure of the pull.
   }
   return undefined;
+}
+
+/** ENTRYPOINT/CMD as the engine reports them: an argv, a shell-form string, or null. */
+function asArgv(v: unknown): string[] | null {
+  if (typeof v === 'string') return v === '' ? null : ['/bin/sh', '-c', v];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.length === 0 ? null : v;
+  return null;
 }

@@ -15,6 +15,9 @@ export interface EngineInfo {
 export interface ImageInfo {
   id: string;
   size: number;
+  /** The image's ENTRYPOINT and CMD (null when unset): a code package's unpack step runs before them. */
+  entrypoint?: string[] | null;
+  cmd?: string[] | null;
 }
 
 export interface RegistryAuth {
@@ -33,6 +36,8 @@ export interface ContainerCreateBody {
   name?: string;
   Image: string;
   Cmd?: string[];
+  Entrypoint?: string[];
+  WorkingDir?: string;
   Env: string[];
   Labels: Record<string, string>;
   AttachStdout: boolean;
@@ -105,7 +110,7 @@ export interface ContainerEngine {
   /** The raw multiplexed stdout/stderr stream (Tty false). Attach before start so no output is lost. */
   containerAttach(id: string, signal: AbortSignal): Promise<Readable>;
   /** Extracts a tar archive into `path` inside the container (works before start, no host paths). */
-  containerPutArchive(id: string, path: string, tar: Buffer, signal: AbortSignal): Promise<void>;
+  containerPutArchive(id: string, path: string, tar: Buffer | Readable, signal: AbortSignal): Promise<void>;
   /** A tar archive of `path` inside the container (works before start); rejects past maxBytes. */
   containerGetArchive(id: string, path: string, maxBytes: number, signal: AbortSignal): Promise<Buffer>;
   containerStart(id: string, signal: AbortSignal): Promise<void>;

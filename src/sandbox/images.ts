@@ -13,7 +13,9 @@ import type { ContainerEngine, RegistryAuth } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 import { scopeKey, type ImageProvenance } from './image-provenance.js';
 
-export type EnsureResult = { ok: true; imageId: string } | { ok: false; msg: string };
+export type EnsureResult =
+  | { ok: true; imageId: string; entrypoint: string[] | null; cmd: string[] | null }
+  | { ok: false; msg: string };
 
 interface SharedPull { ctl: AbortController; waiters: number; done: Promise<string | undefined> }
 
@@ -76,13 +78,14 @@ export class ImageCache {
     }
     // Only what we pulled is ours to evict (see the top of this file).
     const known = this.entries.get(ref);
-    if (known === undefined && !pulled) return { ok: true, imageId: info.id };
+    const found = { ok: true as const, imageId: info.id, entrypoint: info.entrypoint ?? null, cmd: info.cmd ?? null };
+    if (known === undefined && !pulled) return found;
     const e = known ?? { ref, id: info.id, size: info.size, lastUsed: 0, inUse: 0 };
     e.id = info.id;
     e.size = info.size;
     e.lastUsed = ++this.clock;
     this.entries.set(ref, e);
-    return { ok: true, imageId: info.id };
+    return found;
   }
 
   /**

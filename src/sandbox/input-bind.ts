@@ -5,9 +5,12 @@
 // no other host path is ever mounted. The directory is meant to be on a tmpfs (the image mounts one),
 // so plaintext payloads stay off disk; it is emptied of other runs' leftovers at startup.
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { CodeFiles } from './types.js';
 import { INPUT_DIR, perTaskName, safeTaskId, type InputRequest, type JobInput, type PreparedInput } from './task-input.js';
 
 export class BindInput implements JobInput {
@@ -20,6 +23,7 @@ export class BindInput implements JobInput {
     try {
       await writeFile(path.join(dir, 'payload'), req.payload, { mode: 0o444, flag: 'wx' });
       await writeFile(path.join(dir, 'config'), req.config, { encoding: 'utf8', mode: 0o444, flag: 'wx' });
+      if (req.code !== undefined) await writeCode(path.join(dir, 'code'), req.code);
       // Readable by whatever user the job's image runs as; writable by nobody.
       await chmod(dir, 0o555);
     } catch (err) {
@@ -45,6 +49,22 @@ export class BindInput implements JobInput {
     const stale = names.filter((n) => !keep.has(n.slice(0, n.lastIndexOf('-'))));
     for (const n of stale) await removeDir(path.join(this.root, n), log);
     return stale.length;
+  }
+}
+
+/**
+ * The package's files below `root`, which this runner just created. Entry paths are clean and never
+ * pass through a symlink of the package (src/zip checked that), and every file is created exclusively,
+ * so nothing here can write outside `root`. Modes are the package's (the mount is read-only anyway).
+ */
+async function writeCode(root: string, code: CodeFiles): Promise<void> {
+  await mkdir(root, { mode: 0o755 });
+  for (const e of code.entries) {
+    const target = path.join(root, e.path);
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+    if (e.kind === 'dir') await mkdir(target, { recursive: true, mode: 0o755 });
+    else if (e.kind === 'symlink') await symlink(e.target ?? '', target);
+    else await pipeline(await e.open(), createWriteStream(target, { flags: 'wx', mode: e.mode }));
   }
 }
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { inertContainerBody } from './inert-container.js';
 import { objectLabels } from './labels.js';
-import { buildInputArchive, INPUT_DIR, perTaskName, type InputRequest, type JobInput, type PreparedInput } from './task-input.js';
+import { inputArchive, INPUT_DIR, perTaskName, type InputRequest, type JobInput, type PreparedInput } from './task-input.js';
 
 const CLEANUP_MS = 30_000;
 const noop = (): void => undefined;
@@ -32,7 +32,7 @@ export class VolumeInput implements JobInput {
     // the caller overlaps it with the job container's create and attach. Once it settled the helper
     // goes, without holding up the job's start.
     const filled = (async () => {
-      await engine.containerPutArchive(helper, '/in', await buildInputArchive(req.payload, req.config), signal);
+      await engine.containerPutArchive(helper, '/in', inputArchive(req.payload, req.config, req.code), signal);
     })();
     const helperGone = filled.then(noop, noop).then(() => engine.containerRemove(helper, AbortSignal.timeout(CLEANUP_MS))).catch(noop);
     return {

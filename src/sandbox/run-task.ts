@@ -5,7 +5,8 @@
 // passes io.deferCleanup gets the outcome before the removal is done (and must await the removal).
 import type { Logger } from 'pino';
 import { IronError, toError } from '../errors.js';
-import { buildContainerSpec } from './container-spec.js';
+import { formatSize } from '../config/units.js';
+import { buildContainerSpec, writableBytes } from './container-spec.js';
 import type { ContainerEngine, ContainerMount } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 import type { ImageCache } from './images.js';
@@ -54,6 +55,13 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
     return early('error', image.msg, t0);
   }
 
+  if (spec.code !== undefined) {
+    const room = writableBytes(spec, ctx.capabilities.diskQuota);
+    if (spec.code.unpackedBytes > room) {
+      return early('error', `the code package unpacks to ${formatSize(spec.code.unpackedBytes)}, more than the task's disk limit of ${formatSize(room)}`, t0);
+    }
+  }
+
   const release = ctx.images.acquire(spec.image);
   // Cleanup steps, run last-in first-out: the container before its input, the image lease last.
   const cleanups: Array<() => Promise<void>> = [async () => {
@@ -65,14 +73,19 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
     try {
       input = await ctx.input.prepare({
         engine: ctx.engine, log, instanceId: ctx.instanceId, taskId: spec.taskId, image: spec.image,
-        labels: spec.labels, payload: spec.payload, config: spec.config,
+        labels: spec.labels, payload: spec.payload, config: spec.config, ...(spec.code === undefined ? {} : { code: spec.code }),
       }, signal);
     } catch (err) {
       if (signal.aborted) return early('cancelled', 'cancelled', t0);
+      // Given back, a package too big for the runner's input directory would come back forever.
+      if (spec.code !== undefined && (err as { code?: unknown }).code === 'ENOSPC') {
+        return early('error', `no room for the code package (${formatSize(spec.code.unpackedBytes)}) in the runner's input directory (JOBS_DIR/input)`, t0);
+      }
       throw err;
     }
     cleanups.push(input.dispose.bind(input));
-    return await runContainer(ctx, spec, io, signal, input.mount, log, t0, input.filled, cleanups);
+    const imageConfig = { entrypoint: image.entrypoint, cmd: image.cmd };
+    return await runContainer(ctx, spec, io, signal, { inputMount: input.mount, image: imageConfig }, log, t0, input.filled, cleanups);
   } finally {
     const cleanup = (async () => {
       for (const step of cleanups.reverse()) await step();
@@ -83,13 +96,14 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
 }
 
 async function runContainer(
-  ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal, inputMount: ContainerMount, log: Logger, t0: number,
+  ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal,
+  prepared: { inputMount: ContainerMount; image: { entrypoint: string[] | null; cmd: string[] | null } }, log: Logger, t0: number,
   filled: Promise<void>, cleanups: Array<() => Promise<void>>,
 ): Promise<TaskOutcome> {
   const { engine } = ctx;
   const body = buildContainerSpec({
     spec, instanceId: ctx.instanceId, capabilities: ctx.capabilities, networkName: ctx.networkName,
-    inputMount, defaultPidsLimit: ctx.defaultPidsLimit,
+    inputMount: prepared.inputMount, image: prepared.image, defaultPidsLimit: ctx.defaultPidsLimit,
   });
   // The API's start call overlaps create and attach; the job starts only once both are done.
   const confirmed = io.beforeStart?.(signal) ?? Promise.resolve();

@@ -1,5 +1,6 @@
 // The sandbox's public data shapes: what the runner daemon and `iron-runner exec` hand to runTask
 // and what they get back.
+import type { Readable } from 'node:stream';
 import type { RegistryAuth } from './engine.js';
 
 export interface SandboxNetworkOptions {
@@ -80,6 +81,28 @@ export interface TaskSpec {
    * credentials is reused for another scope only after that scope's credentials pulled it again.
    */
   imageScope?: string;
+  /**
+   * A code package, already checked by the caller (src/zip: paths below the root, in-tree symlinks,
+   * limits). Its files are in the task's directory (TASK_DIR, also the working directory) when the
+   * command starts, writable within the task's disk limit.
+   */
+  code?: CodeFiles;
+}
+
+export interface CodeFileEntry {
+  /** Clean relative path ('bin/run.sh'). */
+  readonly path: string;
+  readonly kind: 'file' | 'dir' | 'symlink';
+  readonly mode: number;
+  readonly size: number;
+  readonly target?: string;
+  /** Files: the bytes (exactly `size` of them, or the stream errors). */
+  open(): Promise<Readable>;
+}
+
+export interface CodeFiles {
+  readonly entries: readonly CodeFileEntry[];
+  readonly unpackedBytes: number;
 }
 
 export interface TaskIO {

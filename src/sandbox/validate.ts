@@ -29,6 +29,14 @@ export function validateTaskSpec(spec: TaskSpec): void {
   for (const [k, v] of Object.entries(spec.labels ?? {})) {
     if (typeof v !== 'string' || k.startsWith('io.iron-runner.') && k !== 'io.iron-runner.reservation') problems.push(`label ${JSON.stringify(k)} is reserved or not a string`);
   }
+  // The zip reader already refused these; a second, cheap look keeps the sandbox from writing
+  // outside its input directory whatever a caller hands it.
+  for (const e of spec.code?.entries ?? []) {
+    if (e.path === '' || e.path.startsWith('/') || e.path.split('/').some((s) => s === '..' || s === '' || s === '.') || e.path.includes('\0')) {
+      problems.push(`code entry ${JSON.stringify(e.path.slice(0, 100))} is not a clean relative path`);
+      break;
+    }
+  }
   if (problems.length > 0) {
     throw new IronError('ERR_INVALID_ARGUMENT', `invalid task spec: ${problems.join('; ')}`, { details: { problems: problems.length } });
   }

@@ -10,6 +10,7 @@ import { registerCodeRoutes } from './routes/codes.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerRunnerRoutes } from './routes/runner.js';
+import { registerRunnerCodeRoutes } from './routes/runner-code.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 
@@ -22,6 +23,7 @@ export function buildRouter(): Router<Handler> {
   registerScheduleRoutes(r);
   registerClusterRoutes(r);
   registerRunnerRoutes(r);
+  registerRunnerCodeRoutes(r);
   return r;
 }
 

@@ -123,6 +123,22 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     expect(log).toContain('Disk quota exceeded');
   }, 90_000);
 
+  it('runs a code package uploaded with `iron worker upload --zip DIR`, twice (quota mode, bind input)', async () => {
+    const api = stack.api!;
+    await docker(['exec', api.container, 'sh', '-c',
+      'rm -rf /tmp/pkg && mkdir -p /tmp/pkg/lib && printf \'%s\\n\' "echo pkg-ran-in-\\$(pwd)" "cat lib/data" "echo job-wrote > w.txt && cat w.txt" > /tmp/pkg/hello.sh && echo data-ok > /tmp/pkg/lib/data']);
+    await stack.iron(['worker', 'upload', '--zip', '/tmp/pkg', '--name', 'pkg', JOB_IMAGE, 'sh', 'hello.sh']);
+    for (let i = 0; i < 2; i++) {
+      const id = await queue(api.clusterId, 'pkg');
+      const done = await stack.waitDone(id, 60_000);
+      const log = await stack.taskLog(id);
+      expect(done.status, `${done.msg ?? ''} ${log}`).toBe('complete');
+      expect(log).toContain('pkg-ran-in-/task');
+      expect(log).toContain('data-ok');
+      expect(log).toContain('job-wrote');
+    }
+  }, 120_000);
+
   it('restarts the inner dockerd when it dies, and the runner goes on taking tasks', async () => {
     const r = runners[1]!;
     const before = (await docker(['exec', r, 'cat', '/var/run/docker.pid'])).trim();

@@ -51,6 +51,7 @@ const MATRIX: Readonly<Record<string, Scope>> = {
   'POST /2/clusters/:cid/runner/heartbeat': 'runner',
   'POST /2/clusters/:cid/runner/tasks/:tid/start': 'runner',
   'POST /2/clusters/:cid/runner/tasks/:tid/log': 'runner',
+  'GET /2/clusters/:cid/runner/tasks/:tid/code': 'runner',
   'POST /2/clusters/:cid/runner/tasks/:tid/finish': 'runner',
 };
 

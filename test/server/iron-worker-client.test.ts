@@ -1,6 +1,10 @@
 // The npm `iron_worker` package (0.1.8) as a real client against iron-api.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packDirectory } from '../../src/zip/index.js';
 import { call, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
 
 type Cb<T> = (err: Error | null, body: T) => void;
@@ -18,6 +22,7 @@ interface IronWorkerClient {
   codesList(options: Record<string, unknown>, cb: Cb<Record<string, unknown>[]>): void;
   codesGet(id: string, cb: Cb<Record<string, unknown>>): void;
   codesRevisions(id: string, options: Record<string, unknown>, cb: Cb<Record<string, unknown>[]>): void;
+  api: { codesUpload(params: Record<string, unknown>, cb: Cb<Record<string, unknown>>): void };
   schedulesCreate(code: string, params: unknown, options: Record<string, unknown>, cb: Cb<{ id: string }>): void;
   schedulesGet(id: string, cb: Cb<Record<string, unknown>>): void;
   schedulesList(options: Record<string, unknown>, cb: Cb<Record<string, unknown>[]>): void;
@@ -114,5 +119,27 @@ describe('iron_worker npm client against iron-api', () => {
     expect((await ok<Record<string, unknown>>((d) => client.clustersStats(id, d)))['cluster']).toMatchObject({ queued: 0 });
     expect((await ok<Record<string, unknown>>((d) => client.clustersUpdate(id, { memory: 268435456 }, d)))['msg']).toBe('Cluster updated');
     expect(await ok((d) => client.clustersDelete(id, d))).toEqual({ msg: 'Cluster deleted' });
+  });
+
+  it("uploads a code package through the client's codesUpload call (its multipart request, as codesUpload builds it)", async () => {
+    // client.codesUpload() itself zips with adm-zip 0.4.4, which throws a RangeError on Node >= 10
+    // (a CRC written as a signed int) before any request is made; the HTTP call underneath is what
+    // reaches iron-api, so it gets exactly the params codesUpload would pass, with a zip made here.
+    const dir = await mkdtemp(join(tmpdir(), 'iron-npm-upload-'));
+    await writeFile(join(dir, 'worker.js'), 'console.log("hello from the npm package")\n');
+    await writeFile(join(dir, '__runner__.sh'), `${await readFile(require.resolve('iron_worker/upload_files/__runner__.sh'), 'utf8')}\nnode worker.js`);
+    const zip = await packDirectory(dir, AbortSignal.timeout(10_000));
+    await rm(dir, { recursive: true, force: true });
+    const params = {
+      data: JSON.stringify({ name: 'npm-zip', file_name: '__runner__.sh', runtime: 'sh', content_type: 'text/plain' }),
+      file: { buffer: zip, content_type: 'application/zip' },
+    };
+    const body = await ok<Record<string, unknown>>((d) => client.api.codesUpload(params, d));
+    expect(body['id']).toMatch(/^[0-9a-f]{24}$/);
+    const code = await ok<Record<string, unknown>>((d) => client.codesGet(String(body['id']), d));
+    expect(code).toMatchObject({ name: 'npm-zip', rev: 1 });
+    expect(code['latest_checksum']).toMatch(/^[0-9a-f]{32}$/);
+    const dl = await fetch(`${s.url}/2/projects/${s.pid}/codes/${String(body['id'])}/download`, { headers: { authorization: `OAuth ${s.token}` } });
+    expect(Buffer.from(await dl.arrayBuffer()).equals(zip)).toBe(true);
   });
 });

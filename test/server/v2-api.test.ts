@@ -1,3 +1,4 @@
+import { craftZip } from '../helpers/zip-craft.js';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, getTask, queue, registerCode, reserve, runnerPath, startTestServer, until, type TestServer } from './helpers.js';
@@ -48,14 +49,16 @@ describe('v2 API with the shapes real clients send', () => {
 
   it('stores an uploaded zip and serves it back', async () => {
     const boundary = 'b'.repeat(30);
-    const zip = 'PK\u0003\u0004fake-zip-bytes';
-    const body = `--${boundary}\r\nContent-Disposition: form-data; name="data"\r\n\r\n{"name":"zipped","runtime":"sh","file_name":"__runner__.sh"}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="file"\r\nContent-Type: application/zip\r\n\r\n${zip}\r\n--${boundary}--\r\n`;
+    // A real (stored, latin-1 safe) zip: uploads are checked, so fake bytes are refused now.
+    const zip = craftZip([{ name: '__runner__.sh', data: 'echo hi\n' }]).toString('latin1');
+    const body = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="data"\r\n\r\n{"name":"zipped","runtime":"sh","file_name":"__runner__.sh"}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="file"\r\nContent-Type: application/zip\r\n\r\n${zip}\r\n--${boundary}--\r\n`, 'latin1');
     const r = await call(s.url, 'POST', `/2/projects/${s.pid}/codes`, { token: s.token, body, type: `multipart/form-data; boundary=${boundary}` });
     expect(r.status).toBe(200);
     expect(r.body['latest_checksum']).toMatch(/^[0-9a-f]{32}$/);
     const dl = await call(s.url, 'GET', `/2/projects/${s.pid}/codes/${String(r.body['id'])}/download`, { token: s.token });
     expect(dl.type).toBe('application/zip');
-    expect(dl.text).toBe(zip);
+    const again = await fetch(`${s.url}/2/projects/${s.pid}/codes/${String(r.body['id'])}/download`, { headers: { authorization: `OAuth ${s.token}` } });
+    expect(Buffer.from(await again.arrayBuffer()).toString('latin1')).toBe(zip);
   });
 
   it('queues ironcli\'s exact body and returns the task in Go-decodable shape', async () => {

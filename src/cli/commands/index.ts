@@ -4,11 +4,12 @@ import { clusterCreateCommand, clusterDeleteCommand, clusterListCommand, cluster
 import { dockerLoginCommand, keygenCommand } from './local.js';
 import { queueCommand } from './queue.js';
 import { registerCommand } from './register.js';
+import { uploadCommand } from './upload.js';
 import { scheduleCancelCommand, scheduleCommand, scheduleCreateCommand, scheduleListCommand } from './schedules.js';
 import { cancelCommand, listCommand, logCommand, retryCommand, statusCommand } from './tasks.js';
 
 export const COMMANDS: readonly Command[] = [
-  registerCommand,
+  registerCommand, uploadCommand,
   queueCommand, statusCommand, logCommand, listCommand, cancelCommand, retryCommand,
   scheduleCommand, scheduleCreateCommand, scheduleListCommand, scheduleCancelCommand,
   clusterCreateCommand, clusterListCommand, clusterShowCommand, clusterTokenCommand, clusterDeleteCommand,

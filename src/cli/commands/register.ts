@@ -3,6 +3,7 @@ import type { CodeSpec } from '../../api/index.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../command.js';
 import { shellJoin } from '../shell-words.js';
+import { readCodeZip } from '../code-zip.js';
 import { printJson, priority, seconds } from '../values.js';
 
 /** The code name ironcli derives: the image without its tag or digest (a registry port stays). */
@@ -48,7 +49,9 @@ export const registerCommand: Command = {
     const configFile = o.str('config-file');
     if (inlineConfig !== undefined && configFile !== undefined) throw o.fail('give either --config or --config-file, not both');
     const config = configFile !== undefined ? ctx.readFile(configFile, 'config file').toString('utf8') : inlineConfig;
-    const maxConcurrency = o.int('max-concurrency', 1, 1_000_000);
+    // ironcli's upload spells it --max-conc, and -1 (its default) means no limit.
+    const maxConc = o.int('max-conc', -1, 1_000_000);
+    const maxConcurrency = o.int('max-concurrency', 1, 1_000_000) ?? (maxConc !== undefined && maxConc > 0 ? maxConc : undefined);
     const retries = o.int('retries', 0, 10);
     const retriesDelay = seconds(o, 'retries-delay', 7 * 24 * 3600);
     const defaultPriority = priority(o, 'default-priority');
@@ -63,8 +66,11 @@ export const registerCommand: Command = {
       ...(retriesDelay === undefined ? {} : { retries_delay: Math.round(retriesDelay) }),
       ...(defaultPriority === undefined ? {} : { default_priority: defaultPriority }),
     };
-    const code = await ctx.api().project.registerCode(spec, ctx.signal);
+    const zipArg = o.str('zip');
+    const zip = zipArg === undefined ? undefined : await readCodeZip(ctx, zipArg);
+    const code = await ctx.api().project.registerCode(spec, ctx.signal, zip === undefined ? undefined : { zip });
     if (o.flag('json')) printJson((s) => ctx.out.write(s), code);
+    else if (zip !== undefined) ctx.out.write(`Uploaded code package '${code.name}' (image ${image}, ${zip.length} bytes) with id='${code.id}'${typeof code.rev === 'number' ? ` rev ${code.rev}` : ''}\n`);
     else ctx.out.write(`Registered code '${code.name}' (image ${image}) with id='${code.id}'${typeof code.rev === 'number' ? ` rev ${code.rev}` : ''}\n`);
     return EXIT.OK;
   },

@@ -11,6 +11,14 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ERR_SERVER_CONFLICT: 409,
   ERR_SERVER_TOO_LARGE: 413,
   ERR_SERVER_CLOSING: 503,
+  ERR_ZIP_INVALID: 400,
+  ERR_ZIP_PATH: 400,
+  ERR_ZIP_RESERVED: 400,
+  ERR_ZIP_SYMLINK: 400,
+  ERR_ZIP_DUPLICATE: 400,
+  ERR_ZIP_TOO_MANY_ENTRIES: 400,
+  ERR_ZIP_TOO_LARGE: 400,
+  ERR_ZIP_BOMB: 400,
 };
 
 export function statusOf(err: unknown): number {
@@ -27,6 +35,8 @@ export function bodyOf(err: unknown, status: number): Record<string, unknown> {
     if (typeof err.details['size'] === 'number') extra['size'] = err.details['size'];
     // A 409 says why: `superseded` (drop the task) or `cancelled` (do not run it).
     if (typeof err.details['reason'] === 'string') extra['reason'] = err.details['reason'];
+    // A refused code package says which rule it broke, as a code clients can match on.
+    if (err.code.startsWith('ERR_ZIP_')) extra['code'] = err.code;
     return { msg: err.message, ...extra };
   }
   return { msg: 'Internal server error' };

@@ -2,8 +2,9 @@
 // pause/resume of the task queue, cancel_all.
 import { createReadStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { verifyPackage } from '../../zip/index.js';
+import { zipPath } from '../code-package.js';
 import { readCodeUpload } from '../code-upload.js';
 import { HANDLED, type Ctx, type Handler } from '../context.js';
 import { badRequest, notFound } from '../http/errors.js';
@@ -17,6 +18,8 @@ export function registerCodeRoutes(r: Router<Handler>): void {
     const pid = await ctx.project();
     const upload = await readCodeUpload(ctx);
     try {
+      // Refused here with the reason (400, ERR_ZIP_*), so no runner ever sees an unsafe package.
+      if (upload.file !== undefined) await verifyPackage(upload.file.path, ctx.deps.config.zipLimits, ctx.signal);
       const input = codeInput(ctx, pid, upload.data, upload.file);
       const code = await ctx.deps.store.putCode(input, Date.now());
       if (upload.file !== undefined) await rename(upload.file.path, zipPath(ctx, code.historyId));
@@ -103,10 +106,6 @@ async function code(ctx: Ctx): Promise<Code> {
   return c;
 }
 
-function zipPath(ctx: Ctx, historyId: string): string {
-  return join(ctx.deps.config.dataDir, 'code', `${historyId}.zip`);
-}
-
 /**
  * Pre-pull: the new revision's image is listed for the runners of the clusters this project's tasks
  * go to (its own clusters and the install's default cluster), and their parked reserves are woken.
@@ -120,7 +119,7 @@ async function warmImage(ctx: Ctx, code: Code): Promise<void> {
   for (const id of ids) ctx.deps.wakeups.wake(id);
 }
 
-function codeInput(ctx: Ctx, projectId: string, d: Record<string, unknown>, file: { md5: string; size: number } | undefined): CodeInput {
+function codeInput(ctx: Ctx, projectId: string, d: Record<string, unknown>, file: { md5: string; sha256: string; size: number } | undefined): CodeInput {
   const max = ctx.deps.config.maxPayloadBytes;
   const name = reqString(d, 'name');
   // ironcli names a code after its image (`iron register iron/hello` -> "iron/hello"), so slashes are
@@ -138,6 +137,7 @@ function codeInput(ctx: Ctx, projectId: string, d: Record<string, unknown>, file
     fileName: optString(d, 'file_name') ?? '',
     checksum: file?.md5 ?? '',
     codeSize: file?.size ?? 0,
+    sha256: file?.sha256 ?? '',
     defaultPriority: optPriority(d, 'default_priority') ?? null,
     // Omitted, 0 or negative: unlimited.
     maxConcurrency: maxConcurrency === undefined || maxConcurrency <= 0 ? null : maxConcurrency,

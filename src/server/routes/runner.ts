@@ -6,6 +6,7 @@ import { HANDLED, type Ctx, type Handler } from '../context.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
 import { isId, rfc3339 } from '../ids.js';
+import { packageRef } from '../code-package.js';
 import { dockerAuthFor } from '../registry.js';
 import type { Cluster, FinishStatus, ReservedTask, RunnerOutcome } from '../store/types.js';
 import { optFloat, optNumber, optString } from '../validate.js';
@@ -170,6 +171,8 @@ async function reservedJson(ctx: Ctx, cluster: Cluster, { task: t, revision: rev
     disk: cluster.diskSpace, reservation_id: t.reservationId, lease_expires_at: rfc3339(t.leaseExpiresAt), attempt: t.attempt,
   };
   if (cluster.cpuShare !== null) out['cpu_share'] = cluster.cpuShare;
+  const pkg = await packageRef(ctx, rev);
+  if (pkg !== undefined) out['code_package'] = pkg;
   const auth = dockerAuthFor(rev.image, await ctx.deps.store.credentials(t.projectId));
   if (auth !== undefined) out['docker_auth'] = auth;
   return out;

@@ -38,6 +38,8 @@ export interface CodeFields {
   readonly fileName: string;
   readonly checksum: string;
   readonly codeSize: number;
+  /** sha256 (hex) of the zip; '' for image-only revisions (and zips stored before it was recorded). */
+  readonly sha256: string;
 }
 
 export interface Code extends CodeFields {
@@ -221,6 +223,9 @@ export interface Store {
   getCodeByName(projectId: string, name: string): Promise<Code | undefined>;
   listCodes(projectId: string, page: Page): Promise<Code[]>;
   listRevisions(projectId: string, codeId: string, page: Page): Promise<CodeRevision[]>;
+  getRevision(revisionId: string): Promise<CodeRevision | undefined>;
+  /** Fills in the sha256 of a revision stored without one (never overwrites a recorded one). */
+  setRevisionSha256(revisionId: string, sha256: string): Promise<void>;
   deleteCode(projectId: string, id: string, now: number): Promise<boolean>;
   setCodePaused(projectId: string, id: string, paused: boolean, now: number): Promise<boolean>;
 

@@ -7,7 +7,7 @@ import { toCode, toRevision } from './rows.js';
 
 type R = Record<string, unknown>;
 
-const SELECT_CODE = `SELECT c.*, r.image, r.command, r.env_vars, r.config, r.runtime, r.file_name, r.checksum, r.code_size
+const SELECT_CODE = `SELECT c.*, r.image, r.command, r.env_vars, r.config, r.runtime, r.file_name, r.checksum, r.code_size, r.sha256
   FROM codes c JOIN code_revisions r ON r.id = c.history_id`;
 
 export function putCode(db: Db, input: CodeInput, now: number): Code {
@@ -17,10 +17,10 @@ export function putCode(db: Db, input: CodeInput, now: number): Code {
     const rev = existing === undefined ? 1 : Number(existing['rev']) + 1;
     const historyId = newId(now);
     db.run(
-      `INSERT INTO code_revisions (id, code_id, project_id, name, rev, image, command, env_vars, config, runtime, file_name, checksum, code_size, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO code_revisions (id, code_id, project_id, name, rev, image, command, env_vars, config, runtime, file_name, checksum, code_size, sha256, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       historyId, codeId, input.projectId, input.name, rev, input.image, input.command, JSON.stringify(input.envVars),
-      input.config, input.runtime, input.fileName, input.checksum, input.codeSize, now,
+      input.config, input.runtime, input.fileName, input.checksum, input.codeSize, input.sha256, now,
     );
     if (existing === undefined) {
       db.run(
@@ -81,4 +81,9 @@ export function deleteCode(db: Db, projectId: string, id: string, now: number): 
 
 export function setCodePaused(db: Db, projectId: string, id: string, paused: boolean, now: number): boolean {
   return db.run('UPDATE codes SET paused = ?, updated_at = ? WHERE id = ? AND project_id = ? AND deleted = 0', paused ? 1 : 0, now, id, projectId) > 0;
+}
+
+/** Records the sha256 of a revision's zip that was stored before iron-api recorded it. */
+export function setRevisionSha256(db: Db, id: string, sha256: string): void {
+  db.run("UPDATE code_revisions SET sha256 = ? WHERE id = ? AND sha256 = ''", sha256, id);
 }

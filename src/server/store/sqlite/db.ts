@@ -23,9 +23,9 @@ export class Db {
         throw new IronError('ERR_STORE', `database schema ${version} is newer than this iron-api (${SCHEMA_VERSION})`);
       }
       this.raw.exec(SCHEMA);
-      for (const { table, column, type } of ADDED_COLUMNS) {
-        const cols = this.raw.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
-        if (!cols.some((c) => c.name === column)) this.raw.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+      for (const c of ADDED_COLUMNS) {
+        const cols = this.raw.prepare(`PRAGMA table_info(${c.table})`).all() as Array<{ name: string }>;
+        if (!cols.some((x) => x.name === c.column)) this.raw.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.definition}`);
       }
       this.raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     } catch (err) {

@@ -34,6 +34,8 @@ export function openSqliteStore(dataDir: string): Store {
     getCodeByName: async (pid, name) => codes.getCodeByName(db, pid, name),
     listCodes: async (pid, page) => codes.listCodes(db, pid, page),
     listRevisions: async (pid, id, page) => codes.listRevisions(db, pid, id, page),
+    getRevision: async (id) => codes.getRevision(db, id),
+    setRevisionSha256: async (id, sha) => codes.setRevisionSha256(db, id, sha),
     deleteCode: async (pid, id, now) => codes.deleteCode(db, pid, id, now),
     setCodePaused: async (pid, id, paused, now) => codes.setCodePaused(db, pid, id, paused, now),
 

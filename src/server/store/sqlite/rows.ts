@@ -34,10 +34,11 @@ export function toCluster(r: R): Cluster {
   };
 }
 
-function codeFields(r: R): Pick<Code, 'image' | 'command' | 'envVars' | 'config' | 'runtime' | 'fileName' | 'checksum' | 'codeSize'> {
+function codeFields(r: R): Pick<Code, 'image' | 'command' | 'envVars' | 'config' | 'runtime' | 'fileName' | 'checksum' | 'codeSize' | 'sha256'> {
   return {
     image: str(r['image']), command: str(r['command']), envVars: stringMap(r['env_vars']), config: str(r['config']),
     runtime: str(r['runtime']), fileName: str(r['file_name']), checksum: str(r['checksum']), codeSize: num(r['code_size']),
+    sha256: str(r['sha256'] ?? ''),
   };
 }
 

@@ -2,6 +2,15 @@
 // 24-hex strings clients see; `seq` gives FIFO order within a priority.
 export const SCHEMA_VERSION = 1;
 
+/**
+ * Columns added after a table was first released: added in place (with their default) when a data
+ * dir made by an earlier iron-api is opened, so no data is rewritten and old rows stay valid.
+ */
+export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; definition: string }> = [
+  { table: 'code_revisions', column: 'sha256', definition: "TEXT NOT NULL DEFAULT ''" },
+  { table: 'schedules', column: 'max_concurrency', definition: 'INTEGER' },
+];
+
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS projects (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL
@@ -32,7 +41,7 @@ CREATE TABLE IF NOT EXISTS code_revisions (
   id TEXT PRIMARY KEY, code_id TEXT NOT NULL, project_id TEXT NOT NULL, name TEXT NOT NULL, rev INTEGER NOT NULL,
   image TEXT NOT NULL, command TEXT NOT NULL, env_vars TEXT NOT NULL, config TEXT NOT NULL,
   runtime TEXT NOT NULL, file_name TEXT NOT NULL, checksum TEXT NOT NULL, code_size INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL, sha256 TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS code_revisions_code ON code_revisions (code_id, rev);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -64,11 +73,3 @@ CREATE INDEX IF NOT EXISTS tasks_schedule ON tasks (schedule_id, status) WHERE s
 CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_start) WHERE status = 'scheduled';
 CREATE INDEX IF NOT EXISTS schedules_project ON schedules (project_id, created_at);
 `;
-
-/**
- * Columns added after a table first shipped: CREATE TABLE IF NOT EXISTS leaves an existing table as
- * it was, so the store adds each missing one (nullable, no default needed) when it opens the file.
- */
-export const ADDED_COLUMNS: ReadonlyArray<{ readonly table: string; readonly column: string; readonly type: string }> = [
-  { table: 'schedules', column: 'max_concurrency', type: 'INTEGER' },
-];
