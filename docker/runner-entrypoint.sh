@@ -2,8 +2,9 @@
 # iron/runner entrypoint, run by tini (PID 1). Order matters:
 #   1. secrets leave the environment (only the runner gets them, as files on a tmpfs);
 #   2. with a mounted Docker socket or DOCKER_HOST: no engine of our own, just run the runner;
-#   3. otherwise start dockerd under a supervisor, wait for it, add egress rules for its default bridge,
-#      put the task input directory on a tmpfs;
+#   3. otherwise start dockerd under a supervisor (in a network namespace of its own when the container
+#      shares the host's), wait for it, add egress rules for its bridges, put the task input directory
+#      on a tmpfs;
 #   4. load preloaded image archives; run iron-runner as a child and forward signals to it;
 #   5. when the runner has drained and exited, stop dockerd, release the storage, exit with its status.
 set -eu
@@ -11,6 +12,7 @@ LIB=/opt/iron/docker
 . "$LIB/common.sh"
 . "$LIB/envfile.sh"
 . "$LIB/secrets.sh"
+. "$LIB/netns.sh"
 . "$LIB/engine.sh"
 . "$LIB/egress.sh"
 . "$LIB/preload.sh"
@@ -30,24 +32,39 @@ fi
 unset IRON_ENTRYPOINT_REEXEC
 
 if external_engine; then
+  decide_netns || true   # only for IRON_NETWORK_MODE: this engine is not ours to place
   log "using the Docker engine at ${DOCKER_HOST:-/var/run/docker.sock}; not starting one"
   preload_images
   exec "${RUNNER[@]}"
 fi
 
+if decide_netns; then own_netns=1; else own_netns=0; fi
 cgroups_writable
 choose_runtime
 choose_storage
+[ "$own_netns" = 0 ] || setup_engine_netns
 rm -f /var/run/docker.pid
 supervise_dockerd &
 SUPERVISOR=$!
+stopped=0
 stop_engine() {
+  [ "$stopped" = 0 ] || return 0
+  stopped=1
   kill -TERM "$SUPERVISOR" 2>/dev/null || true
   wait "$SUPERVISOR" 2>/dev/null || true
   release_storage
+  teardown_engine_netns
 }
+# Whatever ends this script (a failed start included) stops the engine and removes its namespace.
+trap stop_engine EXIT
+trap 'exit 143' TERM INT
 wait_for_engine
-egress_rules_default_bridge
+egress_rules docker0
+if [ "$own_netns" = 1 ]; then
+  # The runner cannot see the job bridge from here: its rules are installed in the engine's namespace.
+  egress_rules "${JOB_NETWORK:-iron-jobs}" job
+  export MANAGE_EGRESS_RULES=false
+fi
 input_tmpfs
 preload_images
 
