@@ -67,7 +67,8 @@ COPY docker/bin/ /usr/local/bin/
 # on hosts whose capability bounding set lacks CAP_SYS_RESOURCE.
 COPY docker/runner-entrypoint.sh docker/lib/ .stat[e]/image/runc-nosysresourc[e] .stat[e]/image/crun-nosysresourc[e] /opt/iron/docker/
 ENV NODE_ENV=production JOBS_DIR=/var/lib/iron-runner
-# overlay2 cannot stack on the image's own overlayfs: the inner engine needs a real filesystem.
-VOLUME /var/lib/docker
+# No VOLUME for /var/lib/docker: an anonymous volume would be left behind by every `docker rm`. Mount a
+# named one (docker run -v iron-runner-1:/var/lib/docker); without it the entrypoint puts the engine's
+# storage in a btrfs loop file inside the container, which goes away with the container.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--", "/opt/iron/docker/runner-entrypoint.sh"]

@@ -41,7 +41,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     base: options.name === undefined ? { pid: process.pid } : { pid: process.pid, name: options.name },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }), log: uniqueKeys, bindings: uniqueKeys },
+    formatters: { level: (label) => ({ level: label }), log: uniqueKeys },
     serializers: { err: pino.stdSerializers.err },
   };
   if (options.destination !== undefined) return pino(pinoOptions, options.destination);
@@ -53,8 +53,9 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 
 // Keys pino writes itself. A log object or child binding using one would produce a line with the key
 // twice, and JSON parsers keep the last one ("task finished" replacing the reason, `name` reading the
-// logger's name): such a key is renamed with a trailing underscore instead.
-const PINO_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
+// logger's name): such a key is renamed with a trailing underscore instead. (pino applies no
+// formatter to child bindings: child loggers must not bind these keys; none does.)
+const PINO_KEYS: ReadonlySet<string> = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
 
 function uniqueKeys(o: Record<string, unknown>): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;

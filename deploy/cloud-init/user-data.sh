@@ -21,7 +21,7 @@ DECRYPTION_KEY="${DECRYPTION_KEY:-}"
 # -----------------------------------------------------------------------------------------------
 
 log() { printf 'iron-runner user-data: %s\n' "$*"; }
-[ -n "$CLUSTER_ID" ] && [ -n "$CLUSTER_TOKEN" ] || { log "CLUSTER_ID and CLUSTER_TOKEN must be set"; exit 1; }
+if [ -z "$CLUSTER_ID" ] || [ -z "$CLUSTER_TOKEN" ]; then log "CLUSTER_ID and CLUSTER_TOKEN must be set"; exit 1; fi
 [[ "$RUNNERS" =~ ^[1-9][0-9]*$ ]] || { log "RUNNERS must be a positive number"; exit 1; }
 
 if ! command -v docker >/dev/null; then

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The runner installs SMTP/metadata egress rules for its job network itself (src/sandbox/egress.ts,
 # comment "iron-runner:<bridge>"). This covers what it does not: the inner engine's default bridge,
 # where anything started by hand (docker exec ... docker run) lands. Same variables, same defaults.
@@ -8,7 +9,8 @@ egress_rules() { # bridge [job]: "job" adds the job-to-job rules
   [ "${MANAGE_EGRESS_RULES:-true}" != false ] || return 0
   command -v iptables >/dev/null || { log "no iptables: $bridge egress rules not installed"; return 0; }
   local ports=${BLOCKED_PORTS:-25,465,587} addrs=${BLOCKED_ADDRESSES:-169.254.169.254} chain addr
-  local tag="-m comment --comment iron-entrypoint:$bridge" reset="-p tcp $tag -j REJECT --reject-with tcp-reset"
+  local tag="-m comment --comment iron-entrypoint:$bridge"
+  local reset="-p tcp $tag -j REJECT --reject-with tcp-reset"
   local rules=()
   for chain in DOCKER-USER INPUT; do
     [ "$ports" = none ] || rules+=("$chain -i $bridge -p tcp -m multiport --dports $ports $tag -j REJECT --reject-with tcp-reset")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The runner's own Docker engine: storage for per-task disk quotas, the OCI runtime (crun by default,
 # behind the capability wrapper where the host needs it), and a supervisor that restarts dockerd when
 # it dies or hangs (the runner meanwhile reports itself not ready and its engine calls fail fast as
@@ -15,9 +16,9 @@ external_engine() {
 # runc cannot create cgroups. A plain remount,rw fails with EBUSY; a bind remount works.
 cgroups_writable() {
   local m
-  for m in $(awk '($3 == "cgroup" || $3 == "cgroup2") && $4 ~ /^ro(,|$)/ { print $2 }' /proc/self/mounts); do
+  while IFS= read -r m; do
     mount -o remount,bind,rw "$m" 2>/dev/null || log "cannot make $m writable; the engine may fail to start containers"
-  done
+  done < <(awk '($3 == "cgroup" || $3 == "cgroup2") && $4 ~ /^ro(,|$)/ { print $2 }' /proc/self/mounts)
 }
 
 # INNER_RUNTIME: crun (default: smaller and faster to start a container than runc) or runc. Some
@@ -151,5 +152,6 @@ wait_for_engine() {
 }
 
 release_storage() {
-  if is_mounted "$BTRFS_MOUNT"; then umount "$BTRFS_MOUNT" || log "cannot unmount $BTRFS_MOUNT"; fi
+  # dockerd leaves mounts of its own below the data root (its netns and plugin dirs): take them along.
+  if is_mounted "$BTRFS_MOUNT"; then umount -R "$BTRFS_MOUNT" 2>/dev/null || umount -l "$BTRFS_MOUNT" || log "cannot unmount $BTRFS_MOUNT"; fi
 }

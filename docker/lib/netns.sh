@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The inner engine's network namespace. A dockerd rewrites the firewall of the namespace it runs in
 # (nat DOCKER chain, FORWARD policy, DOCKER-USER, its bridges). In a container's own namespace that
 # is harmless; with `--net=host` it is the host's firewall: published ports' DNAT rules vanish and the
@@ -88,9 +89,11 @@ netns_rules() { # add|del
 # What an earlier run of this container left when it was killed (no stop ran): its chains and veth.
 netns_clean_stale() {
   [ -f "$NETNS_STATE" ] || return 0
-  local id="" subnet="" forward="" save_id=$NETNS_ID save_if=$NETNS_HOST_IF
-  # shellcheck disable=SC1090 # our own state file: id=..., subnet=..., forward=...
-  . "$NETNS_STATE"
+  local id forward save_id=$NETNS_ID save_if=$NETNS_HOST_IF
+  # Our own file of key=value lines, parsed, never sourced.
+  id=$(sed -n 's/^id=\([0-9a-f]*\)$/\1/p' "$NETNS_STATE")
+  forward=$(sed -n 's/^forward=\([01]\)$/\1/p' "$NETNS_STATE")
+  [ -n "$id" ] || { rm -f "$NETNS_STATE"; return 0; }
   NETNS_ID=$id NETNS_HOST_IF="iron-$id"
   netns_rules del
   ip link del "$NETNS_HOST_IF" 2>/dev/null || true

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Air-gapped hosts: every `docker save` archive in PRELOAD_DIR is loaded into the engine before the
 # runner starts, so tasks can use those images without any registry. A bad archive is reported and
 # skipped; tasks needing its image then fail with the engine's "image not found".
