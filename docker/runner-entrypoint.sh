@@ -34,7 +34,7 @@ unset IRON_ENTRYPOINT_REEXEC
 if external_engine; then
   decide_netns || true   # only for IRON_NETWORK_MODE: this engine is not ours to place
   log "using the Docker engine at ${DOCKER_HOST:-/var/run/docker.sock}; not starting one"
-  preload_images
+  PRELOAD_DOCKER_HOST=${DOCKER_HOST:-} preload_images
   exec "${RUNNER[@]}"
 fi
 
@@ -43,13 +43,19 @@ cgroups_writable
 choose_runtime
 choose_storage
 [ "$own_netns" = 0 ] || setup_engine_netns
-rm -f /var/run/docker.pid
+# The runner cannot see the job bridge of an engine in its own namespace: the entrypoint installs
+# those rules there (below) instead.
+runner_env=()
+[ "$own_netns" = 0 ] || runner_env=(MANAGE_EGRESS_RULES=false)
+rm -f /var/run/docker.pid /var/run/docker.sock
 supervise_dockerd &
 SUPERVISOR=$!
+RUNNER_PID=""
 stopped=0
 stop_engine() {
   [ "$stopped" = 0 ] || return 0
   stopped=1
+  [ -z "$RUNNER_PID" ] || kill -TERM "$RUNNER_PID" 2>/dev/null || true
   kill -TERM "$SUPERVISOR" 2>/dev/null || true
   wait "$SUPERVISOR" 2>/dev/null || true
   release_storage
@@ -57,21 +63,23 @@ stop_engine() {
 }
 # Whatever ends this script (a failed start included) stops the engine and removes its namespace.
 trap stop_engine EXIT
-trap 'exit 143' TERM INT
-wait_for_engine
-egress_rules docker0
-if [ "$own_netns" = 1 ]; then
-  # The runner cannot see the job bridge from here: its rules are installed in the engine's namespace.
-  egress_rules "${JOB_NETWORK:-iron-jobs}" job
-  export MANAGE_EGRESS_RULES=false
-fi
-input_tmpfs
-preload_images
 
-"${RUNNER[@]}" &
+# The runner starts now, so its health and readiness endpoints answer from the first second. The
+# engine listens on a private socket until its egress rules, the input tmpfs and the preloaded images
+# are in place; only then does /var/run/docker.sock appear, and the runner, which waits for it
+# ("starting: waiting for the Docker engine" in /readyz), takes tasks.
+env "${runner_env[@]}" "${RUNNER[@]}" &
 RUNNER_PID=$!
 # First signal: the runner drains; a second one makes it give its tasks back now.
 trap 'kill -TERM "$RUNNER_PID" 2>/dev/null || true' TERM INT
+wait_for_engine
+if kill -0 "$RUNNER_PID" 2>/dev/null; then
+  egress_rules docker0
+  [ "$own_netns" = 0 ] || egress_rules "${JOB_NETWORK:-iron-jobs}" job
+  input_tmpfs
+  PRELOAD_DOCKER_HOST=unix://$ENGINE_SOCKET preload_images
+  ln -sf "$ENGINE_SOCKET" /var/run/docker.sock
+fi
 rc=0
 while :; do
   wait "$RUNNER_PID" && rc=0 || rc=$?

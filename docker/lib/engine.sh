@@ -3,7 +3,10 @@
 # behind the capability wrapper where the host needs it), and a supervisor that restarts dockerd when
 # it dies or hangs (the runner meanwhile reports itself not ready and its engine calls fail fast as
 # retryable, so it takes no tasks).
-DOCKERD_ARGS=()
+# dockerd listens here; /var/run/docker.sock (what the runner and `docker exec ... docker` use) is a
+# link to it made once the engine is ready for tasks (runner-entrypoint.sh).
+ENGINE_SOCKET=/run/iron-engine/docker.sock
+DOCKERD_ARGS=(-H "unix://$ENGINE_SOCKET")
 BTRFS_MOUNT=/var/lib/iron-docker-btrfs
 
 # Another engine was handed to us: a mounted socket or DOCKER_HOST.
@@ -111,6 +114,7 @@ btrfs_quotas() {
 # hung: /_ping unanswered within ENGINE_PROBE_TIMEOUT (5 s) ENGINE_PROBE_FAILURES (3) times in a row,
 # probed every ENGINE_PROBE_INTERVAL (5 s) once it has answered (or its start timeout has passed).
 supervise_dockerd() {
+  mkdir -p "$(dirname "$ENGINE_SOCKET")"
   local child=0 stopping=0 rc fails answered started
   local every=${ENGINE_PROBE_INTERVAL:-5} limit=${ENGINE_PROBE_FAILURES:-3}
   trap 'stopping=1; [ "$child" = 0 ] || kill -TERM "$child" 2>/dev/null' TERM
@@ -140,7 +144,7 @@ supervise_dockerd() {
 }
 
 engine_ping() {
-  [ "$(curl -s --max-time "${ENGINE_PROBE_TIMEOUT:-5}" --unix-socket /var/run/docker.sock http://docker/_ping 2>/dev/null)" = OK ]
+  [ "$(curl -s --max-time "${ENGINE_PROBE_TIMEOUT:-5}" --unix-socket "$ENGINE_SOCKET" http://docker/_ping 2>/dev/null)" = OK ]
 }
 
 wait_for_engine() {

@@ -7,7 +7,7 @@ preload_images() {
   [ -d "$dir" ] || return 0
   for f in "$dir"/*.tar "$dir"/*.tar.gz "$dir"/*.tgz; do
     [ -f "$f" ] || continue
-    if docker load -q -i "$f" >/dev/null; then n=$((n + 1)); else log "cannot load $f; skipped"; fi
+    if DOCKER_HOST=${PRELOAD_DOCKER_HOST:-} docker load -q -i "$f" >/dev/null; then n=$((n + 1)); else log "cannot load $f; skipped"; fi
   done
   [ "$n" = 0 ] || log "preloaded $n image archive(s) from $dir"
 }
