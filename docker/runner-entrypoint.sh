@@ -72,8 +72,7 @@ env "${runner_env[@]}" "${RUNNER[@]}" &
 RUNNER_PID=$!
 # First signal: the runner drains; a second one makes it give its tasks back now.
 trap 'kill -TERM "$RUNNER_PID" 2>/dev/null || true' TERM INT
-wait_for_engine
-if kill -0 "$RUNNER_PID" 2>/dev/null; then
+if wait_for_engine "$RUNNER_PID" && kill -0 "$RUNNER_PID" 2>/dev/null; then
   egress_rules docker0
   [ "$own_netns" = 0 ] || egress_rules "${JOB_NETWORK:-iron-jobs}" job
   input_tmpfs

@@ -119,7 +119,8 @@ supervise_dockerd() {
   local every=${ENGINE_PROBE_INTERVAL:-5} limit=${ENGINE_PROBE_FAILURES:-3}
   trap 'stopping=1; [ "$child" = 0 ] || kill -TERM "$child" 2>/dev/null' TERM
   while [ "$stopping" = 0 ]; do
-    in_engine_netns env -u CLUSTER_TOKEN_FILE -u DECRYPTION_KEY_FILE dockerd --log-level "${DOCKERD_LOG_LEVEL:-warn}" "${DOCKERD_ARGS[@]}" &
+    # A simple command (no function): $! is then the process that execs dockerd, which signals reach.
+    "${ENGINE_NETNS_PREFIX[@]}" env -u CLUSTER_TOKEN_FILE -u DECRYPTION_KEY_FILE dockerd --log-level "${DOCKERD_LOG_LEVEL:-warn}" "${DOCKERD_ARGS[@]}" &
     child=$!
     fails=0 answered=0 started=$SECONDS
     while [ "$stopping" = 0 ] && kill -0 "$child" 2>/dev/null; do
@@ -147,9 +148,11 @@ engine_ping() {
   [ "$(curl -s --max-time "${ENGINE_PROBE_TIMEOUT:-5}" --unix-socket "$ENGINE_SOCKET" http://docker/_ping 2>/dev/null)" = OK ]
 }
 
+# Returns 1 at once when the process $1 (the runner) has exited meanwhile: nothing to wait for then.
 wait_for_engine() {
-  local deadline=$((SECONDS + ${ENGINE_START_TIMEOUT:-60}))
+  local deadline=$((SECONDS + ${ENGINE_START_TIMEOUT:-60})) watch=${1:-}
   until engine_ping; do
+    [ -z "$watch" ] || kill -0 "$watch" 2>/dev/null || return 1
     [ "$SECONDS" -lt "$deadline" ] || die "the inner Docker engine did not answer within ${ENGINE_START_TIMEOUT:-60} s"
     sleep 0.2
   done

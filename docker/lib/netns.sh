@@ -15,6 +15,7 @@ NETNS_ID=""
 NETNS_HOST_IF=""
 NETNS_SUBNET=""
 NETNS_FORWARD_WAS=""
+ENGINE_NETNS_PREFIX=(env)   # what starts a process in the engine's namespace (nsenter once it has one)
 HOST_IPTABLES=iptables
 
 # 0 when the namespace we were given is a host's rather than a container's own: its default route
@@ -128,6 +129,8 @@ setup_engine_netns() {
     die "host networking: cannot add the NAT chains IRON-NS-$NETNS_ID with $HOST_IPTABLES" 2
   fi
   [ "$NETNS_FORWARD_WAS" = 1 ] || echo 1 >/proc/sys/net/ipv4/ip_forward
+  # shellcheck disable=SC2034 # read by supervise_dockerd (engine.sh)
+  ENGINE_NETNS_PREFIX=(nsenter "--net=/run/netns/$ENGINE_NETNS")
   log "host networking: the engine runs in a network namespace of its own ($inner/30 via $NETNS_HOST_IF, NAT in chains IRON-NS-$NETNS_ID); the host's firewall is left alone"
 }
 
