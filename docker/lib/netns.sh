@@ -18,15 +18,21 @@ NETNS_FORWARD_WAS=""
 ENGINE_NETNS_PREFIX=(env)   # what starts a process in the engine's namespace (nsenter once it has one)
 HOST_IPTABLES=iptables
 
-# 0 when the namespace we were given is a host's rather than a container's own: its default route
-# leaves through something other than a veth, or it already carries bridges or firewall rules
-# (a fresh container namespace has neither). Being wrong towards "host" only costs one extra hop.
+# 0 when the namespace we were given is a host's rather than a container's own. A container's
+# default route leaves through a veth (Docker, Kubernetes CNIs), a host's through a real device.
+# Without a default route: a host's when it already carries bridges or firewall rules other than
+# Docker's embedded-DNS ones (DOCKER_OUTPUT / DOCKER_POSTROUTING, in every container on a user network).
+# Being wrong towards "host" costs only an extra hop; towards "container", a loopback API_URL refused.
 given_netns_is_hosts() {
   local dev
   dev=$(ip -o route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
-  if [ -n "$dev" ] && ! ip -d -o link show dev "$dev" 2>/dev/null | grep -q ' veth '; then return 0; fi
+  if [ -n "$dev" ]; then
+    ip -d -o link show dev "$dev" 2>/dev/null | grep -q ' veth ' && return 1
+    return 0
+  fi
   ip -o link show type bridge 2>/dev/null | grep -q . && return 0
-  { iptables-nft-save 2>/dev/null; iptables-legacy-save 2>/dev/null; } | grep -q '^-A ' && return 0
+  { iptables-nft-save 2>/dev/null; iptables-legacy-save 2>/dev/null; } |
+    grep '^-A ' | grep -qvE '^-A (DOCKER_OUTPUT|DOCKER_POSTROUTING) |^-A (OUTPUT|POSTROUTING) .*-j DOCKER_(OUTPUT|POSTROUTING)$' && return 0
   return 1
 }
 
