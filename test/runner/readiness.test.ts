@@ -1,12 +1,12 @@
 // /readyz says which part is unhealthy and why, and /healthz answers from the start, while the runner
 // still waits for its engine. Real runner processes against a real iron-api, a closed loopback port
 // and a socket path where no engine listens.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnRunner, startApi, uniqueNetwork, type Api, type RunnerProc } from './harness.js';
+import { containersOf, registerImage, removeNetwork, spawnRunner, startApi, uniqueNetwork, waitForJobRunning, waitForTask, type Api, type RunnerProc } from './harness.js';
 
 let api: Api;
 const started: RunnerProc[] = [];
@@ -18,6 +18,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const r of started) await r.stop('SIGKILL');
+  await removeNetwork(network);
   await api?.stop();
 });
 
@@ -83,5 +84,21 @@ describe('runner readiness', () => {
     expect(line).toContain(`the API at ${new URL(api.url).origin} refused the cluster credentials (ERR_API_UNAUTHORIZED`);
     expect(line).not.toContain('not-the-token');
     expect(line).not.toContain('unreachable');
+  }, 90_000);
+
+  it('says draining once the first SIGTERM arrived, while the running task finishes', async () => {
+    await registerImage(api, 'sleeper', "sh -c 'sleep 4; echo done'");
+    const { runner, url } = await start({});
+    await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+    expect((await readyz(url)).lines).toEqual(['ready', 'engine: ok', 'api: ok', 'runner: ok']);
+    const [id] = await api.client.project.queueTasks([{ code_name: 'sleeper', payload: '', cluster: api.clusterId }], AbortSignal.timeout(5_000));
+    await waitForJobRunning(api, id ?? '');
+    runner.proc.kill('SIGTERM');
+    const lines = await until(url, (l) => l.includes('runner: draining: takes no new tasks'));
+    expect(lines[0]).toBe('not ready: runner: draining: takes no new tasks');
+    expect((await waitForTask(api, id ?? '')).status).toBe('complete');
+    expect(await runner.exited).toBe(0);
+    const instance = readFileSync(path.join(runner.jobsDir, 'instance-id'), 'utf8').trim();
+    expect(await containersOf(instance)).toBe(0);
   }, 90_000);
 });
