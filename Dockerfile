@@ -8,7 +8,7 @@
 # No "# syntax=" line on purpose: BuildKit would try to pull a frontend image.
 ARG NODE_IMAGE=node:24-bookworm-slim
 ARG RUNTIME_IMAGE=debian:bookworm-slim
-ARG DIND_IMAGE=debian:bookworm-slim
+ARG DIND_IMAGE=debian:trixie-slim
 
 # ---- build: dev dependencies, tsc, then prune to production dependencies -----------------------
 FROM ${NODE_IMAGE} AS build
@@ -51,12 +51,12 @@ ENTRYPOINT ["node", "/opt/iron/dist/src/server/main.js"]
 FROM ${DIND_IMAGE} AS runner
 # Locally built bases already hold these packages; the public default installs them here.
 RUN set -eu; missing=0; \
-    for c in dockerd containerd runc iptables mkfs.btrfs tini jq ip losetup findmnt; do command -v "$c" >/dev/null || missing=1; done; \
+    for c in dockerd docker containerd crun runc iptables mkfs.btrfs tini jq ip losetup findmnt nsenter curl; do command -v "$c" >/dev/null || missing=1; done; \
     if [ "$missing" = 1 ]; then \
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        docker.io iptables ca-certificates procps btrfs-progs iproute2 tini jq util-linux \
+        docker.io docker-cli crun iptables ca-certificates procps btrfs-progs iproute2 tini jq util-linux curl \
       && rm -rf /var/lib/apt/lists/* \
-      && cd /usr/bin && rm -f ctr dnet ovrouter containerd-shim containerd-shim-runc-v1; \
+      && cd /usr/bin && rm -f ctr containerd-shim containerd-shim-runc-v1; \
     fi
 COPY --from=build /build/node /usr/local/bin/node
 COPY --from=build /build/package.json /opt/iron/package.json
@@ -65,9 +65,10 @@ COPY --from=build /build/dist/src /opt/iron/dist/src
 COPY docker/bin/ /usr/local/bin/
 # The runc wrapper is only in the context when scripts/images found it; the entrypoint uses it only
 # on hosts whose capability bounding set lacks CAP_SYS_RESOURCE.
-COPY docker/runner-entrypoint.sh docker/lib/ .stat[e]/image/runc-nosysresourc[e] /opt/iron/docker/
+COPY docker/runner-entrypoint.sh docker/lib/ .stat[e]/image/runc-nosysresourc[e] .stat[e]/image/crun-nosysresourc[e] /opt/iron/docker/
 ENV NODE_ENV=production JOBS_DIR=/var/lib/iron-runner
-# overlay2 cannot stack on the image's own overlayfs: the inner engine needs a real filesystem.
-VOLUME /var/lib/docker
+# No VOLUME for /var/lib/docker: an anonymous volume would be left behind by every `docker rm`. Mount a
+# named one (docker run -v iron-runner-1:/var/lib/docker); without it the entrypoint puts the engine's
+# storage in a btrfs loop file inside the container, which goes away with the container.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--", "/opt/iron/docker/runner-entrypoint.sh"]

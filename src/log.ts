@@ -41,7 +41,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     base: options.name === undefined ? { pid: process.pid } : { pid: process.pid, name: options.name },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label) => ({ level: label }), log: uniqueKeys },
     serializers: { err: pino.stdSerializers.err },
   };
   if (options.destination !== undefined) return pino(pinoOptions, options.destination);
@@ -49,6 +49,23 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     return pino({ ...pinoOptions, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true } } });
   }
   return pino(pinoOptions, pino.destination({ dest: 2, sync: false }));
+}
+
+// Keys pino writes itself. A log object or child binding using one would produce a line with the key
+// twice, and JSON parsers keep the last one ("task finished" replacing the reason, `name` reading the
+// logger's name): such a key is renamed with a trailing underscore instead. (pino applies no
+// formatter to child bindings: child loggers must not bind these keys; none does.)
+const PINO_KEYS: ReadonlySet<string> = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
+
+function uniqueKeys(o: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(o)) {
+    if (!PINO_KEYS.has(k)) continue;
+    out ??= { ...o };
+    delete out[k];
+    out[`${k}_`] = o[k];
+  }
+  return out ?? o;
 }
 
 /** A logger that drops everything; for library callers and tests that do not care. */

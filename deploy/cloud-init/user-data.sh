@@ -21,7 +21,7 @@ DECRYPTION_KEY="${DECRYPTION_KEY:-}"
 # -----------------------------------------------------------------------------------------------
 
 log() { printf 'iron-runner user-data: %s\n' "$*"; }
-[ -n "$CLUSTER_ID" ] && [ -n "$CLUSTER_TOKEN" ] || { log "CLUSTER_ID and CLUSTER_TOKEN must be set"; exit 1; }
+if [ -z "$CLUSTER_ID" ] || [ -z "$CLUSTER_TOKEN" ]; then log "CLUSTER_ID and CLUSTER_TOKEN must be set"; exit 1; fi
 [[ "$RUNNERS" =~ ^[1-9][0-9]*$ ]] || { log "RUNNERS must be a positive number"; exit 1; }
 
 if ! command -v docker >/dev/null; then
@@ -56,7 +56,7 @@ unset CLUSTER_TOKEN DECRYPTION_KEY
 for i in $(seq 1 "$RUNNERS"); do
   name=iron-runner-$i
   docker rm -f "$name" >/dev/null 2>&1 || true
-  args=(--privileged -d --name "$name" --restart unless-stopped --stop-timeout 330
+  args=(--privileged -d --name "$name" --restart unless-stopped --stop-timeout 340
         --env-file /etc/iron-runner/runner.env -v "$name-docker:/var/lib/docker" -v "$name-state:/var/lib/iron-runner")
   [ ! -f /etc/iron-runner/decryption-key.pem ] || args+=(-v /etc/iron-runner/decryption-key.pem:/run/secrets/decryption-key.pem:ro)
   [ ! -d /etc/iron-runner/preload ] || args+=(-v /etc/iron-runner/preload:/var/lib/iron-runner/preload:ro)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the runner entrypoint. Messages go to stderr with a fixed prefix so they are
 # easy to tell apart from the runner's JSON lines; nothing here ever prints a secret's value.
 log() { printf 'iron-entrypoint: %s\n' "$*" >&2; }

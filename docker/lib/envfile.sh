@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # RUNNER_ENV_FILE: KEY=VALUE lines read before anything else (docker compose hands the runners the
 # cluster credentials a bootstrap service created this way). The file is parsed, never sourced.
 read_env_file() {
@@ -11,7 +12,7 @@ read_env_file() {
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in ''|'#'*) continue ;; esac
     key=${line%%=*}
-    [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] && [ "$key" != "$line" ] || die "RUNNER_ENV_FILE: malformed line (want KEY=VALUE)" 2
+    if ! [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] || [ "$key" = "$line" ]; then die "RUNNER_ENV_FILE: malformed line (want KEY=VALUE)" 2; fi
     export "$key=${line#*=}"
   done <"$file"
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Secrets given as environment variables (CLUSTER_TOKEN, DECRYPTION_KEY) are moved into files on a
 # private tmpfs and the entrypoint re-executes itself without them, so neither dockerd, containerd,
 # the job containers nor any helper ever inherits them; only the runner gets the *_FILE paths.
@@ -5,11 +6,11 @@ SECRETS_DIR=/run/iron-secrets
 
 secrets_dir() {
   if ! is_mounted "$SECRETS_DIR"; then
-    mkdir -p -m 0700 "$SECRETS_DIR"
+    mkdir -p "$SECRETS_DIR" && chmod 0700 "$SECRETS_DIR"
     # Needs CAP_SYS_ADMIN (--privileged); without it fall back to /dev/shm, also a tmpfs in Docker.
     if ! mount -t tmpfs -o size=1m,mode=0700,nosuid,nodev,noexec tmpfs "$SECRETS_DIR" 2>/dev/null; then
       SECRETS_DIR=/dev/shm/iron-secrets
-      mkdir -p -m 0700 "$SECRETS_DIR"
+      mkdir -p "$SECRETS_DIR" && chmod 0700 "$SECRETS_DIR"
     fi
   fi
   printf '%s' "$SECRETS_DIR"

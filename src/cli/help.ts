@@ -41,7 +41,7 @@ ${optionLines(GLOBAL_OPTIONS)}
 
 ${EXIT_CODES_TEXT}
 
-Run 'iron COMMAND --help' for a command's flags.
+Run 'iron COMMAND --help' for a command's flags; 'iron --version' prints the version.
 `;
 }
 

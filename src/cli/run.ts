@@ -8,7 +8,9 @@ import { COMMANDS } from './commands/index.js';
 import { CliContext, type CliIo } from './context.js';
 import { commandHelp, groupHelp, mainHelp } from './help.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
+
+export { VERSION };
 
 function exitCodeFor(code: ErrorCode | undefined): number {
   if (code === undefined) return EXIT.FAILED;
@@ -25,7 +27,7 @@ function exitCodeFor(code: ErrorCode | undefined): number {
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
   ERR_API_UNAUTHORIZED: 'the API rejected the token; check IRON_TOKEN, --token or iron.json',
-  ERR_API_FORBIDDEN: 'this token is not allowed to do that (a cluster token cannot use the project API)',
+  ERR_API_FORBIDDEN: 'check the project id and the token: IRON_PROJECT_ID / IRON_TOKEN, --project-id / --token or iron.json',
   ERR_API_NETWORK: 'is iron-api running there? Check IRON_HOST, IRON_PORT and IRON_SCHEME',
   ERR_API_UNAVAILABLE: 'the API is unavailable; try again shortly',
 };
@@ -57,6 +59,8 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
   let debug = argv.includes('--debug') || argv.includes('-debug');
   let ctx: CliContext | undefined;
   try {
+    // Before option parsing: `--version` is no option of any command.
+    if (argv[0] === '--version' || argv[0] === 'version') { io.stdout.write(`iron ${VERSION}\n`); return EXIT.OK; }
     const head = parseArgs(argv, GLOBAL_OPTIONS, { stopAtPositional: true, command: 'iron' });
     const [first] = head.positionals;
     if (first === undefined || first === 'help' || (head.values.help === true && head.positionals.length === 0)) {
@@ -64,7 +68,6 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
       io.stdout.write(target === undefined ? mainHelp(COMMANDS) : commandHelp(target));
       return first === undefined && head.values.help !== true ? EXIT.USAGE : EXIT.OK;
     }
-    if (first === 'version' || first === '--version') { io.stdout.write(`iron ${VERSION}\n`); return EXIT.OK; }
     const command = findCommand(head.positionals);
     if (command === undefined) {
       if (COMMANDS.some((c) => c.path[0] === first) && head.positionals.length === 1) {

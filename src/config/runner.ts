@@ -80,6 +80,15 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
   if (clusterId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(clusterId)) r.problem('CLUSTER_ID must be the cluster id shown by iron-api (letters, digits, - and _)');
   const clusterToken = (r.secret('CLUSTER_TOKEN', { required: true }) ?? '').trim();
   const apiUrl = r.url('API_URL', 'http://127.0.0.1:8080');
+  // The image's entrypoint says whether its container has a network namespace of its own
+  // (IRON_NETWORK_MODE=container) or the host's; there, loopback is the container itself and the
+  // runner would retry ECONNREFUSED forever.
+  const networkMode = r.oneOf('IRON_NETWORK_MODE', ['unknown', 'container', 'host'] as const, 'unknown');
+  if (networkMode === 'container' && isLoopbackHost(apiUrl.hostname) && !r.bool('ALLOW_LOOPBACK_API', false)) {
+    r.problem(`API_URL ${apiUrl.origin} is the container itself (it has a network of its own): set API_URL to an address of iron-api `
+      + 'this container can reach, e.g. http://iron-api:8080 on a shared Docker network or http://<host address>:8080, '
+      + 'or run it with --net=host (ALLOW_LOOPBACK_API=true if iron-api really runs in this network namespace)');
+  }
 
   let decryptionKey: LoadedKey | undefined;
   const keyPem = r.secret('DECRYPTION_KEY');
@@ -193,6 +202,11 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
   if (diskPerJob !== undefined && diskPerJob > memoryPerJob * 64) r.problem(`DISK_PER_JOB (${formatSize(diskPerJob)}) looks wrong next to MEMORY_PER_JOB`);
   r.finish('iron-runner');
   return deepFreeze(config);
+}
+
+function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::1' || h === '0:0:0:0:0:0:0:1';
 }
 
 /** Memory jobs may use: the smaller of the host's and our cgroup's limit, minus headroom for the system. */

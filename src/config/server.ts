@@ -66,6 +66,7 @@ Flags win over environment variables, which win over defaults.
   --tls-cert, TLS_CERT_FILE            PEM certificate (chain) file: serve https (needs --tls-key)
   --tls-key, TLS_KEY_FILE              PEM private key file of that certificate (also TLS_KEY inline)
   -h, --help                           this text
+  -v, --version                        print the version and exit
 
 On a fresh data dir iron-api creates a project, its token, a default cluster and its token,
 prints them once on stdout and writes iron.json (client config) into the data dir.
@@ -86,7 +87,21 @@ export interface ParsedArgs {
   readonly flags: Readonly<Record<string, string>>;
   readonly positionals: readonly string[];
   readonly help: boolean;
+  readonly version: boolean;
   readonly problems: readonly string[];
+}
+
+// Flags of the admin subcommands (besides --data-dir and --log-level, which every form takes).
+const SUBCOMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  'token create': ['project', 'project-id'],
+  'cluster create': ['project-id', 'name'],
+};
+
+/** Flags the command line form does not know (a typo like --prot would otherwise serve on 8080). */
+export function unknownFlags(args: ParsedArgs): string[] {
+  const form = args.positionals.slice(0, 2).join(' ');
+  const known = form === '' ? Object.keys(FLAG_TO_ENV) : ['data-dir', 'log-level', ...(SUBCOMMAND_FLAGS[form] ?? [])];
+  return Object.keys(args.flags).filter((f) => !known.includes(f)).map((f) => `--${f}`);
 }
 
 /** `--name value` and `--name=value`; unknown flags are kept so subcommands can read their own. */
@@ -95,9 +110,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const positionals: string[] = [];
   const problems: string[] = [];
   let help = false;
+  let version = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (a === '-h' || a === '--help') help = true;
+    else if (a === '-v' || a === '--version') version = true;
+    else if (a.startsWith('-') && !a.startsWith('--') && a !== '-') problems.push(`unknown flag ${a}`);
     else if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
@@ -105,7 +123,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       else problems.push(`flag ${a} needs a value`);
     } else positionals.push(a);
   }
-  return { flags, positionals, help, problems };
+  return { flags, positionals, help, version, problems };
 }
 
 /** Builds the server config from parsed flags (winning) and the environment. */

@@ -13,11 +13,14 @@ import { createLogger, type Logger } from '../log.js';
 import { createDockerEngine, Sandbox } from '../sandbox/index.js';
 import { POLL_BACKOFF, backoff } from './backoff.js';
 import { startHealthServer } from './health.js';
+import { readinessProbe } from './readiness.js';
 import { loadInstanceId } from './instance.js';
 import { RunnerMetrics } from './metrics.js';
 import { Runner } from './runner.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
+
+export { VERSION };
 
 export interface DaemonIO {
   env: Env;
@@ -83,28 +86,28 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
     }, 'iron-runner starting');
 
     const metrics = new RunnerMetrics();
-    const engine = createDockerEngine(config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost });
-    const sandbox = await createSandbox(engine, config, instanceId, log, life.signal);
-    if (sandbox === undefined) return 0;
+    const engineAddress = config.dockerHost ?? 'unix:///var/run/docker.sock';
+    let sandbox: Sandbox | undefined;
+    const engineWait: { error?: string } = {};
+    // Before anything that waits: health and readiness answer while the engine is still coming up.
+    const health = config.metricsAddr === undefined ? undefined : await startHealthServer(config.metricsAddr, metrics, readinessProbe({
+      engineAddress,
+      runner: () => runner,
+      ping: () => {
+        const s = sandbox;
+        return s === undefined ? undefined : (signal) => s.ping(signal);
+      },
+      engineWaitError: () => engineWait.error,
+    }), log);
     const client = createRunnerClient({
       baseUrl: config.apiUrl, token: config.clusterToken, clusterId: config.clusterId, extraCa: config.apiCa,
       proxy: config.proxy, userAgent: `iron-runner/${VERSION}`, log,
     });
-    runner = new Runner({ config, api: client.runner, sandbox, instanceId, log, metrics, spoolDir });
-    const r = runner;
-    const health = config.metricsAddr === undefined ? undefined : await startHealthServer(config.metricsAddr, metrics, {
-      ready: async (signal) => {
-        if (r.isDraining) return { ok: false, reason: 'draining' };
-        if (!r.apiReachable()) return { ok: false, reason: 'API not reachable' };
-        try {
-          await sandbox.ping(signal);
-          return { ok: true };
-        } catch {
-          return { ok: false, reason: 'docker engine not reachable' };
-        }
-      },
-    }, log);
     try {
+      const engine = createDockerEngine(config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost });
+      sandbox = await createSandbox(engine, config, instanceId, log, life.signal, engineAddress, engineWait);
+      if (sandbox === undefined) return 0;
+      runner = new Runner({ config, api: client.runner, sandbox, instanceId, log, metrics, spoolDir });
       try {
         await runner.start(life.signal);
         await untilAborted(life.signal);
@@ -127,6 +130,7 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
 /** The engine may start after us (the image's own dockerd): wait for it, bounded only by a signal. */
 async function createSandbox(
   engine: ReturnType<typeof createDockerEngine>, config: Readonly<RunnerConfig>, instanceId: string, log: Logger, signal: AbortSignal,
+  engineAddress: string, wait: { error?: string },
 ): Promise<Sandbox | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -141,7 +145,9 @@ async function createSandbox(
     } catch (err) {
       if (signal.aborted) return undefined;
       if (!isIronError(err) || !err.retryable) throw err;
-      log.warn({ code: err.code, attempt }, 'docker engine not reachable yet; retrying');
+      wait.error = `${err.message} (${err.code})`;
+      // The first failure and then every 10th: a slow engine start is normal, a missing one is not.
+      if (attempt === 1 || attempt % 10 === 0) log.warn({ code: err.code, reason: err.message, engine: engineAddress, attempt }, 'docker engine not reachable yet; retrying');
       await backoff(attempt, POLL_BACKOFF, signal).catch(() => undefined);
     }
   }

@@ -1,11 +1,20 @@
-// METRICS_ADDR: /healthz (the process is alive), /readyz (engine and API reachable, not draining),
-// /metrics (Prometheus). Readiness is what a load balancer or Kubernetes uses to stop sending work.
+// METRICS_ADDR: /healthz (the process is alive), /readyz (engine and API reachable, not draining;
+// one line per part, see readiness.ts), /metrics (Prometheus). Readiness is what a load balancer or
+// Kubernetes uses to stop sending work. Served from the daemon's first second on.
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../log.js';
 import type { RunnerMetrics } from './metrics.js';
 
+export interface ReadinessReport {
+  ok: boolean;
+  /** Why not, in one line (every unhealthy part). */
+  reason?: string;
+  /** "part: ok" or "part: why", one per part. */
+  parts?: string[];
+}
+
 export interface ReadinessProbe {
-  ready(signal: AbortSignal): Promise<{ ok: boolean; reason?: string }>;
+  ready(signal: AbortSignal): Promise<ReadinessReport>;
 }
 
 export async function startHealthServer(
@@ -24,7 +33,7 @@ export async function startHealthServer(
     if (path === '/healthz') return send(200, 'ok\n');
     if (path === '/readyz') {
       probe.ready(AbortSignal.timeout(3_000)).then(
-        (r) => send(r.ok ? 200 : 503, r.ok ? 'ready\n' : `not ready: ${r.reason ?? 'unknown'}\n`),
+        (r) => send(r.ok ? 200 : 503, `${r.ok ? 'ready' : `not ready: ${r.reason ?? 'unknown'}`}\n${(r.parts ?? []).map((p) => `${p}\n`).join('')}`),
         () => send(503, 'not ready: probe failed\n'),
       );
       return;

@@ -25,6 +25,8 @@ export class RunnerMetrics {
   readonly draining = new Gauge({ name: 'iron_runner_draining', help: '1 while the runner drains', registers: [this.registry] });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'iron_runner_' });
+    // No prefix: prom-client's standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes,
+    // ...) are what stock Node.js dashboards and alerts query.
+    collectDefaultMetrics({ register: this.registry });
   }
 }

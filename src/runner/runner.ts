@@ -46,6 +46,8 @@ export class Runner {
   private loop: Promise<void> | undefined;
   private drained: Promise<void> | undefined;
   private lastApiOk = 0;
+  /** The last failed API call, until one succeeds again (for /readyz). */
+  private apiFailure: ApiFailure | undefined;
   private engineDown: Promise<void> | undefined;
   cluster: RunnerCluster | undefined;
   readonly codeCache: CodeCache;
@@ -81,6 +83,19 @@ export class Runner {
   /** The API answered recently (for /readyz). */
   apiReachable(withinMs = 60_000): boolean {
     return Date.now() - this.lastApiOk < withinMs;
+  }
+
+  /** undefined when the API answered within the last minute; else what the last call met. */
+  apiProblem(withinMs = 60_000): string | undefined {
+    const f = this.apiFailure;
+    if (f === undefined) return this.apiReachable(withinMs) ? undefined : `no answer from the API at ${this.d.config.apiUrl.origin} yet`;
+    if (AUTH_CODES.has(f.code)) return `the API at ${this.d.config.apiUrl.origin} refused the cluster credentials (${f.code}, ${f.reason}): check CLUSTER_ID / CLUSTER_TOKEN`;
+    return `API unreachable at ${this.d.config.apiUrl.origin}: ${f.reason} (${f.code})`;
+  }
+
+  private apiAnswered(): void {
+    this.lastApiOk = Date.now();
+    this.apiFailure = undefined;
   }
 
   /** Startup: give back what a previous run of this instance left, check the cluster, then poll. */
@@ -193,14 +208,15 @@ export class Runner {
     for (let attempt = 1; ; attempt++) {
       try {
         const cluster = await this.d.api.getCluster(signal, { retry: NO_RETRY });
-        this.lastApiOk = Date.now();
-        this.d.log.info({ cluster_id: cluster.id, name: cluster.name, api: this.d.config.apiUrl.origin }, 'cluster found; polling for tasks');
+        this.apiAnswered();
+        this.d.log.info({ cluster_id: cluster.id, cluster_name: cluster.name, api: this.d.config.apiUrl.origin }, 'cluster found; polling for tasks');
         this.logLimits(cluster);
         return cluster;
       } catch (err) {
         if (signal.aborted) throw err;
         const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
-        const auth = code === 'ERR_API_UNAUTHORIZED' || code === 'ERR_API_FORBIDDEN' || code === 'ERR_API_NOT_FOUND';
+        this.apiFailure = { code, reason: failureReason(err) };
+        const auth = AUTH_CODES.has(code);
         if (auth) this.d.log.error({ code }, 'the API refused the cluster credentials; check CLUSTER_ID / CLUSTER_TOKEN (retrying)');
         else this.d.log.warn({ code, reason: failureReason(err), api: this.d.config.apiUrl.origin, attempt }, 'could not reach the API; retrying');
         await backoff(attempt, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal);
@@ -255,7 +271,7 @@ export class Runner {
           instance_id: this.d.instanceId, n: free, wait: this.d.config.pollWaitS,
           ...(this.d.config.prePull ? { warm_cursor: this.warmer.cursor } : {}),
         }, signal);
-        this.lastApiOk = Date.now();
+        this.apiAnswered();
         failures = 0;
         this.heartbeat.intervalMs = res.heartbeat_interval_ms;
         // An answer that raced the drain signal: those tasks were never started here; hand them back.
@@ -268,10 +284,11 @@ export class Runner {
         if (signal.aborted || this.draining) break;
         failures++;
         const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
+        this.apiFailure = { code, reason: failureReason(err) };
         this.d.metrics.apiErrors.inc({ call: 'reserve', code });
         const auth = code === 'ERR_API_UNAUTHORIZED' || code === 'ERR_API_FORBIDDEN';
         if (auth) this.d.log.error({ code }, 'reserve refused; check CLUSTER_ID / CLUSTER_TOKEN (retrying slowly)');
-        else if (failures === 1 || failures % 20 === 0) this.d.log.warn({ code, reason: failureReason(err), failures }, 'reserve failed; backing off');
+        else if (failures === 1 || failures % 20 === 0) this.d.log.warn({ code, reason: failureReason(err), api: this.d.config.apiUrl.origin, failures }, 'reserve failed; backing off');
         await backoff(failures, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal).catch(() => undefined);
       }
     }
@@ -317,6 +334,14 @@ export class Runner {
 }
 
 /** Why a call failed, for operators (e.g. a TLS verification error): the API client's messages carry no secrets. */
+interface ApiFailure {
+  code: string;
+  reason: string;
+}
+
+/** The API answered, but refused these credentials (or knows no such cluster). */
+const AUTH_CODES: ReadonlySet<string> = new Set(['ERR_API_UNAUTHORIZED', 'ERR_API_FORBIDDEN', 'ERR_API_NOT_FOUND']);
+
 function failureReason(err: unknown): string {
   if (isIronError(err)) return typeof err.details['reason'] === 'string' ? err.details['reason'] : err.message;
   return toError(err).message;

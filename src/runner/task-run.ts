@@ -258,7 +258,7 @@ export class TaskRun implements LeasedTask {
       };
       await this.deps.api.finish(this.id, body, signal, { retry: this.deps.deliverRetry });
       this.deps.metrics.tasks.inc({ outcome: status });
-      this.log.info({ status, msg: body.msg, exit_code: outcome.exitCode, duration_ms: body.duration_ms, log_size: logSize, age_ms: this.state.age() }, 'task finished');
+      this.log.info({ status, reason: body.msg, exit_code: outcome.exitCode, duration_ms: body.duration_ms, log_size: logSize, age_ms: this.state.age() }, 'task finished');
     } catch (err) {
       if (isIronError(err, 'ERR_API_CONFLICT')) {
         this.log.warn({ status }, 'finish refused: the reservation was superseded; dropping the report');

@@ -51,7 +51,7 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
     throw err;
   }
   if (!image.ok) {
-    log.info({ image: spec.image, msg: image.msg }, 'task image unusable');
+    log.info({ image: spec.image, reason: image.msg }, 'task image unusable');
     return early('error', image.msg, t0);
   }
 

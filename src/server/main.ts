@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // iron-api: the self-hostable IronWorker v2 API. Subcommands create projects/clusters offline
 // (`token create`, `cluster create`); without one it serves until SIGTERM/SIGINT.
-import { loadServerConfig, parseArgs, SERVER_ENV_HELP, type ServerConfig } from '../config/server.js';
+import { loadServerConfig, parseArgs, SERVER_ENV_HELP, unknownFlags, type ServerConfig } from '../config/server.js';
+import { VERSION } from '../version.js';
 import { processEnv } from '../config/env.js';
 import { isIronError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -13,6 +14,17 @@ async function main(argv: readonly string[]): Promise<number> {
   if (args.help) {
     process.stdout.write(SERVER_ENV_HELP);
     return 0;
+  }
+  if (args.version) {
+    process.stdout.write(`iron-api ${VERSION}\n`);
+    return 0;
+  }
+  // Before the config is loaded, which would create the data dir: a mistyped flag changes nothing.
+  const unknown = unknownFlags(args);
+  const usage = [...args.problems, ...unknown.map((f) => `unknown flag ${f}`)];
+  if (usage.length > 0) {
+    process.stderr.write(`iron-api: ${usage.join('; ')}\n\n${SERVER_ENV_HELP}`);
+    return 2;
   }
   let config: ServerConfig;
   try {

@@ -128,6 +128,25 @@ describe('iron CLI against a real iron-api', () => {
     expect(priv.stderr).toContain('[ERR_KEY_NOT_PUBLIC]');
   });
 
+  it('hints fit the mistake: a wrong --cluster, a wrong project id with a project token, iron --version', async () => {
+    await runIron(['register', '--name', 'hinted', 'iron-test/busybox:1', 'true'], { env: env(), cwd: dir });
+    const cluster = await runIron(['worker', 'queue', '--cluster', '000000000000000000000000', 'hinted'], { env: env(), cwd: dir });
+    expect(cluster.code).toBe(4);
+    expect(cluster.stderr).toContain('cluster not found');
+    expect(cluster.stderr).not.toContain('iron register');
+    expect(cluster.stderr).toContain('iron cluster list');
+    const missing = await runIron(['worker', 'queue', 'never-registered'], { env: env(), cwd: dir });
+    expect(missing.stderr).toContain('iron register IMAGE');
+    const project = await runIron(['worker', 'list', '--project-id', '000000000000000000000000'], { env: env(), cwd: dir });
+    expect(project.code).toBe(3);
+    expect(project.stderr).toContain('[ERR_API_FORBIDDEN]');
+    expect(project.stderr).not.toContain('cluster token');
+    expect(project.stderr).toContain('project id');
+    const version = await runIron(['--version'], { env: env(), cwd: dir });
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^iron \d+\.\d+\.\d+\n$/);
+  });
+
   it('cluster create / show / token with the project token', async () => {
     const created = await runIron(['cluster', 'create', '--memory', '512M', 'edge'], { env: env(), cwd: dir });
     expect(created.stderr).toBe('');

@@ -10,6 +10,8 @@ import { TEST_IMAGE } from './docker.js';
 
 export interface PrivateEngine {
   dockerHost: string;
+  /** The engine's network namespace (`ip netns` name): a "host" the test controls. */
+  netns: string;
   /** Stops the daemon as `signal` would (SIGTERM: clean shutdown; SIGKILL: crash). */
   stop(signal?: NodeJS.Signals): Promise<void>;
   start(): Promise<void>;
@@ -69,6 +71,7 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
 
   return {
     dockerHost,
+    netns,
     stop,
     start,
     docker,

@@ -1,80 +1,100 @@
-// docker-compose.yml's flow, run for real. No compose binary is installed here, so the test turns each
-// service of the file into the `docker run` compose would do (same image, user, entrypoint,
-// environment, volumes, privileges, network alias) and starts them in dependency order.
+// docker-compose.yml run by Debian 13's docker compose (scripts/dev puts it in .tools/compose), as a
+// newcomer would: one `up` with a preload archive and DEMO_IMAGE completes the demo task, `--scale
+// runner=3` gives three polling runners, the host's `iron` works with the iron.json bootstrap wrote,
+// a second `up` keeps the credentials, and `down -v` leaves no container or volume behind.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { loadYaml, obj, str, type Doc } from './manifests.js';
-import { docker, dockerRc, JOB_IMAGE, Stack, waitFor } from './stack.js';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_IMAGE, docker, dockerRc, JOB_IMAGE, RUNNER_IMAGE, waitFor } from './stack.js';
 
 const skip = process.env['IRON_SKIP_IMAGE_TESTS'] === '1';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const COMPOSE = path.join(ROOT, '.tools/compose/usr/libexec/docker/cli-plugins/docker-compose');
+const IRON = path.join(ROOT, 'dist/src/cli/main.js');
+const run = promisify(execFile);
 
-function interpolate(text: string, vars: Record<string, string>): string {
-  return text.replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_m, name: string, def: string) => vars[name] ?? def);
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
 
-describe.skipIf(skip)('docker-compose.yml flow', () => {
-  const stack = new Stack();
+describe.skipIf(skip)('docker-compose.yml with docker compose', () => {
   const project = `iron-co-${randomBytes(3).toString('hex')}`;
-  const volumes: string[] = [];
+  const preload = mkdtempSync(path.join(tmpdir(), 'iron-compose-preload-'));
+  const client = mkdtempSync(path.join(tmpdir(), 'iron-compose-client-'));
+  let env: Record<string, string> = {};
+
+  const compose = async (args: string[], timeoutMs = 240_000): Promise<{ code: number; out: string }> => {
+    try {
+      const r = await run(COMPOSE, ['-p', project, '-f', path.join(ROOT, 'docker-compose.yml'), ...args], { env, timeout: timeoutMs, maxBuffer: 64 << 20 });
+      return { code: 0, out: r.stdout + r.stderr };
+    } catch (err) {
+      const e = err as { code?: unknown; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : -1, out: (e.stdout ?? '') + (e.stderr ?? '') };
+    }
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(COMPOSE)) throw new Error(`no docker compose at ${COMPOSE}: run scripts/dev test (it installs Debian 13's docker-compose)`);
+    await docker(['save', '-o', path.join(preload, 'job.tar'), JOB_IMAGE]);
+    env = {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root',
+      IRON_API_IMAGE: API_IMAGE, IRON_RUNNER_IMAGE: RUNNER_IMAGE, IRON_API_PORT: String(await freePort()),
+      IRON_PRELOAD_DIR: preload, IRON_CLIENT_DIR: client, DEMO_IMAGE: JOB_IMAGE,
+    };
+  }, 60_000);
 
   afterAll(async () => {
-    await stack.cleanup();
-    if (volumes.length > 0) await dockerRc(['volume', 'rm', '-f', ...volumes]);
-  }, 120_000);
+    await compose(['down', '-v', '--remove-orphans', '-t', '5'], 180_000);
+    rmSync(preload, { recursive: true, force: true });
+    rmSync(client, { recursive: true, force: true });
+  }, 200_000);
 
-  function runArgs(name: string, svc: Doc, vars: Record<string, string>, detach: boolean): string[] {
-    const args = ['run', ...(detach ? ['-d'] : ['--rm']), '--name', `${project}-${name}`, '--label', `iron.test=${stack.id}`,
-      '--network', stack.network, '--network-alias', name];
-    if (svc['privileged'] === true) args.push('--privileged');
-    if (svc['user'] !== undefined) args.push('--user', str(svc['user'], `${name}.user`));
-    for (const [k, v] of Object.entries(obj(svc['environment'] ?? {}, `${name}.environment`))) args.push('-e', `${k}=${interpolate(String(v), vars)}`);
-    for (const v of (svc['volumes'] ?? []) as string[]) {
-      const [src = '', dst = '', mode] = interpolate(v, vars).split(':');
-      const source = src.startsWith('.') || src.startsWith('/') ? path.resolve(ROOT, src) : `${project}-${src}`;
-      args.push('-v', [source, dst, ...(mode === undefined ? [] : [mode])].join(':'));
+  it('first up: preloaded image, demo task complete; --scale runner=3 gives three polling runners; host iron.json works', async () => {
+    const t0 = Date.now();
+    const up = await compose(['up', '-d', '--no-build', '--pull', 'never', '--scale', 'runner=3']);
+    expect(up.code, up.out).toBe(0);
+    const demo = await compose(['wait', 'demo'], 240_000);
+    const demoLog = (await compose(['logs', '--no-log-prefix', 'demo'])).out;
+    console.log(`compose: first up to the demo task's end: ${Date.now() - t0} ms`);
+    expect(demo.code, demoLog).toBe(0);
+    expect(demo.out).toMatch(/exited with status code 0\s*$/);
+    expect(demoLog).toContain('hello from iron-runner on');
+    expect(demoLog).toContain('payload: hello world');
+
+    const ids = (await compose(['ps', '-q', 'runner'])).out.trim().split('\n').filter(Boolean);
+    expect(ids).toHaveLength(3);
+    for (const id of ids) {
+      // No anonymous volume for `down` or `docker rm` to leave behind.
+      const mounts = JSON.parse(await docker(['inspect', '-f', '{{json .Mounts}}', id])) as Array<{ Type: string; Name?: string }>;
+      expect(mounts.filter((m) => m.Type === 'volume' && /^[0-9a-f]{64}$/.test(m.Name ?? ''))).toEqual([]);
+      await waitFor(`runner ${id} polling`, async () => ((await dockerRc(['logs', id])).stderr.includes('polling for tasks') ? true : undefined), 90_000, 500);
     }
-    const entry = svc['entrypoint'] as string[] | undefined;
-    if (entry !== undefined) args.push('--entrypoint', entry[0]!);
-    args.push(String(svc['image']));
-    if (entry !== undefined) args.push(...entry.slice(1));
-    return args;
-  }
 
-  it('bootstraps a cluster, starts two runners and the demo task completes with its log', async () => {
-    const [compose] = loadYaml(path.join(ROOT, 'docker-compose.yml'));
-    const services = obj(compose?.['services'], 'services');
-    const svc = (n: string): Doc => obj(services[n], n);
-    await stack.savePreload();
-    const vars = { DEMO_IMAGE: JOB_IMAGE, IRON_PRELOAD_DIR: stack.preloadDir };
-    for (const v of Object.keys(obj(compose?.['volumes'], 'volumes'))) {
-      volumes.push(`${project}-${v}`);
-      await docker(['volume', 'create', '--label', `iron.test=${stack.id}`, `${project}-${v}`]);
-    }
-    await docker(['network', 'create', '--label', `iron.test=${stack.id}`, stack.network]);
+    const hostConfig = JSON.parse(readFileSync(path.join(client, 'iron.json'), 'utf8')) as { host: string; port: number; token: string };
+    expect(hostConfig).toMatchObject({ host: '127.0.0.1', port: Number(env['IRON_API_PORT']) });
+    const list = await run(process.execPath, [IRON, 'worker', 'list', '--json'], { cwd: client, env: { PATH: env['PATH'] ?? '', HOME: client } });
+    expect((JSON.parse(list.stdout) as unknown[]).length).toBeGreaterThanOrEqual(1);
 
-    await docker(runArgs('api', svc('api'), vars, true));
-    const health = (obj(svc('api')['healthcheck'], 'healthcheck')['test'] as string[]).slice(1);
-    await waitFor('api healthy', async () => ((await dockerRc(['exec', `${project}-api`, ...health])).code === 0 ? true : undefined), 60_000, 500);
+    // A second up keeps the credentials the runners already use.
+    const again = await compose(['up', '-d', '--no-build', '--pull', 'never', '--scale', 'runner=3']);
+    expect(again.code, again.out).toBe(0);
+    expect((await compose(['logs', '--no-log-prefix', 'bootstrap'])).out).toContain('runner credentials already in');
+  }, 420_000);
 
-    const boot = await dockerRc(runArgs('bootstrap', svc('bootstrap'), vars, false));
-    expect(boot.code, boot.stderr).toBe(0);
-    expect(boot.stdout).toMatch(/created cluster compose: \w+/);
-    expect(boot.stdout + boot.stderr).not.toMatch(/CLUSTER_TOKEN|token/i);
-
-    for (const r of ['runner1', 'runner2']) await docker(runArgs(r, svc(r), vars, true));
-    await Promise.all(['runner1', 'runner2'].map((r) => stack.waitReady(`${project}-${r}`)));
-
-    const demo = await dockerRc(runArgs('demo', svc('demo'), vars, false));
-    expect(demo.code, demo.stdout + demo.stderr).toBe(0);
-    expect(demo.stdout).toContain('hello from iron-runner on');
-    expect(demo.stdout).toContain('payload: hello world');
-
-    // A second `compose up` keeps the credentials the runners already use.
-    const again = await dockerRc(runArgs('bootstrap', svc('bootstrap'), vars, false));
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain('already');
-  }, 180_000);
+  it('down -v leaves no container and no volume of the project', async () => {
+    const down = await compose(['down', '-v', '--remove-orphans', '-t', '5'], 180_000);
+    expect(down.code, down.out).toBe(0);
+    expect((await docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`])).trim()).toBe('');
+    expect((await docker(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`])).trim()).toBe('');
+  }, 200_000);
 });

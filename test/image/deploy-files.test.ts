@@ -1,12 +1,16 @@
 // Checks of the shipped deployment files that need no cluster and no image: Kubernetes manifests
 // (fields and cross references), docker-compose.yml, systemd units, and shell syntax of every script.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseDurationMs } from '../../src/config/units.js';
+import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { Namespace, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { arr, containersOf, str, deploymentFieldProblems, envOf, KNOWN_KINDS, loadYaml, obj, type Doc } from './manifests.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,8 +27,41 @@ function byKind(docs: Array<{ doc: Doc }>, kind: string): Doc[] {
 
 const nameOf = (d: Doc): string => String(obj(d['metadata'], 'metadata')['name']);
 
+// The published schemas (kubernetes-models: the Kubernetes OpenAPI definitions; @kubernetes-models/keda:
+// KEDA's CRDs), through each model's validate(). Kustomization has no API schema: its resources are
+// checked below. The schemas allow unknown fields, so the field-name check below stays.
+const SCHEMAS: Record<string, new (doc: never) => { validate(): void }> = {
+  'v1/Namespace': Namespace, 'v1/Secret': Secret, 'v1/Service': Service, 'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'apps/v1/Deployment': Deployment, 'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'keda.sh/v1alpha1/ScaledObject': ScaledObject,
+};
+
+function schemaProblem(doc: Doc): string | undefined {
+  const Model = SCHEMAS[`${String(doc['apiVersion'])}/${String(doc['kind'])}`];
+  if (Model === undefined) return `no schema for ${String(doc['apiVersion'])} ${String(doc['kind'])}`;
+  try {
+    new Model(structuredClone(doc) as never).validate();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 describe('kubernetes manifests', () => {
   const docs = k8sDocs();
+
+  it('validate against the Kubernetes and KEDA schemas', () => {
+    const checked = docs.filter(({ doc }) => doc['kind'] !== 'Kustomization');
+    expect(checked.map(({ file, doc }) => [file, String(doc['kind']), schemaProblem(doc)]).filter(([, , p]) => p !== undefined)).toEqual([]);
+    expect(new Set(checked.map(({ doc }) => doc['kind']))).toEqual(new Set(['Namespace', 'Secret', 'Service', 'PersistentVolumeClaim', 'Deployment', 'ScaledObject']));
+    // The validator does reject a wrong manifest: a port as text, a trigger without its type.
+    const runner = structuredClone(byKind(docs, 'Deployment').find((d) => nameOf(d) === 'iron-runner')!);
+    (containersOf(runner)[0]!['ports'] as Doc[])[0]!['containerPort'] = 'metrics';
+    expect(schemaProblem(runner)).toMatch(/containerPort must be integer/);
+    const scaler = structuredClone(byKind(docs, 'ScaledObject')[0]!);
+    delete (arr(obj(scaler['spec'], 'spec')['triggers'], 'triggers')[0] as Doc)['type'];
+    expect(schemaProblem(scaler)).toMatch(/must have required property 'type'|required property type/);
+  });
 
   it('use known kinds with their API versions, names and the iron namespace', () => {
     expect(docs.length).toBeGreaterThanOrEqual(7);
@@ -108,14 +145,17 @@ describe('docker-compose.yml', () => {
   const [compose] = loadYaml(path.join(ROOT, 'docker-compose.yml'));
   const services = obj(compose?.['services'], 'services');
 
-  it('has the api, a bootstrap one-shot, two privileged runners and the demo one-shot', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'bootstrap', 'demo', 'runner1', 'runner2']);
-    for (const r of ['runner1', 'runner2']) {
+  it('has the api, a bootstrap one-shot, one scalable privileged runner service and the demo one-shot', () => {
+    expect(Object.keys(services).sort()).toEqual(['api', 'bootstrap', 'demo', 'runner']);
+    for (const r of ['runner']) {
       const s = obj(services[r], r);
       expect(s['privileged']).toBe(true);
       const env = obj(s['environment'], `${r}.environment`);
       expect(parseDurationMs(String(s['stop_grace_period']))).toBeGreaterThan(parseDurationMs(String(env['DRAIN_TIMEOUT'])) ?? Infinity);
       expect(obj(obj(s['depends_on'], 'depends_on')['bootstrap'], 'bootstrap')['condition']).toBe('service_completed_successfully');
+      // Scalable: no fixed container name, no volume one engine would share with another replica.
+      expect(s['container_name']).toBeUndefined();
+      expect((s['volumes'] as string[]).some((v) => v.includes(':/var/lib/docker'))).toBe(false);
     }
     for (const [name, raw] of Object.entries(services)) {
       const s = obj(raw, name);
@@ -126,6 +166,30 @@ describe('docker-compose.yml', () => {
       if (Array.isArray(entry)) expect(existsSync(path.join(ROOT, 'docker/bin', String(entry[0]))), `${name}: ${String(entry[0])}`).toBe(true);
     }
     expect(obj(services['api'], 'api')['healthcheck']).toBeDefined();
+  });
+});
+
+describe('stop budgets and exposure', () => {
+  const read = (f: string): string => readFileSync(path.join(ROOT, f), 'utf8');
+
+  it('give the runner DRAIN_TIMEOUT + STOP_GRACE + 30 s (340 s) everywhere a docker stop timeout is set', () => {
+    const files = ['README.md', 'deploy/README.md', 'deploy/systemd/iron-runner@.service', 'deploy/cloud-init/user-data.sh'];
+    const budgets = files.flatMap((f) => [...read(f).matchAll(/(?:--stop-timeout|docker stop -t) (\d+)/g)].map((m) => [f, Number(m[1])] as const));
+    expect(budgets.length).toBeGreaterThanOrEqual(5);
+    expect(budgets.filter(([, n]) => n !== 340)).toEqual([]);
+    expect(read('deploy/systemd/iron-runner@.service')).toMatch(/TimeoutStopSec=(\d+)/);
+    expect(Number(/TimeoutStopSec=(\d+)/.exec(read('deploy/systemd/iron-runner@.service'))?.[1])).toBeGreaterThan(340);
+  });
+
+  it('publishes plain-HTTP iron-api on loopback only, and documents named volumes in every docker run', () => {
+    expect(read('deploy/systemd/iron-api.service')).toContain('PUBLISH=127.0.0.1:8080:8080');
+    for (const f of ['README.md', 'deploy/README.md']) {
+      for (const cmd of read(f).split('\n').filter((l) => /^docker run .*iron\/(api|runner)|^docker run --privileged/.test(l))) {
+        const block = read(f).slice(read(f).indexOf(cmd)).split('\n').slice(0, 4).join(' ');
+        expect(block, `${f}: ${cmd}`).toMatch(/-v iron-(api-data|runner-\d+):\/var\/lib\/(iron-api|docker)/);
+      }
+      expect(read(f)).not.toMatch(/-p 8080:8080/);
+    }
   });
 });
 

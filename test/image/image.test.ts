@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseStrictJson } from '../helpers/strict-json.js';
 import { API_IMAGE, docker, dockerRc, JOB_IMAGE, RUNNER_IMAGE, Stack, waitFor } from './stack.js';
 
 const skip = process.env['IRON_SKIP_IMAGE_TESTS'] === '1';
@@ -41,6 +42,22 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
   afterAll(async () => {
     await stack.cleanup();
   }, 120_000);
+
+  it('runs Debian 13\'s engine (docker.io 26.1) with crun inside the runner', async () => {
+    const v = (await docker(['exec', runners[0]!, 'docker', 'version', '--format', '{{.Server.Version}}'])).trim();
+    const runtime = (await docker(['exec', runners[0]!, 'docker', 'info', '--format', '{{.DefaultRuntime}}'])).trim();
+    console.log(`image: inner engine ${v}, default runtime ${runtime}`);
+    expect(v).toMatch(/^26\.1\./);
+    expect(runtime).toBe('iron-crun');
+  });
+
+  it('refuses a loopback API_URL in a container with a network of its own: exit 2 and a hint', async () => {
+    const r = await dockerRc(['run', '--rm', '--privileged', '--label', `iron.test=${stack.id}`, '--network', stack.network,
+      '-e', 'CLUSTER_ID=c1', '-e', 'CLUSTER_TOKEN=not-a-real-token', RUNNER_IMAGE]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('API_URL http://127.0.0.1:8080 is the container itself');
+    expect(r.stderr).not.toContain('not-a-real-token');
+  }, 60_000);
 
   async function queue(cluster: string, code: string, extra: string[] = []): Promise<string> {
     const out = JSON.parse(await stack.iron(['worker', 'queue', '--json', '--cluster', cluster, ...extra, code])) as { tasks: Array<{ id: string }> };
@@ -139,6 +156,21 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     }
   }, 120_000);
 
+  it('restarts the inner dockerd when it hangs (alive, /_ping unanswered), and the runner goes on taking tasks', async () => {
+    const r = runners[0]!;
+    const before = (await docker(['exec', r, 'cat', '/var/run/docker.pid'])).trim();
+    // SIGSTOP: the process is there but answers nothing, as in Docker 20.10's libnetwork deadlock.
+    await docker(['exec', r, 'sh', '-c', 'kill -STOP "$(cat /var/run/docker.pid)"']);
+    await waitFor('a new inner dockerd', async () => {
+      const v = await dockerRc(['exec', r, 'docker', 'version', '--format', '{{.Server.Version}}']);
+      const pid = (await dockerRc(['exec', r, 'cat', '/var/run/docker.pid'])).stdout.trim();
+      return v.code === 0 && pid !== '' && pid !== before ? true : undefined;
+    }, 90_000, 500);
+    expect((await dockerRc(['logs', r])).stderr).toContain('killing the hung engine');
+    const ids = [await queue(stack.api!.clusterId, 'echo', ['-p', 'after-hang-0']), await queue(stack.api!.clusterId, 'echo', ['-p', 'after-hang-1'])];
+    for (const id of ids) expect((await stack.waitDone(id, 60_000)).status).toBe('complete');
+  }, 150_000);
+
   it('restarts the inner dockerd when it dies, and the runner goes on taking tasks', async () => {
     const r = runners[1]!;
     const before = (await docker(['exec', r, 'cat', '/var/run/docker.pid'])).trim();
@@ -177,6 +209,9 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     const instance = /"instance_id":"([^"]+)"/.exec((await dockerRc(['logs', victim])).stderr)?.[1];
     expect(instance).toBeDefined();
     const volume = (await docker(['inspect', '-f', '{{range .Mounts}}{{if eq .Destination "/var/lib/docker"}}{{.Source}}{{end}}{{end}}', victim])).trim();
+    // Only named volumes and binds: nothing anonymous for `docker rm` to leave behind.
+    const mounts = JSON.parse(await docker(['inspect', '-f', '{{json .Mounts}}', victim])) as Array<{ Type: string; Name?: string }>;
+    for (const m of mounts.filter((x) => x.Type === 'volume')) expect(m.Name, 'an anonymous volume').not.toMatch(/^[0-9a-f]{64}$/);
     const imgIno = statSync(`${volume}/iron-btrfs.img`).ino;
     expect(await loopDevicesFor(imgIno)).toHaveLength(1);
 
@@ -190,8 +225,11 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     }
     const mine = await docker(['ps', '-aq', '--filter', `label=iron.test=${stack.id}`, '--filter', `name=${victim}`]);
     expect(mine.trim()).toBe('');
-    // Its anonymous /var/lib/docker volume is the container's own (docker rm -v or --rm remove it).
-    await dockerRc(['volume', 'rm', volume.split('/').at(-2) ?? '']);
+    // The loop file (DISK_PER_JOB's btrfs) lives in the runner's named volume and goes with it.
+    const volumeName = volume.split('/').at(-2) ?? '';
+    expect(volumeName).toBe(stack.volumeOf(victim.slice(stack.id.length + 1)));
+    await docker(['volume', 'rm', volumeName]);
+    expect(() => statSync(`${volume}/iron-btrfs.img`)).toThrow();
 
     // The lease (5 s here) expires, the task is requeued and the stopped runner, started again, runs it.
     await docker(['start', stopped!]);
@@ -199,6 +237,18 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     expect(done.status).toBe('complete');
     expect(done.attempt).toBeGreaterThanOrEqual(2);
   }, 180_000);
+
+  it('wrote every runner log line of the whole run with unique keys', async () => {
+    let n = 0;
+    for (const r of [...runners, stack.name('r3')]) {
+      const { stderr } = await dockerRc(['logs', r]);
+      for (const line of stderr.split('\n').filter((l) => l.startsWith('{'))) {
+        expect(() => parseStrictJson(line), line).not.toThrow();
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(50);
+  });
 });
 
 async function loopDevicesFor(inode: number): Promise<string[]> {

@@ -1,6 +1,6 @@
-// Offline checks for the deploy manifests. No Kubernetes schema checker is installable here
-// (kubeconform is not packaged; the npm packages with the schemas are not dependencies), so these
-// are structural: the fields each object kind may have, and the references between objects.
+// Offline checks for the deploy manifests besides the schemas (deploy-files.test.ts validates those
+// with kubernetes-models): the field names each object kind may have (the schemas allow unknown
+// ones), and the references between objects.
 import { execFileSync } from 'node:child_process';
 
 export type Doc = Record<string, unknown>;

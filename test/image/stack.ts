@@ -113,13 +113,19 @@ export class Stack {
     return docker(['exec', this.requireApi().container, 'iron', ...args]);
   }
 
-  /** `docker run --privileged -d -e ... iron/runner`, returning the container name and when it was run. */
+  /** The named volume a runner's engine keeps its images in (as the README's commands do). */
+  volumeOf(suffix: string): string {
+    return `${this.name(suffix)}-docker`;
+  }
+
+  /** `docker run --privileged -d -v NAME:/var/lib/docker -e ... iron/runner`, returning the container name and when it was run. */
   async startRunner(suffix: string, env: Record<string, string>): Promise<{ name: string; startedAt: number }> {
     const name = this.name(suffix);
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    await docker(['volume', 'create', '--label', `iron.test=${this.id}`, this.volumeOf(suffix)]);
     const startedAt = Date.now();
     await docker(['run', '--privileged', '-d', '--name', name, '--label', `iron.test=${this.id}`, '--network', this.network,
-      '-v', `${this.preloadDir}:/var/lib/iron-runner/preload:ro`,
+      '-v', `${this.volumeOf(suffix)}:/var/lib/docker`, '-v', `${this.preloadDir}:/var/lib/iron-runner/preload:ro`,
       '-e', `API_URL=http://${this.requireApi().container}:8080`, ...envArgs, RUNNER_IMAGE]);
     return { name, startedAt };
   }
@@ -167,6 +173,8 @@ export class Stack {
     if (ids.length > 0) await dockerRc(['rm', '-fv', ...ids]);
     const nets = (await dockerRc(['network', 'ls', '-q', '--filter', `label=iron.test=${this.id}`])).stdout.split('\n').filter(Boolean);
     if (nets.length > 0) await dockerRc(['network', 'rm', ...nets]);
+    const vols = (await dockerRc(['volume', 'ls', '-q', '--filter', `label=iron.test=${this.id}`])).stdout.split('\n').filter(Boolean);
+    if (vols.length > 0) await dockerRc(['volume', 'rm', '-f', ...vols]);
     if (this.preload !== undefined) rmSync(this.preload, { recursive: true, force: true });
   }
 

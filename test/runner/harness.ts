@@ -13,6 +13,7 @@ import { createDockerEngine, LABEL_INSTANCE, LABEL_TASK, removeJobNetwork } from
 import { LABEL_ROLE } from '../../src/sandbox/labels.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
 import { testDocker } from '../helpers/docker.js';
+import { parseStrictJson } from '../helpers/strict-json.js';
 
 export const RUNNER_MAIN = path.join(REPO_ROOT, 'dist/src/runner/main.js');
 const FINAL = new Set(['complete', 'error', 'cancelled', 'timeout', 'killed']);
@@ -73,6 +74,8 @@ export interface RunnerProc {
   jobsDir: string;
   lines: Array<Record<string, unknown>>;
   stderr: string[];
+  /** JSON lines that a duplicate-key-rejecting parser refused (with why): must stay empty. */
+  duplicateKeys: string[];
   exited: Promise<number | null>;
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -104,6 +107,7 @@ export function spawnRunner(api: Api, env: Record<string, string> = {}, jobsDir?
   });
   const lines: Array<Record<string, unknown>> = [];
   const stderr: string[] = [];
+  const duplicateKeys: string[] = [];
   const waiters = new Set<() => void>();
   let buf = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
@@ -115,6 +119,11 @@ export function spawnRunner(api: Api, env: Record<string, string> = {}, jobsDir?
       stderr.push(line);
       try {
         lines.push(JSON.parse(line) as Record<string, unknown>);
+        try {
+          parseStrictJson(line);
+        } catch (err) {
+          duplicateKeys.push(`${(err as Error).message}: ${line}`);
+        }
       } catch {
         // non-JSON output (config errors) stays in stderr
       }
@@ -124,7 +133,7 @@ export function spawnRunner(api: Api, env: Record<string, string> = {}, jobsDir?
   proc.stdout?.resume();
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return {
-    proc, jobsDir: dir, lines, stderr, exited,
+    proc, jobsDir: dir, lines, stderr, duplicateKeys, exited,
     waitForLog(match, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {

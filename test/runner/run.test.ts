@@ -31,6 +31,9 @@ beforeAll(async () => {
 afterAll(async () => {
   const code = await runner?.stop();
   expect(code).toBe(0);
+  // Every line of the whole run, start to stop, parses with no key twice (msg, name, ...).
+  expect(runner.lines.length).toBeGreaterThan(20);
+  expect(runner.duplicateKeys).toEqual([]);
   const instance = readFileSync(path.join(runner.jobsDir, 'instance-id'), 'utf8').trim();
   expect(await containersOf(instance)).toBe(0);
   await removeNetwork(network);
@@ -113,7 +116,13 @@ describe('iron-runner end to end', () => {
     expect((await fetch(`${metricsUrl}/healthz`)).status).toBe(200);
     const ready = await fetch(`${metricsUrl}/readyz`);
     expect(ready.status).toBe(200);
+    expect((await ready.text()).split('\n')).toEqual(['ready', 'engine: ok', 'api: ok', 'runner: ok', '']);
     const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+    // prom-client's standard names, which stock Node.js dashboards query.
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(text).not.toContain('iron_runner_process_');
+    expect(text).not.toContain('iron_runner_nodejs_');
     expect(text).toMatch(/iron_runner_tasks_total\{outcome="complete"\} \d+/);
     expect(text).toMatch(/iron_runner_tasks_total\{outcome="killed"\} 1/);
     expect(text).toContain('iron_runner_slots_total 4');

@@ -53,8 +53,12 @@ export const queueCommand: Command = {
     try {
       ids = await api.project.queueTasks(tasks, ctx.signal);
     } catch (err) {
-      if (isIronError(err, 'ERR_API_NOT_FOUND')) {
-        throw new IronError('ERR_API_NOT_FOUND', `cannot queue '${codeName}': ${err.message}. Is it registered? (iron register IMAGE)`, {
+      // Only a missing code is fixed by registering one; a missing cluster is a wrong --cluster.
+      const message = isIronError(err) ? err.message : '';
+      const hint = /code not found/i.test(message) ? 'Is it registered? (iron register IMAGE)'
+        : /cluster not found/i.test(message) ? 'Check --cluster against `iron cluster list`' : undefined;
+      if (isIronError(err, 'ERR_API_NOT_FOUND') && hint !== undefined) {
+        throw new IronError('ERR_API_NOT_FOUND', `cannot queue '${codeName}': ${err.message}. ${hint}`, {
           cause: err, details: err.details,
         });
       }
