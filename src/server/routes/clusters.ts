@@ -1,12 +1,12 @@
 // Clusters (root-scoped): create (returns id and token), list, get, update, delete, credentials,
 // stats. GET /2/clusters/{id} also answers the cluster's own token: it is the runner's startup check.
 import type { Ctx, Handler } from '../context.js';
-import { badRequest, conflict, forbidden, notFound } from '../http/errors.js';
+import { ownedCluster as owned, readableCluster as readable } from '../cluster-access.js';
+import { badRequest, conflict, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
 import { hashToken } from '../auth.js';
 import { newToken } from '../ids.js';
 import { clusterJson } from '../present.js';
-import type { Cluster } from '../store/types.js';
 import { optNumber, optObject, optString, pageOf } from '../validate.js';
 
 const MAX_BYTES = 2 ** 50;
@@ -86,27 +86,4 @@ async function mintToken(ctx: Ctx, clusterId: string, now: number): Promise<stri
   const token = newToken();
   await ctx.deps.store.addToken(hashToken(token), { kind: 'cluster', clusterId }, now);
   return token;
-}
-
-async function cluster(ctx: Ctx): Promise<Cluster> {
-  const c = await ctx.deps.store.getCluster(ctx.id('cid', 'cluster'));
-  if (c === undefined) throw notFound('Cluster not found');
-  return c;
-}
-
-/** The owner project's token, or (read-only) the cluster's own token. */
-async function readable(ctx: Ctx): Promise<Cluster> {
-  const scope = await ctx.auth();
-  const c = await cluster(ctx);
-  if (scope.kind === 'cluster' ? scope.clusterId !== c.id : scope.projectId !== c.ownerProjectId) {
-    throw forbidden('this token cannot see this cluster');
-  }
-  return c;
-}
-
-async function owned(ctx: Ctx): Promise<Cluster> {
-  const pid = await ctx.projectToken();
-  const c = await cluster(ctx);
-  if (c.ownerProjectId !== pid) throw forbidden('this cluster belongs to another project');
-  return c;
 }

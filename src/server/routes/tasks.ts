@@ -1,4 +1,5 @@
 // Tasks: queue (batch and webhook), list with Iron's filters, get, log, cancel, retry, progress.
+import { findUsableCluster } from '../cluster-access.js';
 import type { Ctx, Handler } from '../context.js';
 import { HANDLED } from '../context.js';
 import { conflict, notFound } from '../http/errors.js';
@@ -35,7 +36,7 @@ export function registerTaskRoutes(r: Router<Handler>): void {
     const toTime = queryUnix(q, 'to_time');
     let clusterId: string | undefined;
     if (cluster !== '') {
-      const c = await ctx.deps.store.resolveCluster(pid, cluster);
+      const c = await findUsableCluster(ctx, pid, cluster);
       if (c === undefined) return { tasks: [] };
       clusterId = c.id;
     }

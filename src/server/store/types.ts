@@ -200,7 +200,10 @@ export interface Store {
 
   createCluster(input: Omit<Cluster, 'id' | 'createdAt' | 'updatedAt'>, now: number): Promise<Cluster>;
   getCluster(id: string): Promise<Cluster | undefined>;
-  /** By id, or by name among the project's clusters, or `default` for the install's default cluster. */
+  /**
+   * By id among the project's own clusters and the default cluster, or by name among the project's
+   * clusters, or `default` for the install's default cluster. Access is decided by cluster-access.ts.
+   */
   resolveCluster(ownerProjectId: string, idOrName: string): Promise<Cluster | undefined>;
   listClusters(ownerProjectId: string, page: Page): Promise<Cluster[]>;
   updateCluster(id: string, patch: Partial<Pick<Cluster, 'name' | 'memory' | 'diskSpace' | 'cpuShare' | 'autoscale'>>, now: number): Promise<Cluster | undefined>;

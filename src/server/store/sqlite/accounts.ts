@@ -55,7 +55,7 @@ export function resolveCluster(db: Db, owner: string, idOrName: string): Cluster
   const r =
     idOrName === 'default'
       ? db.get<R>('SELECT * FROM clusters WHERE is_default = 1 AND deleted = 0 ORDER BY created_at LIMIT 1')
-      : (db.get<R>('SELECT * FROM clusters WHERE id = ? AND deleted = 0', idOrName) ??
+      : (db.get<R>('SELECT * FROM clusters WHERE id = ? AND deleted = 0 AND (owner_project_id = ? OR is_default = 1)', idOrName, owner) ??
         db.get<R>('SELECT * FROM clusters WHERE owner_project_id = ? AND name = ? AND deleted = 0 ORDER BY created_at LIMIT 1', owner, idOrName));
   return r === undefined ? undefined : toCluster(r);
 }
