@@ -10,6 +10,7 @@ import { Admin, writeIronJson, type Bootstrap } from './admin.js';
 import { createApp } from './app.js';
 import { answerClientError } from './http/client-error.js';
 import type { Deps } from './context.js';
+import { tightenDataDir } from './data-dir.js';
 import { createMetrics } from './metrics.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import { LogFiles } from './store/logs.js';
@@ -41,6 +42,8 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
   let server: Server | TlsServer | undefined;
   try {
     await logs.init();
+    const tightened = await tightenDataDir(config.dataDir);
+    if (tightened > 0) log.warn({ entries: tightened }, 'data dir entries were readable by others; set to 0700/0600');
     const admin = new Admin(store, config);
     const bootstrap = await admin.bootstrapIfEmpty();
     const deps: Deps = { config, store, logs, wakeups, ticker, metrics, log, closing: closingCtl.signal };

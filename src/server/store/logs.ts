@@ -40,7 +40,7 @@ export class LogFiles {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
   }
 
   private path(taskId: string): string {
@@ -133,7 +133,7 @@ export class LogFiles {
       base = h.total;
     }
     const tmp = `${marker}.tmp`;
-    await writeFile(tmp, JSON.stringify({ reservation_id: writer.reservationId, base }));
+    await writeFile(tmp, JSON.stringify({ reservation_id: writer.reservationId, base }), { mode: 0o600 });
     await rename(tmp, marker);
     return this.remember(h, writer, base);
   }

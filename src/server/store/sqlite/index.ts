@@ -5,13 +5,16 @@ import type { Store } from '../types.js';
 import * as accounts from './accounts.js';
 import * as codes from './codes.js';
 import { Db } from './db.js';
+import { SecretBox } from '../secret-box.js';
 import * as runner from './runner.js';
 import * as schedules from './schedules.js';
 import * as tasks from './tasks.js';
 
 export function openSqliteStore(dataDir: string): Store {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new Db(join(dataDir, 'iron.db'));
+  const box = SecretBox.forDataDir(dataDir);
+  accounts.sealLegacyCredentials(db, box);
   // Each method is synchronous inside (one transaction on the event-loop thread) and async outside.
   return {
     isEmpty: async () => accounts.isEmpty(db),
@@ -26,8 +29,8 @@ export function openSqliteStore(dataDir: string): Store {
     updateCluster: async (id, patch, now) => accounts.updateCluster(db, id, patch, now),
     deleteCluster: async (id) => accounts.deleteCluster(db, id),
     taskCounts: async (f) => accounts.taskCounts(db, f),
-    putCredential: async (pid, cred, now) => accounts.putCredential(db, pid, cred, now),
-    credentials: async (pid) => accounts.credentials(db, pid),
+    putCredential: async (pid, cred, now) => accounts.putCredential(db, box, pid, cred, now),
+    credentials: async (pid) => accounts.credentials(db, box, pid),
 
     putCode: async (input, now) => codes.putCode(db, input, now),
     getCode: async (pid, id) => codes.getCode(db, pid, id),
