@@ -1,6 +1,7 @@
 // The request listener: route, run the handler, turn its value into a JSON 200 and errors into
 // Iron's `{"msg"}` bodies, count and log every request. Never compresses (the Go clients would break).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIronError } from '../errors.js';
 import { sendJson } from './http/json.js';
 import { Ctx, HANDLED, type Deps, type Handler } from './context.js';
 import { bodyOf, statusOf } from './http/errors.js';
@@ -70,6 +71,7 @@ async function handle(router: Router<Handler>, deps: Deps, req: IncomingMessage,
     // answer goes out with Connection: close and the socket is destroyed once it is flushed.
     const unread = !req.complete;
     if (unread && !res.headersSent) res.setHeader('connection', 'close');
+    if (isIronError(err, 'ERR_SERVER_BUSY') && !res.headersSent) res.setHeader('retry-after', '1');
     if (!res.headersSent) sendJson(res, status, bodyOf(err, status));
     else res.destroy();
     if (unread) dropAfterAnswer(req, res);

@@ -39,8 +39,8 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
   const store = openSqliteStore(config.dataDir);
   const logs = new LogFiles(config.dataDir);
   const closingCtl = new AbortController();
-  const metrics = createMetrics(store);
-  const wakeups = new Wakeups();
+  const wakeups = new Wakeups(config.maxParkedPerCluster);
+  const metrics = createMetrics(store, wakeups);
   const ticker = new Ticker(store, wakeups, config.maxAttempts, metrics, log);
   let server: Server | TlsServer | undefined;
   try {

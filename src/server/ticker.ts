@@ -56,9 +56,10 @@ export class Ticker {
       if (expired.lost > 0) this.metrics.leaseExpiries.inc({ outcome: 'runner_lost' }, expired.lost);
       if (expired.requeued + expired.lost > 0) this.log.warn({ ...expired }, 'leases expired');
       const scheduled = await this.store.runDueSchedules(now);
-      if (scheduled > 0) this.metrics.tasksQueued.inc({ source: 'schedule' }, scheduled);
-      // Delayed tasks whose time came, requeued tasks, scheduled tasks: let every parked reserve look.
-      this.wakeups.wakeAll();
+      if (scheduled.queued > 0) this.metrics.tasksQueued.inc({ source: 'schedule' }, scheduled.queued);
+      // Delayed tasks whose time came, requeued tasks, scheduled tasks: wake that many reserves of their clusters.
+      const due = await this.store.promoteDue(now);
+      for (const ready of [expired.ready, scheduled.ready, due]) this.wakeups.wakeReady(ready);
       next = await this.store.nextDeadline(Date.now());
     } catch (err) {
       this.log.error({ err }, 'scheduler tick failed');

@@ -83,14 +83,14 @@ export function registerCodeRoutes(r: Router<Handler>): void {
   r.add('POST', '/2/projects/:pid/codes/:id/resume_task_queue', async (ctx) => {
     const c = await code(ctx);
     await ctx.deps.store.setCodePaused(c.projectId, c.id, false, Date.now());
-    ctx.deps.wakeups.wakeAll();
+    ctx.deps.wakeups.wakeReady(await ctx.deps.store.readyClustersOf(c.id));
     return { msg: 'Resumed' };
   });
 
   r.add('POST', '/2/projects/:pid/codes/:id/cancel_all', async (ctx) => {
     const c = await code(ctx);
+    // Nothing to wake: the slots freed belong to this code, whose queued tasks are cancelled too.
     const n = await ctx.deps.store.cancelAll(c.projectId, c.id, Date.now());
-    ctx.deps.wakeups.wakeAll();
     return { msg: 'Cancelled', cancelled_count: n };
   });
 }

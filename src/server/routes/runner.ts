@@ -1,6 +1,6 @@
 // The runner protocol (docs/protocol.md): reserve (long-poll), heartbeat, start, log, finish.
 // Only the cluster's own token may call these.
-import { IronError } from '../../errors.js';
+import { IronError, isIronError } from '../../errors.js';
 import { sendJson } from '../http/json.js';
 import { HANDLED, type Ctx, type Handler } from '../context.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
@@ -9,6 +9,8 @@ import { isId, rfc3339 } from '../ids.js';
 import { dockerAuthFor } from '../registry.js';
 import type { Cluster, FinishStatus, ReservedTask, RunnerOutcome } from '../store/types.js';
 import { optFloat, optNumber, optString } from '../validate.js';
+import type { Parked, WakeReason } from '../wakeups.js';
+import { wakeFreedSlot } from './tasks.js';
 
 const FINISH_STATUSES: readonly FinishStatus[] = ['complete', 'error', 'cancelled', 'timeout', 'killed', 'requeue'];
 const MAX_RESERVE = 100;
@@ -109,9 +111,10 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     }, Date.now());
     const t = outcome(out);
     ctx.deps.metrics.finished.inc({ status });
-    // A finished or requeued task frees a slot (max_concurrency) or is itself ready again;
-    // a code retry may have queued a (possibly delayed) task.
-    ctx.deps.wakeups.wakeAll();
+    // A requeued task is ready again, and a code retry may have queued one, in the task's cluster;
+    // the freed slot may let a task of the same code run (max_concurrency); a delayed retry arms the ticker.
+    ctx.deps.wakeups.wake(t.clusterId, 1);
+    await wakeFreedSlot(ctx, t.codeId);
     ctx.deps.ticker.poke(Date.now());
     return { msg: 'Finished', status: t.status };
   });
@@ -129,26 +132,49 @@ async function reserveLongPoll(ctx: Ctx, cid: string, instanceId: string, n: num
 
 
 async function reserveLoop(ctx: Ctx, cid: string, instanceId: string, n: number, deadline: number, stop: AbortSignal): Promise<ReservedTask[]> {
-  const { store, wakeups, config } = ctx.deps;
+  const { wakeups } = ctx.deps;
+  let woken = false;
   for (;;) {
     // Park first, then look: a task queued in between wakes this waiter instead of being missed.
-    const parked = wakeups.park(cid, deadline - Date.now(), stop);
+    let parked: Parked;
+    try {
+      parked = wakeups.park(cid, deadline - Date.now(), stop);
+    } catch (err) {
+      // Too many reserves parked on this cluster: a look without waiting, then "retry later".
+      if (!isIronError(err, 'ERR_SERVER_BUSY')) throw err;
+      const got = await look(ctx, cid, instanceId, n);
+      if (got.length > 0) return got;
+      throw err;
+    }
+    let reason: WakeReason | undefined;
     try {
       if (stop.aborted) return [];
-      const now = Date.now();
-      const got = await store.reserve(cid, instanceId, n, now, config.leaseMs);
-      if (got.length > 0) {
-        ctx.deps.metrics.reservations.inc({ cluster: cid }, got.length);
-        ctx.deps.ticker.poke(now + config.leaseMs);
-        return got;
-      }
-      if (now >= deadline) return [];
-      await parked.promise;
+      const got = await look(ctx, cid, instanceId, n);
+      // Woken and filled: more tasks may be waiting for the next reserve.
+      if (woken && got.length === n) wakeups.wake(cid, 1);
+      if (got.length > 0 || Date.now() >= deadline) return got;
+      reason = await parked.promise;
     } finally {
       parked.cancel();
     }
-    if (Date.now() >= deadline || stop.aborted) return [];
+    woken = reason === 'woken';
+    if (Date.now() >= deadline || stop.aborted) {
+      // This reserve was meant to take a task but is leaving: hand the wake-up to another one.
+      if (woken) wakeups.wake(cid, 1);
+      return [];
+    }
   }
+}
+
+async function look(ctx: Ctx, cid: string, instanceId: string, n: number): Promise<ReservedTask[]> {
+  const now = Date.now();
+  ctx.deps.metrics.reserveLooks.inc();
+  const got = await ctx.deps.store.reserve(cid, instanceId, n, now, ctx.deps.config.leaseMs);
+  if (got.length > 0) {
+    ctx.deps.metrics.reservations.inc({ cluster: cid }, got.length);
+    ctx.deps.ticker.poke(now + ctx.deps.config.leaseMs);
+  }
+  return got;
 }
 
 async function reservedJson(ctx: Ctx, cluster: Cluster, { task: t, revision: rev }: ReservedTask): Promise<Record<string, unknown>> {
@@ -210,6 +236,6 @@ async function giveBack(ctx: Ctx, cid: string, reserved: readonly ReservedTask[]
     }, now);
   }
   ctx.deps.log.info({ cluster_id: cid, tasks: reserved.length }, 'reserve answer not delivered (runner hung up); tasks given back');
-  ctx.deps.wakeups.wake(cid);
+  ctx.deps.wakeups.wake(cid, reserved.length);
 }
 

@@ -110,6 +110,8 @@ export interface Task {
   readonly retryTaskId: string | null;
   readonly scheduleId: string | null;
   readonly logSize: number;
+  /** The log was cut (the runner's MAX_LOG_SIZE or the API's MAX_TASK_LOG_SIZE): a field, never a line. */
+  readonly logTruncated: boolean;
 }
 
 export interface NewTask {
@@ -147,6 +149,8 @@ export interface FinishInput {
   readonly msg: string;
   readonly durationMs: number | null;
   readonly logSize: number | null;
+  /** The runner cut the task's output at its own limit. */
+  readonly logTruncated?: boolean;
 }
 
 export type RunnerOutcome<T = Task> =
@@ -182,6 +186,9 @@ export interface Schedule {
 export type NewSchedule = Omit<Schedule, 'id' | 'runCount' | 'lastRunTime' | 'nextStart' | 'status' | 'msg' | 'createdAt' | 'updatedAt'>;
 
 export interface Credential { readonly serverAddress: string; readonly auth: Readonly<Record<string, string>> }
+
+/** Tasks that just became reservable in a cluster: that many parked reserves are worth waking. */
+export interface ReadyCount { readonly clusterId: string; readonly count: number }
 
 export interface QueueDepthRow { readonly clusterId: string; readonly priority: number; readonly count: number }
 
@@ -239,8 +246,13 @@ export interface Store {
   /** The task (of this cluster) a log chunk belongs to, checked against the reservation when given. */
   logTarget(clusterId: string, id: string, reservationId: string | null): Promise<RunnerOutcome>;
   setLogSize(id: string, size: number): Promise<void>;
+  markLogTruncated(id: string): Promise<void>;
   /** Requeues or ends (`error` "runner lost") every task whose lease ended before now. */
-  expireLeases(now: number, maxAttempts: number): Promise<{ requeued: number; lost: number }>;
+  expireLeases(now: number, maxAttempts: number): Promise<{ requeued: number; lost: number; ready: ReadyCount[] }>;
+  /** Delayed tasks whose time came become reservable; returns how many, per cluster. */
+  promoteDue(now: number): Promise<ReadyCount[]>;
+  /** Clusters holding reservable tasks of the code (a freed concurrency slot, a resumed queue). */
+  readyClustersOf(codeId: string): Promise<ReadyCount[]>;
   /** Earliest future moment something becomes due: a delayed task, a lease end, a schedule run. */
   nextDeadline(now: number): Promise<number | null>;
   queueDepth(now: number): Promise<QueueDepthRow[]>;
@@ -250,8 +262,8 @@ export interface Store {
   listSchedules(projectId: string, page: Page): Promise<Schedule[]>;
   cancelSchedule(projectId: string, id: string, now: number): Promise<boolean>;
   countActiveSchedules(projectId: string): Promise<number>;
-  /** Queues one task for every due schedule and advances it; returns how many were queued. */
-  runDueSchedules(now: number): Promise<number>;
+  /** Queues one task for every due schedule and advances it; returns how many were queued, and where. */
+  runDueSchedules(now: number): Promise<{ queued: number; ready: ReadyCount[] }>;
 
   close(): Promise<void>;
 }

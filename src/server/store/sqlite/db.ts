@@ -3,7 +3,7 @@
 // loop thread, so a transaction is never interleaved with another request's.
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { IronError } from '../../../errors.js';
-import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { SCHEMA, SCHEMA_VERSION, V2_COLUMNS, V2_INDEXES } from './schema.js';
 
 export type Row = Record<string, SQLInputValue>;
 
@@ -23,11 +23,20 @@ export class Db {
         throw new IronError('ERR_STORE', `database schema ${version} is newer than this iron-api (${SCHEMA_VERSION})`);
       }
       this.raw.exec(SCHEMA);
+      this.migrateToV2(version);
       this.raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     } catch (err) {
       if (err instanceof IronError) throw err;
       throw new IronError('ERR_STORE', `cannot open the database ${path}`, { cause: err });
     }
+  }
+
+  private migrateToV2(version: number): void {
+    const have = new Set((this.raw.prepare('PRAGMA table_info(tasks)').all() as { name: string }[]).map((c) => c.name));
+    for (const [name, type] of V2_COLUMNS) if (!have.has(name)) this.raw.exec(`ALTER TABLE tasks ADD COLUMN ${name} ${type}`);
+    // A version-1 database: its delayed tasks wait for the ticker like new ones.
+    if (version < 2) this.raw.prepare("UPDATE tasks SET ready = 0 WHERE status = 'queued' AND available_at > ?").run(Date.now());
+    this.raw.exec(V2_INDEXES);
   }
 
   stmt(sql: string): StatementSync {

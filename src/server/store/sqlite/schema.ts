@@ -1,6 +1,6 @@
 // Schema of the embedded SQLite store. Times are integer milliseconds since the epoch; ids are the
 // 24-hex strings clients see; `seq` gives FIFO order within a priority.
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS projects (
@@ -62,4 +62,23 @@ CREATE TABLE IF NOT EXISTS schedules (
 );
 CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_start) WHERE status = 'scheduled';
 CREATE INDEX IF NOT EXISTS schedules_project ON schedules (project_id, created_at);
+`;
+
+/**
+ * Version 2, applied to fresh and version-1 databases alike (each step checks what exists).
+ * `ready`: a queued task whose delay is over (the ticker promotes delayed ones); only meaningful
+ * while status = 'queued'. The partial indexes hold ready tasks only, grouped by code, so a reserve
+ * looks at one head per code and never walks a backlog it cannot take (a paused code's 100k tasks,
+ * or delayed ones). `log_truncated`: the log was cut, by the runner's or the API's cap.
+ */
+export const V2_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['ready', 'INTEGER NOT NULL DEFAULT 1'],
+  ['log_truncated', 'INTEGER NOT NULL DEFAULT 0'],
+];
+
+export const V2_INDEXES = `
+CREATE INDEX IF NOT EXISTS tasks_heads ON tasks (cluster_id, code_id, priority DESC, seq) WHERE status = 'queued' AND ready = 1;
+CREATE INDEX IF NOT EXISTS tasks_ready_by_code ON tasks (code_id, cluster_id) WHERE status = 'queued' AND ready = 1;
+CREATE INDEX IF NOT EXISTS tasks_waiting ON tasks (available_at) WHERE status = 'queued' AND ready = 0;
+DROP INDEX IF EXISTS tasks_delayed;
 `;

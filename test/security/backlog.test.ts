@@ -1,0 +1,132 @@
+// Issue 13 item 4: one project's blocked backlog (100k tasks of a paused code) does not make
+// reserves expensive for everyone; a queued task wakes about one parked reserve, not all of them;
+// parked reserves per cluster are bounded; /metrics runs no SQL per scrape. /healthz answers
+// throughout (generous bound).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Db } from '../../src/server/store/sqlite/db.js';
+import { HEAD_OF_CODE, NEXT_CODE } from '../../src/server/store/sqlite/runner.js';
+import { call, queue, registerCode, reserve, startTestServer, type TestServer } from '../server/helpers.js';
+
+const BACKLOG = 100_000;
+let s: TestServer;
+
+async function metric(name: string): Promise<number> {
+  const text = (await call(s.url, 'GET', '/metrics')).text;
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+(?:\\.\\d+)?)$`, 'm').exec(text);
+  return Number(m?.[1] ?? Number.NaN);
+}
+
+async function healthMs(): Promise<number> {
+  const t0 = Date.now();
+  const r = await call(s.url, 'GET', '/healthz');
+  expect(r.status).toBe(200);
+  return Date.now() - t0;
+}
+
+beforeAll(async () => {
+  s = await startTestServer({ maxParkedPerCluster: 300 });
+  const paused = await registerCode(s, 'paused');
+  await registerCode(s, 'live');
+  expect((await call(s.url, 'POST', `/2/projects/${s.pid}/codes/${paused}/pause_task_queue`, { token: s.token, json: {} })).status).toBe(200);
+  const batch = Array.from({ length: 1000 }, () => ({ code_name: 'paused', payload: '{}', priority: 2 }));
+  for (let i = 0; i < BACKLOG / 1000; i++) await queue(s, batch);
+}, 120_000);
+afterAll(async () => s?.close());
+
+describe('a blocked backlog of 100k tasks', () => {
+  it('the reserve queries use the ready-task index, never a scan of tasks (EXPLAIN QUERY PLAN)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iron-plan-'));
+    try {
+      const db = new Db(join(dir, 'iron.db'));
+      const plan = (sql: string, ...args: (string | number)[]): string =>
+        (db.raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      const next = plan(NEXT_CODE, 'c', '');
+      const head = plan(HEAD_OF_CODE, 'c', 'x', 0);
+      db.close();
+      console.log(`[security] plans: NEXT_CODE: ${next}; HEAD_OF_CODE: ${head}`);
+      for (const p of [next, head]) {
+        expect(p).toMatch(/INDEX tasks_heads/);
+        expect(p).not.toMatch(/SCAN tasks|TEMP B-TREE/);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reserves stay cheap and other codes still run', async () => {
+    const t0 = Date.now();
+    for (let i = 0; i < 100; i++) expect(await reserve(s, 1, 0)).toEqual([]);
+    const emptyMs = Date.now() - t0;
+    await queue(s, [{ code_name: 'live', payload: '{}', priority: 0 }]);
+    const [got] = await reserve(s, 1, 0);
+    console.log(`[security] 100 reserves over a ${BACKLOG}-task paused backlog: ${emptyMs} ms; live task reserved: ${got !== undefined}`);
+    expect(got?.['code_name']).toBe('live');
+    expect(emptyMs).toBeLessThan(2_000);
+  });
+
+  it('a queued task wakes about one of 200 parked reserves, and /healthz answers meanwhile', async () => {
+    const parked = Array.from({ length: 200 }, (_, i) => reserve(s, 1, 6, `r${i}`));
+    await until(async () => (await metric('iron_reserves_parked')) === 200);
+    const looks0 = await metric('iron_reserve_looks_total');
+    await queue(s, [{ code_name: 'live', payload: '{}' }]);
+    await until(async () => (await metric('iron_reserves_parked')) === 199);
+    const health = await healthMs();
+    const looks = (await metric('iron_reserve_looks_total')) - looks0;
+    console.log(`[security] 200 parked, 1 task queued: ${looks} reserve looks, healthz ${health} ms`);
+    expect(looks).toBeLessThanOrEqual(3);
+    expect(health).toBeLessThan(2_000);
+    const answers = await Promise.all(parked);
+    expect(answers.filter((a) => a.length === 1)).toHaveLength(1);
+  }, 30_000);
+
+  it('bounds parked reserves per cluster (503 + Retry-After past the bound), other clusters unaffected', async () => {
+    const small = await startTestServer({ maxParkedPerCluster: 5 });
+    try {
+      const parked = Array.from({ length: 5 }, (_, i) => reserve(small, 1, 3, `p${i}`));
+      await new Promise((r) => setTimeout(r, 300));
+      const res = await fetch(`${small.url}/2/clusters/${small.cid}/runner/reserve`, {
+        method: 'POST', headers: { authorization: `OAuth ${small.ctoken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ instance_id: 'late', n: 1, wait: 3 }),
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      const other = await small.handle.admin.createCluster(small.pid, 'other');
+      expect(await reserve(small, 1, 0, 'x', other.clusterId, other.token)).toEqual([]);
+      await Promise.all(parked);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('16 loops on /metrics do not stall /healthz and run the depth query at most every 5 s', async () => {
+    const before = await call(s.url, 'GET', '/metrics');
+    const stop = Date.now() + 3_000;
+    let scrapes = 0;
+    const loops = Array.from({ length: 16 }, async () => {
+      while (Date.now() < stop) {
+        await call(s.url, 'GET', '/metrics');
+        scrapes++;
+      }
+    });
+    let worst = 0;
+    while (Date.now() < stop) {
+      worst = Math.max(worst, await healthMs());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await Promise.all(loops);
+    console.log(`[security] ${scrapes} scrapes in 3 s from 16 loops; worst healthz ${worst} ms`);
+    expect(worst).toBeLessThan(1_000);
+    expect(before.text).toMatch(/iron_queue_depth\{priority="2"\} 100000/);
+  });
+});
+
+async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
