@@ -37,7 +37,7 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
   const { config } = opts;
   const log = opts.log.child({ component: 'iron-api' });
   const store = openSqliteStore(config.dataDir);
-  const logs = new LogFiles(config.dataDir);
+  const logs = new LogFiles(config.dataDir, config.maxLogBytes);
   const closingCtl = new AbortController();
   const wakeups = new Wakeups(config.maxParkedPerCluster);
   const metrics = createMetrics(store, wakeups);

@@ -8,7 +8,7 @@ import type { Router } from '../http/router.js';
 import { isId, rfc3339 } from '../ids.js';
 import { dockerAuthFor } from '../registry.js';
 import type { Cluster, FinishStatus, ReservedTask, RunnerOutcome } from '../store/types.js';
-import { optFloat, optNumber, optString } from '../validate.js';
+import { optBool, optFloat, optNumber, optString } from '../validate.js';
 import type { Parked, WakeReason } from '../wakeups.js';
 import { wakeFreedSlot } from './tasks.js';
 
@@ -77,17 +77,26 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     const cid = await ctx.runner();
     const id = ctx.id('tid', 'task');
     const offsetText = ctx.query.get('offset') ?? '';
-    if (!/^\d+$/.test(offsetText)) throw badRequest('offset must be a whole number of bytes');
-    const rid = ctx.query.get('reservation_id');
+    // At most 15 digits: beyond 2^53 a Number is no longer the offset that was sent.
+    if (!/^\d{1,15}$/.test(offsetText)) throw badRequest('offset must be a whole number of bytes (at most 15 digits)');
+    const rid = ctx.query.get('reservation_id') ?? '';
+    if (rid === '') throw badRequest('reservation_id is required');
     // Counted from before the body is read: a later chunk that overtakes this one waits for it.
     const release = ctx.deps.logs.enter(id);
     try {
-      const task = outcome(await ctx.deps.store.logTarget(cid, id, rid === null || rid === '' ? null : rid));
+      // Only the current reservation of a task still held by a runner may write (not a finished task).
+      const task = outcome(await ctx.deps.store.logTarget(cid, id, rid));
+      // Full already: refused before the body is read.
+      if (task.logSize >= ctx.deps.config.maxLogBytes) throw logLimit(ctx);
       const parts = await ctx.bodyParts(MAX_LOG_CHUNK);
-      const writer = { reservationId: task.reservationId ?? '', attempt: task.attempt };
+      const writer = { reservationId: rid, attempt: task.attempt };
       const res = await ctx.deps.logs.append(id, writer, Number(offsetText), parts);
       if (!res.ok) throw conflict(`offset ${offsetText} does not match the log size ${res.size}`, { size: res.size });
       await ctx.deps.store.setLogSize(id, res.total);
+      if (res.capped === true) {
+        await ctx.deps.store.markLogTruncated(id);
+        throw logLimit(ctx, res.size);
+      }
       return { size: res.size };
     } finally {
       release();
@@ -108,6 +117,7 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
       msg: optString(b, 'msg', 4096) ?? '',
       durationMs: optNumber(b, 'duration_ms', 0, Number.MAX_SAFE_INTEGER, { ceil: true }) ?? null,
       logSize: optNumber(b, 'log_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
+      logTruncated: optBool(b, 'log_truncated') ?? false,
     }, Date.now());
     const t = outcome(out);
     ctx.deps.metrics.finished.inc({ status });
@@ -202,10 +212,18 @@ function reservation(b: Record<string, unknown>): string {
   return id;
 }
 
+/** The log is at the API's cap: this and further output are dropped; the runner stops shipping and reports the outcome. */
+function logLimit(ctx: Ctx, size?: number): IronError {
+  return new IronError('ERR_SERVER_LOG_LIMIT', `the task log reached the limit of ${ctx.deps.config.maxLogBytes} bytes; further output is dropped`, {
+    details: size === undefined ? { reason: 'log_limit' } : { reason: 'log_limit', size },
+  });
+}
+
 function outcome<T>(o: RunnerOutcome<T>): T {
   if (o.ok) return o.task;
   if (o.reason === 'not_found') throw notFound('Task not found in this cluster');
   if (o.reason === 'cancelled') throw new IronError('ERR_SERVER_CONFLICT', 'task was cancelled; do not run it', { details: { reason: 'cancelled' } });
+  if (o.reason === 'finished') throw new IronError('ERR_SERVER_CONFLICT', 'the task has finished; its log is closed', { details: { reason: 'finished' } });
   throw new IronError('ERR_SERVER_CONFLICT', 'reservation superseded: this task is no longer yours', { details: { reason: 'superseded' } });
 }
 

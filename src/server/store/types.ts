@@ -155,7 +155,7 @@ export interface FinishInput {
 
 export type RunnerOutcome<T = Task> =
   | { readonly ok: true; readonly task: T }
-  | { readonly ok: false; readonly reason: 'not_found' | 'superseded' | 'cancelled' };
+  | { readonly ok: false; readonly reason: 'not_found' | 'superseded' | 'cancelled' | 'finished' };
 
 export interface HeartbeatResult { readonly cancel: string[]; readonly lost: string[] }
 
@@ -243,8 +243,8 @@ export interface Store {
   heartbeat(clusterId: string, instanceId: string, tasks: readonly { id: string; reservationId: string }[], now: number, leaseMs: number): Promise<HeartbeatResult>;
   startTask(clusterId: string, id: string, reservationId: string, now: number): Promise<RunnerOutcome>;
   finishTask(clusterId: string, id: string, input: FinishInput, now: number): Promise<RunnerOutcome>;
-  /** The task (of this cluster) a log chunk belongs to, checked against the reservation when given. */
-  logTarget(clusterId: string, id: string, reservationId: string | null): Promise<RunnerOutcome>;
+  /** The task (of this cluster) a log chunk belongs to: held by this reservation, not finished. */
+  logTarget(clusterId: string, id: string, reservationId: string): Promise<RunnerOutcome>;
   setLogSize(id: string, size: number): Promise<void>;
   markLogTruncated(id: string): Promise<void>;
   /** Requeues or ends (`error` "runner lost") every task whose lease ended before now. */

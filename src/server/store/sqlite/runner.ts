@@ -128,6 +128,9 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
     if (t === undefined) return { ok: false, reason: 'not_found' };
     if (t.reservationId !== f.reservationId) return { ok: false, reason: 'superseded' };
     const logSize = Math.max(t.logSize, f.logSize ?? 0);
+    if (f.logTruncated === true && (t.cancelPending || t.status === 'preparing' || t.status === 'running')) {
+      db.run('UPDATE tasks SET log_truncated = 1 WHERE id = ?', id);
+    }
     if (t.cancelPending) {
       // The user's cancel already decided the status; record how the container ended.
       db.run(
@@ -173,10 +176,12 @@ export function markLogTruncated(db: Db, id: string): void {
   db.run('UPDATE tasks SET log_truncated = 1 WHERE id = ? AND log_truncated = 0', id);
 }
 
-export function logTarget(db: Db, clusterId: string, id: string, reservationId: string | null): RunnerOutcome {
+export function logTarget(db: Db, clusterId: string, id: string, reservationId: string): RunnerOutcome {
   const t = clusterTask(db, clusterId, id);
   if (t === undefined) return { ok: false, reason: 'not_found' };
-  if (t.reservationId === null || (reservationId !== null && t.reservationId !== reservationId)) return { ok: false, reason: 'superseded' };
+  if (t.reservationId !== reservationId) return { ok: false, reason: 'superseded' };
+  // A user cancel keeps the reservation until the runner reports: its last output is still taken.
+  if (!held(t)) return { ok: false, reason: 'finished' };
   return { ok: true, task: t };
 }
 
