@@ -1,6 +1,8 @@
 // Clusters (root-scoped): create (returns id and token), list, get, update, delete, credentials,
 // stats. GET /2/clusters/{id} also answers the cluster's own token: it is the runner's startup check.
+import { IronError } from '../../errors.js';
 import type { Ctx, Handler } from '../context.js';
+import { checkName } from '../names.js';
 import { ownedCluster as owned, readableCluster as readable } from '../cluster-access.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
@@ -10,6 +12,7 @@ import { clusterJson } from '../present.js';
 import { optNumber, optObject, optString, pageOf } from '../validate.js';
 
 const MAX_BYTES = 2 ** 50;
+export const MAX_CLUSTERS_PER_PROJECT = 100;
 
 export function registerClusterRoutes(r: Router<Handler>): void {
   r.add('GET', '/2/clusters', async (ctx) => {
@@ -20,8 +23,11 @@ export function registerClusterRoutes(r: Router<Handler>): void {
   r.add('POST', '/2/clusters', async (ctx) => {
     const pid = await ctx.projectToken();
     const b = await ctx.json();
-    const name = optString(b, 'name') ?? '';
+    const name = checkName(optString(b, 'name') ?? '', 'name');
     if (name === '') throw badRequest('name is required');
+    if ((await ctx.deps.store.countClusters(pid)) >= MAX_CLUSTERS_PER_PROJECT) {
+      throw new IronError('ERR_SERVER_QUOTA', `a project may own at most ${MAX_CLUSTERS_PER_PROJECT} clusters; delete some first`);
+    }
     const now = Date.now();
     const cluster = await ctx.deps.store.createCluster({
       name, ownerProjectId: pid,
@@ -41,6 +47,7 @@ export function registerClusterRoutes(r: Router<Handler>): void {
     const c = await owned(ctx);
     const b = await ctx.json();
     const name = optString(b, 'name');
+    if (name !== undefined) checkName(name, 'name');
     const memory = optNumber(b, 'memory', 4 * 1024 * 1024, MAX_BYTES);
     const disk = optNumber(b, 'disk_space', 0, MAX_BYTES) ?? optNumber(b, 'disk', 0, MAX_BYTES);
     const cpu = optNumber(b, 'cpu_share', 2, 262_144);

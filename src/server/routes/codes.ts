@@ -4,7 +4,9 @@ import { createReadStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { IronError } from '../../errors.js';
 import { readCodeUpload } from '../code-upload.js';
+import { checkName } from '../names.js';
 import { HANDLED, type Ctx, type Handler } from '../context.js';
 import { badRequest, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
@@ -12,12 +14,15 @@ import { codeJson, revisionJson } from '../present.js';
 import type { Code, CodeInput } from '../store/types.js';
 import { optNumber, optPriority, optString, optStringMap, pageOf, queryUnix, reqString } from '../validate.js';
 
+export const MAX_CODES_PER_PROJECT = 1000;
+
 export function registerCodeRoutes(r: Router<Handler>): void {
   r.add('POST', '/2/projects/:pid/codes', async (ctx) => {
     const pid = await ctx.project();
     const upload = await readCodeUpload(ctx);
     try {
       const input = codeInput(ctx, pid, upload.data, upload.file);
+      await checkCodeQuota(ctx, pid, input.name);
       const code = await ctx.deps.store.putCode(input, Date.now());
       if (upload.file !== undefined) await rename(upload.file.path, zipPath(ctx, code.historyId));
       return { ...codeJson(code), msg: 'Upload successful.' };
@@ -95,6 +100,14 @@ export function registerCodeRoutes(r: Router<Handler>): void {
   });
 }
 
+/** A new name past the project's quota of codes is refused (a new revision of an existing one is not). */
+async function checkCodeQuota(ctx: Ctx, pid: string, name: string): Promise<void> {
+  if ((await ctx.deps.store.getCodeByName(pid, name)) !== undefined) return;
+  if ((await ctx.deps.store.countCodes(pid)) >= MAX_CODES_PER_PROJECT) {
+    throw new IronError('ERR_SERVER_QUOTA', `a project may have at most ${MAX_CODES_PER_PROJECT} codes; delete some first`);
+  }
+}
+
 async function code(ctx: Ctx): Promise<Code> {
   const pid = await ctx.project();
   const c = await ctx.deps.store.getCode(pid, ctx.id('id', 'code'));
@@ -109,9 +122,8 @@ function zipPath(ctx: Ctx, historyId: string): string {
 function codeInput(ctx: Ctx, projectId: string, d: Record<string, unknown>, file: { md5: string; size: number } | undefined): CodeInput {
   const max = ctx.deps.config.maxPayloadBytes;
   const name = reqString(d, 'name');
-  // ironcli names a code after its image (`iron register iron/hello` -> "iron/hello"), so slashes are
-  // legal; control characters are not (they break logs and tables).
-  if (/[\u0000-\u001f\u007f]/.test(name) || name.length > 255) throw badRequest('name must be at most 255 characters without control characters');
+  // ironcli names a code after its image (`iron register iron/hello` -> "iron/hello"), so slashes are legal.
+  checkName(name, 'name');
   const image = optString(d, 'image', 1024) ?? '';
   if (image === '' && file === undefined) throw badRequest('image is required (or upload a zip as "file")');
   const maxConcurrency = optNumber(d, 'max_concurrency', -1, 1_000_000);

@@ -15,6 +15,7 @@ import { wakeFreedSlot } from './tasks.js';
 const FINISH_STATUSES: readonly FinishStatus[] = ['complete', 'error', 'cancelled', 'timeout', 'killed', 'requeue'];
 const MAX_RESERVE = 100;
 const MAX_LOG_CHUNK = 8 * 1024 * 1024;
+const MAX_HEARTBEAT_TASKS = 1024;
 
 export function registerRunnerRoutes(r: Router<Handler>): void {
   r.add('POST', '/2/clusters/:cid/runner/reserve', async (ctx) => {
@@ -49,7 +50,8 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     const b = await ctx.json();
     const instanceId = instance(b);
     const raw = b['tasks'] ?? [];
-    if (!Array.isArray(raw) || raw.length > 10_000) throw badRequest('tasks must be an array of {id, reservation_id}');
+    // A runner holds at most CONCURRENCY (<= 1024) tasks; each item is a query in one transaction.
+    if (!Array.isArray(raw) || raw.length > MAX_HEARTBEAT_TASKS) throw badRequest(`tasks must be an array of at most ${MAX_HEARTBEAT_TASKS} {id, reservation_id}`);
     const items = raw.map((t: unknown, i) => {
       if (t === null || typeof t !== 'object') throw badRequest(`tasks[${i}] must be an object`);
       const o = t as Record<string, unknown>;

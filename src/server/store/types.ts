@@ -213,6 +213,8 @@ export interface Store {
    */
   resolveCluster(ownerProjectId: string, idOrName: string): Promise<Cluster | undefined>;
   listClusters(ownerProjectId: string, page: Page): Promise<Cluster[]>;
+  /** Clusters the project owns (not deleted), for its quota. */
+  countClusters(ownerProjectId: string): Promise<number>;
   updateCluster(id: string, patch: Partial<Pick<Cluster, 'name' | 'memory' | 'diskSpace' | 'cpuShare' | 'autoscale'>>, now: number): Promise<Cluster | undefined>;
   /** Refused (false) while the cluster has unfinished tasks. */
   deleteCluster(id: string): Promise<'deleted' | 'not_found' | 'busy'>;
@@ -226,6 +228,8 @@ export interface Store {
   getCode(projectId: string, id: string): Promise<Code | undefined>;
   getCodeByName(projectId: string, name: string): Promise<Code | undefined>;
   listCodes(projectId: string, page: Page): Promise<Code[]>;
+  /** Codes of the project (not deleted), for its quota. */
+  countCodes(projectId: string): Promise<number>;
   listRevisions(projectId: string, codeId: string, page: Page): Promise<CodeRevision[]>;
   deleteCode(projectId: string, id: string, now: number): Promise<boolean>;
   setCodePaused(projectId: string, id: string, paused: boolean, now: number): Promise<boolean>;

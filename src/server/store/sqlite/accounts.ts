@@ -67,6 +67,10 @@ export function listClusters(db: Db, owner: string, page: Page): Cluster[] {
     .map(toCluster);
 }
 
+export function countClusters(db: Db, owner: string): number {
+  return Number(db.get<R>('SELECT COUNT(*) AS n FROM clusters WHERE owner_project_id = ? AND deleted = 0', owner)?.['n'] ?? 0);
+}
+
 export function updateCluster(
   db: Db, id: string, patch: Partial<Pick<Cluster, 'name' | 'memory' | 'diskSpace' | 'cpuShare' | 'autoscale'>>, now: number,
 ): Cluster | undefined {
