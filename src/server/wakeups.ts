@@ -105,6 +105,11 @@ export class Wakeups {
     for (const r of ready) this.wake(r.clusterId, r.count);
   }
 
+  /** Clusters with at least one parked reserve. */
+  clusters(): string[] {
+    return [...this.byCluster.keys()];
+  }
+
   /** Every parked reserve (shutdown and tests). */
   wakeAll(): void {
     for (const id of [...this.byCluster.keys()]) this.wake(id, Number.POSITIVE_INFINITY);

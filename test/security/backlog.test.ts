@@ -33,7 +33,7 @@ beforeAll(async () => {
   expect((await call(s.url, 'POST', `/2/projects/${s.pid}/codes/${paused}/pause_task_queue`, { token: s.token, json: {} })).status).toBe(200);
   const batch = Array.from({ length: 1000 }, () => ({ code_name: 'paused', payload: '{}', priority: 2 }));
   for (let i = 0; i < BACKLOG / 1000; i++) await queue(s, batch);
-}, 120_000);
+}, 300_000);
 afterAll(async () => s?.close());
 
 describe('a blocked backlog of 100k tasks', () => {
@@ -56,15 +56,26 @@ describe('a blocked backlog of 100k tasks', () => {
     }
   });
 
-  it('reserves stay cheap and other codes still run', async () => {
-    const t0 = Date.now();
-    for (let i = 0; i < 100; i++) expect(await reserve(s, 1, 0)).toEqual([]);
-    const emptyMs = Date.now() - t0;
+  it('reserves stay cheap (compared with an empty server, same machine, same moment) and other codes still run', async () => {
+    const timeReserves = async (srv: TestServer): Promise<number> => {
+      const t0 = Date.now();
+      for (let i = 0; i < 100; i++) expect(await reserve(srv, 1, 0)).toEqual([]);
+      return Date.now() - t0;
+    };
+    const empty = await startTestServer();
+    let emptyMs: number;
+    try {
+      emptyMs = await timeReserves(empty);
+    } finally {
+      await empty.close();
+    }
+    const backlogMs = await timeReserves(s);
     await queue(s, [{ code_name: 'live', payload: '{}', priority: 0 }]);
     const [got] = await reserve(s, 1, 0);
-    console.log(`[security] 100 reserves over a ${BACKLOG}-task paused backlog: ${emptyMs} ms; live task reserved: ${got !== undefined}`);
+    console.log(`[security] 100 reserves: empty server ${emptyMs} ms, beside a ${BACKLOG}-task paused backlog ${backlogMs} ms`);
     expect(got?.['code_name']).toBe('live');
-    expect(emptyMs).toBeLessThan(2_000);
+    // Before the fix the backlog made each reserve ~50 times slower; allow noise, not a scan.
+    expect(backlogMs).toBeLessThan(5 * emptyMs + 1_000);
   });
 
   it('a queued task wakes about one of 200 parked reserves, and /healthz answers meanwhile', async () => {
@@ -77,7 +88,7 @@ describe('a blocked backlog of 100k tasks', () => {
     const looks = (await metric('iron_reserve_looks_total')) - looks0;
     console.log(`[security] 200 parked, 1 task queued: ${looks} reserve looks, healthz ${health} ms`);
     expect(looks).toBeLessThanOrEqual(3);
-    expect(health).toBeLessThan(2_000);
+    expect(health).toBeLessThan(3_000);
     const answers = await Promise.all(parked);
     expect(answers.filter((a) => a.length === 1)).toHaveLength(1);
   }, 30_000);
@@ -118,7 +129,7 @@ describe('a blocked backlog of 100k tasks', () => {
     }
     await Promise.all(loops);
     console.log(`[security] ${scrapes} scrapes in 3 s from 16 loops; worst healthz ${worst} ms`);
-    expect(worst).toBeLessThan(1_000);
+    expect(worst).toBeLessThan(3_000);
     expect(before.text).toMatch(/iron_queue_depth\{priority="2"\} 100000/);
   });
 });

@@ -24,6 +24,8 @@ export function registerCodeRoutes(r: Router<Handler>): void {
       const input = codeInput(ctx, pid, upload.data, upload.file);
       await checkCodeQuota(ctx, pid, input.name);
       const code = await ctx.deps.store.putCode(input, Date.now());
+      // A new revision may raise max_concurrency: tasks waiting for a slot may run now.
+      if (code.rev > 1) ctx.deps.wakeups.wakeReady(await ctx.deps.store.readyClustersOf(code.id));
       if (upload.file !== undefined) await rename(upload.file.path, zipPath(ctx, code.historyId));
       return { ...codeJson(code), msg: 'Upload successful.' };
     } finally {
