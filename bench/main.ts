@@ -10,6 +10,7 @@ import { benchLogs } from './logs.js';
 import { benchOverhead } from './overhead.js';
 import { benchPickup } from './pickup.js';
 import { benchPrepull } from './prepull.js';
+import { benchReserve } from './reserve.js';
 import { benchSandbox } from './sandbox-bench.js';
 import { benchThroughput } from './throughput.js';
 import { machineFacts } from './lib/machine.js';
@@ -28,6 +29,7 @@ const BENCHES: Record<string, Bench> = {
   logs: benchLogs,
   footprint: benchFootprint,
   api: benchApi,
+  reserve: benchReserve,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -46,6 +46,10 @@ export const ERROR_CODES = {
   ERR_SERVER_CONFLICT: { retryable: false },
   ERR_SERVER_TOO_LARGE: { retryable: false },
   ERR_SERVER_CLOSING: { retryable: true },
+  ERR_SERVER_TIMEOUT: { retryable: true },
+  ERR_SERVER_BUSY: { retryable: true },
+  ERR_SERVER_LOG_LIMIT: { retryable: false },
+  ERR_SERVER_QUOTA: { retryable: false },
   ERR_STORE: { retryable: false },
   // code package zips (src/zip/): refused at upload (400) and again by the runner before unpacking
   ERR_ZIP_INVALID: { retryable: false },

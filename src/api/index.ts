@@ -8,7 +8,7 @@ import { RunnerApi } from './runner.js';
 export { HttpClient, type HttpClientOptions, type ApiRequest, type ApiResponse, type ProxySettings } from './http.js';
 export { ProjectApi, type CallOptions } from './project.js';
 export { ClustersApi } from './clusters.js';
-export { RunnerApi, conflictSize, MAX_RESERVE_WAIT_S } from './runner.js';
+export { RunnerApi, conflictSize, logLimitSize, MAX_RESERVE_WAIT_S } from './runner.js';
 export { CLI_RETRY, DELIVER_RETRY, NO_RETRY, backoffDelayMs, withRetry, sleep, type RetryPolicy } from './retry.js';
 export type * from './types.js';
 export { TASK_STATUSES, FINAL_STATUSES } from './types.js';

@@ -111,6 +111,8 @@ export interface FinishRequest {
   readonly msg: string;
   readonly duration_ms: number;
   readonly log_size: number;
+  /** The log was cut (the runner's MAX_LOG_SIZE or the API's cap): stored on the task as a field. */
+  readonly log_truncated?: boolean;
 }
 
 export interface LogAppendResponse {

@@ -31,6 +31,17 @@ function warmList(v: unknown): WarmImage[] {
   });
 }
 
+/**
+ * The API refused a log chunk because the task's log is at its cap (413, reason `log_limit`): stop
+ * shipping, keep the outcome. Returns the size the server holds when it said, else null; undefined
+ * for any other error.
+ */
+export function logLimitSize(err: unknown): number | null | undefined {
+  if (!isIronError(err, 'ERR_API_BAD_REQUEST') || err.details.reason !== 'log_limit') return undefined;
+  const size = err.details.size;
+  return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : null;
+}
+
 function stringList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }

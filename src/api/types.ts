@@ -61,6 +61,8 @@ export interface TaskInfo {
   readonly duration?: number;
   readonly percent?: number;
   readonly log_size?: number;
+  /** The API's field for a cut log (never a line inside the log). */
+  readonly log_truncated?: boolean;
   readonly retry_count?: number | string;
   readonly created_at?: string;
   readonly updated_at?: string;

@@ -3,6 +3,7 @@
 import { FINAL_STATUSES, sleep, type TaskInfo } from '../api/index.js';
 import { isIronError } from '../errors.js';
 import type { CliContext } from './context.js';
+import { TerminalText, TRUNCATED_NOTE } from './terminal-text.js';
 
 export interface FollowOptions {
   readonly showStatus: boolean;
@@ -10,6 +11,8 @@ export interface FollowOptions {
   /** Poll interval bounds (ms); tests shorten them. */
   readonly minPollMs?: number;
   readonly maxPollMs?: number;
+  /** Print job output as it is, escape sequences included, even on a TTY. */
+  readonly raw?: boolean;
 }
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -51,13 +54,14 @@ export async function followTask(ctx: CliContext, id: string, opts: FollowOption
   let lineOpen = false;
   let lastStatus: string | undefined;
   let pollMs = minPoll;
+  const text = ctx.out.isTTY && opts.raw !== true ? new TerminalText() : undefined;
 
   const printNewLog = async (): Promise<void> => {
     const log = await fetchLog(ctx, id);
     if (log === undefined || log.length <= printed) return;
     spinner.clear();
     const chunk = log.subarray(printed);
-    ctx.out.write(chunk);
+    ctx.out.write(text === undefined ? chunk : text.write(chunk));
     printed = log.length;
     lineOpen = chunk[chunk.length - 1] !== 0x0a;
   };
@@ -77,7 +81,9 @@ export async function followTask(ctx: CliContext, id: string, opts: FollowOption
     if (opts.printLog && (final || task.status === 'running')) await printNewLog();
     if (final) {
       spinner.clear();
+      if (text !== undefined) ctx.out.write(text.end());
       if (lineOpen) ctx.out.write('\n');
+      if (opts.printLog && task.log_truncated === true) ctx.err.write(TRUNCATED_NOTE);
       return task;
     }
     if (!lineOpen) spinner.draw(task.status);

@@ -35,6 +35,18 @@ export interface ServerConfig {
   readonly clusterDisk: number;
   /** How long graceful shutdown waits for in-flight requests before closing sockets. */
   readonly shutdownGraceMs: number;
+  /** Longest time to receive a whole request (headers and body); a parked reserve has been received already. */
+  readonly requestTimeoutMs: number;
+  /** A request body that sends nothing for this long is cut (408). */
+  readonly bodyIdleMs: number;
+  /** Open connections at most; past it the oldest idle one (no request in flight) is closed. */
+  readonly maxConnections: number;
+  /** Bytes of task log the API stores per task; past it the log is marked truncated. */
+  readonly maxLogBytes: number;
+  /** Parked long-poll reserves per cluster; more are refused with 503 and Retry-After. */
+  readonly maxParkedPerCluster: number;
+  /** Bearer token for the full /metrics (per-cluster series); without it /metrics shows aggregates only. */
+  readonly metricsToken?: string;
   /** PEM certificate chain and private key: when set, iron-api serves https only. */
   readonly tls?: { readonly cert: string; readonly key: string };
 }
@@ -63,6 +75,10 @@ Flags win over environment variables, which win over defaults.
   --cluster-memory, CLUSTER_MEMORY     default per-task memory of new clusters (default 256M)
   --cluster-disk, CLUSTER_DISK         default per-task disk of new clusters (default 10G)
   --shutdown-grace, SHUTDOWN_GRACE     graceful shutdown bound (default 10s)
+  --request-timeout, REQUEST_TIMEOUT   time to receive a whole request, code uploads included (default 5m)
+  --max-connections, MAX_CONNECTIONS   open connections; past it idle ones are closed (default 1000)
+  --max-task-log-size, MAX_TASK_LOG_SIZE  task log bytes stored per task, then truncated (default 100M)
+  --metrics-token, METRICS_TOKEN       Bearer token for the per-cluster /metrics series (also METRICS_TOKEN_FILE)
   --tls-cert, TLS_CERT_FILE            PEM certificate (chain) file: serve https (needs --tls-key)
   --tls-key, TLS_KEY_FILE              PEM private key file of that certificate (also TLS_KEY inline)
   -h, --help                           this text
@@ -80,7 +96,8 @@ const FLAG_TO_ENV: Readonly<Record<string, string>> = {
   'max-code-files': 'MAX_CODE_FILES', 'max-code-unpacked-size': 'MAX_CODE_UNPACKED_SIZE', 'max-code-ratio': 'MAX_CODE_RATIO',
   lease: 'LEASE', 'heartbeat-interval': 'HEARTBEAT_INTERVAL', 'max-attempts': 'MAX_ATTEMPTS',
   'cluster-memory': 'CLUSTER_MEMORY', 'cluster-disk': 'CLUSTER_DISK', 'shutdown-grace': 'SHUTDOWN_GRACE',
-  'tls-cert': 'TLS_CERT_FILE', 'tls-key': 'TLS_KEY_FILE',
+  'tls-cert': 'TLS_CERT_FILE', 'tls-key': 'TLS_KEY_FILE', 'request-timeout': 'REQUEST_TIMEOUT',
+  'max-connections': 'MAX_CONNECTIONS', 'max-task-log-size': 'MAX_TASK_LOG_SIZE', 'metrics-token': 'METRICS_TOKEN',
 };
 
 export interface ParsedArgs {
@@ -154,11 +171,18 @@ export function loadServerConfig(args: ParsedArgs, env: Env, cwd = process.cwd()
     clusterDisk: r.size('CLUSTER_DISK', 10 * 1024 ** 3, 0),
     shutdownGraceMs: r.durationMs('SHUTDOWN_GRACE', 10_000, 0),
     maxWaitMs: 30_000,
+    requestTimeoutMs: r.durationMs('REQUEST_TIMEOUT', 300_000, 1000),
+    bodyIdleMs: 30_000,
+    maxConnections: r.int('MAX_CONNECTIONS', 1000, 16, 1_000_000),
+    maxLogBytes: r.size('MAX_TASK_LOG_SIZE', 100 * 1024 * 1024, 1024),
+    maxParkedPerCluster: 256,
   };
   if (cfg.heartbeatIntervalMs * 2 > cfg.leaseMs) r.problem('HEARTBEAT_INTERVAL must be at most half of LEASE');
   const tls = readTls(r);
+  const metricsToken = r.secret('METRICS_TOKEN')?.trim();
+  if (metricsToken !== undefined && metricsToken.length < 16) r.problem('METRICS_TOKEN must be at least 16 characters');
   r.finish('iron-api');
-  return deepFreeze(tls === undefined ? cfg : { ...cfg, tls });
+  return deepFreeze({ ...cfg, ...(tls === undefined ? {} : { tls }), ...(metricsToken === undefined ? {} : { metricsToken }) });
 }
 
 /**

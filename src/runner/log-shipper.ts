@@ -4,9 +4,11 @@
 // trip (send, the API's write and fsync, the answer) left both ends idle in turn and capped shipping
 // near 45 MiB/s, below what a job can print. The API applies a chunk that overtook an earlier one once
 // the earlier one lands. Appends are idempotent on the server and a 409 carries the server's size, so
-// a lost answer, a resend or a restart on either side never duplicates or loses bytes.
+// a lost answer, a resend or a restart on either side never duplicates or loses bytes. When the API
+// says the task's log is at its cap (log_limit), shipping stops for good: the rest of the output is
+// dropped, `truncated` is set (the finish report carries it) and close() still succeeds.
 import path from 'node:path';
-import { conflictSize, type RetryPolicy, type RunnerApi } from '../api/index.js';
+import { conflictSize, logLimitSize, type RetryPolicy, type RunnerApi } from '../api/index.js';
 import { abortError, isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Spool } from './log-spool.js';
@@ -43,6 +45,7 @@ export class LogShipper {
   private resyncTo: number | undefined;
   private sendFailure: unknown;
   private closing = false;
+  private limited = false;
   private waiter: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private failure: unknown;
@@ -68,7 +71,7 @@ export class LogShipper {
 
   /** Takes output; resolves when it may be reused (back-pressure for the container's stream). */
   async write(chunk: Buffer): Promise<void> {
-    if (this.loop === undefined || this.closing || this.failure !== undefined || chunk.length === 0) return;
+    if (this.loop === undefined || this.closing || this.limited || this.failure !== undefined || chunk.length === 0) return;
     await this.spool.append(chunk);
   }
 
@@ -97,6 +100,11 @@ export class LogShipper {
     await this.spool.remove();
   }
 
+  /** The API's log cap was reached: output past it was dropped. */
+  get truncated(): boolean {
+    return this.limited;
+  }
+
   get bytesWritten(): number {
     return this.spool.size;
   }
@@ -113,7 +121,7 @@ export class LogShipper {
     let timer: NodeJS.Timeout | undefined;
     try {
       for (;;) {
-        if (signal.aborted) break;
+        if (signal.aborted || this.limited) break;
         if (this.resyncTo !== undefined && this.inflight.size === 0) this.resync(this.resyncTo);
         // A partial chunk goes out when the job went quiet (or ended) and nothing else is on its way.
         const partial = (flushDue || this.closing) && this.inflight.size === 0 && this.resyncTo === undefined;
@@ -165,6 +173,14 @@ export class LogShipper {
       this.shipped = Math.max(this.shipped, size);
       if (this.resyncTo !== undefined) this.resyncTo = Math.max(this.resyncTo, size);
     } catch (err) {
+      const limit = logLimitSize(err);
+      if (limit !== undefined) {
+        this.limited = true;
+        // Without a size (refused before the body was read) the answer of the capped chunk carries it.
+        if (limit !== null) this.shipped = Math.max(this.shipped, Math.min(limit, this.spool.size));
+        this.poke();
+        return;
+      }
       const size = conflictSize(err);
       if (size !== undefined && size !== offset) {
         // The server holds a different amount: an earlier chunk is not there (yet), an answer was lost,

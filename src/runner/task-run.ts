@@ -255,6 +255,7 @@ export class TaskRun implements LeasedTask {
       const body: FinishRequest = {
         reservation_id: this.reservationId, status, exit_code: outcome.exitCode,
         msg: status === 'complete' ? '' : outcome.msg, duration_ms: Math.round(outcome.durationMs), log_size: logSize,
+        ...(outcome.truncated || shipper?.truncated === true ? { log_truncated: true } : {}),
       };
       await this.deps.api.finish(this.id, body, signal, { retry: this.deps.deliverRetry });
       this.deps.metrics.tasks.inc({ outcome: status });

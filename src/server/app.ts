@@ -1,6 +1,7 @@
 // The request listener: route, run the handler, turn its value into a JSON 200 and errors into
 // Iron's `{"msg"}` bodies, count and log every request. Never compresses (the Go clients would break).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIronError } from '../errors.js';
 import { sendJson } from './http/json.js';
 import { Ctx, HANDLED, type Deps, type Handler } from './context.js';
 import { bodyOf, statusOf } from './http/errors.js';
@@ -34,6 +35,20 @@ export function createApp(deps: Deps): (req: IncomingMessage, res: ServerRespons
   };
 }
 
+/** Closes the connection once the answer is written (at most 2 s later: a peer may not read it). */
+function dropAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  const sock = req.socket;
+  const kill = (): void => {
+    clearTimeout(timer);
+    sock.destroy();
+  };
+  const timer = setTimeout(kill, 2000);
+  timer.unref();
+  if (res.writableFinished) setImmediate(kill);
+  else res.once('finish', () => setImmediate(kill));
+  res.once('close', kill);
+}
+
 async function handle(router: Router<Handler>, deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = process.hrtime.bigint();
   const method = req.method ?? 'GET';
@@ -54,10 +69,14 @@ async function handle(router: Router<Handler>, deps: Deps, req: IncomingMessage,
   } catch (err) {
     const status = statusOf(err);
     if (status >= 500 && status !== 503) deps.log.error({ err, method, route }, 'request failed');
+    // A body still arriving is not read on (a 401 for a slow upload must not keep draining it): the
+    // answer goes out with Connection: close and the socket is destroyed once it is flushed.
+    const unread = !req.complete;
+    if (unread && !res.headersSent) res.setHeader('connection', 'close');
+    if (isIronError(err, 'ERR_SERVER_BUSY') && !res.headersSent) res.setHeader('retry-after', '1');
     if (!res.headersSent) sendJson(res, status, bodyOf(err, status));
     else res.destroy();
-    // Unread request bodies would keep the socket busy; the error answer is final.
-    if (!req.complete) req.resume();
+    if (unread) dropAfterAnswer(req, res);
   } finally {
     res.off('close', onClose);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -93,12 +93,12 @@ export class Ctx {
   }
 
   async body(limit = this.deps.config.maxBodyBytes): Promise<Buffer> {
-    return readBody(this.req, limit);
+    return readBody(this.req, limit, this.deps.config.bodyIdleMs);
   }
 
   /** The body unjoined (see readBodyParts). */
   async bodyParts(limit = this.deps.config.maxBodyBytes): Promise<Buffer[]> {
-    return readBodyParts(this.req, limit);
+    return readBodyParts(this.req, limit, this.deps.config.bodyIdleMs);
   }
 
   async json(): Promise<Record<string, unknown>> {

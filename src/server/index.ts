@@ -9,13 +9,17 @@ import type { Logger } from '../log.js';
 import { Admin, writeIronJson, type Bootstrap } from './admin.js';
 import { createApp } from './app.js';
 import { answerClientError } from './http/client-error.js';
+import { capConnections } from './http/connections.js';
 import type { Deps } from './context.js';
+import { tightenDataDir } from './data-dir.js';
 import { createMetrics } from './metrics.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import { LogFiles } from './store/logs.js';
 import { Ticker } from './ticker.js';
 import { Wakeups } from './wakeups.js';
 import { Warmups } from './warmups.js';
+
+const HEADERS_TIMEOUT_MS = 10_000;
 
 export { Admin, type Bootstrap } from './admin.js';
 export type { Store } from './store/types.js';
@@ -34,23 +38,32 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
   const { config } = opts;
   const log = opts.log.child({ component: 'iron-api' });
   const store = openSqliteStore(config.dataDir);
-  const logs = new LogFiles(config.dataDir);
+  const logs = new LogFiles(config.dataDir, config.maxLogBytes);
   const closingCtl = new AbortController();
-  const metrics = createMetrics(store);
-  const wakeups = new Wakeups();
+  const wakeups = new Wakeups(config.maxParkedPerCluster);
+  const metrics = createMetrics(store, wakeups);
   const ticker = new Ticker(store, wakeups, config.maxAttempts, metrics, log);
   let server: Server | TlsServer | undefined;
   try {
     await logs.init();
+    const tightened = await tightenDataDir(config.dataDir);
+    if (tightened > 0) log.warn({ entries: tightened }, 'data dir entries were readable by others; set to 0700/0600');
     const admin = new Admin(store, config);
     const bootstrap = await admin.bootstrapIfEmpty();
     const deps: Deps = { config, store, logs, wakeups, warmups: new Warmups(), ticker, metrics, log, closing: closingCtl.signal };
-    const httpOpts = { keepAliveTimeout: 65_000, requestTimeout: 0 };
+    // Headers must come at once (Iron clients send them in one write); a whole request (an upload
+    // included) within REQUEST_TIMEOUT. Both bound only the receiving: a parked reserve has been
+    // received, so it is never cut. Keep-alive idles 65 s, past the 60 s of common load balancers.
+    const httpOpts = {
+      keepAliveTimeout: 65_000, headersTimeout: Math.min(HEADERS_TIMEOUT_MS, config.requestTimeoutMs),
+      requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000,
+    };
     // With a certificate the API speaks https only: no plain listener a token could leak over.
     server = config.tls === undefined
       ? createServer(httpOpts, createApp(deps))
       : createTlsServer({ ...httpOpts, cert: config.tls.cert, key: config.tls.key }, createApp(deps));
     server.on('clientError', answerClientError);
+    capConnections(server, config.maxConnections);
     await listen(server, config.host, config.port);
     const port = (server.address() as AddressInfo).port;
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -10,6 +10,8 @@ import { Admin, startServer } from './index.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 
 async function main(argv: readonly string[]): Promise<number> {
+  // Everything iron-api creates (database, logs, code packages, keys) is for its own user only.
+  process.umask(0o077);
   const args = parseArgs(argv);
   if (args.help) {
     process.stdout.write(SERVER_ENV_HELP);

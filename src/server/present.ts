@@ -23,6 +23,7 @@ export function taskJson(t: Task): J {
   if (t.retryOf !== null) out['retry_of'] = t.retryOf;
   if (t.retryTaskId !== null) out['retry_task_id'] = t.retryTaskId;
   if (t.attempt > 0) out['attempt'] = t.attempt;
+  if (t.logTruncated) out['log_truncated'] = true;
   return out;
 }
 

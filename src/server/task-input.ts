@@ -1,5 +1,6 @@
 // Turning queue requests (JSON batch, webhook query) into validated NewTasks. Everything is checked
 // before anything is written, so a bad task in a batch queues none of them.
+import { usableCluster } from './cluster-access.js';
 import type { Ctx } from './context.js';
 import { badRequest, notFound } from './http/errors.js';
 import type { NewTask } from './store/types.js';
@@ -11,11 +12,9 @@ export const MAX_BATCH = 1000;
 
 type Obj = Record<string, unknown>;
 
-/** Resolves `cluster` ("" / null / "default" = the install's default cluster) to an id. */
+/** Resolves `cluster` ("" / null / "default" = the install's default cluster) to an id the project may use. */
 export async function clusterIdFor(ctx: Ctx, projectId: string, name: string | undefined): Promise<string> {
-  const c = await ctx.deps.store.resolveCluster(projectId, name === undefined || name === '' ? 'default' : name);
-  if (c === undefined) throw notFound(`cluster not found: ${JSON.stringify(name ?? 'default')}`);
-  return c.id;
+  return (await usableCluster(ctx, projectId, name)).id;
 }
 
 export async function newTask(ctx: Ctx, projectId: string, t: Obj, where: string): Promise<NewTask> {

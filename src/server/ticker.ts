@@ -7,12 +7,15 @@ import type { Store } from './store/types.js';
 import type { Wakeups } from './wakeups.js';
 
 const MAX_SLEEP_MS = 5000;
+/** How often one parked reserve per cluster looks anyway, in case a change woke nobody. */
+const SWEEP_MS = 5000;
 
 export class Ticker {
   private timer: NodeJS.Timeout | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private lastSweep = 0;
 
   constructor(
     private readonly store: Store,
@@ -56,9 +59,16 @@ export class Ticker {
       if (expired.lost > 0) this.metrics.leaseExpiries.inc({ outcome: 'runner_lost' }, expired.lost);
       if (expired.requeued + expired.lost > 0) this.log.warn({ ...expired }, 'leases expired');
       const scheduled = await this.store.runDueSchedules(now);
-      if (scheduled > 0) this.metrics.tasksQueued.inc({ source: 'schedule' }, scheduled);
-      // Delayed tasks whose time came, requeued tasks, scheduled tasks: let every parked reserve look.
-      this.wakeups.wakeAll();
+      if (scheduled.queued > 0) this.metrics.tasksQueued.inc({ source: 'schedule' }, scheduled.queued);
+      // Delayed tasks whose time came, requeued tasks, scheduled tasks: wake that many reserves of their clusters.
+      const due = await this.store.promoteDue(now);
+      for (const ready of [expired.ready, scheduled.ready, due]) this.wakeups.wakeReady(ready);
+      // Safety net for a change that becomes reservable without a wake-up of its own (a code's
+      // max_concurrency raised by a new revision, ...): one reserve per cluster, not all of them.
+      if (now - this.lastSweep >= SWEEP_MS) {
+        this.lastSweep = now;
+        for (const c of this.wakeups.clusters()) this.wakeups.wake(c, 1);
+      }
       next = await this.store.nextDeadline(Date.now());
     } catch (err) {
       this.log.error({ err }, 'scheduler tick failed');

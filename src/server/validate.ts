@@ -110,8 +110,11 @@ function queryInt(q: URLSearchParams, key: string, fallback: number, min: number
   return Number(v);
 }
 
+export const MAX_PAGE = 1000;
+
 export function pageOf(q: URLSearchParams): Page {
-  return { page: queryInt(q, 'page', 0, 0, 1_000_000), perPage: queryInt(q, 'per_page', 30, 1, 100) };
+  // OFFSET walks every skipped row: page 1,000,000 cost a scan of the whole table per request.
+  return { page: queryInt(q, 'page', 0, 0, MAX_PAGE), perPage: queryInt(q, 'per_page', 30, 1, 100) };
 }
 
 /** Unix seconds in a query (from_time, start_date) as epoch ms. */

@@ -1,42 +1,65 @@
 // Long-poll wake-ups: a reserve that found nothing parks here and is resumed the moment a task of
 // its cluster may have become available (queued, requeued, a concurrency slot freed, a delay ended).
 // No sleep loop: waiters are plain promises resolved by the code that changed the state.
+// A change wakes only as many reserves of the changed cluster as there are new tasks (oldest
+// waiter first): 500 parked reserves are not all re-run for one task. A reserve that was woken and
+// filled its request wakes the next waiter (there may be more), one that was woken but went away
+// passes its wake-up on, so no task is left with every reserve asleep. Parked reserves per cluster
+// are bounded: past the bound `park` refuses (ERR_SERVER_BUSY, a 503 with Retry-After).
+import { IronError } from '../errors.js';
+import type { ReadyCount } from './store/types.js';
 
-type Waiter = () => void;
+export type WakeReason = 'woken' | 'timeout' | 'aborted';
+
+interface Waiter {
+  finish(reason: WakeReason): void;
+}
+
+export interface Parked {
+  readonly promise: Promise<WakeReason>;
+  cancel(): void;
+}
 
 export class Wakeups {
   private readonly byCluster = new Map<string, Set<Waiter>>();
   /** Parked reserves by `cluster/instance`, for a draining runner's release call. */
-  private readonly byInstance = new Map<string, Set<Waiter>>();
+  private readonly byInstance = new Map<string, Set<() => void>>();
+
+  constructor(private readonly maxPerCluster = Number.POSITIVE_INFINITY) {}
 
   /**
    * Registers a waiter BEFORE the caller looks at the store, so a task queued between the look and
    * the wait is not missed. `promise` resolves on wake, timeout or abort; call `cancel` when done.
    */
-  park(clusterId: string, timeoutMs: number, signal: AbortSignal): { promise: Promise<void>; cancel: () => void } {
-    let done!: () => void;
-    const promise = new Promise<void>((resolve) => {
-      done = resolve;
-    });
+  park(clusterId: string, timeoutMs: number, signal: AbortSignal): Parked {
     let set = this.byCluster.get(clusterId);
+    if ((set?.size ?? 0) >= this.maxPerCluster) {
+      throw new IronError('ERR_SERVER_BUSY', `too many parked reserves on this cluster (at most ${this.maxPerCluster}); retry later`);
+    }
     if (set === undefined) {
       set = new Set();
       this.byCluster.set(clusterId, set);
     }
     const waiters = set;
-    const timer = setTimeout(() => finish(), Math.max(0, timeoutMs));
-    const onAbort = (): void => finish();
+    let done!: (reason: WakeReason) => void;
+    const promise = new Promise<WakeReason>((resolve) => {
+      done = resolve;
+    });
+    const timer = setTimeout(() => waiter.finish('timeout'), Math.max(0, timeoutMs));
+    const onAbort = (): void => waiter.finish('aborted');
     signal.addEventListener('abort', onAbort, { once: true });
-    const finish = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      waiters.delete(finish);
-      if (waiters.size === 0 && this.byCluster.get(clusterId) === waiters) this.byCluster.delete(clusterId);
-      done();
+    const waiter: Waiter = {
+      finish: (reason) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        waiters.delete(waiter);
+        if (waiters.size === 0 && this.byCluster.get(clusterId) === waiters) this.byCluster.delete(clusterId);
+        done(reason);
+      },
     };
-    waiters.add(finish);
-    if (signal.aborted) finish();
-    return { promise, cancel: finish };
+    waiters.add(waiter);
+    if (signal.aborted) waiter.finish('aborted');
+    return { promise, cancel: () => waiter.finish('aborted') };
   }
 
   /**
@@ -67,14 +90,29 @@ export class Wakeups {
     return all.length;
   }
 
-  wake(clusterId: string): void {
+  /** Wakes up to `count` of the cluster's parked reserves, oldest first. */
+  wake(clusterId: string, count = 1): void {
     const set = this.byCluster.get(clusterId);
-    if (set === undefined) return;
-    for (const w of [...set]) w();
+    if (set === undefined || count <= 0) return;
+    let left = count;
+    for (const w of [...set]) {
+      if (left-- <= 0) break;
+      w.finish('woken');
+    }
   }
 
+  wakeReady(ready: readonly ReadyCount[]): void {
+    for (const r of ready) this.wake(r.clusterId, r.count);
+  }
+
+  /** Clusters with at least one parked reserve. */
+  clusters(): string[] {
+    return [...this.byCluster.keys()];
+  }
+
+  /** Every parked reserve (shutdown and tests). */
   wakeAll(): void {
-    for (const id of [...this.byCluster.keys()]) this.wake(id);
+    for (const id of [...this.byCluster.keys()]) this.wake(id, Number.POSITIVE_INFINITY);
   }
 
   get waiting(): number {

@@ -59,7 +59,7 @@ type Caller = 'none' | 'bad' | 'ownProject' | 'otherProject' | 'ownCluster' | 'o
 const CALLERS: readonly Caller[] = ['none', 'bad', 'ownProject', 'otherProject', 'ownCluster', 'otherCluster', 'revokedCluster', 'ownProjectQuery', 'badQuery'];
 
 /** 'ok' = past auth (2xx, or a 4xx about the dummy ids/body, never 401/403). */
-function expected(scope: Scope, caller: Caller): 'ok' | 401 | 403 {
+function expected(scope: Scope, caller: Caller): 'ok' | 401 | 403 | 404 {
   if (scope === 'public') return 'ok';
   if (caller === 'none' || caller === 'bad' || caller === 'revokedCluster' || caller === 'badQuery') return 401;
   const proj = caller === 'ownProject' || caller === 'ownProjectQuery';
@@ -67,8 +67,9 @@ function expected(scope: Scope, caller: Caller): 'ok' | 401 | 403 {
     case 'anyToken': return 'ok';
     case 'project': return proj ? 'ok' : 403;
     case 'projectRoot': return proj || caller === 'otherProject' ? 'ok' : 403;
-    case 'clusterOwner': return proj ? 'ok' : 403;
-    case 'clusterRead': return proj || caller === 'ownCluster' ? 'ok' : 403;
+    // Another project's private cluster is answered like a missing one (no id oracle).
+    case 'clusterOwner': return proj ? 'ok' : caller === 'otherProject' ? 404 : 403;
+    case 'clusterRead': return proj || caller === 'ownCluster' ? 'ok' : caller === 'otherProject' ? 404 : 403;
     case 'runner': return caller === 'ownCluster' ? 'ok' : 403;
   }
 }

@@ -69,7 +69,7 @@ const projectPosts = (pid: string): string[] => [
 const runnerPosts = (cid: string): string[] => [
   `/2/clusters/${cid}/runner/reserve`, `/2/clusters/${cid}/runner/heartbeat`, `/2/clusters/${cid}/runner/release`,
   `/2/clusters/${cid}/runner/tasks/abcdefabcdefabcdefabcdef/start`, `/2/clusters/${cid}/runner/tasks/abcdefabcdefabcdefabcdef/finish`,
-  `/2/clusters/${cid}/runner/tasks/abcdefabcdefabcdefabcdef/log?offset=0`,
+  `/2/clusters/${cid}/runner/tasks/abcdefabcdefabcdefabcdef/log?offset=0&reservation_id=abcdef`,
 ];
 
 // Values of every JSON type, including the shapes the routes read (arrays of objects, maps).
@@ -103,7 +103,7 @@ describe('fuzzed bodies', () => {
     }), { numRuns: 600 });
     const offsets = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('-1', '1e3', '99999999999999999999999', '0x10', ' 1', '1.5', '%00'));
     await fc.assert(fc.asyncProperty(offsets, async (off) => {
-      const r = await send('POST', `/2/clusters/${s.cid}/runner/tasks/abcdefabcdefabcdefabcdef/log?offset=${encodeURIComponent(off)}`, s.ctoken, 'x', { 'content-type': 'application/octet-stream' });
+      const r = await send('POST', `/2/clusters/${s.cid}/runner/tasks/abcdefabcdefabcdefabcdef/log?offset=${encodeURIComponent(off)}&reservation_id=abcdef`, s.ctoken, 'x', { 'content-type': 'application/octet-stream' });
       return r.status >= 400 && r.status < 500;
     }), { numRuns: 150 });
     expect(problems.splice(0)).toEqual([]);

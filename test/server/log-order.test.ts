@@ -65,7 +65,7 @@ describe('LogFiles wait bounds', () => {
   async function withLogs(fn: (logs: LogFiles, dir: string) => Promise<void>): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'iron-log-order-'));
     try {
-      const logs = new LogFiles(dir, { maxWaitMs: 300, graceMs: 50, maxWaitingPerTask: 1, maxWaitingBytes: 1024 });
+      const logs = new LogFiles(dir, undefined, { maxWaitMs: 300, graceMs: 50, maxWaitingPerTask: 1, maxWaitingBytes: 1024 });
       await logs.init();
       await fn(logs, dir);
     } finally {

@@ -112,7 +112,7 @@ describe('runner protocol', () => {
     expect((await call(s.url, 'GET', `/2/projects/${s.pid}/tasks/${id}/log`, { token: s.token })).text).toBe('{"msg":"Log not found"}');
     const [t] = await reserve(s);
     const log = (offset: number, body: string) =>
-      call(s.url, 'POST', `${runnerPath(s, id!, 'log')}?offset=${offset}`, { token: s.ctoken, body, type: 'application/octet-stream' });
+      call(s.url, 'POST', `${runnerPath(s, id!, 'log')}?offset=${offset}&reservation_id=${t!.reservation_id}`, { token: s.ctoken, body, type: 'application/octet-stream' });
     expect((await log(0, 'hello ')).body).toEqual({ size: 6 });
     expect((await log(0, 'hello ')).body).toEqual({ size: 6 }); // repeated chunk ignored
     const gap = await log(20, 'x');

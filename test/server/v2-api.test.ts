@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, getTask, queue, registerCode, reserve, runnerPath, startTestServer, until, type TestServer } from './helpers.js';
 
 let s: TestServer;
+const METRICS_TOKEN = 'metrics-token-for-the-v2-test';
 beforeAll(async () => {
-  s = await startTestServer();
+  s = await startTestServer({ metricsToken: METRICS_TOKEN });
 });
 afterAll(async () => s.close());
 
@@ -154,8 +155,12 @@ describe('v2 API with the shapes real clients send', () => {
     await registerCode(s, 'depth');
     await queue(s, [{ code_name: 'depth', priority: 2 }]);
     const m = await call(s.url, 'GET', '/metrics');
-    expect(m.text).toContain(`iron_queue_depth{cluster="${s.cid}",priority="2"}`);
+    expect(m.text).toContain('iron_queue_depth{priority="2"} 1');
     expect(m.text).toMatch(/iron_api_requests_total\{/);
-    expect(m.text).toContain('iron_reservations_total');
+    expect(m.text).not.toContain(s.cid);
+    const full = await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }).then((r) => r.text());
+    expect(full).toContain(`iron_cluster_queue_depth{cluster="${s.cid}",priority="2"} 1`);
+    expect(full).toContain('iron_cluster_reservations_total');
+    expect((await fetch(`${s.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(401);
   });
 });

@@ -5,6 +5,7 @@ import type { Opts } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../command.js';
 import { followTask } from '../follow.js';
+import { TerminalText, TRUNCATED_NOTE } from '../terminal-text.js';
 import { fields, shortTime, table } from '../table.js';
 import { printJson, seconds } from '../values.js';
 
@@ -24,6 +25,7 @@ export function describeTask(t: TaskInfo): string {
     ['label', t.label], ['priority', t.priority], ['created', shortTime(t.created_at)],
     ['started', shortTime(t.start_time)], ['ended', shortTime(t.end_time)],
     ['duration', typeof t.duration === 'number' ? `${t.duration} ms` : undefined], ['log size', t.log_size],
+    ['log truncated', t.log_truncated === true ? 'yes' : undefined],
   ]);
 }
 
@@ -43,20 +45,31 @@ export const statusCommand: Command = {
 };
 
 export const logCommand: Command = {
-  path: ['worker', 'log'], summary: "print a task's log", synopsis: '[--follow] ID',
-  options: [{ name: 'follow', short: 'f', type: 'boolean', help: 'keep printing the log until the task ends' }],
+  path: ['worker', 'log'], summary: "print a task's log", synopsis: '[--follow] [--raw] ID',
+  options: [
+    { name: 'follow', short: 'f', type: 'boolean', help: 'keep printing the log until the task ends' },
+    { name: 'raw', type: 'boolean', help: 'print escape sequences as they are, even on a terminal' },
+  ],
   async run(ctx, o, args) {
     const id = oneId(o, args);
+    const raw = o.flag('raw');
     if (o.flag('follow')) {
-      await followTask(ctx, id, { showStatus: false, printLog: true });
+      await followTask(ctx, id, { showStatus: false, printLog: true, raw });
       return EXIT.OK;
     }
+    let log: Buffer;
     try {
-      ctx.out.write(await ctx.api().project.getTaskLog(id, ctx.signal));
+      log = await ctx.api().project.getTaskLog(id, ctx.signal);
     } catch (err) {
       if (!isIronError(err, 'ERR_API_NOT_FOUND')) throw err;
       throw new IronError('ERR_API_NOT_FOUND', `no log for task ${id} (unknown task, or it has not written anything yet)`, { cause: err });
     }
+    if (ctx.out.isTTY && !raw) {
+      const text = new TerminalText();
+      ctx.out.write(text.write(log) + text.end());
+    } else ctx.out.write(log);
+    // Truncation is the API's field, never a line of the log (a job could print any line).
+    if ((await ctx.api().project.getTask(id, ctx.signal)).log_truncated === true) ctx.err.write(TRUNCATED_NOTE);
     return EXIT.OK;
   },
 };

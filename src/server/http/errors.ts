@@ -19,6 +19,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ERR_ZIP_TOO_MANY_ENTRIES: 400,
   ERR_ZIP_TOO_LARGE: 400,
   ERR_ZIP_BOMB: 400,
+  ERR_SERVER_TIMEOUT: 408,
+  ERR_SERVER_BUSY: 503,
+  // The task's log reached the API's cap: the runner stops shipping and still reports the outcome.
+  ERR_SERVER_LOG_LIMIT: 413,
+  ERR_SERVER_QUOTA: 403,
 };
 
 export function statusOf(err: unknown): number {

@@ -1,15 +1,18 @@
 // Clusters (root-scoped): create (returns id and token), list, get, update, delete, credentials,
 // stats. GET /2/clusters/{id} also answers the cluster's own token: it is the runner's startup check.
+import { IronError } from '../../errors.js';
 import type { Ctx, Handler } from '../context.js';
-import { badRequest, conflict, forbidden, notFound } from '../http/errors.js';
+import { checkName } from '../names.js';
+import { ownedCluster as owned, readableCluster as readable } from '../cluster-access.js';
+import { badRequest, conflict, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
 import { hashToken } from '../auth.js';
 import { newToken } from '../ids.js';
 import { clusterJson } from '../present.js';
-import type { Cluster } from '../store/types.js';
 import { optNumber, optObject, optString, pageOf } from '../validate.js';
 
 const MAX_BYTES = 2 ** 50;
+export const MAX_CLUSTERS_PER_PROJECT = 100;
 
 export function registerClusterRoutes(r: Router<Handler>): void {
   r.add('GET', '/2/clusters', async (ctx) => {
@@ -20,8 +23,11 @@ export function registerClusterRoutes(r: Router<Handler>): void {
   r.add('POST', '/2/clusters', async (ctx) => {
     const pid = await ctx.projectToken();
     const b = await ctx.json();
-    const name = optString(b, 'name') ?? '';
+    const name = checkName(optString(b, 'name') ?? '', 'name');
     if (name === '') throw badRequest('name is required');
+    if ((await ctx.deps.store.countClusters(pid)) >= MAX_CLUSTERS_PER_PROJECT) {
+      throw new IronError('ERR_SERVER_QUOTA', `a project may own at most ${MAX_CLUSTERS_PER_PROJECT} clusters; delete some first`);
+    }
     const now = Date.now();
     const cluster = await ctx.deps.store.createCluster({
       name, ownerProjectId: pid,
@@ -41,6 +47,7 @@ export function registerClusterRoutes(r: Router<Handler>): void {
     const c = await owned(ctx);
     const b = await ctx.json();
     const name = optString(b, 'name');
+    if (name !== undefined) checkName(name, 'name');
     const memory = optNumber(b, 'memory', 4 * 1024 * 1024, MAX_BYTES);
     const disk = optNumber(b, 'disk_space', 0, MAX_BYTES) ?? optNumber(b, 'disk', 0, MAX_BYTES);
     const cpu = optNumber(b, 'cpu_share', 2, 262_144);
@@ -86,27 +93,4 @@ async function mintToken(ctx: Ctx, clusterId: string, now: number): Promise<stri
   const token = newToken();
   await ctx.deps.store.addToken(hashToken(token), { kind: 'cluster', clusterId }, now);
   return token;
-}
-
-async function cluster(ctx: Ctx): Promise<Cluster> {
-  const c = await ctx.deps.store.getCluster(ctx.id('cid', 'cluster'));
-  if (c === undefined) throw notFound('Cluster not found');
-  return c;
-}
-
-/** The owner project's token, or (read-only) the cluster's own token. */
-async function readable(ctx: Ctx): Promise<Cluster> {
-  const scope = await ctx.auth();
-  const c = await cluster(ctx);
-  if (scope.kind === 'cluster' ? scope.clusterId !== c.id : scope.projectId !== c.ownerProjectId) {
-    throw forbidden('this token cannot see this cluster');
-  }
-  return c;
-}
-
-async function owned(ctx: Ctx): Promise<Cluster> {
-  const pid = await ctx.projectToken();
-  const c = await cluster(ctx);
-  if (c.ownerProjectId !== pid) throw forbidden('this cluster belongs to another project');
-  return c;
 }

@@ -3,15 +3,19 @@
 import { createReadStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { IronError } from '../../errors.js';
 import { verifyPackage } from '../../zip/index.js';
 import { zipPath } from '../code-package.js';
 import { readCodeUpload } from '../code-upload.js';
+import { checkName } from '../names.js';
 import { HANDLED, type Ctx, type Handler } from '../context.js';
 import { badRequest, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
 import { codeJson, revisionJson } from '../present.js';
 import type { Code, CodeInput } from '../store/types.js';
 import { optNumber, optPriority, optString, optStringMap, pageOf, queryUnix, reqString } from '../validate.js';
+
+export const MAX_CODES_PER_PROJECT = 1000;
 
 export function registerCodeRoutes(r: Router<Handler>): void {
   r.add('POST', '/2/projects/:pid/codes', async (ctx) => {
@@ -21,7 +25,10 @@ export function registerCodeRoutes(r: Router<Handler>): void {
       // Refused here with the reason (400, ERR_ZIP_*), so no runner ever sees an unsafe package.
       if (upload.file !== undefined) await verifyPackage(upload.file.path, ctx.deps.config.zipLimits, ctx.signal);
       const input = codeInput(ctx, pid, upload.data, upload.file);
+      await checkCodeQuota(ctx, pid, input.name);
       const code = await ctx.deps.store.putCode(input, Date.now());
+      // A new revision may raise max_concurrency: tasks waiting for a slot may run now.
+      if (code.rev > 1) ctx.deps.wakeups.wakeReady(await ctx.deps.store.readyClustersOf(code.id));
       if (upload.file !== undefined) await rename(upload.file.path, zipPath(ctx, code.historyId));
       await warmImage(ctx, code);
       return { ...codeJson(code), msg: 'Upload successful.' };
@@ -87,16 +94,24 @@ export function registerCodeRoutes(r: Router<Handler>): void {
   r.add('POST', '/2/projects/:pid/codes/:id/resume_task_queue', async (ctx) => {
     const c = await code(ctx);
     await ctx.deps.store.setCodePaused(c.projectId, c.id, false, Date.now());
-    ctx.deps.wakeups.wakeAll();
+    ctx.deps.wakeups.wakeReady(await ctx.deps.store.readyClustersOf(c.id));
     return { msg: 'Resumed' };
   });
 
   r.add('POST', '/2/projects/:pid/codes/:id/cancel_all', async (ctx) => {
     const c = await code(ctx);
+    // Nothing to wake: the slots freed belong to this code, whose queued tasks are cancelled too.
     const n = await ctx.deps.store.cancelAll(c.projectId, c.id, Date.now());
-    ctx.deps.wakeups.wakeAll();
     return { msg: 'Cancelled', cancelled_count: n };
   });
+}
+
+/** A new name past the project's quota of codes is refused (a new revision of an existing one is not). */
+async function checkCodeQuota(ctx: Ctx, pid: string, name: string): Promise<void> {
+  if ((await ctx.deps.store.getCodeByName(pid, name)) !== undefined) return;
+  if ((await ctx.deps.store.countCodes(pid)) >= MAX_CODES_PER_PROJECT) {
+    throw new IronError('ERR_SERVER_QUOTA', `a project may have at most ${MAX_CODES_PER_PROJECT} codes; delete some first`);
+  }
 }
 
 async function code(ctx: Ctx): Promise<Code> {
@@ -116,15 +131,15 @@ async function warmImage(ctx: Ctx, code: Code): Promise<void> {
   const shared = await ctx.deps.store.resolveCluster(code.projectId, 'default');
   const ids = [...own.map((c) => c.id), ...(shared === undefined ? [] : [shared.id])];
   ctx.deps.warmups.add(ids, code.image, code.projectId, Date.now());
-  for (const id of ids) ctx.deps.wakeups.wake(id);
+  // Every parked reserve of those clusters: each runner is to pull, not just one (registrations are rare).
+  for (const id of ids) ctx.deps.wakeups.wake(id, Number.POSITIVE_INFINITY);
 }
 
 function codeInput(ctx: Ctx, projectId: string, d: Record<string, unknown>, file: { md5: string; sha256: string; size: number } | undefined): CodeInput {
   const max = ctx.deps.config.maxPayloadBytes;
   const name = reqString(d, 'name');
-  // ironcli names a code after its image (`iron register iron/hello` -> "iron/hello"), so slashes are
-  // legal; control characters are not (they break logs and tables).
-  if (/[\u0000-\u001f\u007f]/.test(name) || name.length > 255) throw badRequest('name must be at most 255 characters without control characters');
+  // ironcli names a code after its image (`iron register iron/hello` -> "iron/hello"), so slashes are legal.
+  checkName(name, 'name');
   const image = optString(d, 'image', 1024) ?? '';
   if (image === '' && file === undefined) throw badRequest('image is required (or upload a zip as "file")');
   const maxConcurrency = optNumber(d, 'max_concurrency', -1, 1_000_000);

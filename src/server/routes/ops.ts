@@ -1,5 +1,9 @@
-// Operational endpoints (no auth): health for load balancers and Prometheus metrics.
-import { HANDLED, type Handler } from '../context.js';
+// Operational endpoints: health for load balancers (no auth) and Prometheus metrics. /metrics
+// without a token shows aggregates only; with `Authorization: Bearer <METRICS_TOKEN>` it adds the
+// per-cluster series (cluster ids). A wrong Bearer token is a 401, never a silent downgrade.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { IronError } from '../../errors.js';
+import { HANDLED, type Ctx, type Handler } from '../context.js';
 import type { Router } from '../http/router.js';
 
 export function registerOpsRoutes(r: Router<Handler>): void {
@@ -9,8 +13,10 @@ export function registerOpsRoutes(r: Router<Handler>): void {
     return { status: 'ok' };
   });
   r.add('GET', '/metrics', async (ctx) => {
-    const text = await ctx.deps.metrics.registry.metrics();
-    ctx.res.writeHead(200, { 'content-type': ctx.deps.metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
+    const m = ctx.deps.metrics;
+    const registry = metricsScope(ctx) === 'full' ? m.full : m.registry;
+    const text = await registry.metrics();
+    ctx.res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
     ctx.res.end(text);
     return HANDLED;
   });
@@ -18,4 +24,21 @@ export function registerOpsRoutes(r: Router<Handler>): void {
     await ctx.auth();
     return [];
   });
+}
+
+function metricsScope(ctx: Ctx): 'public' | 'full' {
+  const header = ctx.req.headers.authorization ?? '';
+  // Other schemes (an Iron OAuth token) are not metrics credentials: the public view.
+  if (!/^\s*bearer\s/i.test(header)) return 'public';
+  const given = /^\s*bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  const want = ctx.deps.config.metricsToken;
+  if (given === undefined || want === undefined || !sameSecret(given, want)) {
+    throw new IronError('ERR_SERVER_UNAUTHORIZED', 'Invalid metrics token (Authorization: Bearer <METRICS_TOKEN>)');
+  }
+  return 'full';
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const h = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(h(a), h(b));
 }

@@ -1,6 +1,6 @@
 // The runner protocol (docs/protocol.md): reserve (long-poll), heartbeat, start, log, finish.
 // Only the cluster's own token may call these.
-import { IronError } from '../../errors.js';
+import { IronError, isIronError } from '../../errors.js';
 import { sendJson } from '../http/json.js';
 import { HANDLED, type Ctx, type Handler } from '../context.js';
 import { badRequest, conflict, notFound } from '../http/errors.js';
@@ -9,11 +9,14 @@ import { isId, rfc3339 } from '../ids.js';
 import { packageRef } from '../code-package.js';
 import { dockerAuthFor } from '../registry.js';
 import type { Cluster, FinishStatus, ReservedTask, RunnerOutcome } from '../store/types.js';
-import { optFloat, optNumber, optString } from '../validate.js';
+import { optBool, optFloat, optNumber, optString } from '../validate.js';
+import type { Parked, WakeReason } from '../wakeups.js';
+import { wakeFreedSlot } from './tasks.js';
 
 const FINISH_STATUSES: readonly FinishStatus[] = ['complete', 'error', 'cancelled', 'timeout', 'killed', 'requeue'];
 const MAX_RESERVE = 100;
 const MAX_LOG_CHUNK = 8 * 1024 * 1024;
+const MAX_HEARTBEAT_TASKS = 1024;
 
 export function registerRunnerRoutes(r: Router<Handler>): void {
   r.add('POST', '/2/clusters/:cid/runner/reserve', async (ctx) => {
@@ -53,7 +56,8 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     const b = await ctx.json();
     const instanceId = instance(b);
     const raw = b['tasks'] ?? [];
-    if (!Array.isArray(raw) || raw.length > 10_000) throw badRequest('tasks must be an array of {id, reservation_id}');
+    // A runner holds at most CONCURRENCY (<= 1024) tasks; each item is a query in one transaction.
+    if (!Array.isArray(raw) || raw.length > MAX_HEARTBEAT_TASKS) throw badRequest(`tasks must be an array of at most ${MAX_HEARTBEAT_TASKS} {id, reservation_id}`);
     const items = raw.map((t: unknown, i) => {
       if (t === null || typeof t !== 'object') throw badRequest(`tasks[${i}] must be an object`);
       const o = t as Record<string, unknown>;
@@ -83,17 +87,26 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     const cid = await ctx.runner();
     const id = ctx.id('tid', 'task');
     const offsetText = ctx.query.get('offset') ?? '';
-    if (!/^\d+$/.test(offsetText)) throw badRequest('offset must be a whole number of bytes');
-    const rid = ctx.query.get('reservation_id');
+    // At most 15 digits: beyond 2^53 a Number is no longer the offset that was sent.
+    if (!/^\d{1,15}$/.test(offsetText)) throw badRequest('offset must be a whole number of bytes (at most 15 digits)');
+    const rid = ctx.query.get('reservation_id') ?? '';
+    if (rid === '') throw badRequest('reservation_id is required');
     // Counted from before the body is read: a later chunk that overtakes this one waits for it.
     const release = ctx.deps.logs.enter(id);
     try {
-      const task = outcome(await ctx.deps.store.logTarget(cid, id, rid === null || rid === '' ? null : rid));
+      // Only the current reservation of a task still held by a runner may write (not a finished task).
+      const task = outcome(await ctx.deps.store.logTarget(cid, id, rid));
+      // Full already: refused before the body is read.
+      if (task.logSize >= ctx.deps.config.maxLogBytes) throw logLimit(ctx);
       const parts = await ctx.bodyParts(MAX_LOG_CHUNK);
-      const writer = { reservationId: task.reservationId ?? '', attempt: task.attempt };
+      const writer = { reservationId: rid, attempt: task.attempt };
       const res = await ctx.deps.logs.append(id, writer, Number(offsetText), parts);
       if (!res.ok) throw conflict(`offset ${offsetText} does not match the log size ${res.size}`, { size: res.size });
       await ctx.deps.store.setLogSize(id, res.total);
+      if (res.capped === true) {
+        await ctx.deps.store.markLogTruncated(id);
+        throw logLimit(ctx, res.size);
+      }
       return { size: res.size };
     } finally {
       release();
@@ -114,12 +127,14 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
       msg: optString(b, 'msg', 4096) ?? '',
       durationMs: optNumber(b, 'duration_ms', 0, Number.MAX_SAFE_INTEGER, { ceil: true }) ?? null,
       logSize: optNumber(b, 'log_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
+      logTruncated: optBool(b, 'log_truncated') ?? false,
     }, Date.now());
     const t = outcome(out);
     ctx.deps.metrics.finished.inc({ status });
-    // A finished or requeued task frees a slot (max_concurrency) or is itself ready again;
-    // a code retry may have queued a (possibly delayed) task.
-    ctx.deps.wakeups.wakeAll();
+    // A requeued task is ready again, and a code retry may have queued one, in the task's cluster;
+    // the freed slot may let a task of the same code run (max_concurrency); a delayed retry arms the ticker.
+    ctx.deps.wakeups.wake(t.clusterId, 1);
+    await wakeFreedSlot(ctx, t.codeId);
     ctx.deps.ticker.poke(Date.now());
     return { msg: 'Finished', status: t.status };
   });
@@ -141,26 +156,50 @@ async function reserveLongPoll(ctx: Ctx, cid: string, instanceId: string, n: num
 async function reserveLoop(
   ctx: Ctx, cid: string, instanceId: string, n: number, deadline: number, stop: AbortSignal, warm: () => boolean,
 ): Promise<ReservedTask[]> {
-  const { store, wakeups, config } = ctx.deps;
+  const { wakeups } = ctx.deps;
+  let woken = false;
   for (;;) {
     // Park first, then look: a task queued in between wakes this waiter instead of being missed.
-    const parked = wakeups.park(cid, deadline - Date.now(), stop);
+    let parked: Parked;
+    try {
+      parked = wakeups.park(cid, deadline - Date.now(), stop);
+    } catch (err) {
+      // Too many reserves parked on this cluster: a look without waiting, then "retry later".
+      if (!isIronError(err, 'ERR_SERVER_BUSY')) throw err;
+      const got = await look(ctx, cid, instanceId, n);
+      if (got.length > 0) return got;
+      throw err;
+    }
+    let reason: WakeReason | undefined;
     try {
       if (stop.aborted) return [];
-      const now = Date.now();
-      const got = await store.reserve(cid, instanceId, n, now, config.leaseMs);
-      if (got.length > 0) {
-        ctx.deps.metrics.reservations.inc({ cluster: cid }, got.length);
-        ctx.deps.ticker.poke(now + config.leaseMs);
-        return got;
-      }
-      if (now >= deadline || warm()) return [];
-      await parked.promise;
+      const got = await look(ctx, cid, instanceId, n);
+      // Woken and filled: more tasks may be waiting for the next reserve.
+      if (woken && got.length === n) wakeups.wake(cid, 1);
+      // A warm-up listed for this runner ends the long-poll so that it can start pulling.
+      if (got.length > 0 || Date.now() >= deadline || warm()) return got;
+      reason = await parked.promise;
     } finally {
       parked.cancel();
     }
-    if (Date.now() >= deadline || stop.aborted) return [];
+    woken = reason === 'woken';
+    if (Date.now() >= deadline || stop.aborted) {
+      // This reserve was meant to take a task but is leaving: hand the wake-up to another one.
+      if (woken) wakeups.wake(cid, 1);
+      return [];
+    }
   }
+}
+
+async function look(ctx: Ctx, cid: string, instanceId: string, n: number): Promise<ReservedTask[]> {
+  const now = Date.now();
+  ctx.deps.metrics.reserveLooks.inc();
+  const got = await ctx.deps.store.reserve(cid, instanceId, n, now, ctx.deps.config.leaseMs);
+  if (got.length > 0) {
+    ctx.deps.metrics.reservations.inc({ cluster: cid }, got.length);
+    ctx.deps.ticker.poke(now + ctx.deps.config.leaseMs);
+  }
+  return got;
 }
 
 async function reservedJson(ctx: Ctx, cluster: Cluster, { task: t, revision: rev }: ReservedTask): Promise<Record<string, unknown>> {
@@ -202,10 +241,18 @@ function reservation(b: Record<string, unknown>): string {
   return id;
 }
 
+/** The log is at the API's cap: this and further output are dropped; the runner stops shipping and reports the outcome. */
+function logLimit(ctx: Ctx, size?: number): IronError {
+  return new IronError('ERR_SERVER_LOG_LIMIT', `the task log reached the limit of ${ctx.deps.config.maxLogBytes} bytes; further output is dropped`, {
+    details: size === undefined ? { reason: 'log_limit' } : { reason: 'log_limit', size },
+  });
+}
+
 function outcome<T>(o: RunnerOutcome<T>): T {
   if (o.ok) return o.task;
   if (o.reason === 'not_found') throw notFound('Task not found in this cluster');
   if (o.reason === 'cancelled') throw new IronError('ERR_SERVER_CONFLICT', 'task was cancelled; do not run it', { details: { reason: 'cancelled' } });
+  if (o.reason === 'finished') throw new IronError('ERR_SERVER_CONFLICT', 'the task has finished; its log is closed', { details: { reason: 'finished' } });
   throw new IronError('ERR_SERVER_CONFLICT', 'reservation superseded: this task is no longer yours', { details: { reason: 'superseded' } });
 }
 
@@ -236,6 +283,6 @@ async function giveBack(ctx: Ctx, cid: string, reserved: readonly ReservedTask[]
     }, now);
   }
   ctx.deps.log.info({ cluster_id: cid, tasks: reserved.length }, 'reserve answer not delivered (runner hung up); tasks given back');
-  ctx.deps.wakeups.wake(cid);
+  ctx.deps.wakeups.wake(cid, reserved.length);
 }
 

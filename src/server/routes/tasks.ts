@@ -1,4 +1,5 @@
 // Tasks: queue (batch and webhook), list with Iron's filters, get, log, cancel, retry, progress.
+import { findUsableCluster } from '../cluster-access.js';
 import type { Ctx, Handler } from '../context.js';
 import { HANDLED } from '../context.js';
 import { conflict, notFound } from '../http/errors.js';
@@ -35,7 +36,7 @@ export function registerTaskRoutes(r: Router<Handler>): void {
     const toTime = queryUnix(q, 'to_time');
     let clusterId: string | undefined;
     if (cluster !== '') {
-      const c = await ctx.deps.store.resolveCluster(pid, cluster);
+      const c = await findUsableCluster(ctx, pid, cluster);
       if (c === undefined) return { tasks: [] };
       clusterId = c.id;
     }
@@ -79,7 +80,7 @@ export function registerTaskRoutes(r: Router<Handler>): void {
     if (before === undefined) throw notFound('Task not found');
     const after = await ctx.deps.store.cancelTask(pid, before.id, Date.now());
     if (after?.status !== 'cancelled') throw conflict(`task already finished (${after?.status ?? before.status})`);
-    ctx.deps.wakeups.wakeAll();
+    if (before.status !== 'queued') await wakeFreedSlot(ctx, before.codeId);
     return { msg: 'Cancelled' };
   });
 
@@ -120,14 +121,22 @@ async function queue(ctx: Ctx, list: NewTask[], source: string): Promise<Task[]>
   return tasks;
 }
 
-/** Ready tasks wake their cluster's parked reserves now; delayed ones arm the ticker. */
+/** Ready tasks wake as many of their cluster's parked reserves; delayed ones arm the ticker. */
 export function notifyQueued(ctx: Ctx, tasks: readonly Task[]): void {
-  const now = Date.now();
-  const clusters = new Set<string>();
+  const ready = new Map<string, number>();
   for (const t of tasks) {
-    if (t.availableAt <= now) clusters.add(t.clusterId);
+    if (t.delay === 0) ready.set(t.clusterId, (ready.get(t.clusterId) ?? 0) + 1);
     else ctx.deps.ticker.poke(t.availableAt);
   }
-  for (const c of clusters) ctx.deps.wakeups.wake(c);
+  for (const [c, n] of ready) ctx.deps.wakeups.wake(c, n);
+}
+
+/**
+ * A task of the code left preparing/running: if the code was at its max_concurrency, one of its
+ * waiting tasks may run now. One reserve per cluster holding such tasks looks (a wasted look costs
+ * one indexed query; a missed one would leave the task waiting for a timeout).
+ */
+export async function wakeFreedSlot(ctx: Ctx, codeId: string): Promise<void> {
+  for (const r of await ctx.deps.store.readyClustersOf(codeId)) ctx.deps.wakeups.wake(r.clusterId, 1);
 }
 

@@ -31,7 +31,7 @@ export class OpenLogs {
       kept.idle = undefined;
       return kept;
     }
-    const fh = await open(file, 'a+');
+    const fh = await open(file, 'a+', 0o600);
     try {
       const h: OpenLog = { fh, total: (await fh.stat()).size, writer: undefined, base: 0, idle: undefined };
       this.open.set(taskId, h);

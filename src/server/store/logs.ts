@@ -12,8 +12,11 @@ import { IronError } from '../../errors.js';
 import { OpenLogs, type OpenLog } from './log-handles.js';
 import { AppendOrder, type OrderLimits, type WaitBudget } from './log-order.js';
 
-/** `size`: bytes of this reservation's output; `total`: the whole log file. */
-export type AppendResult = { readonly ok: boolean; readonly size: number; readonly total: number };
+/**
+ * `size`: bytes of this reservation's output; `total`: the whole log file; `capped`: the file reached
+ * the cap and part or all of this chunk was dropped.
+ */
+export type AppendResult = { readonly ok: boolean; readonly size: number; readonly total: number; readonly capped?: boolean };
 
 export interface Writer {
   readonly reservationId: string;
@@ -26,7 +29,8 @@ export class LogFiles {
   private readonly order: AppendOrder;
   private readonly handles = new OpenLogs();
 
-  constructor(dataDir: string, limits?: OrderLimits) {
+  /** `maxBytes`: the cap of one task's log file (all attempts); bytes past it are dropped. */
+  constructor(dataDir: string, private readonly maxBytes = Number.POSITIVE_INFINITY, limits?: OrderLimits) {
     this.dir = join(dataDir, 'logs');
     this.order = new AppendOrder(limits);
   }
@@ -40,7 +44,7 @@ export class LogFiles {
   }
 
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
   }
 
   private path(taskId: string): string {
@@ -99,10 +103,16 @@ export class LogFiles {
       // Everything in this chunk is already stored: a retried delivery.
       else if (size - offset >= chunk.length) res = { ok: true, size, total };
       else {
-        await writeAll(h.fh, chunk.from(size - offset));
-        h.total = base + offset + chunk.length;
-        await h.fh.datasync();
-        res = { ok: true, size: offset + chunk.length, total: h.total };
+        const fresh = chunk.from(size - offset);
+        const room = Math.max(0, this.maxBytes - total);
+        const want = chunk.length - (size - offset);
+        const take = Math.min(want, room);
+        if (take > 0) {
+          await writeAll(h.fh, take === want ? fresh : dropTail(fresh, take));
+          h.total = total + take;
+          await h.fh.datasync();
+        }
+        res = { ok: true, size: size + take, total: h.total, ...(take < want ? { capped: true } : {}) };
       }
       ok = true;
       return res;
@@ -133,7 +143,7 @@ export class LogFiles {
       base = h.total;
     }
     const tmp = `${marker}.tmp`;
-    await writeFile(tmp, JSON.stringify({ reservation_id: writer.reservationId, base }));
+    await writeFile(tmp, JSON.stringify({ reservation_id: writer.reservationId, base }), { mode: 0o600 });
     await rename(tmp, marker);
     return this.remember(h, writer, base);
   }
@@ -162,6 +172,18 @@ class Chunk {
   from(skip: number): Buffer[] {
     return dropBytes(this.parts, skip);
   }
+}
+
+/** The first `keep` bytes of the parts. */
+function dropTail(parts: readonly Buffer[], keep: number): Buffer[] {
+  const out: Buffer[] = [];
+  let left = keep;
+  for (const p of parts) {
+    if (left <= 0) break;
+    out.push(p.length <= left ? p : p.subarray(0, left));
+    left -= p.length;
+  }
+  return out;
 }
 
 function dropBytes(parts: readonly Buffer[], skip: number): Buffer[] {

@@ -112,6 +112,8 @@ export interface Task {
   readonly retryTaskId: string | null;
   readonly scheduleId: string | null;
   readonly logSize: number;
+  /** The log was cut (the runner's MAX_LOG_SIZE or the API's MAX_TASK_LOG_SIZE): a field, never a line. */
+  readonly logTruncated: boolean;
 }
 
 export interface NewTask {
@@ -149,11 +151,13 @@ export interface FinishInput {
   readonly msg: string;
   readonly durationMs: number | null;
   readonly logSize: number | null;
+  /** The runner cut the task's output at its own limit. */
+  readonly logTruncated?: boolean;
 }
 
 export type RunnerOutcome<T = Task> =
   | { readonly ok: true; readonly task: T }
-  | { readonly ok: false; readonly reason: 'not_found' | 'superseded' | 'cancelled' };
+  | { readonly ok: false; readonly reason: 'not_found' | 'superseded' | 'cancelled' | 'finished' };
 
 export interface HeartbeatResult { readonly cancel: string[]; readonly lost: string[] }
 
@@ -189,6 +193,9 @@ export type NewSchedule = Omit<Schedule, 'id' | 'runCount' | 'errorCount' | 'las
 
 export interface Credential { readonly serverAddress: string; readonly auth: Readonly<Record<string, string>> }
 
+/** Tasks that just became reservable in a cluster: that many parked reserves are worth waking. */
+export interface ReadyCount { readonly clusterId: string; readonly count: number }
+
 export interface QueueDepthRow { readonly clusterId: string; readonly priority: number; readonly count: number }
 
 export interface Page { readonly page: number; readonly perPage: number }
@@ -206,9 +213,14 @@ export interface Store {
 
   createCluster(input: Omit<Cluster, 'id' | 'createdAt' | 'updatedAt'>, now: number): Promise<Cluster>;
   getCluster(id: string): Promise<Cluster | undefined>;
-  /** By id, or by name among the project's clusters, or `default` for the install's default cluster. */
+  /**
+   * By id among the project's own clusters and the default cluster, or by name among the project's
+   * clusters, or `default` for the install's default cluster. Access is decided by cluster-access.ts.
+   */
   resolveCluster(ownerProjectId: string, idOrName: string): Promise<Cluster | undefined>;
   listClusters(ownerProjectId: string, page: Page): Promise<Cluster[]>;
+  /** Clusters the project owns (not deleted), for its quota. */
+  countClusters(ownerProjectId: string): Promise<number>;
   updateCluster(id: string, patch: Partial<Pick<Cluster, 'name' | 'memory' | 'diskSpace' | 'cpuShare' | 'autoscale'>>, now: number): Promise<Cluster | undefined>;
   /** Refused (false) while the cluster has unfinished tasks. */
   deleteCluster(id: string): Promise<'deleted' | 'not_found' | 'busy'>;
@@ -222,6 +234,8 @@ export interface Store {
   getCode(projectId: string, id: string): Promise<Code | undefined>;
   getCodeByName(projectId: string, name: string): Promise<Code | undefined>;
   listCodes(projectId: string, page: Page): Promise<Code[]>;
+  /** Codes of the project (not deleted), for its quota. */
+  countCodes(projectId: string): Promise<number>;
   listRevisions(projectId: string, codeId: string, page: Page): Promise<CodeRevision[]>;
   getRevision(revisionId: string): Promise<CodeRevision | undefined>;
   /** Fills in the sha256 of a revision stored without one (never overwrites a recorded one). */
@@ -242,11 +256,16 @@ export interface Store {
   heartbeat(clusterId: string, instanceId: string, tasks: readonly { id: string; reservationId: string }[], now: number, leaseMs: number): Promise<HeartbeatResult>;
   startTask(clusterId: string, id: string, reservationId: string, now: number): Promise<RunnerOutcome>;
   finishTask(clusterId: string, id: string, input: FinishInput, now: number): Promise<RunnerOutcome>;
-  /** The task (of this cluster) a log chunk belongs to, checked against the reservation when given. */
-  logTarget(clusterId: string, id: string, reservationId: string | null): Promise<RunnerOutcome>;
+  /** The task (of this cluster) a log chunk belongs to: held by this reservation, not finished. */
+  logTarget(clusterId: string, id: string, reservationId: string): Promise<RunnerOutcome>;
   setLogSize(id: string, size: number): Promise<void>;
+  markLogTruncated(id: string): Promise<void>;
   /** Requeues or ends (`error` "runner lost") every task whose lease ended before now. */
-  expireLeases(now: number, maxAttempts: number): Promise<{ requeued: number; lost: number }>;
+  expireLeases(now: number, maxAttempts: number): Promise<{ requeued: number; lost: number; ready: ReadyCount[] }>;
+  /** Delayed tasks whose time came become reservable; returns how many, per cluster. */
+  promoteDue(now: number): Promise<ReadyCount[]>;
+  /** Clusters holding reservable tasks of the code (a freed concurrency slot, a resumed queue). */
+  readyClustersOf(codeId: string): Promise<ReadyCount[]>;
   /** Earliest future moment something becomes due: a delayed task, a lease end, a schedule run. */
   nextDeadline(now: number): Promise<number | null>;
   queueDepth(now: number): Promise<QueueDepthRow[]>;
@@ -258,8 +277,8 @@ export interface Store {
   /** Replaces a scheduled (not yet finished) schedule's fields; its runs so far are kept. */
   updateSchedule(projectId: string, id: string, fields: NewSchedule, now: number): Promise<Schedule | 'not_found' | 'finished'>;
   countActiveSchedules(projectId: string): Promise<number>;
-  /** Queues one task for every due schedule and advances it; returns how many were queued. */
-  runDueSchedules(now: number): Promise<number>;
+  /** Queues one task for every due schedule and advances it; returns how many were queued, and where. */
+  runDueSchedules(now: number): Promise<{ queued: number; ready: ReadyCount[] }>;
 
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // Projects, tokens, clusters and registry credentials in SQLite.
 import { newId } from '../../ids.js';
 import { TASK_STATUSES, type Cluster, type Credential, type Page, type Project, type TaskStatus, type TokenScope } from '../types.js';
+import type { SecretBox } from '../secret-box.js';
 import type { Db } from './db.js';
 import { toCluster } from './rows.js';
 
@@ -55,7 +56,7 @@ export function resolveCluster(db: Db, owner: string, idOrName: string): Cluster
   const r =
     idOrName === 'default'
       ? db.get<R>('SELECT * FROM clusters WHERE is_default = 1 AND deleted = 0 ORDER BY created_at LIMIT 1')
-      : (db.get<R>('SELECT * FROM clusters WHERE id = ? AND deleted = 0', idOrName) ??
+      : (db.get<R>('SELECT * FROM clusters WHERE id = ? AND deleted = 0 AND (owner_project_id = ? OR is_default = 1)', idOrName, owner) ??
         db.get<R>('SELECT * FROM clusters WHERE owner_project_id = ? AND name = ? AND deleted = 0 ORDER BY created_at LIMIT 1', owner, idOrName));
   return r === undefined ? undefined : toCluster(r);
 }
@@ -64,6 +65,10 @@ export function listClusters(db: Db, owner: string, page: Page): Cluster[] {
   return db
     .all<R>('SELECT * FROM clusters WHERE owner_project_id = ? AND deleted = 0 ORDER BY created_at, id LIMIT ? OFFSET ?', owner, page.perPage, page.page * page.perPage)
     .map(toCluster);
+}
+
+export function countClusters(db: Db, owner: string): number {
+  return Number(db.get<R>('SELECT COUNT(*) AS n FROM clusters WHERE owner_project_id = ? AND deleted = 0', owner)?.['n'] ?? 0);
 }
 
 export function updateCluster(
@@ -108,22 +113,34 @@ export function taskCounts(db: Db, f: { clusterId?: string; codeId?: string; sin
   return out;
 }
 
-export function putCredential(db: Db, projectId: string, cred: Credential, now: number): void {
+export function putCredential(db: Db, box: SecretBox, projectId: string, cred: Credential, now: number): void {
   db.run(
     `INSERT INTO credentials (project_id, server_address, auth, updated_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (project_id, server_address) DO UPDATE SET auth = excluded.auth, updated_at = excluded.updated_at`,
-    projectId, cred.serverAddress, JSON.stringify(cred.auth), now,
+    projectId, cred.serverAddress, box.seal(JSON.stringify(cred.auth)), now,
   );
 }
 
-export function credentials(db: Db, projectId: string): Credential[] {
+export function credentials(db: Db, box: SecretBox, projectId: string): Credential[] {
   return db.all<R>('SELECT server_address, auth FROM credentials WHERE project_id = ?', projectId).map((r) => {
     let auth: Record<string, string> = {};
     try {
-      auth = JSON.parse(String(r['auth'])) as Record<string, string>;
+      auth = JSON.parse(box.open(String(r['auth']))) as Record<string, string>;
     } catch {
       auth = {};
     }
     return { serverAddress: String(r['server_address']), auth };
+  });
+}
+
+/** Seals credentials stored in clear by an earlier version (run once at open). */
+export function sealLegacyCredentials(db: Db, box: SecretBox): number {
+  return db.tx(() => {
+    let n = 0;
+    for (const r of db.all<R>("SELECT rowid AS id, auth FROM credentials WHERE auth NOT LIKE 'v1:%'")) {
+      db.run('UPDATE credentials SET auth = ? WHERE rowid = ?', box.seal(String(r['auth'])), Number(r['id']));
+      n++;
+    }
+    return n;
   });
 }

@@ -63,6 +63,10 @@ export function listCodes(db: Db, projectId: string, page: Page): Code[] {
     .map(toCode);
 }
 
+export function countCodes(db: Db, projectId: string): number {
+  return Number(db.get<R>('SELECT COUNT(*) AS n FROM codes WHERE project_id = ? AND deleted = 0', projectId)?.['n'] ?? 0);
+}
+
 export function listRevisions(db: Db, projectId: string, codeId: string, page: Page): CodeRevision[] {
   return db
     .all<R>('SELECT * FROM code_revisions WHERE code_id = ? AND project_id = ? ORDER BY rev DESC LIMIT ? OFFSET ?', codeId, projectId, page.perPage, page.page * page.perPage)

@@ -3,7 +3,7 @@
 // loop thread, so a transaction is never interleaved with another request's.
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { IronError } from '../../../errors.js';
-import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION, V2_INDEXES } from './schema.js';
 
 export type Row = Record<string, SQLInputValue>;
 
@@ -27,11 +27,18 @@ export class Db {
         const cols = this.raw.prepare(`PRAGMA table_info(${c.table})`).all() as Array<{ name: string }>;
         if (!cols.some((x) => x.name === c.column)) this.raw.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.definition}`);
       }
+      this.migrateToV2(version);
       this.raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     } catch (err) {
       if (err instanceof IronError) throw err;
       throw new IronError('ERR_STORE', `cannot open the database ${path}`, { cause: err });
     }
+  }
+
+  private migrateToV2(version: number): void {
+    // A version-1 database: its delayed tasks wait for the ticker like new ones.
+    if (version < 2) this.raw.prepare("UPDATE tasks SET ready = 0 WHERE status = 'queued' AND available_at > ?").run(Date.now());
+    this.raw.exec(V2_INDEXES);
   }
 
   stmt(sql: string): StatementSync {

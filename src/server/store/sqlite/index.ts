@@ -5,13 +5,16 @@ import type { Store } from '../types.js';
 import * as accounts from './accounts.js';
 import * as codes from './codes.js';
 import { Db } from './db.js';
+import { SecretBox } from '../secret-box.js';
 import * as runner from './runner.js';
 import * as schedules from './schedules.js';
 import * as tasks from './tasks.js';
 
 export function openSqliteStore(dataDir: string): Store {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new Db(join(dataDir, 'iron.db'));
+  const box = SecretBox.forDataDir(dataDir);
+  accounts.sealLegacyCredentials(db, box);
   // Each method is synchronous inside (one transaction on the event-loop thread) and async outside.
   return {
     isEmpty: async () => accounts.isEmpty(db),
@@ -23,16 +26,18 @@ export function openSqliteStore(dataDir: string): Store {
     getCluster: async (id) => accounts.getCluster(db, id),
     resolveCluster: async (owner, idOrName) => accounts.resolveCluster(db, owner, idOrName),
     listClusters: async (owner, page) => accounts.listClusters(db, owner, page),
+    countClusters: async (owner) => accounts.countClusters(db, owner),
     updateCluster: async (id, patch, now) => accounts.updateCluster(db, id, patch, now),
     deleteCluster: async (id) => accounts.deleteCluster(db, id),
     taskCounts: async (f) => accounts.taskCounts(db, f),
-    putCredential: async (pid, cred, now) => accounts.putCredential(db, pid, cred, now),
-    credentials: async (pid) => accounts.credentials(db, pid),
+    putCredential: async (pid, cred, now) => accounts.putCredential(db, box, pid, cred, now),
+    credentials: async (pid) => accounts.credentials(db, box, pid),
 
     putCode: async (input, now) => codes.putCode(db, input, now),
     getCode: async (pid, id) => codes.getCode(db, pid, id),
     getCodeByName: async (pid, name) => codes.getCodeByName(db, pid, name),
     listCodes: async (pid, page) => codes.listCodes(db, pid, page),
+    countCodes: async (pid) => codes.countCodes(db, pid),
     listRevisions: async (pid, id, page) => codes.listRevisions(db, pid, id, page),
     getRevision: async (id) => codes.getRevision(db, id),
     setRevisionSha256: async (id, sha) => codes.setRevisionSha256(db, id, sha),
@@ -53,6 +58,9 @@ export function openSqliteStore(dataDir: string): Store {
     finishTask: async (cid, id, f, now) => runner.finishTask(db, cid, id, f, now),
     logTarget: async (cid, id, rid) => runner.logTarget(db, cid, id, rid),
     setLogSize: async (id, size) => runner.setLogSize(db, id, size),
+    markLogTruncated: async (id) => runner.markLogTruncated(db, id),
+    promoteDue: async (now) => runner.promoteDue(db, now),
+    readyClustersOf: async (codeId) => runner.readyClustersOf(db, codeId),
     expireLeases: async (now, max) => runner.expireLeases(db, now, max),
     nextDeadline: async (now) => runner.nextDeadline(db, now),
     queueDepth: async (now) => runner.queueDepth(db, now),

@@ -73,7 +73,7 @@ export function toTask(r: R): Task {
     lostCount: num(r['lost_count']), reservationId: strOrNull(r['reservation_id']), instanceId: strOrNull(r['instance_id']),
     leaseExpiresAt: numOrNull(r['lease_expires_at']), cancelPending: num(r['cancel_pending']) === 1,
     retryCount: num(r['retry_count']), retryOf: strOrNull(r['retry_of']), retryTaskId: strOrNull(r['retry_task_id']),
-    scheduleId: strOrNull(r['schedule_id']), logSize: num(r['log_size']),
+    scheduleId: strOrNull(r['schedule_id']), logSize: num(r['log_size']), logTruncated: num(r['log_truncated']) === 1,
   };
 }
 

@@ -1,7 +1,8 @@
 // The runner side of tasks: reservation, leases (heartbeat, expiry), start, finish. Every function
 // is one transaction, so a reservation is handed out at most once and a state change is all-or-nothing.
 import { newId } from '../../ids.js';
-import type { FinishInput, HeartbeatResult, QueueDepthRow, ReservedTask, RunnerOutcome, Task } from '../types.js';
+import type { FinishInput, HeartbeatResult, QueueDepthRow, ReadyCount, ReservedTask, RunnerOutcome, Task } from '../types.js';
+import { ReadyCounter } from './ready-counter.js';
 import { getRevision } from './codes.js';
 import type { Db } from './db.js';
 import { toTask } from './rows.js';
@@ -10,29 +11,67 @@ import { insertTask } from './tasks.js';
 type R = Record<string, unknown>;
 
 // Highest priority first, FIFO (seq) within a priority; paused codes and codes at their
-// max_concurrency are skipped without blocking other codes' tasks.
-const NEXT_READY = `SELECT t.* FROM tasks t JOIN codes c ON c.id = t.code_id
-  WHERE t.cluster_id = ? AND t.status = 'queued' AND t.available_at <= ? AND c.paused = 0
-    AND (c.max_concurrency IS NULL OR c.max_concurrency <= 0
-         OR (SELECT COUNT(*) FROM tasks r WHERE r.code_id = t.code_id AND r.status IN ('preparing','running')) < c.max_concurrency)
-  ORDER BY t.priority DESC, t.seq LIMIT 1`;
+// max_concurrency are skipped without blocking other codes' tasks. The cost is one index probe per
+// code with reservable tasks in the cluster, whatever their number: the codes are visited by a skip
+// scan of tasks_heads (the next code id after the last one), and each eligible code offers its head.
+export const NEXT_CODE = `SELECT code_id FROM tasks WHERE cluster_id = ? AND code_id > ? AND status = 'queued' AND ready = 1
+  ORDER BY code_id LIMIT 1`;
+export const HEAD_OF_CODE = `SELECT id, priority, seq FROM tasks WHERE cluster_id = ? AND code_id = ? AND status = 'queued' AND ready = 1
+  AND available_at <= ? ORDER BY priority DESC, seq LIMIT 1`;
+const RUNNING_OF_CODE = "SELECT COUNT(*) AS n FROM tasks WHERE code_id = ? AND status IN ('preparing','running')";
+
+interface Head { readonly codeId: string; id: string; priority: number; seq: number; running: number; readonly max: number }
+
+function headOf(db: Db, clusterId: string, codeId: string, now: number): { id: string; priority: number; seq: number } | undefined {
+  const r = db.get<R>(HEAD_OF_CODE, clusterId, codeId, now);
+  return r === undefined ? undefined : { id: String(r['id']), priority: Number(r['priority']), seq: Number(r['seq']) };
+}
+
+/** One head per code that may run a task now (not paused, below its max_concurrency). */
+function eligibleHeads(db: Db, clusterId: string, now: number): Head[] {
+  const heads: Head[] = [];
+  let last = '';
+  for (;;) {
+    const next = db.get<R>(NEXT_CODE, clusterId, last);
+    if (next === undefined) return heads;
+    last = String(next['code_id']);
+    const code = db.get<R>('SELECT paused, max_concurrency FROM codes WHERE id = ?', last);
+    if (code === undefined || Number(code['paused']) === 1) continue;
+    const max = code['max_concurrency'] === null ? 0 : Number(code['max_concurrency']);
+    const running = max > 0 ? Number(db.get<R>(RUNNING_OF_CODE, last)?.['n'] ?? 0) : 0;
+    if (max > 0 && running >= max) continue;
+    const head = headOf(db, clusterId, last, now);
+    if (head !== undefined) heads.push({ codeId: last, ...head, running, max });
+  }
+}
+
+function best(heads: readonly Head[]): Head | undefined {
+  let top: Head | undefined;
+  for (const h of heads) if (top === undefined || h.priority > top.priority || (h.priority === top.priority && h.seq < top.seq)) top = h;
+  return top;
+}
 
 export function reserve(db: Db, clusterId: string, instanceId: string, n: number, now: number, leaseMs: number): ReservedTask[] {
   return db.tx(() => {
     const out: ReservedTask[] = [];
+    const heads = eligibleHeads(db, clusterId, now);
     for (let i = 0; i < n; i++) {
-      const row = db.get<R>(NEXT_READY, clusterId, now);
-      if (row === undefined) break;
+      const h = best(heads);
+      if (h === undefined) break;
       const rid = newId(now);
       db.run(
         `UPDATE tasks SET status = 'preparing', reservation_id = ?, instance_id = ?, lease_expires_at = ?, attempt = attempt + 1, updated_at = ?
          WHERE id = ?`,
-        rid, instanceId, now + leaseMs, now, String(row['id']),
+        rid, instanceId, now + leaseMs, now, h.id,
       );
-      const task = mustTask(db, String(row['id']));
+      const task = mustTask(db, h.id);
       const revision = getRevision(db, task.codeHistoryId);
       if (revision === undefined) throw new Error(`revision ${task.codeHistoryId} of task ${task.id} is missing`);
       out.push({ task, revision });
+      h.running++;
+      const next = h.max > 0 && h.running >= h.max ? undefined : headOf(db, clusterId, h.codeId, now);
+      if (next === undefined) heads.splice(heads.indexOf(h), 1);
+      else Object.assign(h, next);
     }
     return out;
   });
@@ -89,6 +128,9 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
     if (t === undefined) return { ok: false, reason: 'not_found' };
     if (t.reservationId !== f.reservationId) return { ok: false, reason: 'superseded' };
     const logSize = Math.max(t.logSize, f.logSize ?? 0);
+    if (f.logTruncated === true && (t.cancelPending || t.status === 'preparing' || t.status === 'running')) {
+      db.run('UPDATE tasks SET log_truncated = 1 WHERE id = ?', id);
+    }
     if (t.cancelPending) {
       // The user's cancel already decided the status; record how the container ended.
       db.run(
@@ -100,7 +142,7 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
     if (t.status !== 'preparing' && t.status !== 'running') return { ok: true, task: t }; // repeated finish
     if (f.status === 'requeue') {
       db.run(
-        `UPDATE tasks SET status = 'queued', reservation_id = NULL, instance_id = NULL, lease_expires_at = NULL, start_time = NULL,
+        `UPDATE tasks SET status = 'queued', ready = 1, reservation_id = NULL, instance_id = NULL, lease_expires_at = NULL, start_time = NULL,
            available_at = ?, updated_at = ? WHERE id = ?`,
         now, now, id,
       );
@@ -133,10 +175,16 @@ function applyCodeRetry(db: Db, t: Task, now: number): void {
   db.run('UPDATE tasks SET retry_task_id = ? WHERE id = ?', next.id, t.id);
 }
 
-export function logTarget(db: Db, clusterId: string, id: string, reservationId: string | null): RunnerOutcome {
+export function markLogTruncated(db: Db, id: string): void {
+  db.run('UPDATE tasks SET log_truncated = 1 WHERE id = ? AND log_truncated = 0', id);
+}
+
+export function logTarget(db: Db, clusterId: string, id: string, reservationId: string): RunnerOutcome {
   const t = clusterTask(db, clusterId, id);
   if (t === undefined) return { ok: false, reason: 'not_found' };
-  if (t.reservationId === null || (reservationId !== null && t.reservationId !== reservationId)) return { ok: false, reason: 'superseded' };
+  if (t.reservationId !== reservationId) return { ok: false, reason: 'superseded' };
+  // A user cancel keeps the reservation until the runner reports: its last output is still taken.
+  if (!held(t)) return { ok: false, reason: 'finished' };
   return { ok: true, task: t };
 }
 
@@ -144,8 +192,9 @@ export function setLogSize(db: Db, id: string, size: number): void {
   db.run('UPDATE tasks SET log_size = ? WHERE id = ? AND log_size < ?', size, id, size);
 }
 
-export function expireLeases(db: Db, now: number, maxAttempts: number): { requeued: number; lost: number } {
+export function expireLeases(db: Db, now: number, maxAttempts: number): { requeued: number; lost: number; ready: ReadyCount[] } {
   return db.tx(() => {
+    const ready = new ReadyCounter();
     let requeued = 0;
     let lost = 0;
     for (const r of db.all<R>('SELECT * FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at < ?', now)) {
@@ -162,21 +211,53 @@ export function expireLeases(db: Db, now: number, maxAttempts: number): { requeu
         lost++;
       } else {
         db.run(
-          `UPDATE tasks SET status = 'queued', lost_count = lost_count + 1, reservation_id = NULL, instance_id = NULL,
+          `UPDATE tasks SET status = 'queued', ready = 1, lost_count = lost_count + 1, reservation_id = NULL, instance_id = NULL,
              lease_expires_at = NULL, start_time = NULL, available_at = ?, updated_at = ? WHERE id = ?`,
           now, now, t.id,
         );
         requeued++;
+        ready.add(t.clusterId);
       }
     }
-    return { requeued, lost };
+    return { requeued, lost, ready: ready.list() };
   });
 }
 
+export function promoteDue(db: Db, now: number): ReadyCount[] {
+  return db.tx(() => {
+    const ready = new ReadyCounter();
+    for (const r of db.all<R>("SELECT id, cluster_id FROM tasks WHERE status = 'queued' AND ready = 0 AND available_at <= ?", now)) {
+      db.run('UPDATE tasks SET ready = 1 WHERE id = ?', String(r['id']));
+      ready.add(String(r['cluster_id']));
+    }
+    return ready.list();
+  });
+}
+
+/** Skip scan of tasks_ready_by_code: one probe per cluster; counts stop at 1000 (enough wake-ups). */
+export function readyClustersOf(db: Db, codeId: string): ReadyCount[] {
+  const out: ReadyCount[] = [];
+  let last = '';
+  for (;;) {
+    const r = db.get<R>(
+      "SELECT cluster_id FROM tasks WHERE code_id = ? AND cluster_id > ? AND status = 'queued' AND ready = 1 ORDER BY cluster_id LIMIT 1",
+      codeId, last,
+    );
+    if (r === undefined) return out;
+    last = String(r['cluster_id']);
+    const n = db.get<R>(
+      "SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks WHERE code_id = ? AND cluster_id = ? AND status = 'queued' AND ready = 1 LIMIT 1000)",
+      codeId, last,
+    );
+    out.push({ clusterId: last, count: Number(n?.['n'] ?? 1) });
+  }
+}
+
 export function nextDeadline(db: Db, now: number): number | null {
+  // A waiting task already due (not promoted yet) makes the deadline now.
   const r = db.get<R>(
     `SELECT MIN(x) AS at FROM (
-       SELECT MIN(available_at) AS x FROM tasks WHERE status = 'queued' AND available_at > ?
+       SELECT MAX(?, MIN(available_at)) AS x FROM tasks WHERE status = 'queued' AND ready = 0
        UNION ALL SELECT MIN(lease_expires_at) FROM tasks WHERE lease_expires_at IS NOT NULL
        UNION ALL SELECT MIN(next_start) FROM schedules WHERE status = 'scheduled')`,
     now,
@@ -185,8 +266,8 @@ export function nextDeadline(db: Db, now: number): number | null {
   return at === null || at === undefined ? null : Number(at);
 }
 
-export function queueDepth(db: Db, now: number): QueueDepthRow[] {
+export function queueDepth(db: Db, _now: number): QueueDepthRow[] {
   return db
-    .all<R>("SELECT cluster_id, priority, COUNT(*) AS n FROM tasks WHERE status = 'queued' AND available_at <= ? GROUP BY cluster_id, priority", now)
+    .all<R>("SELECT cluster_id, priority, COUNT(*) AS n FROM tasks WHERE status = 'queued' AND ready = 1 GROUP BY cluster_id, priority")
     .map((r) => ({ clusterId: String(r['cluster_id']), priority: Number(r['priority']), count: Number(r['n']) }));
 }

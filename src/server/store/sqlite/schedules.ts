@@ -1,6 +1,7 @@
 // Schedules and the scheduler's one transactional step: queue a task for every due schedule.
 import { newId } from '../../ids.js';
-import type { NewSchedule, Page, Schedule } from '../types.js';
+import type { NewSchedule, Page, ReadyCount, Schedule } from '../types.js';
+import { ReadyCounter } from './ready-counter.js';
 import type { Db } from './db.js';
 import { toSchedule } from './rows.js';
 import { insertTask } from './tasks.js';
@@ -70,8 +71,9 @@ export function countActiveSchedules(db: Db, projectId: string): number {
   return Number(db.get<R>("SELECT COUNT(*) AS n FROM schedules WHERE project_id = ? AND status = 'scheduled'", projectId)?.['n'] ?? 0);
 }
 
-export function runDueSchedules(db: Db, now: number): number {
+export function runDueSchedules(db: Db, now: number): { queued: number; ready: ReadyCount[] } {
   return db.tx(() => {
+    const ready = new ReadyCounter();
     let queued = 0;
     for (const row of db.all<R>(`${SELECT_SCHEDULES} WHERE s.status = 'scheduled' AND s.next_start <= ?`, now)) {
       const s = toSchedule(row);
@@ -88,11 +90,12 @@ export function runDueSchedules(db: Db, now: number): number {
         msg = `run at ${new Date(now).toISOString()} skipped: ${busy} task(s) of this schedule unfinished (max_concurrency ${s.maxConcurrency})`;
       } else {
         const dp = code['default_priority'];
-        insertTask(db, {
+        const t = insertTask(db, {
           projectId: s.projectId, codeId: String(code['id']), clusterId: s.clusterId,
           priority: s.priority ?? (dp === null ? 0 : Number(dp)), timeout: s.timeout, delay: s.delay,
           payload: s.payload, label: s.label, scheduleId: s.id,
         }, now);
+        if (t.delay === 0) ready.add(t.clusterId);
         queued++;
         queuedOne = true;
       }
@@ -114,7 +117,7 @@ export function runDueSchedules(db: Db, now: number): number {
         runCount, now, next, status, msg, now, s.id,
       );
     }
-    return queued;
+    return { queued, ready: ready.list() };
   });
 }
 

@@ -1,6 +1,6 @@
 // Schema of the embedded SQLite store. Times are integer milliseconds since the epoch; ids are the
 // 24-hex strings clients see; `seq` gives FIFO order within a priority.
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Columns added after a table was first released: added in place (with their default) when a data
@@ -9,6 +9,9 @@ export const SCHEMA_VERSION = 1;
 export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; definition: string }> = [
   { table: 'code_revisions', column: 'sha256', definition: "TEXT NOT NULL DEFAULT ''" },
   { table: 'schedules', column: 'max_concurrency', definition: 'INTEGER' },
+  // Version 2 (see V2_INDEXES).
+  { table: 'tasks', column: 'ready', definition: 'INTEGER NOT NULL DEFAULT 1' },
+  { table: 'tasks', column: 'log_truncated', definition: 'INTEGER NOT NULL DEFAULT 0' },
 ];
 
 export const SCHEMA = `
@@ -72,4 +75,19 @@ CREATE TABLE IF NOT EXISTS schedules (
 CREATE INDEX IF NOT EXISTS tasks_schedule ON tasks (schedule_id, status) WHERE schedule_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_start) WHERE status = 'scheduled';
 CREATE INDEX IF NOT EXISTS schedules_project ON schedules (project_id, created_at);
+`;
+
+/**
+ * Version 2's indexes (its columns are in ADDED_COLUMNS), applied to fresh and version-1 databases
+ * alike. `ready`: a queued task whose delay is over (the ticker promotes delayed ones); only meaningful
+ * while status = 'queued'. The partial indexes hold ready tasks only, grouped by code, so a reserve
+ * looks at one head per code and never walks a backlog it cannot take (a paused code's 100k tasks,
+ * or delayed ones). `log_truncated`: the log was cut, by the runner's or the API's cap.
+ */
+
+export const V2_INDEXES = `
+CREATE INDEX IF NOT EXISTS tasks_heads ON tasks (cluster_id, code_id, priority DESC, seq) WHERE status = 'queued' AND ready = 1;
+CREATE INDEX IF NOT EXISTS tasks_ready_by_code ON tasks (code_id, cluster_id) WHERE status = 'queued' AND ready = 1;
+CREATE INDEX IF NOT EXISTS tasks_waiting ON tasks (available_at) WHERE status = 'queued' AND ready = 0;
+DROP INDEX IF EXISTS tasks_delayed;
 `;

@@ -13,11 +13,11 @@ export function insertTask(db: Db, t: NewTask, now: number): Task {
   const id = newId(now);
   db.run(
     `INSERT INTO tasks (id, project_id, code_id, code_name, code_history_id, code_rev, cluster_id, status, priority, timeout,
-       delay, payload, label, created_at, updated_at, available_at, schedule_id, retry_of, retry_count)
-     VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       delay, payload, label, created_at, updated_at, available_at, schedule_id, retry_of, retry_count, ready)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     id, t.projectId, t.codeId, String(code['name']), String(code['history_id']), Number(code['rev']), t.clusterId,
     t.priority, t.timeout, t.delay, t.payload, t.label, now, now, now + t.delay * 1000,
-    t.scheduleId ?? null, t.retryOf ?? null, t.retryCount ?? 0,
+    t.scheduleId ?? null, t.retryOf ?? null, t.retryCount ?? 0, t.delay > 0 ? 0 : 1,
   );
   const row = db.get<R>('SELECT * FROM tasks WHERE id = ?', id);
   if (row === undefined) throw new Error('task vanished inside its own transaction');

@@ -1,0 +1,37 @@
+// A version-1 database (before the ready flag and log_truncated) opens under version 2: the columns
+// are added, delayed queued tasks wait for the ticker, ready ones stay reservable.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Db } from '../../src/server/store/sqlite/db.js';
+import { SCHEMA } from '../../src/server/store/sqlite/schema.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('schema upgrade 1 -> 2', () => {
+  it('adds the columns and marks delayed tasks as waiting', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iron-schema-'));
+    dirs.push(dir);
+    const path = join(dir, 'iron.db');
+    const v1 = new DatabaseSync(path);
+    v1.exec(`${SCHEMA}\nPRAGMA user_version = 1;`);
+    const insert = v1.prepare(`INSERT INTO tasks (id, project_id, code_id, code_name, code_history_id, code_rev, cluster_id, status, priority,
+      timeout, delay, payload, label, created_at, updated_at, available_at) VALUES (?, 'p', 'c', 'n', 'h', 1, 'k', 'queued', 0, 60, 0, '', '', 0, 0, ?)`);
+    insert.run('a'.repeat(24), 0);
+    insert.run('b'.repeat(24), Date.now() + 3_600_000);
+    v1.close();
+    const db = new Db(path);
+    try {
+      const rows = db.all<{ id: string; ready: number; log_truncated: number }>('SELECT id, ready, log_truncated FROM tasks ORDER BY id');
+      expect(rows).toEqual([{ id: 'a'.repeat(24), ready: 1, log_truncated: 0 }, { id: 'b'.repeat(24), ready: 0, log_truncated: 0 }]);
+      expect(db.get<{ user_version: number }>('PRAGMA user_version')?.user_version).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+});
