@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { IronError } from '../errors.js';
 import { formatSize } from '../config/units.js';
+import { imageRefProblem } from '../protocol/image-ref.js';
 import type { ContainerEngine, RegistryAuth } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 
@@ -18,11 +19,9 @@ interface Entry {
   inUse: number;
 }
 
-/** Docker's reference grammar, loosely: enough to refuse what the engine would misread. */
-const REF_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+|\/[a-z0-9]+|:[0-9]+\/)*[a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-
+/** Docker's reference grammar (src/protocol/image-ref.ts, shared with iron-api). */
 export function isValidImageRef(ref: string): boolean {
-  return ref.length > 0 && ref.length <= 512 && REF_RE.test(ref);
+  return imageRefProblem(ref) === undefined;
 }
 
 export class ImageCache {

@@ -5,6 +5,7 @@
 // passes io.deferCleanup gets the outcome before the removal is done (and must await the removal).
 import type { Logger } from 'pino';
 import { IronError, toError } from '../errors.js';
+import { imageRefProblem } from '../protocol/image-ref.js';
 import { buildContainerSpec } from './container-spec.js';
 import type { ContainerEngine, ContainerMount } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
@@ -41,6 +42,12 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
   const t0 = performance.now();
   const log = ctx.log.child({ task_id: spec.taskId });
   if (signal.aborted) return early('cancelled', 'cancelled', t0);
+  // Before any engine call: the engine would read a malformed reference as a different path.
+  const refProblem = imageRefProblem(spec.image);
+  if (refProblem !== undefined) {
+    log.info({ image: spec.image.slice(0, 200) }, 'task image reference refused');
+    return early('error', `invalid image ${JSON.stringify(spec.image.slice(0, 200))}: ${refProblem}`, t0);
+  }
 
   let image;
   try {

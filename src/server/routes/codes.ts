@@ -10,7 +10,8 @@ import { badRequest, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
 import { codeJson, revisionJson } from '../present.js';
 import type { Code, CodeInput } from '../store/types.js';
-import { optNumber, optPriority, optString, optStringMap, pageOf, queryUnix, reqString } from '../validate.js';
+import { imageRefProblem } from '../../protocol/image-ref.js';
+import { optEnvVars, optNumber, optPriority, optString, pageOf, queryUnix, reqString } from '../validate.js';
 
 export function registerCodeRoutes(r: Router<Handler>): void {
   r.add('POST', '/2/projects/:pid/codes', async (ctx) => {
@@ -114,11 +115,13 @@ function codeInput(ctx: Ctx, projectId: string, d: Record<string, unknown>, file
   if (/[\u0000-\u001f\u007f]/.test(name) || name.length > 255) throw badRequest('name must be at most 255 characters without control characters');
   const image = optString(d, 'image', 1024) ?? '';
   if (image === '' && file === undefined) throw badRequest('image is required (or upload a zip as "file")');
+  const imageProblem = image === '' ? undefined : imageRefProblem(image);
+  if (imageProblem !== undefined) throw badRequest(`image: ${imageProblem}`);
   const maxConcurrency = optNumber(d, 'max_concurrency', -1, 1_000_000);
   return {
     projectId, name, image,
     command: optString(d, 'command', 16 * 1024) ?? '',
-    envVars: optStringMap(d, 'env_vars') ?? {},
+    envVars: optEnvVars(d, 'env_vars') ?? {},
     config: optString(d, 'config', max) ?? '',
     runtime: optString(d, 'runtime') ?? '',
     fileName: optString(d, 'file_name') ?? '',
