@@ -29,6 +29,11 @@ export interface RunnerConfig {
   cpusPerJob: number | undefined;
   pidsPerJob: number;
   dockerHost: string | undefined;
+  /** ENGINE_TIMEOUT: deadline of each engine call (the long streams: until their response headers). */
+  engineTimeoutMs: number;
+  /** ENGINE_PING_INTERVAL / ENGINE_PING_TIMEOUT: the /_ping probe that watches the long streams. */
+  enginePingIntervalMs: number;
+  enginePingTimeoutMs: number;
   /** State dir: instance id, log spool. */
   jobsDir: string;
   instanceId: string | undefined;
@@ -150,6 +155,9 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
     cpusPerJob,
     pidsPerJob: r.int('PIDS_PER_JOB', 256, 16, 1_000_000),
     dockerHost: r.raw('DOCKER_HOST'),
+    engineTimeoutMs: r.durationMs('ENGINE_TIMEOUT', 60_000, 1_000),
+    enginePingIntervalMs: r.durationMs('ENGINE_PING_INTERVAL', 5_000, 100),
+    enginePingTimeoutMs: r.durationMs('ENGINE_PING_TIMEOUT', 10_000, 100),
     jobsDir,
     instanceId,
     logLevel,

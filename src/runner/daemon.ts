@@ -83,7 +83,11 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
     }, 'iron-runner starting');
 
     const metrics = new RunnerMetrics();
-    const engine = createDockerEngine(config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost });
+    const engine = createDockerEngine({
+      ...(config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost }),
+      callTimeoutMs: config.engineTimeoutMs,
+      liveness: { intervalMs: config.enginePingIntervalMs, timeoutMs: config.enginePingTimeoutMs },
+    });
     const sandbox = await createSandbox(engine, config, instanceId, log, life.signal);
     if (sandbox === undefined) return 0;
     const client = createRunnerClient({

@@ -169,7 +169,7 @@ export class TaskRun implements LeasedTask {
       }
       if (this.gone.signal.aborted) return undefined;
       // The engine failed (not the job): before the job could run, give the task back; after, it ends `error`.
-      if (isIronError(err, 'ERR_ENGINE_UNAVAILABLE') || (isIronError(err, 'ERR_ENGINE_FAILED') && err.retryable)) this.deps.onEngineFailure?.();
+      if (isIronError(err, 'ERR_ENGINE_UNAVAILABLE') || isIronError(err, 'ERR_ENGINE_TIMEOUT') || (isIronError(err, 'ERR_ENGINE_FAILED') && err.retryable)) this.deps.onEngineFailure?.();
       const msg = `docker engine error: ${toError(err).message}`;
       this.log.error({ err: toError(err), started: mayHaveRun }, 'sandbox failed');
       return { outcome: failed(msg), giveBack: !mayHaveRun };

@@ -15,6 +15,8 @@ export interface EngineInfo {
 export interface ImageInfo {
   id: string;
   size: number;
+  /** Paths the image declares with VOLUME (Config.Volumes); the engine would back each with host disk. */
+  volumes?: string[];
 }
 
 export interface RegistryAuth {

@@ -9,7 +9,7 @@ import { imageRefProblem } from '../protocol/image-ref.js';
 import type { ContainerEngine, RegistryAuth } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 
-export type EnsureResult = { ok: true; imageId: string } | { ok: false; msg: string };
+export type EnsureResult = { ok: true; imageId: string; volumes: string[] } | { ok: false; msg: string };
 
 interface Entry {
   ref: string;
@@ -58,7 +58,7 @@ export class ImageCache {
     e.size = info.size;
     e.lastUsed = ++this.clock;
     this.entries.set(ref, e);
-    return { ok: true, imageId: info.id };
+    return { ok: true, imageId: info.id, volumes: info.volumes ?? [] };
   }
 
   /** Marks an image in use by a task; the returned function releases it. */
