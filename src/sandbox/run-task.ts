@@ -4,7 +4,7 @@
 // path out of here, including failures of create, attach, start and the consumer. A caller that
 // passes io.deferCleanup gets the outcome before the removal is done (and must await the removal).
 import type { Logger } from 'pino';
-import { IronError, toError } from '../errors.js';
+import { toError } from '../errors.js';
 import { imageRefProblem } from '../protocol/image-ref.js';
 import { buildContainerSpec } from './container-spec.js';
 import type { ContainerEngine, ContainerMount } from './engine.js';
@@ -216,7 +216,12 @@ async function drain(pump: Promise<void>, bounded: boolean, internal: AbortContr
   return pump;
 }
 
-/** Create failures that are the task's fault. Anything else is the engine's and is thrown. */
+/**
+ * Create failures that end the task `error` with the engine's reason: any 4xx is the engine refusing
+ * this container (bad request, 431 headers too large, missing image, conflict), which a retry
+ * elsewhere cannot change, so it is never given back (issue 13 item 8a: such tasks were re-reserved
+ * without end). 5xx and connection failures are thrown: the engine's trouble, the task goes back.
+ */
 function createFailureMsg(err: unknown): string | undefined {
   const status = statusOf(err);
   if (status === undefined || status >= 500) return undefined;
@@ -225,6 +230,5 @@ function createFailureMsg(err: unknown): string | undefined {
   const start = startFailureMsg(m);
   if (start !== undefined) return start;
   if (/reference format|invalid reference/i.test(m)) return `invalid image: ${m.slice(0, 300)}`;
-  if (status === 400) throw new IronError('ERR_SANDBOX_SETUP', `the engine refused the task container: ${m.slice(0, 300)}`, { cause: err });
-  return undefined;
+  return `the engine refused the task container (HTTP ${status}): ${m.slice(0, 300)}`;
 }
