@@ -4,7 +4,7 @@
 egress_rules_default_bridge() {
   [ "${MANAGE_EGRESS_RULES:-true}" != false ] || return 0
   command -v iptables >/dev/null || { log "no iptables: default bridge egress rules not installed"; return 0; }
-  local ports=${BLOCKED_PORTS:-25,465,587} addrs=${BLOCKED_ADDRESSES:-169.254.169.254} chain addr
+  local ports=${BLOCKED_PORTS:-25,465,587,2525} addrs=${BLOCKED_ADDRESSES:-169.254.0.0/16} chain addr
   local tag=(-m comment --comment iron-entrypoint:docker0)
   local rules=()
   for chain in DOCKER-USER INPUT; do
