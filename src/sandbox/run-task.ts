@@ -79,7 +79,7 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
       throw err;
     }
     cleanups.push(input.dispose.bind(input));
-    return await runContainer(ctx, spec, io, signal, input.mount, log, t0, input.filled, cleanups);
+    return await runContainer(ctx, spec, io, signal, input.mount, image.volumes, log, t0, input.filled, cleanups);
   } finally {
     const cleanup = (async () => {
       for (const step of cleanups.reverse()) await step();
@@ -90,13 +90,13 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
 }
 
 async function runContainer(
-  ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal, inputMount: ContainerMount, log: Logger, t0: number,
+  ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal, inputMount: ContainerMount, imageVolumes: readonly string[], log: Logger, t0: number,
   filled: Promise<void>, cleanups: Array<() => Promise<void>>,
 ): Promise<TaskOutcome> {
   const { engine } = ctx;
   const body = buildContainerSpec({
     spec, instanceId: ctx.instanceId, capabilities: ctx.capabilities, networkName: ctx.networkName,
-    inputMount, defaultPidsLimit: ctx.defaultPidsLimit,
+    inputMount, defaultPidsLimit: ctx.defaultPidsLimit, imageVolumes,
   });
   // The API's start call overlaps create and attach; the job starts only once both are done.
   const confirmed = io.beforeStart?.(signal) ?? Promise.resolve();
