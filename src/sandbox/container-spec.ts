@@ -57,15 +57,21 @@ export function jobEnv(spec: TaskSpec): string[] {
   return Object.entries(env).map(([k, v]) => `${k}=${v}`);
 }
 
-/** VOLUME paths as the engine reads them: absolute, cleaned; anything else is ignored by it too. */
-export function declaredVolumes(paths: readonly string[]): string[] {
+/**
+ * VOLUME paths as the engine reads them (absolute, cleaned), and the declared paths a tmpfs cannot
+ * stand in for (relative, or with characters a mount destination cannot hold): the task is refused.
+ */
+export function declaredVolumes(paths: readonly string[]): { paths: string[]; unsupported: string[] } {
   const out = new Set<string>();
+  const unsupported: string[] = [];
   for (const p of paths) {
-    if (typeof p !== 'string' || !p.startsWith('/')) continue;
-    const clean = posix.normalize(p).replace(/\/+$/, '');
-    if (clean !== '' && !clean.includes('\0') && !clean.includes(':')) out.add(clean);
+    const clean = typeof p === 'string' && p.startsWith('/') ? posix.normalize(p).replace(/\/+$/, '') : '';
+    if (clean === '' && p !== '/') unsupported.push(String(p));
+    else if (/[\0:,\n]/.test(clean)) unsupported.push(clean);
+    else if (clean !== '') out.add(clean);
+    else unsupported.push('/');
   }
-  return [...out];
+  return { paths: [...out], unsupported };
 }
 
 export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateBody {
@@ -109,7 +115,7 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateBo
   // place (the engine skips an image volume whose destination has a tmpfs), sized like the fallback's
   // writable dirs and counted in the memory limit. What the image put under that path is not visible.
   const volumeOpts = `rw,exec,nosuid,nodev,size=${writableBytes(spec, 'fallback')},mode=1777`;
-  for (const path of declaredVolumes(input.imageVolumes ?? [])) {
+  for (const path of declaredVolumes(input.imageVolumes ?? []).paths) {
     if (path === input.inputMount.Target || tmpfs[path] !== undefined) continue;
     tmpfs[path] = volumeOpts;
   }

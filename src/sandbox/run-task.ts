@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { toError } from '../errors.js';
 import { imageRefProblem } from '../protocol/image-ref.js';
-import { buildContainerSpec } from './container-spec.js';
+import { buildContainerSpec, declaredVolumes } from './container-spec.js';
 import type { ContainerEngine, ContainerMount } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 import type { ImageCache } from './images.js';
@@ -59,6 +59,11 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
   if (!image.ok) {
     log.info({ image: spec.image, msg: image.msg }, 'task image unusable');
     return early('error', image.msg, t0);
+  }
+
+  const unsupported = declaredVolumes(image.volumes).unsupported;
+  if (unsupported.length > 0) {
+    return early('error', `image declares VOLUME ${JSON.stringify(unsupported[0]?.slice(0, 200))}, which cannot be limited to the task's disk; remove it from the image`, t0);
   }
 
   const release = ctx.images.acquire(spec.image);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildContainerSpec } from '../../src/sandbox/container-spec.js';
+import { buildContainerSpec, declaredVolumes } from '../../src/sandbox/container-spec.js';
 import { collector, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -51,9 +51,10 @@ describe('image-declared volumes', () => {
     const body = buildContainerSpec({
       spec: spec({ limits: { memoryBytes: 64 * MiB } }), instanceId: 'i', capabilities: { diskQuota: 'storage-opt', egressRules: true, storageDriver: 'overlay2' },
       networkName: 'n', inputMount: { Type: 'volume', Source: 'v', Target: '/task/input', ReadOnly: true }, defaultPidsLimit: 64,
-      imageVolumes: ['/data', '/data/', '/task/input', 'relative', '/a/../b'],
+      imageVolumes: ['/data', '/data/', '/task/input', '/a/../b'],
     });
     expect(Object.keys(body.HostConfig.Tmpfs ?? {}).sort()).toEqual(['/b', '/data']);
+    expect(declaredVolumes(['/ok', 'relative', '/', '/a:b', 'C:\\data']).unsupported).toEqual(['relative', '/', '/a:b', 'C:\\data']);
     expect(body.HostConfig.Tmpfs?.['/data']).toContain(`size=${32 * MiB}`);
   });
 });

@@ -4,6 +4,9 @@
 //  - issue 13 item 5: secret-looking env_vars (here 4 x 60 KB, what the API still accepts) and output
 //    without newlines that keeps matching long secret prefixes; the old masker was quadratic and
 //    starved the event loop (the issue measured /healthz at ~10 s).
+//  - an output flood far past MAX_LOG_SIZE, a fork bomb against the pids limit, /dev/shm and /tmp
+//    filled, all at once beside an ordinary task: the runner answers, the ordinary task completes,
+//    and the attacker's timeout is enforced on time.
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +52,9 @@ beforeAll(async () => {
   await registerImage(api, 'masker-attack', `sh -c 'p=$(printf %s "$API_TOKEN_0" | head -c 59999); i=0; while [ $i -lt 200 ]; do printf %s "$p"; i=$((i+1)); done; printf " then %s end" "$API_TOKEN_1"'`, {
     env_vars: Object.fromEntries(secrets.map((s, i) => [`API_TOKEN_${i}`, s])),
   });
+  await registerImage(api, 'flood', `sh -c 'yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'`);
+  await registerImage(api, 'forkbomb', `sh -c 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=512 2>/dev/null; dd if=/dev/zero of=/tmp/fill bs=1M count=512 2>/dev/null; b(){ b | b & }; b; sleep 60'`);
+  await registerImage(api, 'ordinary', `sh -c 'sleep 2; echo "fine $TASK_ID"'`);
 }, 120_000);
 
 afterAll(async () => {
@@ -73,4 +79,26 @@ describe('the runner stays responsive under hostile jobs', () => {
     expect(log).not.toContain(secrets[1]);
     expect(log.length).toBeGreaterThan(11_000_000);
   }, 320_000);
+
+  it('an output flood, a fork bomb and filled /dev/shm beside an ordinary task: all bounded, /healthz answers', async () => {
+    const q = (code: string): Promise<string[]> => api.client.project.queueTasks([{ code_name: code, payload: '', cluster: api.clusterId, timeout: 10 }], AbortSignal.timeout(10_000));
+    const t0 = performance.now();
+    const [flood] = await q('flood');
+    const [bomb] = await q('forkbomb');
+    const [ordinary] = await q('ordinary');
+    if (flood === undefined || bomb === undefined || ordinary === undefined) throw new Error('not queued');
+    const all = Promise.all([flood, bomb, ordinary].map((id) => waitForTask(api, id, undefined, 120_000)));
+    const worst = await worstHealthz(all);
+    const [f, b, o] = await all;
+    expect(worst, `worst /healthz latency ${Math.round(worst)} ms`).toBeLessThan(5_000);
+    expect(o?.status).toBe('complete');
+    expect(await taskLog(api, ordinary)).toBe(`fine ${ordinary}\n`);
+    expect(f?.status).toBe('timeout');
+    expect(b?.status).toBe('timeout');
+    // 10 s timeouts, stop grace 2 s: enforced on time, not minutes late.
+    expect(performance.now() - t0).toBeLessThan(60_000);
+    const floodLog = await taskLog(api, flood);
+    expect(floodLog.length).toBeLessThan(64 * 1024 * 1024 + 4096);
+    expect(floodLog).toContain('[iron-runner] log truncated');
+  }, 180_000);
 });
