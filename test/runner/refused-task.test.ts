@@ -113,4 +113,15 @@ describe('tasks the engine refuses before start', () => {
     expect(t['status']).toBe('error');
     expect(String(t['msg'])).toMatch(/^given back 10 times without running; last failure: docker engine error/);
   });
+
+  it('a task the sandbox refuses as input (an env var name with "=") ends error, not given back', async () => {
+    engineAnswers((res) => {
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end('{"Id":"c1"}');
+    });
+    const t = await runOnce({ ...(await reserveOne()), env_vars: { 'A=B': 'x' } });
+    expect(t['status']).toBe('error');
+    expect(String(t['msg'])).toMatch(/^task refused: invalid task spec: env var/);
+    expect(t['engineFailures']).toBe(0);
+  });
 });
