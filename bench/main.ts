@@ -7,6 +7,7 @@ import { benchApi } from './api.js';
 import { benchCrypto } from './crypto.js';
 import { benchFootprint } from './footprint.js';
 import { benchLogs } from './logs.js';
+import { benchMasker } from './masker.js';
 import { benchOverhead } from './overhead.js';
 import { benchPickup } from './pickup.js';
 import { benchPrepull } from './prepull.js';
@@ -21,6 +22,7 @@ type Bench = (print: (line: string) => void) => Promise<Metrics>;
 
 const BENCHES: Record<string, Bench> = {
   crypto: benchCrypto,
+  masker: benchMasker,
   sandbox: benchSandbox,
   overhead: benchOverhead,
   pickup: benchPickup,

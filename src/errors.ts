@@ -66,6 +66,8 @@ export const ERROR_CODES = {
   // sandbox (Docker engine)
   ERR_ENGINE_UNAVAILABLE: { retryable: true },
   ERR_ENGINE_FAILED: { retryable: true },
+  /** An engine call passed its deadline, or the engine stopped answering /_ping (a hung engine). */
+  ERR_ENGINE_TIMEOUT: { retryable: true },
   ERR_SANDBOX_SETUP: { retryable: false },
   // generic
   ERR_ABORTED: { retryable: false },

@@ -8,7 +8,7 @@ egress_rules() { # bridge [job]: "job" adds the job-to-job rules
   local bridge=$1 job=${2:-}
   [ "${MANAGE_EGRESS_RULES:-true}" != false ] || return 0
   command -v iptables >/dev/null || { log "no iptables: $bridge egress rules not installed"; return 0; }
-  local ports=${BLOCKED_PORTS:-25,465,587} addrs=${BLOCKED_ADDRESSES:-169.254.169.254} chain addr
+  local ports=${BLOCKED_PORTS:-25,465,587,2525} addrs=${BLOCKED_ADDRESSES:-169.254.0.0/16} chain addr
   local tag="-m comment --comment iron-entrypoint:$bridge"
   local reset="-p tcp $tag -j REJECT --reject-with tcp-reset"
   local rules=()

@@ -7,6 +7,7 @@ import { loadPrivateKey, type LoadedKey } from '../decrypt/index.js';
 import { isIronError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { Env } from './env.js';
+import { DEFAULT_BLOCKED_ADDRESSES, DEFAULT_BLOCKED_PORTS, isIpv4OrCidr } from './egress.js';
 import { ConfigReader, deepFreeze } from './problems.js';
 import { formatSize } from './units.js';
 import { readZipLimits } from './zip-limits.js';
@@ -34,6 +35,11 @@ export interface RunnerConfig {
   cpusPerJob: number | undefined;
   pidsPerJob: number;
   dockerHost: string | undefined;
+  /** ENGINE_TIMEOUT: deadline of each engine call (the long streams: until their response headers). */
+  engineTimeoutMs: number;
+  /** ENGINE_PING_INTERVAL / ENGINE_PING_TIMEOUT: the /_ping probe that watches the long streams. */
+  enginePingIntervalMs: number;
+  enginePingTimeoutMs: number;
   /** State dir: instance id, log spool. */
   jobsDir: string;
   instanceId: string | undefined;
@@ -147,13 +153,11 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
   if (httpProxy !== undefined) proxy.httpProxy = httpProxy;
   if (noProxy !== undefined) proxy.noProxy = noProxy;
 
-  const blockedTcpPorts = parseList(r, 'BLOCKED_PORTS', '25,465,587', (s) => {
+  const blockedTcpPorts = parseList(r, 'BLOCKED_PORTS', DEFAULT_BLOCKED_PORTS.join(','), (s) => {
     const n = Number(s);
     return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
   });
-  const blockedAddresses = parseList(r, 'BLOCKED_ADDRESSES', '169.254.169.254', (s) =>
-    /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(s) ? s : undefined,
-  );
+  const blockedAddresses = parseList(r, 'BLOCKED_ADDRESSES', DEFAULT_BLOCKED_ADDRESSES.join(','), (s) => (isIpv4OrCidr(s) ? s : undefined));
   const jobNetwork = r.string('JOB_NETWORK', 'iron-jobs') ?? 'iron-jobs';
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(jobNetwork)) r.problem('JOB_NETWORK must be 1-15 letters, digits, ., - or _ (it names a Linux bridge)');
 
@@ -175,6 +179,9 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
     cpusPerJob,
     pidsPerJob: r.int('PIDS_PER_JOB', 256, 16, 1_000_000),
     dockerHost: r.raw('DOCKER_HOST'),
+    engineTimeoutMs: r.durationMs('ENGINE_TIMEOUT', 60_000, 1_000),
+    enginePingIntervalMs: r.durationMs('ENGINE_PING_INTERVAL', 5_000, 100),
+    enginePingTimeoutMs: r.durationMs('ENGINE_PING_TIMEOUT', 10_000, 100),
     jobsDir,
     instanceId,
     logLevel,

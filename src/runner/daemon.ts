@@ -104,7 +104,11 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
       proxy: config.proxy, userAgent: `iron-runner/${VERSION}`, log,
     });
     try {
-      const engine = createDockerEngine(config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost });
+      const engine = createDockerEngine({
+        ...(config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost }),
+        callTimeoutMs: config.engineTimeoutMs,
+        liveness: { intervalMs: config.enginePingIntervalMs, timeoutMs: config.enginePingTimeoutMs },
+      });
       sandbox = await createSandbox(engine, config, instanceId, log, life.signal, engineAddress, engineWait);
       if (sandbox === undefined) return 0;
       runner = new Runner({ config, api: client.runner, sandbox, instanceId, log, metrics, spoolDir });

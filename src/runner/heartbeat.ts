@@ -14,11 +14,16 @@ export interface LeasedTask {
   readonly leaseMs: number;
 }
 
+/**
+ * The answer names task ids; each is matched to the reservation this beat sent for that id, never to
+ * a newer reservation of the same task that arrived while the beat was in flight (issue 13 item 8b:
+ * a stale `lost` for an earlier reservation stopped the new one).
+ */
 export interface HeartbeatHooks {
   tasks(): Iterable<LeasedTask>;
-  cancel(taskId: string): void;
-  lost(taskId: string): void;
-  fence(taskId: string): void;
+  cancel(taskId: string, reservationId: string): void;
+  lost(taskId: string, reservationId: string): void;
+  fence(taskId: string, reservationId: string): void;
   /** Image warm-ups ride along (docs/protocol.md): the cursor to send (undefined: none), and the answer. */
   warmCursor?(): string | undefined;
   warm?(answer: WarmAnswer): void;
@@ -87,9 +92,16 @@ export class Heartbeat {
       );
       this.lastOk = Date.now();
       const lost = new Set(res.lost);
+      const sent = new Map(tasks.map((t) => [t.id, t.reservationId]));
       for (const t of tasks) if (!lost.has(t.id)) t.leaseDeadline = sentAt + t.leaseMs;
-      for (const id of res.cancel) this.hooks.cancel(id);
-      for (const id of res.lost) this.hooks.lost(id);
+      for (const id of res.cancel) {
+        const rid = sent.get(id);
+        if (rid !== undefined) this.hooks.cancel(id, rid);
+      }
+      for (const id of res.lost) {
+        const rid = sent.get(id);
+        if (rid !== undefined) this.hooks.lost(id, rid);
+      }
       this.hooks.warm?.(res);
     } catch (err) {
       if (this.ctl.signal.aborted) return;
@@ -101,7 +113,7 @@ export class Heartbeat {
 
   private fence(tasks: LeasedTask[], now: number): void {
     for (const t of tasks) {
-      if (t.leaseDeadline - now <= FENCE_MARGIN_MS) this.hooks.fence(t.id);
+      if (t.leaseDeadline - now <= FENCE_MARGIN_MS) this.hooks.fence(t.id, t.reservationId);
     }
   }
 }

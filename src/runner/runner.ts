@@ -35,8 +35,10 @@ const DELIVER: RetryPolicy = Object.freeze({ maxAttempts: Infinity, baseDelayMs:
 
 export class Runner {
   private readonly active = new Map<string, TaskRun>();
-  /** Memory granted to each active task (limits.ts); their sum never exceeds JOBS_MEMORY. */
-  private readonly granted = new Map<string, number>();
+  /** Memory granted to each task that holds a slot (limits.ts); their sum never exceeds JOBS_MEMORY. */
+  private readonly granted = new Map<TaskRun, number>();
+  /** Runs replaced by a newer reservation of the same task (that reservation's lease is gone). */
+  private readonly retiring = new Set<TaskRun>();
   private readonly slots: PQueue;
   private readonly heartbeat: Heartbeat;
   private readonly warmer: Warmer;
@@ -57,11 +59,11 @@ export class Runner {
     this.slots = new PQueue({ concurrency: d.config.concurrency });
     this.heartbeat = new Heartbeat(d.api, d.instanceId, {
       tasks: () => this.active.values(),
-      cancel: (id) => this.active.get(id)?.stop('cancel'),
-      lost: (id) => this.active.get(id)?.stop('lost'),
-      fence: (id) => {
+      cancel: (id, rid) => this.held(id, rid)?.stop('cancel'),
+      lost: (id, rid) => this.held(id, rid)?.stop('lost'),
+      fence: (id, rid) => {
         d.log.warn({ task_id: id }, 'lease could not be renewed in time; stopping the task (fencing)');
-        this.active.get(id)?.stop('fenced');
+        this.held(id, rid)?.stop('fenced');
       },
       warmCursor: () => (d.config.prePull ? this.warmer.cursor : undefined),
       warm: (answer) => {
@@ -70,6 +72,17 @@ export class Runner {
     }, d.log.child({ component: 'heartbeat' }), d.metrics);
     d.metrics.slotsTotal.set(d.config.concurrency);
     this.warmer = new Warmer(d.sandbox, d.log.child({ component: 'warm-up' }), d.metrics);
+  }
+
+  /** The run of this task under this reservation, if it is still the one we hold. */
+  private held(taskId: string, reservationId: string): TaskRun | undefined {
+    const t = this.active.get(taskId);
+    return t?.reservationId === reservationId ? t : undefined;
+  }
+
+  /** Tasks in a slot: the held ones and superseded runs still finishing (their slot is not free yet). */
+  private get busy(): number {
+    return this.active.size + this.retiring.size;
   }
 
   get isDraining(): boolean {
@@ -163,7 +176,7 @@ export class Runner {
     if (this.draining) return;
     // Containers of tasks that ended while the engine was away could not be removed then.
     try {
-      const inUse = [...this.active.values()].filter((t) => t.usesEngineObjects).map((t) => t.id);
+      const inUse = [...this.active.values(), ...this.retiring].filter((t) => t.usesEngineObjects).map((t) => t.id);
       await this.d.sandbox.reapOrphans(AbortSignal.timeout(30_000), new Set(inUse));
     } catch (err) {
       this.d.log.warn({ code: isIronError(err) ? err.code : 'ERR_UNKNOWN' }, 'could not remove leftovers after the engine came back');
@@ -246,10 +259,10 @@ export class Runner {
    */
   private reservable(): number {
     const c = this.d.config;
-    const free = c.concurrency - this.active.size;
+    const free = c.concurrency - this.busy;
     let used = 0;
     for (const m of this.granted.values()) used += m;
-    const fit = this.active.size === 0 ? Math.max(1, Math.floor(c.jobsMemory / c.memoryPerJob)) : Math.floor((c.jobsMemory - used) / c.memoryPerJob);
+    const fit = this.busy === 0 ? Math.max(1, Math.floor(c.jobsMemory / c.memoryPerJob)) : Math.floor((c.jobsMemory - used) / c.memoryPerJob);
     return Math.max(0, Math.min(free, fit));
   }
 
@@ -301,18 +314,26 @@ export class Runner {
       onEngineFailure: () => this.engineFailed(),
       codeCache: this.codeCache,
     });
+    // The server reserved this task again: the run we still have is of an earlier reservation that is
+    // no longer ours. It stops, and never reports; the new reservation gets the map entry.
+    const earlier = this.active.get(run.id);
+    if (earlier !== undefined) {
+      this.retiring.add(earlier);
+      earlier.stop('lost');
+    }
     this.active.set(run.id, run);
-    this.granted.set(run.id, taskLimits(task, this.d.config).memory.granted);
-    this.d.metrics.slotsBusy.set(this.active.size);
+    this.granted.set(run, taskLimits(task, this.d.config).memory.granted);
+    this.d.metrics.slotsBusy.set(this.busy);
     void this.slots.add(async () => {
       try {
         await run.run();
       } catch (err) {
         this.d.log.error({ err: toError(err), task_id: run.id }, 'task run crashed');
       } finally {
-        this.active.delete(run.id);
-        this.granted.delete(run.id);
-        this.d.metrics.slotsBusy.set(this.active.size);
+        if (this.active.get(run.id) === run) this.active.delete(run.id);
+        this.retiring.delete(run);
+        this.granted.delete(run);
+        this.d.metrics.slotsBusy.set(this.busy);
         this.wakeSlot?.();
       }
     });

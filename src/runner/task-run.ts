@@ -23,6 +23,18 @@ import { TaskState } from './task-state.js';
 
 export type StopReason = 'cancel' | 'lost' | 'fenced' | 'requeue';
 
+/**
+ * A task that failed before running for a transient reason is given back while its attempt (the
+ * server counts every reservation) is below this; then it ends `error`. The cap lives in the runner
+ * because only the runner knows why it gave a task back (docs/protocol.md, "Giving a task back").
+ */
+export const MAX_GIVE_BACK_ATTEMPTS = 10;
+
+/** The engine itself failed (unreachable, hung, 5xx), not the task: the runner pauses until it answers. */
+function engineTrouble(err: unknown): boolean {
+  return isIronError(err, 'ERR_ENGINE_UNAVAILABLE') || isIronError(err, 'ERR_ENGINE_TIMEOUT') || (isIronError(err, 'ERR_ENGINE_FAILED') && err.retryable);
+}
+
 export interface TaskRunDeps {
   api: RunnerApi;
   sandbox: Sandbox;
@@ -213,11 +225,18 @@ export class TaskRun implements LeasedTask {
         return undefined;
       }
       if (this.gone.signal.aborted) return undefined;
-      // The engine failed (not the job): before the job could run, give the task back; after, it ends `error`.
-      if (isIronError(err, 'ERR_ENGINE_UNAVAILABLE') || (isIronError(err, 'ERR_ENGINE_FAILED') && err.retryable)) this.deps.onEngineFailure?.();
-      const msg = `docker engine error: ${toError(err).message}`;
-      this.log.error({ err: toError(err), started: mayHaveRun }, 'sandbox failed');
-      return { outcome: failed(msg), giveBack: !mayHaveRun };
+      const engineDown = engineTrouble(err);
+      if (engineDown) this.deps.onEngineFailure?.();
+      // Before the job could run, a transient failure (the engine's or the API's) gives the task back,
+      // a bounded number of times; anything else (the engine refused this task, bad input) ends it
+      // `error` with the reason, because another attempt would meet the same refusal.
+      const transient = engineDown || (isIronError(err) && err.code.startsWith('ERR_API_') && err.retryable);
+      const giveBack = !mayHaveRun && transient && this.task.attempt < MAX_GIVE_BACK_ATTEMPTS;
+      const reason = toError(err).message;
+      let msg = engineDown || isIronError(err, 'ERR_ENGINE_FAILED') ? `docker engine error: ${reason}` : `task refused: ${reason}`;
+      if (!mayHaveRun && transient && !giveBack) msg = `given back ${this.task.attempt} times without running; last failure: ${msg}`;
+      this.log.error({ err: toError(err), started: mayHaveRun, give_back: giveBack }, 'sandbox failed');
+      return { outcome: failed(msg), giveBack };
     }
   }
 

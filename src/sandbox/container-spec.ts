@@ -2,6 +2,7 @@
 // one place: limits, the reduced privileges, the disk limit (real quota or fallback), the network.
 // Nothing in TaskSpec can turn on privileged mode, host networking, host mounts or the Docker socket:
 // those fields are fixed below, never copied from the spec. The one mount is the sandbox's own input.
+import { posix } from 'node:path';
 import type { ContainerCreateBody, ContainerMount } from './engine.js';
 import { objectLabels } from './labels.js';
 import { CODE_INPUT_DIR, CONFIG_FILE, PAYLOAD_FILE, TASK_DIR } from './task-input.js';
@@ -31,6 +32,8 @@ export interface ContainerSpecInput {
   defaultPidsLimit: number;
   /** The image's ENTRYPOINT and CMD (from inspect): with a code package they run after the unpack step. */
   image?: { entrypoint: string[] | null; cmd: string[] | null };
+  /** Paths the image declares with VOLUME: each gets a size-limited tmpfs instead of host disk. */
+  imageVolumes?: readonly string[];
 }
 
 /**
@@ -63,6 +66,23 @@ export function jobEnv(spec: TaskSpec): string[] {
     CONFIG_FILE,
   };
   return Object.entries(env).map(([k, v]) => `${k}=${v}`);
+}
+
+/**
+ * VOLUME paths as the engine reads them (absolute, cleaned), and the declared paths a tmpfs cannot
+ * stand in for (relative, or with characters a mount destination cannot hold): the task is refused.
+ */
+export function declaredVolumes(paths: readonly string[]): { paths: string[]; unsupported: string[] } {
+  const out = new Set<string>();
+  const unsupported: string[] = [];
+  for (const p of paths) {
+    const clean = typeof p === 'string' && p.startsWith('/') ? posix.normalize(p).replace(/\/+$/, '') : '';
+    if (clean === '' && p !== '/') unsupported.push(String(p));
+    else if (/[\0:,\n]/.test(clean)) unsupported.push(clean);
+    else if (clean !== '') out.add(clean);
+    else unsupported.push('/');
+  }
+  return { paths: [...out], unsupported };
 }
 
 export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateBody {
@@ -104,8 +124,18 @@ export function buildContainerSpec(input: ContainerSpecInput): ContainerCreateBo
     body.Cmd = [...(input.image?.entrypoint ?? []), ...(spec.command ?? input.image?.cmd ?? [])];
     body.WorkingDir = TASK_DIR;
   } else if (spec.command !== undefined) body.Cmd = [...spec.command];
-  if (fallback) body.HostConfig.Tmpfs = { [TASK_DIR]: tmpfsOpts, '/tmp': tmpfsOpts };
-  else body.HostConfig.StorageOpt = { size: String(writable) };
+  const tmpfs: Record<string, string> = fallback ? { [TASK_DIR]: tmpfsOpts, '/tmp': tmpfsOpts } : {};
+  if (!fallback) body.HostConfig.StorageOpt = { size: String(writable) };
+  // An image's VOLUME would be an anonymous volume on the engine's disk, outside any quota (issue 13
+  // item 10: 400 MiB written to /data past a 128 MiB disk limit). A tmpfs at the same path takes its
+  // place (the engine skips an image volume whose destination has a tmpfs), sized like the fallback's
+  // writable dirs and counted in the memory limit. What the image put under that path is not visible.
+  const volumeOpts = `rw,exec,nosuid,nodev,size=${writableBytes(spec, 'fallback')},mode=1777`;
+  for (const path of declaredVolumes(input.imageVolumes ?? []).paths) {
+    if (path === input.inputMount.Target || tmpfs[path] !== undefined) continue;
+    tmpfs[path] = volumeOpts;
+  }
+  if (Object.keys(tmpfs).length > 0) body.HostConfig.Tmpfs = tmpfs;
   if (spec.limits.cpuShares !== undefined) body.HostConfig.CpuShares = spec.limits.cpuShares;
   if (spec.limits.nanoCpus !== undefined) body.HostConfig.NanoCpus = spec.limits.nanoCpus;
   return body;

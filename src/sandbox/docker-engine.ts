@@ -2,7 +2,10 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import { IronError, abortError, toError } from '../errors.js';
-import { call, engineError, statusOf } from './engine-errors.js';
+import { call, deadlineError, statusOf } from './engine-errors.js';
+import { EngineLiveness, type LivenessOptions } from './engine-liveness.js';
+import { safeModem } from './engine-transport.js';
+import { imageRefProblem } from '../protocol/image-ref.js';
 import type {
   ContainerCreateBody, ContainerEngine, ContainerState, ContainerSummary, EngineInfo, ImageInfo, NetworkInfo,
   RegistryAuth, VolumeSummary,
@@ -13,10 +16,22 @@ export interface DockerEngineOptions {
   socketPath?: string;
   /** DOCKER_HOST form: unix:///path, tcp://host:port or http://host:port. Wins over socketPath. */
   dockerHost?: string;
+  /**
+   * Deadline of every engine call except the long streams (attach, wait, events, pull), which get it
+   * for their response headers only and are watched by the liveness probe. Default 60 s.
+   */
+  callTimeoutMs?: number;
+  /** The /_ping probe that watches open long streams. Defaults: every 5 s, 10 s deadline, 3 misses. */
+  liveness?: Partial<LivenessOptions>;
 }
 
+export const DEFAULT_ENGINE_CALL_TIMEOUT_MS = 60_000;
+export const DEFAULT_LIVENESS: Readonly<LivenessOptions> = Object.freeze({ intervalMs: 5_000, timeoutMs: 10_000, failures: 3 });
+
 export function createDockerEngine(opts: DockerEngineOptions = {}): ContainerEngine {
-  return new DockerEngine(new Docker(dockerodeOptions(opts)));
+  return new DockerEngine(new Docker({ modem: safeModem(dockerodeOptions(opts)) } as unknown as Docker.DockerOptions), opts.callTimeoutMs ?? DEFAULT_ENGINE_CALL_TIMEOUT_MS, {
+    ...DEFAULT_LIVENESS, ...opts.liveness,
+  });
 }
 
 function dockerodeOptions(opts: DockerEngineOptions): Docker.DockerOptions {
@@ -35,6 +50,15 @@ function dockerodeOptions(opts: DockerEngineOptions): Docker.DockerOptions {
   return { socketPath: opts.socketPath ?? '/var/run/docker.sock' };
 }
 
+/**
+ * Image references go into request paths unencoded (the engine's routes take `name/with/slashes`):
+ * one that is not a reference could name another path, so it never reaches the engine.
+ */
+function checkRef(ref: string): void {
+  const problem = imageRefProblem(ref);
+  if (problem !== undefined) throw new IronError('ERR_INVALID_ARGUMENT', `invalid image reference: ${problem}`);
+}
+
 const labelFilters = (labels: string[]): string => JSON.stringify({ label: labels });
 
 // @types/dockerode lags dockerode 5: these calls accept { abortSignal } at runtime but not in the types.
@@ -43,17 +67,54 @@ interface LooseDocker {
   ping(opts: WithSignal): Promise<unknown>;
   info(opts: WithSignal): Promise<unknown>;
 }
-interface LooseInspect<T> { inspect(opts: WithSignal): Promise<T> }
 interface LooseModem { dial(opts: Record<string, unknown>, cb: (err: unknown, res: unknown) => void): void }
 
 class DockerEngine implements ContainerEngine {
-  constructor(private readonly docker: Docker) {}
+  private readonly liveness: EngineLiveness;
 
-  containerEvents(id: string, sinceSec: number, untilSec: number, signal: AbortSignal): Promise<string[]> {
+  constructor(private readonly docker: Docker, private readonly deadlineMs: number, liveness: LivenessOptions) {
+    this.liveness = new EngineLiveness((signal) => this.ping(signal), liveness);
+  }
+
+  /** A GET whose request honours the signal (dockerode's image and network inspect drop it). */
+  private dialJson<T>(path: string, statusCodes: Record<number, true | string>, signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      (this.docker.modem as unknown as LooseModem).dial({ path, method: 'GET', abortSignal: signal, options: {}, statusCodes }, (err, res) => {
+        if (err !== null && err !== undefined) reject(toError(err));
+        else resolve(res as T);
+      });
+    });
+  }
+
+  /** A bounded call: the whole exchange within the deadline. */
+  private call<T>(op: string, signal: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return call(op, signal, fn, this.deadlineMs);
+  }
+
+  /**
+   * A long stream: the deadline covers the request up to the response headers; after that the stream
+   * lives as long as the caller's signal and the liveness probe allow.
+   */
+  private async stream<T extends Readable>(op: string, signal: AbortSignal, open: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const headers = new AbortController();
+    const timer = setTimeout(() => headers.abort(), this.deadlineMs);
+    try {
+      const s = await call(op, signal, () => open(AbortSignal.any([signal, headers.signal])));
+      this.liveness.watch(s);
+      return s;
+    } catch (err) {
+      if (!signal.aborted && headers.signal.aborted) throw deadlineError(op, this.deadlineMs, err);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async containerEvents(id: string, sinceSec: number, untilSec: number, signal: AbortSignal): Promise<string[]> {
+    const stream = await this.stream('events', signal, async (s) => (await this.docker.getEvents({
+      since: sinceSec, until: untilSec, filters: { type: ['container'], container: [id] }, abortSignal: s,
+    } as Docker.GetEventsOptions)) as unknown as Readable);
     return call('events', signal, async () => {
-      const stream = await this.docker.getEvents({
-        since: sinceSec, until: untilSec, filters: { type: ['container'], container: [id] }, abortSignal: signal,
-      } as Docker.GetEventsOptions);
       const chunks: Buffer[] = [];
       for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
       return Buffer.concat(chunks).toString().split('\n').filter((l) => l.trim() !== '')
@@ -62,14 +123,14 @@ class DockerEngine implements ContainerEngine {
   }
 
   ping(signal: AbortSignal): Promise<void> {
-    return call('ping', signal, async () => {
-      await (this.docker as unknown as LooseDocker).ping({ abortSignal: signal });
+    return this.call('ping', signal, async (s) => {
+      await (this.docker as unknown as LooseDocker).ping({ abortSignal: s });
     });
   }
 
   info(signal: AbortSignal): Promise<EngineInfo> {
-    return call('info', signal, async () => {
-      const i = (await (this.docker as unknown as LooseDocker).info({ abortSignal: signal })) as {
+    return this.call('info', signal, async (s) => {
+      const i = (await (this.docker as unknown as LooseDocker).info({ abortSignal: s })) as {
         Driver?: string; DriverStatus?: Array<[string, string]>; ServerVersion?: string; SwapLimit?: boolean;
       };
       const backing = (i.DriverStatus ?? []).find(([k]) => k === 'Backing Filesystem');
@@ -78,49 +139,61 @@ class DockerEngine implements ContainerEngine {
   }
 
   async imageInspect(ref: string, signal: AbortSignal): Promise<ImageInfo | undefined> {
+    checkRef(ref);
     try {
-      const i = await call('image inspect', signal, () => (this.docker.getImage(ref) as unknown as LooseInspect<Docker.ImageInspectInfo>).inspect({ abortSignal: signal }));
-      return { id: i.Id, size: i.Size, entrypoint: asArgv(i.Config.Entrypoint), cmd: asArgv(i.Config.Cmd) };
+      const i = await this.call('image inspect', signal, (s) => this.dialJson<Docker.ImageInspectInfo>(`/images/${ref}/json`, { 200: true, 404: 'no such image', 500: 'server error' }, s));
+      return {
+        id: i.Id, size: i.Size, volumes: Object.keys(i.Config?.Volumes ?? {}),
+        entrypoint: asArgv(i.Config?.Entrypoint), cmd: asArgv(i.Config?.Cmd),
+      };
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;
     }
   }
 
-  imagePull(ref: string, auth: RegistryAuth | undefined, signal: AbortSignal): Promise<void> {
-    return call('image pull', signal, async () => {
-      const opts: Record<string, unknown> = { abortSignal: signal };
+  async imagePull(ref: string, auth: RegistryAuth | undefined, signal: AbortSignal): Promise<void> {
+    checkRef(ref);
+    const stream = await this.stream('image pull', signal, async (s) => {
+      const opts: Record<string, unknown> = { abortSignal: s };
       if (auth !== undefined) opts['authconfig'] = auth;
-      const stream = (await this.docker.pull(ref, opts)) as Readable;
-      await readPullProgress(stream);
+      return (await this.docker.pull(ref, opts)) as Readable;
     });
+    await call('image pull', signal, () => readPullProgress(stream));
   }
 
   async imageRemove(ref: string, signal: AbortSignal): Promise<void> {
-    await call('image remove', signal, () => this.docker.getImage(ref).remove({ abortSignal: signal }));
+    checkRef(ref);
+    await this.call('image remove', signal, (s) => this.docker.getImage(ref).remove({ abortSignal: s }));
   }
 
   containerCreate(body: ContainerCreateBody, signal: AbortSignal): Promise<string> {
-    return call('container create', signal, async () => {
-      const c = await this.docker.createContainer({ ...body, abortSignal: signal });
+    return this.call('container create', signal, async (s) => {
+      // dockerode copies the options of a create into the URL query as well as the body: the whole
+      // body, Env and its secrets included, would land in a URL (engine debug logs; a 431 when large).
+      // `_query`/`_body` are docker-modem's split: only the name goes into the query.
+      const { name, ...rest } = body;
+      const c = await this.docker.createContainer({
+        _query: name === undefined ? {} : { name }, _body: rest, abortSignal: s,
+      } as unknown as Docker.ContainerCreateOptions);
       return c.id;
     });
   }
 
   containerAttach(id: string, signal: AbortSignal): Promise<Readable> {
-    return call('container attach', signal, async () => {
-      const s = await this.docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, logs: false, abortSignal: signal });
-      return s as unknown as Readable;
+    return this.stream('container attach', signal, async (s) => {
+      const stream = await this.docker.getContainer(id).attach({ stream: true, stdout: true, stderr: true, logs: false, abortSignal: s });
+      return stream as unknown as Readable;
     });
   }
 
   async containerPutArchive(id: string, path: string, tar: Buffer | Readable, signal: AbortSignal): Promise<void> {
-    await call('container put archive', signal, () => this.docker.getContainer(id).putArchive(tar, { path, abortSignal: signal }));
+    await this.call('container put archive', signal, (s) => this.docker.getContainer(id).putArchive(tar, { path, abortSignal: s }));
   }
 
   containerGetArchive(id: string, path: string, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
-    return call('container get archive', signal, async () => {
-      const stream = await this.docker.getContainer(id).getArchive({ path, abortSignal: signal });
+    return this.call('container get archive', signal, async (s) => {
+      const stream = await this.docker.getContainer(id).getArchive({ path, abortSignal: s });
       const parts: Buffer[] = [];
       let size = 0;
       for await (const c of stream as AsyncIterable<Buffer>) {
@@ -136,7 +209,7 @@ class DockerEngine implements ContainerEngine {
   }
 
   async containerStart(id: string, signal: AbortSignal): Promise<void> {
-    await call('container start', signal, () => this.docker.getContainer(id).start({ abortSignal: signal }));
+    await this.call('container start', signal, (s) => this.docker.getContainer(id).start({ abortSignal: s }));
   }
 
   /**
@@ -144,42 +217,41 @@ class DockerEngine implements ContainerEngine {
    * between, dockerode's wait never settles (the cut response emits no event it listens to), so the
    * response is read here as a stream and a connection closed before its end is the engine's loss.
    */
-  containerWait(id: string, signal: AbortSignal): Promise<number> {
-    return call('container wait', signal, () => new Promise<number>((resolve, reject) => {
+  async containerWait(id: string, signal: AbortSignal): Promise<number> {
+    const body = await this.stream('container wait', signal, (s) => new Promise<Readable>((resolve, reject) => {
       const modem = this.docker.modem as unknown as LooseModem;
       modem.dial({
-        path: `/containers/${encodeURIComponent(id)}/wait?`, method: 'POST', isStream: true, abortSignal: signal, options: {},
+        path: `/containers/${encodeURIComponent(id)}/wait?`, method: 'POST', isStream: true, abortSignal: s, options: {},
         statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
       }, (err, res) => {
-        if (err !== null && err !== undefined) {
-          reject(toError(err));
-          return;
+        if (err !== null && err !== undefined) reject(toError(err));
+        else resolve(res as Readable);
+      });
+    }));
+    return call('container wait', signal, () => new Promise<number>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let ended = false;
+      body.on('data', (c: Buffer) => parts.push(c));
+      body.on('end', () => {
+        ended = true;
+        try {
+          const r = JSON.parse(Buffer.concat(parts).toString('utf8')) as { StatusCode?: number };
+          resolve(typeof r.StatusCode === 'number' ? r.StatusCode : -1);
+        } catch (parseErr) {
+          reject(toError(parseErr));
         }
-        const body = res as Readable;
-        const parts: Buffer[] = [];
-        let ended = false;
-        body.on('data', (c: Buffer) => parts.push(c));
-        body.on('end', () => {
-          ended = true;
-          try {
-            const r = JSON.parse(Buffer.concat(parts).toString('utf8')) as { StatusCode?: number };
-            resolve(typeof r.StatusCode === 'number' ? r.StatusCode : -1);
-          } catch (parseErr) {
-            reject(toError(parseErr));
-          }
-        });
-        body.on('error', reject);
-        body.on('close', () => {
-          if (ended) return;
-          reject(signal.aborted ? abortError(signal) : Object.assign(new Error('the engine closed the connection before the container stopped'), { code: 'ECONNRESET' }));
-        });
+      });
+      body.on('error', reject);
+      body.on('close', () => {
+        if (ended) return;
+        reject(signal.aborted ? abortError(signal) : Object.assign(new Error('the engine closed the connection before the container stopped'), { code: 'ECONNRESET' }));
       });
     }));
   }
 
   containerInspect(id: string, signal: AbortSignal): Promise<ContainerState> {
-    return call('container inspect', signal, async () => {
-      const i = await this.docker.getContainer(id).inspect({ abortSignal: signal });
+    return this.call('container inspect', signal, async (s) => {
+      const i = await this.docker.getContainer(id).inspect({ abortSignal: s });
       return {
         status: i.State.Status, running: i.State.Running, oomKilled: i.State.OOMKilled, exitCode: i.State.ExitCode,
         error: i.State.Error, imageId: i.Image,
@@ -188,64 +260,68 @@ class DockerEngine implements ContainerEngine {
   }
 
   async containerKill(id: string, sig: 'SIGTERM' | 'SIGKILL', signal: AbortSignal): Promise<void> {
-    try {
-      await this.docker.getContainer(id).kill({ signal: sig, abortSignal: signal });
-    } catch (err) {
-      // 409: not running (already exited); 404: already removed. Both mean "nothing left to signal".
-      const s = statusOf(err);
-      if (s === 409 || s === 404) return;
-      throw engineError('container kill', err, signal);
-    }
+    await this.call('container kill', signal, async (s) => {
+      try {
+        await this.docker.getContainer(id).kill({ signal: sig, abortSignal: s });
+      } catch (err) {
+        // 409: not running (already exited); 404: already removed. Both mean "nothing left to signal".
+        const st = statusOf(err);
+        if (st !== 409 && st !== 404) throw err;
+      }
+    });
   }
 
   async containerRemove(id: string, signal: AbortSignal): Promise<void> {
-    try {
-      await this.docker.getContainer(id).remove({ force: true, v: true, abortSignal: signal });
-    } catch (err) {
-      const s = statusOf(err);
-      // 404: gone already; 409 "removal already in progress": someone else finishes it.
-      if (s === 404 || (s === 409 && /already in progress/i.test(String((err as Error).message)))) return;
-      throw engineError('container remove', err, signal);
-    }
+    await this.call('container remove', signal, async (s) => {
+      try {
+        await this.docker.getContainer(id).remove({ force: true, v: true, abortSignal: s });
+      } catch (err) {
+        const st = statusOf(err);
+        // 404: gone already; 409 "removal already in progress": someone else finishes it.
+        if (st === 404 || (st === 409 && /already in progress/i.test(String((err as Error).message)))) return;
+        throw err;
+      }
+    });
   }
 
   containerList(labels: string[], signal: AbortSignal): Promise<ContainerSummary[]> {
-    return call('container list', signal, async () => {
-      const list = await this.docker.listContainers({ all: true, filters: labelFilters(labels), abortSignal: signal });
+    return this.call('container list', signal, async (s) => {
+      const list = await this.docker.listContainers({ all: true, filters: labelFilters(labels), abortSignal: s });
       return list.map((c) => ({ id: c.Id, labels: c.Labels, state: c.State, imageId: c.ImageID }));
     });
   }
 
   containerCommit(id: string, repo: string, tag: string, labels: Record<string, string>, signal: AbortSignal): Promise<string> {
-    return call('container commit', signal, async () => {
-      const r = (await this.docker.getContainer(id).commit({ repo, tag, changes: Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`), abortSignal: signal })) as { Id?: string };
+    return this.call('container commit', signal, async (s) => {
+      const r = (await this.docker.getContainer(id).commit({ repo, tag, changes: Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`), abortSignal: s })) as { Id?: string };
       return r.Id ?? '';
     });
   }
 
   async volumeCreate(name: string, labels: Record<string, string>, signal: AbortSignal): Promise<void> {
-    await call('volume create', signal, () => this.docker.createVolume({ Name: name, Driver: 'local', Labels: labels, abortSignal: signal }));
+    await this.call('volume create', signal, (s) => this.docker.createVolume({ Name: name, Driver: 'local', Labels: labels, abortSignal: s }));
   }
 
   async volumeRemove(name: string, signal: AbortSignal): Promise<void> {
-    try {
-      await this.docker.getVolume(name).remove({ abortSignal: signal });
-    } catch (err) {
-      if (statusOf(err) === 404) return;
-      throw engineError('volume remove', err, signal);
-    }
+    await this.call('volume remove', signal, async (s) => {
+      try {
+        await this.docker.getVolume(name).remove({ abortSignal: s });
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+      }
+    });
   }
 
   volumeList(labels: string[], signal: AbortSignal): Promise<VolumeSummary[]> {
-    return call('volume list', signal, async () => {
-      const r = await this.docker.listVolumes({ filters: labelFilters(labels), abortSignal: signal });
+    return this.call('volume list', signal, async (s) => {
+      const r = await this.docker.listVolumes({ filters: labelFilters(labels), abortSignal: s });
       return (r.Volumes ?? []).map((v) => ({ name: v.Name, labels: (v.Labels as Record<string, string> | null) ?? {} }));
     });
   }
 
   async networkInspect(name: string, signal: AbortSignal): Promise<NetworkInfo | undefined> {
     try {
-      const n = await call('network inspect', signal, () => (this.docker.getNetwork(name) as unknown as LooseInspect<RawNetwork>).inspect({ abortSignal: signal }));
+      const n = await this.call('network inspect', signal, (s) => this.dialJson<RawNetwork>(`/networks/${encodeURIComponent(name)}`, { 200: true, 404: 'no such network', 500: 'server error' }, s));
       return toNetworkInfo(n);
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
@@ -254,28 +330,29 @@ class DockerEngine implements ContainerEngine {
   }
 
   networkCreate(name: string, bridgeName: string, labels: Record<string, string>, signal: AbortSignal): Promise<NetworkInfo> {
-    return call('network create', signal, async () => {
+    return this.call('network create', signal, async (s) => {
       const n = await this.docker.createNetwork({
         Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels,
         Options: { 'com.docker.network.bridge.name': bridgeName },
-        abortSignal: signal,
+        abortSignal: s,
       });
       return { id: n.id, name, labels, bridgeName };
     });
   }
 
   async networkRemove(name: string, signal: AbortSignal): Promise<void> {
-    try {
-      await this.docker.getNetwork(name).remove({ abortSignal: signal });
-    } catch (err) {
-      if (statusOf(err) === 404) return;
-      throw engineError('network remove', err, signal);
-    }
+    await this.call('network remove', signal, async (s) => {
+      try {
+        await this.docker.getNetwork(name).remove({ abortSignal: s });
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+      }
+    });
   }
 
   networkList(labels: string[], signal: AbortSignal): Promise<NetworkInfo[]> {
-    return call('network list', signal, async () => {
-      const list = (await this.docker.listNetworks({ filters: labelFilters(labels), abortSignal: signal })) as RawNetwork[];
+    return this.call('network list', signal, async (s) => {
+      const list = (await this.docker.listNetworks({ filters: labelFilters(labels), abortSignal: s })) as RawNetwork[];
       return list.map(toNetworkInfo);
     });
   }

@@ -60,12 +60,35 @@ export function engineError(op: string, err: unknown, signal?: AbortSignal): Iro
   });
 }
 
-/** Runs one engine call and converts its failure. */
-export async function call<T>(op: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+/** The call passed its deadline: the engine is hung or overloaded (retryable: the task is given back). */
+export function deadlineError(op: string, deadlineMs: number, cause: unknown): IronError {
+  return new IronError('ERR_ENGINE_TIMEOUT', `docker ${op} did not answer within ${deadlineMs} ms`, {
+    cause, details: { op, deadline_ms: deadlineMs },
+  });
+}
+
+/**
+ * Runs one engine call and converts its failure. With a deadline, `fn` gets a signal that also fires
+ * when the deadline passes, and that case is ERR_ENGINE_TIMEOUT (the caller's own abort still wins).
+ */
+export async function call<T>(op: string, signal: AbortSignal, fn: (signal: AbortSignal) => Promise<T>, deadlineMs?: number): Promise<T> {
   if (signal.aborted) throw abortError(signal);
+  const deadline = deadlineMs === undefined ? undefined : AbortSignal.timeout(deadlineMs);
+  const s = deadline === undefined ? signal : AbortSignal.any([signal, deadline]);
+  let onAbort: (() => void) | undefined;
+  // Not every dockerode call hands the signal to its request (image and network inspect drop it):
+  // the caller is freed when the signal fires whether or not the request notices.
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(s.reason instanceof Error ? s.reason : new Error('aborted'));
+    s.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
   try {
-    return await fn();
+    return await Promise.race([fn(s), aborted]);
   } catch (err) {
+    if (!signal.aborted && deadline?.aborted === true && deadlineMs !== undefined) throw deadlineError(op, deadlineMs, err);
     throw engineError(op, err, signal);
+  } finally {
+    if (onAbort !== undefined) s.removeEventListener('abort', onAbort);
   }
 }

@@ -18,6 +18,8 @@ export interface ImageInfo {
   /** The image's ENTRYPOINT and CMD (null when unset): a code package's unpack step runs before them. */
   entrypoint?: string[] | null;
   cmd?: string[] | null;
+  /** Paths the image declares with VOLUME (Config.Volumes); the engine would back each with host disk. */
+  volumes?: string[];
 }
 
 export interface RegistryAuth {

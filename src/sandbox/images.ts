@@ -9,12 +9,13 @@
 import type { Logger } from 'pino';
 import { IronError, abortError } from '../errors.js';
 import { formatSize } from '../config/units.js';
+import { imageRefProblem } from '../protocol/image-ref.js';
 import type { ContainerEngine, RegistryAuth } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 import { scopeKey, type ImageProvenance } from './image-provenance.js';
 
 export type EnsureResult =
-  | { ok: true; imageId: string; entrypoint: string[] | null; cmd: string[] | null }
+  | { ok: true; imageId: string; volumes: string[]; entrypoint: string[] | null; cmd: string[] | null }
   | { ok: false; msg: string };
 
 interface SharedPull { ctl: AbortController; waiters: number; done: Promise<string | undefined> }
@@ -27,11 +28,9 @@ interface Entry {
   inUse: number;
 }
 
-/** Docker's reference grammar, loosely: enough to refuse what the engine would misread. */
-const REF_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+|\/[a-z0-9]+|:[0-9]+\/)*[a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-
+/** Docker's reference grammar (src/protocol/image-ref.ts, shared with iron-api). */
 export function isValidImageRef(ref: string): boolean {
-  return ref.length > 0 && ref.length <= 512 && REF_RE.test(ref);
+  return imageRefProblem(ref) === undefined;
 }
 
 export class ImageCache {
@@ -78,7 +77,7 @@ export class ImageCache {
     }
     // Only what we pulled is ours to evict (see the top of this file).
     const known = this.entries.get(ref);
-    const found = { ok: true as const, imageId: info.id, entrypoint: info.entrypoint ?? null, cmd: info.cmd ?? null };
+    const found = { ok: true as const, imageId: info.id, volumes: info.volumes ?? [], entrypoint: info.entrypoint ?? null, cmd: info.cmd ?? null };
     if (known === undefined && !pulled) return found;
     const e = known ?? { ref, id: info.id, size: info.size, lastUsed: 0, inUse: 0 };
     e.id = info.id;

@@ -1,6 +1,7 @@
 // The dedicated job network: created once, labelled, shared by every job (and by every runner on the
 // same engine that uses the same name). It is infrastructure, not a task's object, so the orphan
 // reaper never removes it; removeJobNetwork exists for tests and uninstallers.
+import { DEFAULT_BLOCKED_ADDRESSES, DEFAULT_BLOCKED_PORTS, isIpv4OrCidr } from '../config/egress.js';
 import { IronError } from '../errors.js';
 import type { ContainerEngine, NetworkInfo } from './engine.js';
 import { statusOf } from './engine-errors.js';
@@ -10,8 +11,8 @@ import type { SandboxNetworkOptions } from './types.js';
 
 export const DEFAULT_NETWORK: SandboxNetworkOptions = Object.freeze({
   name: 'iron-jobs',
-  blockedTcpPorts: Object.freeze([25, 465, 587]) as unknown as number[],
-  blockedAddresses: Object.freeze(['169.254.169.254']) as unknown as string[],
+  blockedTcpPorts: DEFAULT_BLOCKED_PORTS as number[],
+  blockedAddresses: DEFAULT_BLOCKED_ADDRESSES as string[],
 });
 
 /** Linux interface names are at most 15 bytes; the bridge carries the network's name so rules can name it. */
@@ -19,7 +20,7 @@ export function validateNetworkOptions(n: SandboxNetworkOptions): void {
   const problems: string[] = [];
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(n.name)) problems.push('network name must be 1-15 characters [a-zA-Z0-9_.-]');
   if (!n.blockedTcpPorts.every((p) => Number.isInteger(p) && p > 0 && p < 65536)) problems.push('blocked ports must be 1-65535');
-  if (!n.blockedAddresses.every((a) => /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(a))) problems.push('blocked addresses must be IPv4 addresses or CIDRs');
+  if (!n.blockedAddresses.every(isIpv4OrCidr)) problems.push('blocked addresses must be IPv4 addresses or CIDRs');
   if (problems.length > 0) throw new IronError('ERR_INVALID_ARGUMENT', `invalid sandbox network options: ${problems.join('; ')}`);
 }
 

@@ -4,9 +4,10 @@
 // path out of here, including failures of create, attach, start and the consumer. A caller that
 // passes io.deferCleanup gets the outcome before the removal is done (and must await the removal).
 import type { Logger } from 'pino';
-import { IronError, toError } from '../errors.js';
+import { toError } from '../errors.js';
 import { formatSize } from '../config/units.js';
-import { buildContainerSpec, writableBytes } from './container-spec.js';
+import { imageRefProblem } from '../protocol/image-ref.js';
+import { buildContainerSpec, declaredVolumes, writableBytes } from './container-spec.js';
 import type { ContainerEngine, ContainerMount } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 import type { ImageCache } from './images.js';
@@ -42,6 +43,12 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
   const t0 = performance.now();
   const log = ctx.log.child({ task_id: spec.taskId });
   if (signal.aborted) return early('cancelled', 'cancelled', t0);
+  // Before any engine call: the engine would read a malformed reference as a different path.
+  const refProblem = imageRefProblem(spec.image);
+  if (refProblem !== undefined) {
+    log.info({ image: spec.image.slice(0, 200) }, 'task image reference refused');
+    return early('error', `invalid image ${JSON.stringify(spec.image.slice(0, 200))}: ${refProblem}`, t0);
+  }
 
   let image;
   try {
@@ -55,6 +62,10 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
     return early('error', image.msg, t0);
   }
 
+  const unsupported = declaredVolumes(image.volumes).unsupported;
+  if (unsupported.length > 0) {
+    return early('error', `image declares VOLUME ${JSON.stringify(unsupported[0]?.slice(0, 200))}, which cannot be limited to the task's disk; remove it from the image`, t0);
+  }
   if (spec.code !== undefined) {
     const room = writableBytes(spec, ctx.capabilities.diskQuota);
     if (spec.code.unpackedBytes > room) {
@@ -85,7 +96,7 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
     }
     cleanups.push(input.dispose.bind(input));
     const imageConfig = { entrypoint: image.entrypoint, cmd: image.cmd };
-    return await runContainer(ctx, spec, io, signal, { inputMount: input.mount, image: imageConfig }, log, t0, input.filled, cleanups);
+    return await runContainer(ctx, spec, io, signal, { inputMount: input.mount, image: imageConfig, imageVolumes: image.volumes }, log, t0, input.filled, cleanups);
   } finally {
     const cleanup = (async () => {
       for (const step of cleanups.reverse()) await step();
@@ -97,13 +108,13 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
 
 async function runContainer(
   ctx: RunContext, spec: TaskSpec, io: TaskIO, signal: AbortSignal,
-  prepared: { inputMount: ContainerMount; image: { entrypoint: string[] | null; cmd: string[] | null } }, log: Logger, t0: number,
+  prepared: { inputMount: ContainerMount; image: { entrypoint: string[] | null; cmd: string[] | null }; imageVolumes: readonly string[] }, log: Logger, t0: number,
   filled: Promise<void>, cleanups: Array<() => Promise<void>>,
 ): Promise<TaskOutcome> {
   const { engine } = ctx;
   const body = buildContainerSpec({
     spec, instanceId: ctx.instanceId, capabilities: ctx.capabilities, networkName: ctx.networkName,
-    inputMount: prepared.inputMount, image: prepared.image, defaultPidsLimit: ctx.defaultPidsLimit,
+    inputMount: prepared.inputMount, image: prepared.image, defaultPidsLimit: ctx.defaultPidsLimit, imageVolumes: prepared.imageVolumes,
   });
   // The API's start call overlaps create and attach; the job starts only once both are done.
   const confirmed = io.beforeStart?.(signal) ?? Promise.resolve();
@@ -223,7 +234,12 @@ async function drain(pump: Promise<void>, bounded: boolean, internal: AbortContr
   return pump;
 }
 
-/** Create failures that are the task's fault. Anything else is the engine's and is thrown. */
+/**
+ * Create failures that end the task `error` with the engine's reason: any 4xx is the engine refusing
+ * this container (bad request, 431 headers too large, missing image, conflict), which a retry
+ * elsewhere cannot change, so it is never given back (issue 13 item 8a: such tasks were re-reserved
+ * without end). 5xx and connection failures are thrown: the engine's trouble, the task goes back.
+ */
 function createFailureMsg(err: unknown): string | undefined {
   const status = statusOf(err);
   if (status === undefined || status >= 500) return undefined;
@@ -232,6 +248,5 @@ function createFailureMsg(err: unknown): string | undefined {
   const start = startFailureMsg(m);
   if (start !== undefined) return start;
   if (/reference format|invalid reference/i.test(m)) return `invalid image: ${m.slice(0, 300)}`;
-  if (status === 400) throw new IronError('ERR_SANDBOX_SETUP', `the engine refused the task container: ${m.slice(0, 300)}`, { cause: err });
-  return undefined;
+  return `the engine refused the task container (HTTP ${status}): ${m.slice(0, 300)}`;
 }

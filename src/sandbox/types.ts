@@ -6,16 +6,16 @@ import type { RegistryAuth } from './engine.js';
 export interface SandboxNetworkOptions {
   /** Docker network (and Linux bridge) name for job containers; at most 15 characters. */
   name: string;
-  /** Outbound TCP ports refused for jobs (SMTP by default). */
+  /** Outbound TCP ports refused for jobs (SMTP and mail submission by default). */
   blockedTcpPorts: number[];
-  /** Destination IPv4 addresses (or CIDRs) refused for jobs (the cloud metadata service by default). */
+  /** Destination IPv4 addresses (or CIDRs) refused for jobs (the link-local range by default). */
   blockedAddresses: string[];
 }
 
 export interface SandboxOptions {
   /** Runner instance id, put in the labels of every object the sandbox creates. */
   instanceId: string;
-  /** Defaults: iron-jobs, [25, 465, 587], ['169.254.169.254']. */
+  /** Defaults: iron-jobs, [25, 465, 587, 2525], ['169.254.0.0/16'] (src/config/egress.ts). */
   network?: SandboxNetworkOptions;
   /** After this many bytes of output a truncation marker is written; the job keeps running. */
   maxLogBytes: number;

@@ -70,6 +70,33 @@ export function optStringMap(o: Obj, key: string): Record<string, string> | unde
   return out;
 }
 
+/**
+ * env_vars limits. Every value reaches the job's environment and the runner's secret masker: Linux
+ * refuses a single environment string over 128 KiB at exec (MAX_ARG_STRLEN) and the whole environment
+ * shares ARG_MAX with argv, so larger values could never run, and only cost the runner's masker.
+ */
+export const ENV_LIMITS = Object.freeze({ nameBytes: 255, valueBytes: 64 * 1024, totalBytes: 256 * 1024, count: 1000 });
+
+/** A code's env_vars: names a process environment can hold, values and total within ENV_LIMITS (400 otherwise). */
+export function optEnvVars(o: Obj, key: string): Record<string, string> | undefined {
+  const env = optStringMap(o, key);
+  if (env === undefined) return undefined;
+  const entries = Object.entries(env);
+  if (entries.length > ENV_LIMITS.count) throw badRequest(`${key} has more than ${ENV_LIMITS.count} variables`);
+  let total = 0;
+  for (const [name, value] of entries) {
+    if (name === '' || /[=\0]/.test(name) || Buffer.byteLength(name) > ENV_LIMITS.nameBytes) {
+      throw badRequest(`${key}: variable names must be 1-${ENV_LIMITS.nameBytes} bytes without "=" or NUL`);
+    }
+    if (value.includes('\0')) throw badRequest(`${key}.${name.slice(0, 64)} must not contain NUL`);
+    const size = Buffer.byteLength(value);
+    if (size > ENV_LIMITS.valueBytes) throw badRequest(`${key}.${name.slice(0, 64)} is larger than ${ENV_LIMITS.valueBytes} bytes`);
+    total += Buffer.byteLength(name) + size + 2;
+  }
+  if (total > ENV_LIMITS.totalBytes) throw badRequest(`${key} are larger than ${ENV_LIMITS.totalBytes} bytes in total`);
+  return env;
+}
+
 const MAX_OBJECT_DEPTH = 16;
 
 /**

@@ -77,7 +77,8 @@ describe('container body', () => {
   it('validates image references', () => {
     expect(isValidImageRef('iron-test/busybox:1')).toBe(true);
     expect(isValidImageRef('localhost:5000/a/b:tag')).toBe(true);
-    expect(isValidImageRef('UPPER/case')).toBe(false);
+    expect(isValidImageRef('upper/CASE')).toBe(false); // uppercase only in a registry host
+    expect(isValidImageRef('a/../../127.0.0.1:8080')).toBe(false);
     expect(isValidImageRef('a b')).toBe(false);
   });
 });

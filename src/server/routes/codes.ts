@@ -13,7 +13,8 @@ import { badRequest, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
 import { codeJson, revisionJson } from '../present.js';
 import type { Code, CodeInput } from '../store/types.js';
-import { optNumber, optPriority, optString, optStringMap, pageOf, queryUnix, reqString } from '../validate.js';
+import { imageRefProblem } from '../../protocol/image-ref.js';
+import { optEnvVars, optNumber, optPriority, optString, pageOf, queryUnix, reqString } from '../validate.js';
 
 export const MAX_CODES_PER_PROJECT = 1000;
 
@@ -142,11 +143,13 @@ function codeInput(ctx: Ctx, projectId: string, d: Record<string, unknown>, file
   checkName(name, 'name');
   const image = optString(d, 'image', 1024) ?? '';
   if (image === '' && file === undefined) throw badRequest('image is required (or upload a zip as "file")');
+  const imageProblem = image === '' ? undefined : imageRefProblem(image);
+  if (imageProblem !== undefined) throw badRequest(`image: ${imageProblem}`);
   const maxConcurrency = optNumber(d, 'max_concurrency', -1, 1_000_000);
   return {
     projectId, name, image,
     command: optString(d, 'command', 16 * 1024) ?? '',
-    envVars: optStringMap(d, 'env_vars') ?? {},
+    envVars: optEnvVars(d, 'env_vars') ?? {},
     config: optString(d, 'config', max) ?? '',
     runtime: optString(d, 'runtime') ?? '',
     fileName: optString(d, 'file_name') ?? '',

@@ -1,0 +1,103 @@
+// The default egress policy (issue 13 item 14): TCP 2525 (mail submission) is refused like 25/465/587,
+// and the whole link-local range 169.254.0.0/16 is refused, not only 169.254.169.254 (169.254.170.2
+// serves ECS task credentials). Tested only against listeners this test starts in its own network
+// namespace: a private /24, and a link-local address routed (a /32 on the host) into that namespace.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadRunnerConfig } from '../../src/config/runner.js';
+import { DEFAULT_NETWORK } from '../../src/sandbox/index.js';
+import { collector, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
+
+const tag = randomBytes(3).toString('hex');
+const octet = randomInt(10, 250);
+const NS = `ird-ns-${tag}`;
+const VH = `dh${tag}`;
+const VN = `dn${tag}`;
+const HOST_IP = `10.214.${octet}.1`;
+const SERVER_IP = `10.214.${octet}.2`;
+// Link-local, but unused by any cloud agent; routed into our namespace only for this test.
+const LINK_LOCAL = `169.254.${randomInt(100, 160)}.${randomInt(10, 250)}`;
+const ip = (...args: string[]): void => {
+  execFileSync('ip', args, { stdio: 'pipe' });
+};
+
+let fx: Fixture;
+let server: ChildProcess | undefined;
+
+const LISTENER = `
+const net = require('node:net');
+const targets = [[process.argv[1], [2525, 1025, 8080]], [process.argv[2], [8080]]];
+let pending = 0;
+for (const [host, ports] of targets) for (const port of ports) {
+  pending++;
+  net.createServer((s) => s.end('banner ' + host + ':' + port + '\\n')).listen(port, host, () => { if (--pending === 0) console.log('ready'); });
+}`;
+
+beforeAll(async () => {
+  ip('netns', 'add', NS);
+  ip('link', 'add', VH, 'type', 'veth', 'peer', 'name', VN);
+  ip('link', 'set', VN, 'netns', NS);
+  ip('addr', 'add', `${HOST_IP}/24`, 'dev', VH);
+  ip('link', 'set', VH, 'up');
+  ip('route', 'add', `${LINK_LOCAL}/32`, 'dev', VH);
+  ip('-n', NS, 'addr', 'add', `${SERVER_IP}/24`, 'dev', VN);
+  ip('-n', NS, 'addr', 'add', `${LINK_LOCAL}/32`, 'dev', VN);
+  ip('-n', NS, 'link', 'set', VN, 'up');
+  ip('-n', NS, 'link', 'set', 'lo', 'up');
+  const child = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', LISTENER, SERVER_IP, LINK_LOCAL], { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = child;
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`listener exited ${code}`)));
+  });
+  fx = await makeFixture({ network: { ...DEFAULT_NETWORK, name: `ird-${tag}` } });
+});
+
+afterAll(async () => {
+  server?.kill('SIGKILL');
+  try {
+    ip('link', 'del', VH); // removes the /32 route with it
+  } finally {
+    ip('netns', 'del', NS);
+  }
+  await fx.cleanup();
+  expect(execFileSync('iptables', ['-S']).toString()).not.toContain(`iron-runner:ird-${tag}`);
+});
+
+describe('default egress policy', () => {
+  it('is 25, 465, 587, 2525 and 169.254.0.0/16, in the runner config and the sandbox alike', () => {
+    const c = loadRunnerConfig({ CLUSTER_ID: 'c1', CLUSTER_TOKEN: 't', JOBS_DIR: '/tmp/x' }, { usableMemory: 1 << 30 });
+    expect(c.blockedTcpPorts).toEqual([25, 465, 587, 2525]);
+    expect(c.blockedAddresses).toEqual(['169.254.0.0/16']);
+    expect(DEFAULT_NETWORK.blockedTcpPorts).toEqual(c.blockedTcpPorts);
+    expect(DEFAULT_NETWORK.blockedAddresses).toEqual(c.blockedAddresses);
+    expect(execFileSync('iptables', ['-S', 'DOCKER-USER']).toString()).toContain(`-d 169.254.0.0/16 -i ird-${tag}`);
+  });
+
+  it('BLOCKED_PORTS / BLOCKED_ADDRESSES take CIDRs and refuse what is not one', () => {
+    const base = { CLUSTER_ID: 'c1', CLUSTER_TOKEN: 't', JOBS_DIR: '/tmp/x' };
+    const c = loadRunnerConfig({ ...base, BLOCKED_PORTS: '25,1025', BLOCKED_ADDRESSES: '169.254.0.0/16,10.0.0.0/8,192.0.2.7' }, { usableMemory: 1 << 30 });
+    expect(c.blockedTcpPorts).toEqual([25, 1025]);
+    expect(c.blockedAddresses).toEqual(['169.254.0.0/16', '10.0.0.0/8', '192.0.2.7']);
+    for (const bad of ['300.1.1.1', '10.0.0.0/33', '10.0.0', 'fe80::/10']) {
+      expect(() => loadRunnerConfig({ ...base, BLOCKED_ADDRESSES: bad }, { usableMemory: 1 << 30 }), bad).toThrow(/BLOCKED_ADDRESSES/);
+    }
+  });
+
+  it('refuses 2525 and any link-local address; other egress works', async () => {
+    const io = collector();
+    const probes = [`${SERVER_IP} 2525`, `${LINK_LOCAL} 8080`, `${SERVER_IP} 8080`, `${SERVER_IP} 1025`];
+    const script = probes.map((p) => `echo "${p} -> $(nc -w 3 ${p} </dev/null 2>&1)"`).join('; ');
+    const out = await fx.sandbox.runTask(spec({ command: sh(script) }), io, never());
+    expect(out.status).toBe('complete');
+    const lines = io.stdout().trim().split('\n');
+    expect(lines[0]).toMatch(/2525 -> .*(refused|can't connect)/i);
+    expect(lines[1]).toMatch(/8080 -> .*(refused|can't connect|unreachable)/i);
+    expect(lines[2]).toBe(`${SERVER_IP} 8080 -> banner ${SERVER_IP}:8080`);
+    // 1025 stays open by default (it is also an ordinary ephemeral-range port); BLOCKED_PORTS adds it.
+    expect(lines[3]).toBe(`${SERVER_IP} 1025 -> banner ${SERVER_IP}:1025`);
+  });
+});
