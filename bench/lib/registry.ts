@@ -12,6 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SOCKET } from './raw-engine.js';
+import { makeTestHost } from './test-host.js';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 const CERTS_D = '/etc/docker/certs.d';
@@ -56,52 +57,18 @@ function makeCerts(dir: string, address: string): { ca: string; cert: string; ke
 export interface RegistryOptions {
   user?: RegistryUser;
   /**
-   * Run the registry in a network namespace of its own, reached over a veth pair on a private /30,
+   * Run the registry in a network namespace of its own, reached over a veth pair on a private /24,
    * instead of on 127.0.0.1. dockerd treats 127.0.0.0/8 as an insecure registry (TLS not verified);
    * an address outside it makes the engine verify the certificate against certs.d. The namespace is
-   * the test's own host, so no traffic goes to any address this machine does not own.
+   * the test's own host (test-host.ts), so no traffic goes to any address this machine does not own.
    */
   ownHost?: boolean;
-}
-
-interface TestHost { address: string; wrap(cmd: string[]): string[]; remove(): void }
-
-/** A network namespace with a veth pair: the host side gets .1, the namespace side .2 of a /30. */
-function makeTestHost(): TestHost {
-  const tag = `${process.pid % 10_000}${Math.floor(Math.random() * 1_000)}`;
-  const ns = `irt-reg-${tag}`;
-  const hostIf = `vrh${tag}`;
-  const nsIf = `vrn${tag}`;
-  const net = `10.214.${Math.floor(Math.random() * 250) + 2}.${4 * Math.floor(Math.random() * 60)}`;
-  const [a, b, c, d] = net.split('.').map(Number) as [number, number, number, number];
-  const hostIp = `${a}.${b}.${c}.${d + 1}`;
-  const address = `${a}.${b}.${c}.${d + 2}`;
-  const ip = (...args: string[]): void => void execFileSync('ip', args, { stdio: 'pipe' });
-  const remove = (): void => {
-    try { ip('link', 'del', hostIf); } catch { /* gone with the namespace */ }
-    try { ip('netns', 'del', ns); } catch { /* never made */ }
-  };
-  try {
-    ip('netns', 'add', ns);
-    ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf);
-    ip('link', 'set', nsIf, 'netns', ns);
-    ip('addr', 'add', `${hostIp}/30`, 'dev', hostIf);
-    ip('link', 'set', hostIf, 'up');
-    ip('-n', ns, 'addr', 'add', `${address}/30`, 'dev', nsIf);
-    ip('-n', ns, 'link', 'set', nsIf, 'up');
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-  } catch (err) {
-    remove();
-    throw err;
-  }
-  // nsenter switches only the network namespace (`ip netns exec` also remounts /sys).
-  return { address, remove, wrap: (cmd) => ['nsenter', `--net=/var/run/netns/${ns}`, ...cmd] };
 }
 
 export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegistry> {
   if (!existsSync(REGISTRY_BIN)) throw new Error(`${REGISTRY_BIN} missing: install Debian's docker-registry and apache2-utils (scripts/dev engine does)`);
   const user = o.user ?? { username: 'iron', password: `pw-${process.pid}-${Date.now()}` };
-  const testHost = o.ownHost === true ? makeTestHost() : undefined;
+  const testHost = o.ownHost === true ? makeTestHost({ prefix: 'irg', net: '10.215' }) : undefined;
   const address = testHost?.address ?? '127.0.0.1';
   const dir = mkdtempSync(path.join(tmpdir(), 'iron-registry-'));
   // The test host's namespace is ours alone: any port is free there.

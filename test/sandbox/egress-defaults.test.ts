@@ -7,20 +7,14 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRunnerConfig } from '../../src/config/runner.js';
 import { DEFAULT_NETWORK } from '../../src/sandbox/index.js';
+import { makeTestHost, type TestHost } from '../../bench/lib/test-host.js';
 import { collector, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
 
 const tag = randomBytes(3).toString('hex');
-const octet = randomInt(10, 250);
-const NS = `ird-ns-${tag}`;
-const VH = `dh${tag}`;
-const VN = `dn${tag}`;
-const HOST_IP = `10.214.${octet}.1`;
-const SERVER_IP = `10.214.${octet}.2`;
 // Link-local, but unused by any cloud agent; routed into our namespace only for this test.
 const LINK_LOCAL = `169.254.${randomInt(100, 160)}.${randomInt(10, 250)}`;
-const ip = (...args: string[]): void => {
-  execFileSync('ip', args, { stdio: 'pipe' });
-};
+let host: TestHost | undefined;
+let SERVER_IP = '';
 
 let fx: Fixture;
 let server: ChildProcess | undefined;
@@ -35,17 +29,10 @@ for (const [host, ports] of targets) for (const port of ports) {
 }`;
 
 beforeAll(async () => {
-  ip('netns', 'add', NS);
-  ip('link', 'add', VH, 'type', 'veth', 'peer', 'name', VN);
-  ip('link', 'set', VN, 'netns', NS);
-  ip('addr', 'add', `${HOST_IP}/24`, 'dev', VH);
-  ip('link', 'set', VH, 'up');
-  ip('route', 'add', `${LINK_LOCAL}/32`, 'dev', VH);
-  ip('-n', NS, 'addr', 'add', `${SERVER_IP}/24`, 'dev', VN);
-  ip('-n', NS, 'addr', 'add', `${LINK_LOCAL}/32`, 'dev', VN);
-  ip('-n', NS, 'link', 'set', VN, 'up');
-  ip('-n', NS, 'link', 'set', 'lo', 'up');
-  const child = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', LISTENER, SERVER_IP, LINK_LOCAL], { stdio: ['ignore', 'pipe', 'inherit'] });
+  host = makeTestHost({ prefix: 'ird', net: '10.214', routed: [LINK_LOCAL] });
+  SERVER_IP = host.address;
+  const [bin = 'nsenter', ...args] = host.wrap([process.execPath, '-e', LISTENER, SERVER_IP, LINK_LOCAL]);
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   server = child;
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
@@ -58,11 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   server?.kill('SIGKILL');
-  try {
-    ip('link', 'del', VH); // removes the /32 route with it
-  } finally {
-    ip('netns', 'del', NS);
-  }
+  host?.remove();
   await fx.cleanup();
   expect(execFileSync('iptables', ['-S']).toString()).not.toContain(`iron-runner:ird-${tag}`);
 });

@@ -1,22 +1,16 @@
 // Egress rules, tested only against listeners this test starts in its own network namespace (a
-// veth pair to a private /24): SMTP ports and a "blocked address" (stand-in for the metadata
+// veth pair to a private /24, bench/lib/test-host.ts): SMTP ports and a "blocked address" (stand-in for the metadata
 // service, which must not be touched for real) are refused, other egress works.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestHost, type TestHost } from '../../bench/lib/test-host.js';
 import { collector, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
 
 const tag = randomBytes(3).toString('hex');
-const octet = randomInt(10, 250);
-const NS = `irt-ns-${tag}`;
-const VH = `vh${tag}`;
-const VN = `vn${tag}`;
-const HOST_IP = `10.213.${octet}.1`;
-const SERVER_IP = `10.213.${octet}.2`;
-const BLOCKED_IP = `10.213.${octet}.3`;
-const ip = (...args: string[]): void => {
-  execFileSync('ip', args, { stdio: 'pipe' });
-};
+let host: TestHost | undefined;
+let SERVER_IP = '';
+let BLOCKED_IP = '';
 
 let fx: Fixture;
 let server: ChildProcess | undefined;
@@ -31,16 +25,12 @@ for (const [host, ports] of targets) for (const port of ports) {
 }`;
 
 beforeAll(async () => {
-  ip('netns', 'add', NS);
-  ip('link', 'add', VH, 'type', 'veth', 'peer', 'name', VN);
-  ip('link', 'set', VN, 'netns', NS);
-  ip('addr', 'add', `${HOST_IP}/24`, 'dev', VH);
-  ip('link', 'set', VH, 'up');
-  ip('-n', NS, 'addr', 'add', `${SERVER_IP}/24`, 'dev', VN);
-  ip('-n', NS, 'addr', 'add', `${BLOCKED_IP}/32`, 'dev', VN);
-  ip('-n', NS, 'link', 'set', VN, 'up');
-  ip('-n', NS, 'link', 'set', 'lo', 'up');
-  const child = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', LISTENER, SERVER_IP, BLOCKED_IP], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The "blocked address" (stand-in for the metadata service): a second address of the test host.
+  host = makeTestHost({ prefix: 'irt', net: '10.213', more: [3] });
+  SERVER_IP = host.address;
+  BLOCKED_IP = host.at(3);
+  const [bin = 'nsenter', ...args] = host.wrap([process.execPath, '-e', LISTENER, host.address, BLOCKED_IP]);
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   server = child;
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
@@ -53,11 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   server?.kill('SIGKILL');
-  try {
-    ip('link', 'del', VH);
-  } finally {
-    ip('netns', 'del', NS);
-  }
+  host?.remove();
   await fx.cleanup();
   expect(execFileSync('iptables', ['-S']).toString()).not.toContain(`iron-runner:irt-${tag}`);
 });
