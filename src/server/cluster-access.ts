@@ -31,8 +31,9 @@ export async function usableCluster(ctx: Ctx, projectId: string, idOrName: strin
 
 /** The cluster in the path for reading: a project that may use it, or the cluster's own token. */
 export async function readableCluster(ctx: Ctx): Promise<Cluster> {
-  const id = ctx.id('cid', 'cluster');
+  // The token first: a stranger learns nothing about ids, well formed or not (401 before 404).
   const scope = await ctx.auth();
+  const id = ctx.id('cid', 'cluster');
   const c = await ctx.deps.store.getCluster(id);
   if (scope.kind === 'cluster') {
     if (scope.clusterId !== id) throw forbidden('this token cannot see this cluster');
