@@ -47,7 +47,7 @@ export async function runTask(ctx: RunContext, spec: TaskSpec, io: TaskIO, signa
   const refProblem = imageRefProblem(spec.image);
   if (refProblem !== undefined) {
     log.info({ image: spec.image.slice(0, 200) }, 'task image reference refused');
-    return early('error', `invalid image ${JSON.stringify(spec.image.slice(0, 200))}: ${refProblem}`, t0);
+    return early('error', `invalid image: ${JSON.stringify(spec.image.slice(0, 200))} (${refProblem})`, t0);
   }
 
   let image;

@@ -51,6 +51,14 @@ describe('iron register keeps the command as given', () => {
     expect(q.stdout).toContain('a\nb\n');
   }, 90_000);
 
+  it('a single command argument is a command string, stored as given (as ironcli stores it)', async () => {
+    const reg = await iron(['register', '--name', 'one-arg', 'iron-test/busybox:1', "sh -c 'echo one; echo two'"]);
+    expect(reg.code).toBe(0);
+    const code = (await api.client.project.listCodes(AbortSignal.timeout(5_000))).find((c) => c.name === 'one-arg');
+    expect(code?.command).toBe("sh -c 'echo one; echo two'");
+    expect(await runCode('one-arg')).toEqual({ status: 'complete', log: 'one\ntwo\n' });
+  }, 90_000);
+
   it('through a real shell, arguments with spaces, quotes, $ and an empty one reach the job unchanged', async () => {
     const reg = await runIron([], {
       env: { HOME: dir }, cwd: dir,

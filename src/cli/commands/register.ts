@@ -58,7 +58,7 @@ export const registerCommand: Command = {
     const spec: CodeSpec = {
       name: o.str('name') ?? defaultCodeName(image),
       image,
-      command: shellJoin(cmd),
+      command: storedCommand(cmd),
       env_vars: envVars(o.list('env'), (m) => o.fail(m)),
       ...(config === undefined ? {} : { config }),
       ...(maxConcurrency === undefined ? {} : { max_concurrency: maxConcurrency }),
@@ -75,3 +75,12 @@ export const registerCommand: Command = {
     return EXIT.OK;
   },
 };
+
+/**
+ * The command as Iron stores it, one string. Several words are quoted so that the string means
+ * exactly what was typed (`sh -c 'echo a; echo b'`); a single argument is already a command string
+ * (`iron register IMG "ruby hello.rb"`, which ironcli stores as given) and is kept verbatim.
+ */
+function storedCommand(cmd: readonly string[]): string {
+  return cmd.length === 1 ? (cmd[0] ?? '') : shellJoin(cmd);
+}
