@@ -27,22 +27,29 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts iron-api as a real process; resolves with what it printed on stdout (credentials on first start). */
-async function startApiProcess(): Promise<string> {
+async function startApiProcess(firstStart = false): Promise<string> {
   const proc = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/src/server/main.js'), '--port', String(port), '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   apiProc = proc;
   let out = '';
-  proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   let err = '';
+  // stdout and stderr are separate pipes: on a first start wait for the credentials as well.
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('iron-api did not start')), 20_000);
-    proc.stderr?.on('data', (c: Buffer) => {
-      err += c.toString();
-      if (err.includes('iron-api listening')) {
+    const check = (): void => {
+      if (err.includes('iron-api listening') && (!firstStart || /cluster token:\s+\S+\n/.test(out))) {
         clearTimeout(t);
         resolve();
       }
+    };
+    proc.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      check();
+    });
+    proc.stderr?.on('data', (c: Buffer) => {
+      err += c.toString();
+      check();
     });
   });
   return out;
@@ -50,7 +57,7 @@ async function startApiProcess(): Promise<string> {
 
 beforeAll(async () => {
   port = await freePort();
-  const out = await startApiProcess();
+  const out = await startApiProcess(true);
   const field = (name: string): string => new RegExp(`${name}:\\s+(\\S+)`).exec(out)?.[1] ?? '';
   const url = `http://127.0.0.1:${port}`;
   client = createIronClient({ baseUrl: url, token: field('project token'), projectId: field('project id') });
