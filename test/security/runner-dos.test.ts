@@ -94,7 +94,9 @@ describe('the runner stays responsive under hostile jobs', () => {
     expect(o?.status).toBe('complete');
     expect(await taskLog(api, ordinary)).toBe(`fine ${ordinary}\n`);
     expect(f?.status).toBe('timeout');
-    expect(b?.status).toBe('timeout');
+    // The fork bomb is bounded either way: by its timeout, or by the memory limit when its processes
+    // (each within the pids limit) outgrow it first, which depends on the machine's speed.
+    expect(['timeout', 'killed']).toContain(b?.status);
     // 10 s timeouts, stop grace 2 s: enforced on time, not minutes late.
     expect(performance.now() - t0).toBeLessThan(60_000);
     const floodLog = await taskLog(api, flood);
