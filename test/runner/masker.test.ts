@@ -178,8 +178,9 @@ describe('secret masking is linear and chunking-independent (issue 13 item 5)', 
       return performance.now() - t0;
     };
     cost(1); // warm-up: the JIT, and the automaton's typed arrays
-    const small = cost(4);
-    const large = cost(16);
+    // The fastest of a few runs each: a busy shared machine only ever adds time, never removes it.
+    const small = Math.min(cost(4), cost(4), cost(4));
+    const large = Math.min(cost(16), cost(16));
     // Generous: a quadratic masker grows ~16x for 4x the output; linear ~4x. And 16 MiB well within 60 s.
     expect(large / small).toBeLessThan(9);
     expect(large).toBeLessThan(60_000);
