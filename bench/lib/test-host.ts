@@ -3,7 +3,7 @@
 // are not loopback (egress rules, a registry whose TLS dockerd verifies) without sending traffic to
 // any address this machine does not own. More addresses in the /24, and addresses outside it routed
 // into the namespace, are optional. remove() deletes the link (and the routes with it) and the namespace.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 
 export interface TestHost {
@@ -69,4 +69,27 @@ export function makeTestHost(o: TestHostOptions): TestHost {
     throw err;
   }
   return { ns, hostIp, address, at, remove, wrap: (cmd) => ['nsenter', `--net=/var/run/netns/${ns}`, ...cmd] };
+}
+
+// Answers every connection with "banner HOST:PORT\n" and closes it; prints "ready" once all listen.
+const BANNER = `
+const net = require('node:net');
+const targets = JSON.parse(process.argv[1]);
+let pending = 0;
+for (const [host, ports] of targets) for (const port of ports) {
+  pending++;
+  net.createServer((s) => s.end('banner ' + host + ':' + port + '\\n')).listen(port, host, () => { if (--pending === 0) console.log('ready'); });
+}`;
+
+/** TCP listeners in the test host's namespace, one per (address, port); resolves once all listen. */
+export async function startBannerListeners(host: TestHost, targets: ReadonlyArray<readonly [string, readonly number[]]>): Promise<ChildProcess> {
+  const [bin = 'nsenter', ...args] = host.wrap([process.execPath, '-e', BANNER, JSON.stringify(targets)]);
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`listener exited ${code}`)));
+  });
+  return child;
 }

@@ -2,12 +2,12 @@
 // and the whole link-local range 169.254.0.0/16 is refused, not only 169.254.169.254 (169.254.170.2
 // serves ECS task credentials). Tested only against listeners this test starts in its own network
 // namespace: a private /24, and a link-local address routed (a /32 on the host) into that namespace.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRunnerConfig } from '../../src/config/runner.js';
 import { DEFAULT_NETWORK } from '../../src/sandbox/index.js';
-import { makeTestHost, type TestHost } from '../../bench/lib/test-host.js';
+import { makeTestHost, startBannerListeners, type TestHost } from '../../bench/lib/test-host.js';
 import { collector, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -19,27 +19,10 @@ let SERVER_IP = '';
 let fx: Fixture;
 let server: ChildProcess | undefined;
 
-const LISTENER = `
-const net = require('node:net');
-const targets = [[process.argv[1], [2525, 1025, 8080]], [process.argv[2], [8080]]];
-let pending = 0;
-for (const [host, ports] of targets) for (const port of ports) {
-  pending++;
-  net.createServer((s) => s.end('banner ' + host + ':' + port + '\\n')).listen(port, host, () => { if (--pending === 0) console.log('ready'); });
-}`;
-
 beforeAll(async () => {
   host = makeTestHost({ prefix: 'ird', net: '10.214', routed: [LINK_LOCAL] });
   SERVER_IP = host.address;
-  const [bin = 'nsenter', ...args] = host.wrap([process.execPath, '-e', LISTENER, SERVER_IP, LINK_LOCAL]);
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  server = child;
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`listener exited ${code}`)));
-  });
+  server = await startBannerListeners(host, [[SERVER_IP, [2525, 1025, 8080]], [LINK_LOCAL, [8080]]]);
   fx = await makeFixture({ network: { ...DEFAULT_NETWORK, name: `ird-${tag}` } });
 });
 

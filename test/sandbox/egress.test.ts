@@ -1,10 +1,10 @@
 // Egress rules, tested only against listeners this test starts in its own network namespace (a
 // veth pair to a private /24, bench/lib/test-host.ts): SMTP ports and a "blocked address" (stand-in for the metadata
 // service, which must not be touched for real) are refused, other egress works.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestHost, type TestHost } from '../../bench/lib/test-host.js';
+import { makeTestHost, startBannerListeners, type TestHost } from '../../bench/lib/test-host.js';
 import { collector, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -15,29 +15,12 @@ let BLOCKED_IP = '';
 let fx: Fixture;
 let server: ChildProcess | undefined;
 
-const LISTENER = `
-const net = require('node:net');
-const targets = [[process.argv[1], [25, 465, 587, 8080]], [process.argv[2], [8080]]];
-let pending = 0;
-for (const [host, ports] of targets) for (const port of ports) {
-  pending++;
-  net.createServer((s) => s.end('banner ' + host + ':' + port + '\\n')).listen(port, host, () => { if (--pending === 0) console.log('ready'); });
-}`;
-
 beforeAll(async () => {
   // The "blocked address" (stand-in for the metadata service): a second address of the test host.
   host = makeTestHost({ prefix: 'irt', net: '10.213', more: [3] });
   SERVER_IP = host.address;
   BLOCKED_IP = host.at(3);
-  const [bin = 'nsenter', ...args] = host.wrap([process.execPath, '-e', LISTENER, host.address, BLOCKED_IP]);
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  server = child;
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`listener exited ${code}`)));
-  });
+  server = await startBannerListeners(host, [[SERVER_IP, [25, 465, 587, 8080]], [BLOCKED_IP, [8080]]]);
   fx = await makeFixture({ network: { name: `irt-${tag}`, blockedTcpPorts: [25, 465, 587], blockedAddresses: [BLOCKED_IP, '169.254.169.254'] } });
 });
 
