@@ -1,0 +1,94 @@
+// The runner's typed lifecycle events (graphile-worker style). The runner, its task runs and its
+// helpers only emit; the log and the metrics are subscribers, and tests wait on events rather than
+// on log text. Each event's name is stable: the log subscriber writes it as the `event` field, so a
+// test driving a runner process matches on the name, never on the human message.
+import { EventEmitter } from 'node:events';
+
+export type TaskEndStatus = 'complete' | 'error' | 'cancelled' | 'killed' | 'timeout';
+export type GiveBackWhy = 'drain' | 'runner restarted' | 'engine' | 'transient' | (string & {});
+
+export interface RunnerEventMap {
+  /** GET /runner/cluster succeeded: the runner starts polling. */
+  'api.connected': { clusterId: string; clusterName: string; api: string };
+  /** A startup or reserve call failed; `auth` when the API refused the credentials. */
+  'api.failed': { phase: 'cluster' | 'reserve'; code: string; reason: string; attempt: number; auth: boolean };
+  'endpoints.listening': { addr: string };
+  'engine.waiting': { code: string; reason: string; attempt: number; engine: string };
+  'engine.down': Record<string, never>;
+  'engine.up': Record<string, never>;
+  'config.warning': { what: 'cluster_memory' | 'jobs_memory'; detail: Record<string, string | number> };
+  'task.reserved': { taskId: string; reservationId: string; image: string };
+  /** The task never ran: bad payload, unusable code package, reservation gone before start. */
+  'task.refused': { taskId: string; code: string; why: string };
+  'task.starting': { taskId: string };
+  'task.stopping': { taskId: string; reason: string };
+  /** The outcome was delivered to the API (status as reported). */
+  'task.finished': { taskId: string; status: TaskEndStatus; reason: string; exitCode: number | null; durationMs: number; logBytes: number; ageMs: number };
+  /** The run ended without a report: the task is no longer ours (lost, fenced, superseded). */
+  'task.unreported': { taskId: string; reason: string };
+  'task.report_failed': { taskId: string; status: TaskEndStatus; code: string };
+  'task.given_back': { taskId: string; why: GiveBackWhy };
+  'task.give_back_failed': { taskId: string; code: string };
+  'task.fenced': { taskId: string };
+  /** A bug or an unexpected failure inside the runner while running this task. */
+  'task.crashed': { taskId: string; err: Error };
+  /** The slot the task held is free again (container and input removed). */
+  'task.released': { taskId: string };
+  'heartbeat.failed': { code: string; tasks: number };
+  'runner.draining': { running: number; drainTimeoutMs: number };
+  'runner.drained': Record<string, never>;
+  'runner.stopped': Record<string, never>;
+  'image.warmed': { image: string; projectId: string; ms: number };
+  'image.warm_failed': { image: string; code: string; reason: string };
+  'code.downloaded': { sha256: string; bytes: number };
+  'code.evicted': { sha256: string; bytes: number };
+}
+
+export type RunnerEventName = keyof RunnerEventMap;
+type Listener<K extends RunnerEventName> = (event: RunnerEventMap[K]) => void;
+
+/**
+ * A typed emitter that never lets a subscriber break the emitter: a listener that throws is reported
+ * once through `onListenerError` and the remaining listeners still run.
+ */
+export class RunnerEvents {
+  private readonly ee = new EventEmitter();
+
+  constructor(private readonly onListenerError: (err: unknown, event: RunnerEventName) => void = () => undefined) {
+    // Subscribers are the log, the metrics and tests; more than the default 10 is legitimate.
+    this.ee.setMaxListeners(100);
+  }
+
+  emit<K extends RunnerEventName>(name: K, event: RunnerEventMap[K]): void {
+    for (const l of this.ee.listeners(name) as Listener<K>[]) {
+      try {
+        l(event);
+      } catch (err) {
+        this.onListenerError(err, name);
+      }
+    }
+  }
+
+  on<K extends RunnerEventName>(name: K, listener: Listener<K>): () => void {
+    this.ee.on(name, listener);
+    return () => this.ee.off(name, listener);
+  }
+
+  /** Resolves with the next event of this name that matches (tests; aborted by `signal`). */
+  next<K extends RunnerEventName>(name: K, match: (e: RunnerEventMap[K]) => boolean = () => true, signal?: AbortSignal): Promise<RunnerEventMap[K]> {
+    return new Promise((resolve, reject) => {
+      const off = this.on(name, (e) => {
+        if (!match(e)) return;
+        off();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(e);
+      });
+      const onAbort = (): void => {
+        off();
+        reject(signal?.reason instanceof Error ? signal.reason : new Error(`aborted waiting for ${name}`));
+      };
+      if (signal?.aborted === true) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
