@@ -33,6 +33,11 @@ export interface CreateLoggerOptions {
   name?: string;
   /** Write somewhere other than stderr (tests capture logs with this). */
   destination?: DestinationStream;
+  /**
+   * Write each line before returning (one-shot commands whose own output must stay ordered after
+   * the log, e.g. `iron-runner exec`'s final outcome line). The daemons keep the faster async writes.
+   */
+  sync?: boolean;
 }
 
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
@@ -48,7 +53,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   if (options.pretty === true) {
     return pino({ ...pinoOptions, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true } } });
   }
-  return pino(pinoOptions, pino.destination({ dest: 2, sync: false }));
+  return pino(pinoOptions, pino.destination({ dest: 2, sync: options.sync === true }));
 }
 
 // Keys pino writes itself. A log object or child binding using one would produce a line with the key

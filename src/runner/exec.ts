@@ -34,26 +34,17 @@ export async function runExec(argv: readonly string[], deps: ExecDeps): Promise<
     deps.stderr.write(`${(err as Error).message}\n\n${EXEC_USAGE}`);
     return 2;
   }
-  const log = deps.log ?? createLogger({ level: req.logLevel, name: 'iron-runner-exec' });
+  const log = deps.log ?? createLogger({ level: req.logLevel, name: 'iron-runner-exec', sync: true });
   try {
     const outcome = await execTask(req, deps, log);
-    await flushLog(log);
     deps.stderr.write(`${JSON.stringify(outcomeLine(outcome))}\n`);
     return outcome.status === 'complete' ? 0 : 1;
   } catch (err) {
     const e = isIronError(err) ? err : new IronError('ERR_INTERNAL', 'unexpected failure', { cause: err });
     log.error({ err: e }, 'exec failed');
-    // The log destination is asynchronous; the outcome must stay the last line on stderr.
-    await flushLog(log);
     deps.stderr.write(`${JSON.stringify({ status: 'error', msg: e.message, code: e.code, exit_code: null })}\n`);
     return 1;
   }
-}
-
-function flushLog(log: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    log.flush(() => resolve());
-  });
 }
 
 export function outcomeLine(o: TaskOutcome): Record<string, unknown> {

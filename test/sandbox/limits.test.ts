@@ -64,9 +64,10 @@ describe('disk', () => {
 
 describe('pids and cpu', () => {
   it('contains a fork bomb within the pids limit until the timeout kills it', async () => {
+    // `exec`: the shell must not need a free pid of its own to wait, or a fast bomb makes it exit 2.
     const io = collector();
     const t0 = Date.now();
-    const out = await fx.sandbox.runTask(spec({ command: sh('b(){ b | b & }; b; sleep 60'), limits: { memoryBytes: 64 * MiB, pidsLimit: 32 }, timeoutMs: 3_000 }), io, never());
+    const out = await fx.sandbox.runTask(spec({ command: sh('b(){ b | b & }; b; exec sleep 60'), limits: { memoryBytes: 64 * MiB, pidsLimit: 32 }, timeoutMs: 3_000 }), io, never());
     expect(out.status).toBe('timeout');
     expect(io.stderr()).toMatch(/can't fork/);
     expect(Date.now() - t0).toBeLessThan(30_000);
