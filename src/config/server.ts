@@ -3,7 +3,7 @@
 import { createSecureContext } from 'node:tls';
 import { resolve } from 'node:path';
 import type { Env } from './env.js';
-import { ConfigReader, deepFreeze } from './problems.js';
+import { ConfigReader, deepFreeze } from './reader.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { readZipLimits } from './zip-limits.js';
 import type { ZipLimits } from '../zip/limits.js';

@@ -1,6 +1,6 @@
 // Parses `iron-runner exec` arguments into one validated, frozen request. Every problem is
 // collected and reported at once (ERR_CONFIG_INVALID, exit 2), like the daemon's configuration.
-import { deepFreeze, ConfigReader } from '../config/problems.js';
+import { deepFreeze, ConfigReader } from '../config/reader.js';
 import type { Env } from '../config/env.js';
 import { parseDurationMs, parseSize } from '../config/units.js';
 import { IronError } from '../errors.js';
