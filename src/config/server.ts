@@ -143,8 +143,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return { flags, positionals, help, version, problems };
 }
 
+/** Limits no flag or variable sets (tests and embedders may, through serverConfig()). */
+type FixedLimits = Pick<ServerConfig, 'maxWaitMs' | 'bodyIdleMs' | 'maxParkedPerCluster'>;
+const FIXED_LIMITS: FixedLimits = { maxWaitMs: 30_000, bodyIdleMs: 30_000, maxParkedPerCluster: 256 };
+
 /** Builds the server config from parsed flags (winning) and the environment. */
 export function loadServerConfig(args: ParsedArgs, env: Env, cwd = process.cwd()): ServerConfig {
+  return buildServerConfig(args, env, cwd, FIXED_LIMITS);
+}
+
+function buildServerConfig(args: ParsedArgs, env: Env, cwd: string, fixed: FixedLimits): ServerConfig {
   const merged: Record<string, string | undefined> = { ...env };
   for (const [flag, value] of Object.entries(args.flags)) {
     const name = FLAG_TO_ENV[flag];
@@ -170,14 +178,15 @@ export function loadServerConfig(args: ParsedArgs, env: Env, cwd = process.cwd()
     clusterMemory: r.size('CLUSTER_MEMORY', 256 * 1024 * 1024, 4 * 1024 * 1024),
     clusterDisk: r.size('CLUSTER_DISK', 10 * 1024 ** 3, 0),
     shutdownGraceMs: r.durationMs('SHUTDOWN_GRACE', 10_000, 0),
-    maxWaitMs: 30_000,
+    maxWaitMs: fixed.maxWaitMs,
     requestTimeoutMs: r.durationMs('REQUEST_TIMEOUT', 300_000, 1000),
-    bodyIdleMs: 30_000,
+    bodyIdleMs: fixed.bodyIdleMs,
     maxConnections: r.int('MAX_CONNECTIONS', 1000, 16, 1_000_000),
     maxLogBytes: r.size('MAX_TASK_LOG_SIZE', 100 * 1024 * 1024, 1024),
-    maxParkedPerCluster: 256,
+    maxParkedPerCluster: fixed.maxParkedPerCluster,
   };
   if (cfg.heartbeatIntervalMs * 2 > cfg.leaseMs) r.problem('HEARTBEAT_INTERVAL must be at most half of LEASE');
+  for (const [name, v] of Object.entries(fixed)) if (!Number.isSafeInteger(v) || v < 1) r.problem(`${name} must be a positive whole number (got ${String(v)})`);
   const tls = readTls(r);
   const metricsToken = r.secret('METRICS_TOKEN')?.trim();
   if (metricsToken !== undefined && metricsToken.length < 16) r.problem('METRICS_TOKEN must be at least 16 characters');
@@ -212,8 +221,48 @@ function readTls(r: ConfigReader): { cert: string; key: string } | undefined {
   return { cert, key };
 }
 
-/** A config for tests and embedders: defaults plus overrides, validated the same way. */
+/**
+ * A config for tests and embedders: defaults plus overrides in ServerConfig's own units. The overrides
+ * go through the same reader and rules as flags and variables (as the variable each one stands for),
+ * so a test cannot build a config iron-api would refuse to start with.
+ */
 export function serverConfig(overrides: Partial<ServerConfig> & { dataDir: string }): ServerConfig {
-  const base = loadServerConfig(parseArgs([]), {}, overrides.dataDir);
-  return deepFreeze({ ...base, ...overrides });
+  const env: Record<string, string> = {};
+  const fixed: { -readonly [K in keyof FixedLimits]: number } = { ...FIXED_LIMITS };
+  for (const [key, value] of Object.entries(overrides) as Array<[keyof ServerConfig, unknown]>) {
+    if (value === undefined) continue;
+    const as = OVERRIDE_AS[key];
+    if (as === 'fixed') fixed[key as keyof FixedLimits] = value as number;
+    else Object.assign(env, as(value as never));
+  }
+  return buildServerConfig(parseArgs([]), env, process.cwd(), fixed);
 }
+
+const ms = (v: number): string => `${v}ms`;
+
+/** Each field as the variable(s) that set it; a field added to ServerConfig without one does not compile. */
+const OVERRIDE_AS: { readonly [K in keyof ServerConfig]-?: 'fixed' | ((v: NonNullable<ServerConfig[K]>) => Record<string, string>) } = {
+  host: (v) => ({ HOST: v }),
+  port: (v) => ({ PORT: String(v) }),
+  dataDir: (v) => ({ DATA_DIR: v }),
+  publicHost: (v) => ({ PUBLIC_HOST: v }),
+  logLevel: (v) => ({ LOG_LEVEL: v }),
+  maxPayloadBytes: (v) => ({ MAX_PAYLOAD_SIZE: String(v) }),
+  maxBodyBytes: (v) => ({ MAX_BODY_SIZE: String(v) }),
+  maxCodeBytes: (v) => ({ MAX_CODE_SIZE: String(v) }),
+  zipLimits: (v) => ({ MAX_CODE_FILES: String(v.maxEntries), MAX_CODE_UNPACKED_SIZE: String(v.maxUnpackedBytes), MAX_CODE_RATIO: String(v.maxRatio) }),
+  leaseMs: (v) => ({ LEASE: ms(v) }),
+  heartbeatIntervalMs: (v) => ({ HEARTBEAT_INTERVAL: ms(v) }),
+  maxAttempts: (v) => ({ MAX_ATTEMPTS: String(v) }),
+  maxWaitMs: 'fixed',
+  clusterMemory: (v) => ({ CLUSTER_MEMORY: String(v) }),
+  clusterDisk: (v) => ({ CLUSTER_DISK: String(v) }),
+  shutdownGraceMs: (v) => ({ SHUTDOWN_GRACE: ms(v) }),
+  requestTimeoutMs: (v) => ({ REQUEST_TIMEOUT: ms(v) }),
+  bodyIdleMs: 'fixed',
+  maxConnections: (v) => ({ MAX_CONNECTIONS: String(v) }),
+  maxLogBytes: (v) => ({ MAX_TASK_LOG_SIZE: String(v) }),
+  maxParkedPerCluster: 'fixed',
+  metricsToken: (v) => ({ METRICS_TOKEN: v }),
+  tls: (v) => ({ TLS_CERT: v.cert, TLS_KEY: v.key }),
+};
