@@ -2,6 +2,7 @@
 // is collected so an operator sees all of them in one message (exit code 2).
 import { createSecureContext } from 'node:tls';
 import { resolve } from 'node:path';
+import { scanArgv } from './argv.js';
 import type { Env } from './env.js';
 import { ConfigReader, deepFreeze } from './reader.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
@@ -128,17 +129,18 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const problems: string[] = [];
   let help = false;
   let version = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (a === '-h' || a === '--help') help = true;
-    else if (a === '-v' || a === '--version') version = true;
-    else if (a.startsWith('-') && !a.startsWith('--') && a !== '-') problems.push(`unknown flag ${a}`);
-    else if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-      else if (i + 1 < argv.length) flags[a.slice(2)] = argv[++i] ?? '';
-      else problems.push(`flag ${a} needs a value`);
-    } else positionals.push(a);
+  const tokens = scanArgv(argv, {
+    dashes: 'gnu', short: { h: 'help', v: 'version' }, kind: (name) => (name === 'help' || name === 'version' ? 'switch' : 'value'),
+  });
+  for (const t of tokens) {
+    if (t.type === 'positional') positionals.push(t.value);
+    else if (t.type === 'unknown') problems.push(`unknown flag ${t.word}`);
+    else if (t.type === 'missing-value') problems.push(`flag ${t.word} needs a value`);
+    else if (t.type === 'end') problems.push('unknown flag --');
+    // `--help=x` is no switch: kept as a flag, so the unknown-flag check refuses it.
+    else if (t.name === 'help' && t.value === undefined) help = true;
+    else if (t.name === 'version' && t.value === undefined) version = true;
+    else flags[t.name] = t.value ?? '';
   }
   return { flags, positionals, help, version, problems };
 }
