@@ -1,6 +1,8 @@
 // One error family for the whole project. Callers match on `code`, never on `message`:
 // messages may be reworded, codes are permanent (the undici / Node core rule).
 // `retryable` separates transient failures (network, 5xx, engine hiccups) from permanent ones.
+// docs/architecture.md has the table of every code (test/docs/error-codes.test.ts keeps it complete).
+import { isTransientErrno } from './errno.js';
 
 export interface ErrorSpec {
   /** A later identical attempt may succeed (network, 5xx, engine busy). */
@@ -74,6 +76,11 @@ export const ERROR_CODES = {
   ERR_TIMEOUT: { retryable: true },
   ERR_INVALID_ARGUMENT: { retryable: false },
   ERR_INTERNAL: { retryable: false },
+  /**
+   * Never thrown: the label logs and metrics give a failure that is not an IronError (a Node system
+   * error, a bug's TypeError), so a `code` field is always one of these codes. See `errorCodeOf`.
+   */
+  ERR_UNKNOWN: { retryable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -119,6 +126,11 @@ export function isIronError(value: unknown, code?: ErrorCode): value is IronErro
   return value instanceof IronError && (code === undefined || value.code === code);
 }
 
+/** The stable code of anything thrown, for log fields and metric labels (ERR_UNKNOWN when it has none). */
+export function errorCodeOf(value: unknown): ErrorCode {
+  return value instanceof IronError ? value.code : 'ERR_UNKNOWN';
+}
+
 /** Normalise anything thrown into an Error (graphile-worker's coerceError). */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;
@@ -128,14 +140,8 @@ export function toError(value: unknown): Error {
 /** Is a failure worth retrying? Unknown errors are treated as transient only when they are network errors. */
 export function isRetryable(value: unknown): boolean {
   if (value instanceof IronError) return value.retryable;
-  const code = (value as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code);
+  return isTransientErrno((value as { code?: unknown } | null)?.code);
 }
-
-const TRANSIENT_SYSTEM_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
-]);
 
 /** The AbortSignal's reason as an error with a stable code. */
 export function abortError(signal: AbortSignal): IronError {

@@ -3,6 +3,7 @@
 // The token is only ever put in the Authorization header; nothing here logs headers.
 import { getCACertificates } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { isNeverSentErrno } from '../errno.js';
 import { abortError, IronError, isIronError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CLI_RETRY, withRetry, type RetryPolicy } from './retry.js';
@@ -74,7 +75,7 @@ function buildCa(https: boolean, extra: string | undefined): string[] | undefine
 
 function safeToRepeat(err: unknown): boolean {
   if (!isIronError(err)) return false;
-  if (err.code === 'ERR_API_NETWORK') return ['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN'].includes(String(err.details.reason));
+  if (err.code === 'ERR_API_NETWORK') return isNeverSentErrno(err.details.reason);
   return err.details.status === 503 || err.details.status === 408;
 }
 

@@ -11,12 +11,24 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
 }
 
+// The one home of every retry policy and its name. `*_RETRY` policies drive `withRetry` around one
+// call; `*_BACKOFF` policies only pace a loop the caller owns (`backoff()` between its iterations).
+
 /** Interactive use: give up after a few tries (about 5 s of waiting in total). */
 export const CLI_RETRY: RetryPolicy = Object.freeze({ maxAttempts: 4, baseDelayMs: 300, maxDelayMs: 3_000 });
-/** Runner calls whose loss would lose data (finish, log): keep trying until delivered or aborted. */
-export const DELIVER_RETRY: RetryPolicy = Object.freeze({ maxAttempts: Infinity, baseDelayMs: 250, maxDelayMs: 15_000 });
+/**
+ * Runner calls whose loss would lose data (finish, log): keep trying until delivered or aborted.
+ * Capped low so that an API back from a restart is used within seconds.
+ */
+export const DELIVER_RETRY: RetryPolicy = Object.freeze({ maxAttempts: Infinity, baseDelayMs: 200, maxDelayMs: 2_000 });
+/** One-off runner calls whose failure has a fallback (start refused -> not run; give-back lost -> lease expiry). */
+export const SHORT_RETRY: RetryPolicy = Object.freeze({ maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 2_000 });
 /** Calls whose caller has its own loop (the runner's reserve poll). */
 export const NO_RETRY: RetryPolicy = Object.freeze({ maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 });
+/** The runner's own loops (reserve poll, engine wait): never a long "unhealthy" sleep after an outage. */
+export const POLL_BACKOFF: RetryPolicy = Object.freeze({ maxAttempts: Infinity, baseDelayMs: 100, maxDelayMs: 3_000 });
+/** Wrong credentials will not fix themselves quickly: keep polling, but slowly. */
+export const AUTH_BACKOFF: RetryPolicy = Object.freeze({ maxAttempts: Infinity, baseDelayMs: 5_000, maxDelayMs: 30_000 });
 
 /**
  * Delay before retry number `attempt` (1 = the first retry): "equal jitter", half fixed and half
@@ -36,6 +48,11 @@ export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted) throw abortError(signal);
     throw err;
   }
+}
+
+/** The pause before iteration `attempt` of a caller-owned loop: jittered, so runners that failed together spread out. */
+export async function backoff(attempt: number, policy: RetryPolicy, signal: AbortSignal): Promise<void> {
+  await sleep(backoffDelayMs(Math.max(1, attempt), policy), signal);
 }
 
 export interface RetryHooks {

@@ -1,7 +1,9 @@
 // A small argv parser with Go-flag manners, because users' scripts were written for ironcli:
 // `-payload x` and `--payload x` and `--payload=x` all work, a string option takes the next word even
 // when it starts with "-" (a PEM key does: "-----BEGIN PUBLIC KEY-----"), and `iron register` stops at
-// the image so the container command's own flags pass through untouched.
+// the image so the container command's own flags pass through untouched. The words are split by the
+// shared scanner (src/config/argv.ts); the manners above are this file's.
+import { scanArgv } from '../config/argv.js';
 import { IronError } from '../errors.js';
 
 export interface OptSpec {
@@ -38,38 +40,30 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], op
     byName.set(s.name, s);
     if (s.short !== undefined) byName.set(s.short, s);
   }
+  const tokens = scanArgv(argv, {
+    dashes: 'go',
+    kind: (name) => { const t = byName.get(name)?.type; return t === undefined ? undefined : t === 'boolean' ? 'switch' : 'value'; },
+    ...(opts.stopAtPositional === true ? { stopAtPositional: true } : {}),
+  });
   const values: OptValues = {};
   const positionals: string[] = [];
-  let i = 0;
-  while (i < argv.length) {
-    const arg = argv[i] ?? '';
-    i++;
-    if (arg === '--') { positionals.push(...argv.slice(i)); break; }
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
-      if (opts.stopAtPositional === true) { positionals.push(...argv.slice(i)); break; }
-      continue;
-    }
-    const body = arg.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    const name = eq === -1 ? body : body.slice(0, eq);
-    const spec = byName.get(name);
-    if (spec === undefined) throw usage(opts.command, `unknown option ${arg.split('=')[0] ?? arg}`);
+  for (const t of tokens) {
+    if (t.type === 'positional') { positionals.push(t.value); continue; }
+    if (t.type === 'end') { positionals.push(...t.rest); continue; }
+    if (t.type === 'unknown') throw usage(opts.command, `unknown option ${t.word.split('=')[0] ?? t.word}`);
+    const spec = byName.get(t.name);
+    if (spec === undefined) throw usage(opts.command, `unknown option ${t.word.split('=')[0] ?? t.word}`);
+    if (t.type === 'missing-value') throw usage(opts.command, `option --${spec.name} needs a value`);
     let value: string | boolean;
     if (spec.type === 'boolean') {
-      if (eq === -1) value = true;
+      if (t.value === undefined) value = true;
       else {
-        const v = body.slice(eq + 1).toLowerCase();
+        const v = t.value.toLowerCase();
         if (!['true', 'false', '1', '0'].includes(v)) throw usage(opts.command, `option --${spec.name} takes true or false`);
         value = v === 'true' || v === '1';
       }
-    } else if (eq !== -1) {
-      value = body.slice(eq + 1);
     } else {
-      const next = argv[i];
-      if (next === undefined) throw usage(opts.command, `option --${spec.name} needs a value`);
-      value = next;
-      i++;
+      value = t.value ?? '';
     }
     if (spec.multiple === true) {
       const list = (values[spec.name] as string[] | undefined) ?? [];

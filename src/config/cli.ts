@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IronError } from '../errors.js';
 import type { Env } from './env.js';
-import { ConfigReader, deepFreeze } from './problems.js';
+import { ConfigReader, deepFreeze } from './reader.js';
 
 const KEYS = ['token', 'project_id', 'host', 'port', 'scheme'] as const;
 type Key = (typeof KEYS)[number];

@@ -7,11 +7,3 @@ export function processEnv(): Env {
   return process.env;
 }
 
-/** The environment to give a child process we spawn ourselves (never a job container). */
-export function inheritableEnv(remove: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !remove.includes(k)) out[k] = v;
-  }
-  return out;
-}

@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadPrivateKey, type LoadedKey } from '../decrypt/index.js';
 import { isIronError } from '../errors.js';
+import { INSTANCE_ID_RULE, isInstanceId } from '../ids.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { Env } from './env.js';
 import { DEFAULT_BLOCKED_ADDRESSES, DEFAULT_BLOCKED_PORTS, isIpv4OrCidr } from './egress.js';
-import { ConfigReader, deepFreeze } from './problems.js';
+import { ConfigReader, deepFreeze } from './reader.js';
 import { formatSize } from './units.js';
 import { readZipLimits } from './zip-limits.js';
 import type { ZipLimits } from '../zip/limits.js';
@@ -132,7 +133,7 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
   const defaultJobsDir = isRoot ? '/var/lib/iron-runner' : path.join(homedir(), '.local/state/iron-runner');
   const jobsDir = path.resolve(r.string('JOBS_DIR', defaultJobsDir) ?? defaultJobsDir);
   const instanceId = r.raw('INSTANCE_ID');
-  if (instanceId !== undefined && !/^[A-Za-z0-9_.-]{1,63}$/.test(instanceId)) r.problem('INSTANCE_ID may only hold letters, digits, ., - and _ (at most 63)');
+  if (instanceId !== undefined && !isInstanceId(instanceId)) r.problem(`INSTANCE_ID must be ${INSTANCE_ID_RULE}`);
 
   const metricsAddr = parseAddr(r, 'METRICS_ADDR');
   const apiCaFile = r.raw('API_CA_FILE');

@@ -2,8 +2,9 @@
 // is collected so an operator sees all of them in one message (exit code 2).
 import { createSecureContext } from 'node:tls';
 import { resolve } from 'node:path';
+import { scanArgv } from './argv.js';
 import type { Env } from './env.js';
-import { ConfigReader, deepFreeze } from './problems.js';
+import { ConfigReader, deepFreeze } from './reader.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { readZipLimits } from './zip-limits.js';
 import type { ZipLimits } from '../zip/limits.js';
@@ -128,23 +129,32 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   const problems: string[] = [];
   let help = false;
   let version = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? '';
-    if (a === '-h' || a === '--help') help = true;
-    else if (a === '-v' || a === '--version') version = true;
-    else if (a.startsWith('-') && !a.startsWith('--') && a !== '-') problems.push(`unknown flag ${a}`);
-    else if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-      else if (i + 1 < argv.length) flags[a.slice(2)] = argv[++i] ?? '';
-      else problems.push(`flag ${a} needs a value`);
-    } else positionals.push(a);
+  const tokens = scanArgv(argv, {
+    dashes: 'gnu', short: { h: 'help', v: 'version' }, kind: (name) => (name === 'help' || name === 'version' ? 'switch' : 'value'),
+  });
+  for (const t of tokens) {
+    if (t.type === 'positional') positionals.push(t.value);
+    else if (t.type === 'unknown') problems.push(`unknown flag ${t.word}`);
+    else if (t.type === 'missing-value') problems.push(`flag ${t.word} needs a value`);
+    else if (t.type === 'end') problems.push('unknown flag --');
+    // `--help=x` is no switch: kept as a flag, so the unknown-flag check refuses it.
+    else if (t.name === 'help' && t.value === undefined) help = true;
+    else if (t.name === 'version' && t.value === undefined) version = true;
+    else flags[t.name] = t.value ?? '';
   }
   return { flags, positionals, help, version, problems };
 }
 
+/** Limits no flag or variable sets (tests and embedders may, through serverConfig()). */
+type FixedLimits = Pick<ServerConfig, 'maxWaitMs' | 'bodyIdleMs' | 'maxParkedPerCluster'>;
+const FIXED_LIMITS: FixedLimits = { maxWaitMs: 30_000, bodyIdleMs: 30_000, maxParkedPerCluster: 256 };
+
 /** Builds the server config from parsed flags (winning) and the environment. */
 export function loadServerConfig(args: ParsedArgs, env: Env, cwd = process.cwd()): ServerConfig {
+  return buildServerConfig(args, env, cwd, FIXED_LIMITS);
+}
+
+function buildServerConfig(args: ParsedArgs, env: Env, cwd: string, fixed: FixedLimits): ServerConfig {
   const merged: Record<string, string | undefined> = { ...env };
   for (const [flag, value] of Object.entries(args.flags)) {
     const name = FLAG_TO_ENV[flag];
@@ -170,14 +180,15 @@ export function loadServerConfig(args: ParsedArgs, env: Env, cwd = process.cwd()
     clusterMemory: r.size('CLUSTER_MEMORY', 256 * 1024 * 1024, 4 * 1024 * 1024),
     clusterDisk: r.size('CLUSTER_DISK', 10 * 1024 ** 3, 0),
     shutdownGraceMs: r.durationMs('SHUTDOWN_GRACE', 10_000, 0),
-    maxWaitMs: 30_000,
+    maxWaitMs: fixed.maxWaitMs,
     requestTimeoutMs: r.durationMs('REQUEST_TIMEOUT', 300_000, 1000),
-    bodyIdleMs: 30_000,
+    bodyIdleMs: fixed.bodyIdleMs,
     maxConnections: r.int('MAX_CONNECTIONS', 1000, 16, 1_000_000),
     maxLogBytes: r.size('MAX_TASK_LOG_SIZE', 100 * 1024 * 1024, 1024),
-    maxParkedPerCluster: 256,
+    maxParkedPerCluster: fixed.maxParkedPerCluster,
   };
   if (cfg.heartbeatIntervalMs * 2 > cfg.leaseMs) r.problem('HEARTBEAT_INTERVAL must be at most half of LEASE');
+  for (const [name, v] of Object.entries(fixed)) if (!Number.isSafeInteger(v) || v < 1) r.problem(`${name} must be a positive whole number (got ${String(v)})`);
   const tls = readTls(r);
   const metricsToken = r.secret('METRICS_TOKEN')?.trim();
   if (metricsToken !== undefined && metricsToken.length < 16) r.problem('METRICS_TOKEN must be at least 16 characters');
@@ -212,8 +223,48 @@ function readTls(r: ConfigReader): { cert: string; key: string } | undefined {
   return { cert, key };
 }
 
-/** A config for tests and embedders: defaults plus overrides, validated the same way. */
+/**
+ * A config for tests and embedders: defaults plus overrides in ServerConfig's own units. The overrides
+ * go through the same reader and rules as flags and variables (as the variable each one stands for),
+ * so a test cannot build a config iron-api would refuse to start with.
+ */
 export function serverConfig(overrides: Partial<ServerConfig> & { dataDir: string }): ServerConfig {
-  const base = loadServerConfig(parseArgs([]), {}, overrides.dataDir);
-  return deepFreeze({ ...base, ...overrides });
+  const env: Record<string, string> = {};
+  const fixed: { -readonly [K in keyof FixedLimits]: number } = { ...FIXED_LIMITS };
+  for (const [key, value] of Object.entries(overrides) as Array<[keyof ServerConfig, unknown]>) {
+    if (value === undefined) continue;
+    const as = OVERRIDE_AS[key];
+    if (as === 'fixed') fixed[key as keyof FixedLimits] = value as number;
+    else Object.assign(env, as(value as never));
+  }
+  return buildServerConfig(parseArgs([]), env, process.cwd(), fixed);
 }
+
+const ms = (v: number): string => `${v}ms`;
+
+/** Each field as the variable(s) that set it; a field added to ServerConfig without one does not compile. */
+const OVERRIDE_AS: { readonly [K in keyof ServerConfig]-?: 'fixed' | ((v: NonNullable<ServerConfig[K]>) => Record<string, string>) } = {
+  host: (v) => ({ HOST: v }),
+  port: (v) => ({ PORT: String(v) }),
+  dataDir: (v) => ({ DATA_DIR: v }),
+  publicHost: (v) => ({ PUBLIC_HOST: v }),
+  logLevel: (v) => ({ LOG_LEVEL: v }),
+  maxPayloadBytes: (v) => ({ MAX_PAYLOAD_SIZE: String(v) }),
+  maxBodyBytes: (v) => ({ MAX_BODY_SIZE: String(v) }),
+  maxCodeBytes: (v) => ({ MAX_CODE_SIZE: String(v) }),
+  zipLimits: (v) => ({ MAX_CODE_FILES: String(v.maxEntries), MAX_CODE_UNPACKED_SIZE: String(v.maxUnpackedBytes), MAX_CODE_RATIO: String(v.maxRatio) }),
+  leaseMs: (v) => ({ LEASE: ms(v) }),
+  heartbeatIntervalMs: (v) => ({ HEARTBEAT_INTERVAL: ms(v) }),
+  maxAttempts: (v) => ({ MAX_ATTEMPTS: String(v) }),
+  maxWaitMs: 'fixed',
+  clusterMemory: (v) => ({ CLUSTER_MEMORY: String(v) }),
+  clusterDisk: (v) => ({ CLUSTER_DISK: String(v) }),
+  shutdownGraceMs: (v) => ({ SHUTDOWN_GRACE: ms(v) }),
+  requestTimeoutMs: (v) => ({ REQUEST_TIMEOUT: ms(v) }),
+  bodyIdleMs: 'fixed',
+  maxConnections: (v) => ({ MAX_CONNECTIONS: String(v) }),
+  maxLogBytes: (v) => ({ MAX_TASK_LOG_SIZE: String(v) }),
+  maxParkedPerCluster: 'fixed',
+  metricsToken: (v) => ({ METRICS_TOKEN: v }),
+  tls: (v) => ({ TLS_CERT: v.cert, TLS_KEY: v.key }),
+};

@@ -1,7 +1,7 @@
 // The code-package limits, read the same way by iron-api (refused at upload) and iron-runner
 // (checked again before unpacking), so one set of variable names means the same thing on both.
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../zip/limits.js';
-import type { ConfigReader } from './problems.js';
+import type { ConfigReader } from './reader.js';
 
 export function readZipLimits(r: ConfigReader): ZipLimits {
   return {

@@ -4,14 +4,13 @@
 // exits within a bounded time, 0 after a clean drain.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createRunnerClient } from '../api/index.js';
+import { POLL_BACKOFF, backoff, createRunnerClient } from '../api/index.js';
 import type { Env } from '../config/env.js';
 import { loadRunnerConfig, type RunnerConfig } from '../config/runner.js';
 import { formatSize } from '../config/units.js';
 import { isIronError, toError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { createDockerEngine, Sandbox } from '../sandbox/index.js';
-import { POLL_BACKOFF, backoff } from './backoff.js';
 import { startHealthServer } from './health.js';
 import { readinessProbe } from './readiness.js';
 import { loadInstanceId } from './instance.js';

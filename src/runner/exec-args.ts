@@ -1,6 +1,7 @@
 // Parses `iron-runner exec` arguments into one validated, frozen request. Every problem is
 // collected and reported at once (ERR_CONFIG_INVALID, exit 2), like the daemon's configuration.
-import { deepFreeze, ConfigReader } from '../config/problems.js';
+import { scanArgv } from '../config/argv.js';
+import { deepFreeze, ConfigReader } from '../config/reader.js';
 import type { Env } from '../config/env.js';
 import { parseDurationMs, parseSize } from '../config/units.js';
 import { IronError } from '../errors.js';
@@ -53,32 +54,18 @@ Environment: DOCKER_HOST (default unix:///var/run/docker.sock), LOG_LEVEL (defau
 MAX_CODE_FILES, MAX_CODE_UNPACKED_SIZE, MAX_CODE_RATIO (see --zip).
 `;
 
-const VALUE_FLAGS = new Set(['--image', '--payload-file', '--config-file', '--zip', '--env', '--memory', '--disk', '--cpus', '--pids', '--timeout', '--max-log-size', '--grace']);
+const VALUE_FLAGS = new Set(['image', 'payload-file', 'config-file', 'zip', 'env', 'memory', 'disk', 'cpus', 'pids', 'timeout', 'max-log-size', 'grace']);
 
 export function parseExecArgs(argv: readonly string[], env: Env): Readonly<ExecRequest> {
   const problems: string[] = [];
   const values = new Map<string, string[]>();
   let command: string[] | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--') {
-      command = argv.slice(i + 1);
-      break;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (!VALUE_FLAGS.has(name)) {
-      problems.push(`unknown argument ${JSON.stringify(arg)}`);
-      continue;
-    }
-    let value: string | undefined;
-    if (name !== arg) value = arg.slice(eq + 1);
-    else value = argv[++i];
-    if (value === undefined) {
-      problems.push(`${name} needs a value`);
-      continue;
-    }
-    values.set(name, [...(values.get(name) ?? []), value]);
+  for (const t of scanArgv(argv, { dashes: 'gnu', kind: (name) => (VALUE_FLAGS.has(name) ? 'value' : undefined) })) {
+    if (t.type === 'end') command = [...t.rest];
+    else if (t.type === 'positional') problems.push(`unknown argument ${JSON.stringify(t.value)}`);
+    else if (t.type === 'unknown') problems.push(`unknown argument ${JSON.stringify(t.word)}`);
+    else if (t.type === 'missing-value') problems.push(`--${t.name} needs a value`);
+    else values.set(`--${t.name}`, [...(values.get(`--${t.name}`) ?? []), t.value ?? '']);
   }
   const one = (name: string): string | undefined => {
     const v = values.get(name);

@@ -2,7 +2,7 @@
 // user cancellations and leases that are no longer ours. If leases cannot be renewed before they
 // expire, the runner stops those tasks itself (fencing), so a task never runs on two runners at once.
 import type { RunnerApi, WarmAnswer } from '../api/index.js';
-import { isIronError } from '../errors.js';
+import { errorCodeOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunnerMetrics } from './metrics.js';
 
@@ -105,7 +105,7 @@ export class Heartbeat {
       this.hooks.warm?.(res);
     } catch (err) {
       if (this.ctl.signal.aborted) return;
-      const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
+      const code = errorCodeOf(err);
       this.metrics.apiErrors.inc({ call: 'heartbeat', code });
       this.log.warn({ code, tasks: tasks.length }, 'heartbeat failed; leases are renewed on the next beat');
     }

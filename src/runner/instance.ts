@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { IronError } from '../errors.js';
-
-const VALID = /^[A-Za-z0-9_.-]{1,63}$/;
+import { isInstanceId } from '../ids.js';
 
 /** Reads `<stateDir>/instance-id`, creating it atomically on first start. */
 export async function loadInstanceId(stateDir: string, override?: string): Promise<string> {
@@ -13,7 +12,7 @@ export async function loadInstanceId(stateDir: string, override?: string): Promi
   const file = path.join(stateDir, 'instance-id');
   try {
     const id = (await readFile(file, 'utf8')).trim();
-    if (VALID.test(id)) return id;
+    if (isInstanceId(id)) return id;
     throw new IronError('ERR_CONFIG_INVALID', `${file} holds an invalid instance id; remove the file to get a new one`);
   } catch (err) {
     if ((err as { code?: string }).code !== 'ENOENT') {

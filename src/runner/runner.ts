@@ -3,13 +3,14 @@
 // tasks finish; only after DRAIN_TIMEOUT (or a second signal) are they stopped and given back.
 import path from 'node:path';
 import PQueue from 'p-queue';
-import { NO_RETRY, type ReservedTask, type RetryPolicy, type RunnerApi, type RunnerCluster } from '../api/index.js';
+import {
+  AUTH_BACKOFF, DELIVER_RETRY, NO_RETRY, POLL_BACKOFF, SHORT_RETRY, backoff, type ReservedTask, type RunnerApi, type RunnerCluster,
+} from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
 import { formatSize } from '../config/units.js';
-import { isIronError, toError } from '../errors.js';
+import { errorCodeOf, isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sandbox } from '../sandbox/index.js';
-import { AUTH_BACKOFF, POLL_BACKOFF, SHORT_RETRY, backoff } from './backoff.js';
 import { Heartbeat } from './heartbeat.js';
 import { grant, taskLimits } from './limits.js';
 import type { RunnerMetrics } from './metrics.js';
@@ -29,9 +30,6 @@ export interface RunnerDeps {
   /** Default: JOBS_DIR/code-cache with CODE_CACHE_SIZE. */
   codeCache?: CodeCache;
 }
-
-/** Log and finish calls retry until delivered; capped low so a returning API is used within seconds. */
-const DELIVER: RetryPolicy = Object.freeze({ maxAttempts: Infinity, baseDelayMs: 200, maxDelayMs: 2_000 });
 
 export class Runner {
   private readonly active = new Map<string, TaskRun>();
@@ -179,7 +177,7 @@ export class Runner {
       const inUse = [...this.active.values(), ...this.retiring].filter((t) => t.usesEngineObjects).map((t) => t.id);
       await this.d.sandbox.reapOrphans(AbortSignal.timeout(30_000), new Set(inUse));
     } catch (err) {
-      this.d.log.warn({ code: isIronError(err) ? err.code : 'ERR_UNKNOWN' }, 'could not remove leftovers after the engine came back');
+      this.d.log.warn({ code: errorCodeOf(err) }, 'could not remove leftovers after the engine came back');
     }
     this.d.log.info('docker engine answers again; taking tasks');
   }
@@ -212,7 +210,7 @@ export class Runner {
         this.d.log.info({ task_id: t.taskId, why }, 'gave a task back');
       } catch (err) {
         // Superseded or unreachable: the lease expiry on the server requeues it anyway.
-        this.d.log.warn({ task_id: t.taskId, code: isIronError(err) ? err.code : 'ERR_UNKNOWN' }, 'could not give a task back; its lease will expire');
+        this.d.log.warn({ task_id: t.taskId, code: errorCodeOf(err) }, 'could not give a task back; its lease will expire');
       }
     }
   }
@@ -227,7 +225,7 @@ export class Runner {
         return cluster;
       } catch (err) {
         if (signal.aborted) throw err;
-        const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
+        const code = errorCodeOf(err);
         this.apiFailure = { code, reason: failureReason(err) };
         const auth = AUTH_CODES.has(code);
         if (auth) this.d.log.error({ code }, 'the API refused the cluster credentials; check CLUSTER_ID / CLUSTER_TOKEN (retrying)');
@@ -296,7 +294,7 @@ export class Runner {
       } catch (err) {
         if (signal.aborted || this.draining) break;
         failures++;
-        const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
+        const code = errorCodeOf(err);
         this.apiFailure = { code, reason: failureReason(err) };
         this.d.metrics.apiErrors.inc({ call: 'reserve', code });
         const auth = code === 'ERR_API_UNAUTHORIZED' || code === 'ERR_API_FORBIDDEN';
@@ -310,7 +308,7 @@ export class Runner {
   private launch(task: ReservedTask): void {
     const run = new TaskRun(task, {
       api: this.d.api, sandbox: this.d.sandbox, config: this.d.config, log: this.d.log, metrics: this.d.metrics,
-      spoolDir: this.d.spoolDir, deliverRetry: DELIVER, hardStop: this.hardStopCtl.signal,
+      spoolDir: this.d.spoolDir, deliverRetry: DELIVER_RETRY, hardStop: this.hardStopCtl.signal,
       onEngineFailure: () => this.engineFailed(),
       codeCache: this.codeCache,
     });

@@ -1,12 +1,11 @@
 // A reserved task's code package, ready for the sandbox: from the cache by sha256, or downloaded
 // with the cluster token for this reservation (verified: sha256, then every zip rule, before it is
 // cached), then opened again with the zip rules before its entries are handed over.
-import type { CodePackageRef, ReservedTask, RunnerApi } from '../api/index.js';
+import { SHORT_RETRY, type CodePackageRef, type ReservedTask, type RunnerApi } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
 import type { Logger } from '../log.js';
 import type { CodeFiles } from '../sandbox/index.js';
 import { openPackage, verifyPackage } from '../zip/index.js';
-import { SHORT_RETRY } from './backoff.js';
 import { CodeCache } from './code-cache.js';
 import type { RunnerMetrics } from './metrics.js';
 

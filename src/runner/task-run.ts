@@ -3,17 +3,16 @@
 // Why a task stops matters for what is reported: a user cancel is reported `cancelled`; a drain gives
 // the task back (`requeue`); a task whose lease is lost or fenced is never reported (another runner
 // may own it now).
-import type { FinishRequest, FinishStatus, ReservedTask, RetryPolicy, RunnerApi } from '../api/index.js';
+import { SHORT_RETRY, type FinishRequest, type FinishStatus, type ReservedTask, type RetryPolicy, type RunnerApi } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
 import { formatSize } from '../config/units.js';
 import { decryptPayload } from '../decrypt/index.js';
-import { isIronError, toError } from '../errors.js';
+import { errorCodeOf, isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sandbox, TaskOutcome, TaskSpec } from '../sandbox/index.js';
 import type { CodeCache } from './code-cache.js';
 import { loadTaskCode, type TaskCode } from './task-code.js';
 import type { LeasedTask } from './heartbeat.js';
-import { SHORT_RETRY } from './backoff.js';
 import { LogShipper } from './log-shipper.js';
 import { SecretMasker, secretValues } from './masker.js';
 import type { RunnerMetrics } from './metrics.js';
@@ -174,7 +173,7 @@ export class TaskRun implements LeasedTask {
       return undefined;
     }
     if (this.ctl.signal.aborted) return { outcome: failed('cancelled'), giveBack: false };
-    const code = isIronError(err) ? err.code : 'ERR_UNKNOWN';
+    const code = errorCodeOf(err);
     this.log.warn({ code, err: toError(err) }, 'code package unusable; the task is not run');
     // The API or the network was away: another attempt (here or elsewhere) can succeed.
     if (isIronError(err) && err.retryable && !code.startsWith('ERR_ZIP_')) return { outcome: failed(`code package download failed: ${toError(err).message}`), giveBack: true };
@@ -284,7 +283,7 @@ export class TaskRun implements LeasedTask {
         this.log.warn({ status }, 'finish refused: the reservation was superseded; dropping the report');
         return;
       }
-      this.deps.metrics.apiErrors.inc({ call: 'finish', code: isIronError(err) ? err.code : 'ERR_UNKNOWN' });
+      this.deps.metrics.apiErrors.inc({ call: 'finish', code: errorCodeOf(err) });
       this.log.error({ err: toError(err), status }, 'could not deliver the task outcome');
     }
   }

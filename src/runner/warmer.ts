@@ -4,7 +4,7 @@
 // A failed warm-up is only logged: the task's own pull reports the problem as the task's outcome.
 import PQueue from 'p-queue';
 import type { WarmAnswer, WarmImage } from '../api/index.js';
-import { isIronError } from '../errors.js';
+import { errorCodeOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sandbox } from '../sandbox/index.js';
 import type { RunnerMetrics } from './metrics.js';
@@ -41,7 +41,7 @@ export class Warmer {
       } catch (err) {
         if (signal.aborted) return;
         this.metrics.warmups.inc({ result: 'failed' });
-        this.log.warn({ image: w.image, code: isIronError(err) ? err.code : 'ERR_UNKNOWN' }, 'image warm-up failed');
+        this.log.warn({ image: w.image, code: errorCodeOf(err) }, 'image warm-up failed');
       } finally {
         this.queued.delete(key);
       }

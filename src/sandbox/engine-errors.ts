@@ -1,9 +1,8 @@
 // Turns whatever the Docker client throws into one IronError with a stable code. The engine's own
 // message is kept in `details.engineMessage` because the Engine API has no error codes: a few
 // job outcomes ("invalid image", "command not found") can only be told apart by its text.
+import { isEngineUnreachableErrno } from '../errno.js';
 import { IronError, abortError } from '../errors.js';
-
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 interface DockerishError {
   statusCode?: unknown;
@@ -49,7 +48,7 @@ export function engineError(op: string, err: unknown, signal?: AbortSignal): Iro
     }
     return new IronError('ERR_ENGINE_UNAVAILABLE', `container engine unreachable during ${op}${code === '' ? '' : ` (${code})`}`, {
       cause: err,
-      retryable: code === '' || UNREACHABLE.has(code),
+      retryable: code === '' || isEngineUnreachableErrno(code),
       details: { op, errno: code === '' ? null : code },
     });
   }

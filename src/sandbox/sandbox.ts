@@ -2,6 +2,7 @@
 // prepares the job network and its egress rules, and says so in the log), then runs tasks.
 import type { Logger } from 'pino';
 import { IronError } from '../errors.js';
+import { INSTANCE_ID_RULE, isInstanceId } from '../ids.js';
 import { formatSize } from '../config/units.js';
 import { DEFAULT_PIDS_LIMIT } from './container-spec.js';
 import { detectDiskQuota } from './capabilities.js';
@@ -116,7 +117,7 @@ export class Sandbox {
 
 function validateOptions(o: SandboxOptions): void {
   const problems: string[] = [];
-  if (typeof o.instanceId !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,127}$/.test(o.instanceId)) problems.push('instanceId must be 1-128 characters [a-zA-Z0-9_.:-]');
+  if (!isInstanceId(o.instanceId)) problems.push(`instanceId must be ${INSTANCE_ID_RULE}`);
   if (!Number.isSafeInteger(o.maxLogBytes) || o.maxLogBytes < 0) problems.push('maxLogBytes must be a non-negative integer');
   if (!Number.isFinite(o.stopGraceMs) || o.stopGraceMs < 0) problems.push('stopGraceMs must be >= 0');
   if (o.imageCacheBytes !== undefined && (!Number.isSafeInteger(o.imageCacheBytes) || o.imageCacheBytes < 0)) problems.push('imageCacheBytes must be a non-negative integer');

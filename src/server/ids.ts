@@ -1,6 +1,7 @@
 // Ids and timestamps in the shapes Iron clients insist on: 24 lowercase hex chars (the Ruby clients
 // check the length) and RFC 3339 strings (the Go clients decode into time.Time).
 import { randomBytes } from 'node:crypto';
+import { isObjectId } from '../ids.js';
 
 let counter = randomBytes(3).readUIntBE(0, 3);
 
@@ -14,10 +15,8 @@ export function newId(now = Date.now()): string {
   return buf.toString('hex');
 }
 
-const ID_RE = /^[0-9a-f]{24}$/;
-
 export function isId(value: string): boolean {
-  return ID_RE.test(value);
+  return isObjectId(value);
 }
 
 /** A bearer secret: 32 url-safe characters (192 bits). */

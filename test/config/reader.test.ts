@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigReader, deepFreeze } from '../../src/config/problems.js';
+import { ConfigReader, deepFreeze } from '../../src/config/reader.js';
 import { isIronError } from '../../src/errors.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'iron-config-'));

@@ -11,7 +11,9 @@ import { call, queue, registerCode, reserve, startTestServer, type TestServer } 
 
 let s: TestServer;
 beforeAll(async () => {
-  s = await startTestServer({ leaseMs: 1_000 });
+  // A 1 s lease needs a heartbeat interval of at most half of it, as iron-api itself requires (the beats
+  // below set their own interval; this one is only the hint in reserve answers).
+  s = await startTestServer({ leaseMs: 1_000, heartbeatIntervalMs: 500 });
 });
 afterAll(async () => s.close());
 

@@ -1,7 +1,8 @@
 // Every command of the `iron` CLI, in the order `iron help` lists them.
 import type { Command } from '../command.js';
 import { clusterCreateCommand, clusterDeleteCommand, clusterListCommand, clusterShowCommand, clusterTokenCommand } from './clusters.js';
-import { dockerLoginCommand, keygenCommand } from './local.js';
+import { dockerLoginCommand } from './docker-login.js';
+import { keygenCommand } from './keygen.js';
 import { queueCommand } from './queue.js';
 import { registerCommand } from './register.js';
 import { uploadCommand } from './upload.js';

@@ -9,6 +9,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IronError } from '../../errors.js';
+import { isObjectId } from '../../ids.js';
 import { OpenLogs, type OpenLog } from './log-handles.js';
 import { AppendOrder, type OrderLimits, type WaitBudget } from './log-order.js';
 
@@ -49,7 +50,7 @@ export class LogFiles {
 
   private path(taskId: string): string {
     // Ids are validated 24-hex strings before they get here; the check keeps paths inside the dir.
-    if (!/^[0-9a-f]{24}$/.test(taskId)) throw new IronError('ERR_INVALID_ARGUMENT', 'bad task id');
+    if (!isObjectId(taskId)) throw new IronError('ERR_INVALID_ARGUMENT', 'bad task id');
     return join(this.dir, `${taskId}.log`);
   }
 

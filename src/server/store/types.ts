@@ -4,7 +4,6 @@
 
 export const TASK_STATUSES = ['queued', 'preparing', 'running', 'complete', 'error', 'cancelled', 'timeout', 'killed'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly TaskStatus[] = ['complete', 'error', 'cancelled', 'timeout', 'killed'];
 /** Statuses a runner may report in finish (plus `requeue`, which is not a status). */
 export type FinishStatus = 'complete' | 'error' | 'cancelled' | 'timeout' | 'killed' | 'requeue';
 

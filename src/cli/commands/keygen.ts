@@ -1,4 +1,4 @@
-// Commands with small footprints: `iron keygen` (no API at all) and `iron docker login`.
+// `iron keygen`: an RSA key pair for payload encryption, made locally (no API call at all).
 import { generateKeyPair } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -54,36 +54,6 @@ export const keygenCommand: Command = {
     await writeKeyFile(pubPath, publicKey, 0o644, o.flag('force'));
     ctx.out.write(`Wrote ${privPath} (private, ${bits} bits, keep it secret: runners' DECRYPTION_KEY)\n`);
     ctx.out.write(`Wrote ${pubPath} (public: iron worker queue --encryption-key-file ${pubPath} ...)\n`);
-    return EXIT.OK;
-  },
-};
-
-export const dockerLoginCommand: Command = {
-  path: ['docker', 'login'], summary: 'store registry credentials so runners can pull private images',
-  synopsis: '-u USER (-p PASS | --password-stdin) [-e EMAIL] [--url SERVER]',
-  options: [
-    { name: 'username', short: 'u', type: 'string', arg: 'USER', help: 'registry user' },
-    { name: 'password', short: 'p', type: 'string', arg: 'PASS', help: 'registry password (prefer --password-stdin)' },
-    { name: 'password-stdin', type: 'boolean', help: 'read the password from stdin' },
-    { name: 'email', short: 'e', type: 'string', arg: 'EMAIL', help: 'account e-mail' },
-    { name: 'url', type: 'string', arg: 'SERVER', help: 'registry address (default: Docker Hub)' },
-  ],
-  async run(ctx, o, args) {
-    if (args.length > 0) throw o.fail(`unexpected argument ${JSON.stringify(args[0])}`);
-    const username = o.str('username');
-    if (username === undefined || username === '') throw o.fail('-u USER is required');
-    let password = o.str('password');
-    if (o.flag('password-stdin')) {
-      if (password !== undefined) throw o.fail('give either -p or --password-stdin, not both');
-      password = (await ctx.io.readStdin()).replace(/\r?\n$/, '');
-    }
-    if (password === undefined || password === '') throw o.fail('a password is required (-p PASS or --password-stdin)');
-    const email = o.str('email');
-    const server = o.str('url');
-    const res = await ctx.api().project.dockerLogin({
-      username, password, ...(email === undefined ? {} : { email }), ...(server === undefined ? {} : { serveraddress: server }),
-    }, ctx.signal);
-    ctx.out.write(`${res.msg ?? 'Credentials stored'}\n`);
     return EXIT.OK;
   },
 };
