@@ -12,8 +12,9 @@ export { RunnerApi, conflictSize, logLimitSize, MAX_RESERVE_WAIT_S } from './run
 export { CLI_RETRY, DELIVER_RETRY, NO_RETRY, backoffDelayMs, withRetry, sleep, type RetryPolicy } from './retry.js';
 export type * from './types.js';
 export { TASK_STATUSES, FINAL_STATUSES } from './types.js';
-export type * from './runner-types.js';
-export { FINISH_STATUSES } from './runner-types.js';
+export type * from '../protocol/runner.js';
+export type { FinishStatus } from '../protocol/statuses.js';
+export { FINISH_STATUSES } from '../protocol/statuses.js';
 
 export interface IronClient {
   readonly http: HttpClient;
