@@ -6,7 +6,8 @@ import type { HttpClient } from './http.js';
 import { DELIVER_RETRY, NO_RETRY, type RetryPolicy } from './retry.js';
 import { unwrapCluster } from './clusters.js';
 import type {
-  FinishRequest, HeartbeatRequest, HeartbeatResponse, LogAppendResponse, ReserveRequest, ReserveResponse, RunnerCluster, WarmAnswer, WarmImage,
+  FinishRequest, HeartbeatRequest, HeartbeatResponse, LogAppendResponse, ReleaseRequest, ReserveRequest, ReserveResponse, RunnerCluster,
+  StartRequest, WarmAnswer, WarmImage,
 } from '../protocol/runner.js';
 import { MAX_RESERVE_WAIT_S } from '../protocol/limits.js';
 import { LOG_LIMIT_REASON } from '../protocol/reasons.js';
@@ -87,7 +88,7 @@ export class RunnerApi {
   /** Ends this instance's parked reserve at once (a draining runner), so its answer is not stranded. */
   async release(instanceId: string, signal: AbortSignal, o?: CallOptions): Promise<void> {
     await this.http.send({
-      method: 'POST', path: this.path('/runner/release'), json: { instance_id: instanceId }, idempotent: true,
+      method: 'POST', path: this.path('/runner/release'), json: { instance_id: instanceId } satisfies ReleaseRequest, idempotent: true,
       ...this.policy(o, NO_RETRY),
     }, signal);
   }
@@ -108,7 +109,7 @@ export class RunnerApi {
   /** preparing -> running. ERR_API_CONFLICT: the reservation is gone, do not run the task. */
   async start(taskId: string, reservationId: string, signal: AbortSignal, o?: CallOptions): Promise<void> {
     await this.http.send({
-      method: 'POST', path: this.path(`/runner/tasks/${seg(taskId)}/start`), json: { reservation_id: reservationId },
+      method: 'POST', path: this.path(`/runner/tasks/${seg(taskId)}/start`), json: { reservation_id: reservationId } satisfies StartRequest,
       idempotent: true, ...this.policy(o, undefined),
     }, signal);
   }

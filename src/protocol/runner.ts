@@ -1,7 +1,6 @@
 // Wire shapes of the runner protocol (docs/protocol.md), field for field, as iron-api sends and
 // accepts them: iron-api builds its answers from these types and src/api/ reads them. snake_case:
 // these are JSON bodies, not the server's model.
-import type { ConflictReason } from './reasons.js';
 import type { FinishStatus, TaskStatus } from './statuses.js';
 
 export interface RunnerCluster {
@@ -157,11 +156,4 @@ export interface FinishResponse {
   readonly msg: 'Finished';
   /** The task's status now (a finish on a task the user cancelled leaves it `cancelled`). */
   readonly status: TaskStatus;
-}
-
-/** The error body of a 409 from a runner call (an offset mismatch carries `size` instead of `reason`). */
-export interface ConflictBody {
-  readonly msg: string;
-  readonly reason?: ConflictReason;
-  readonly size?: number;
 }

@@ -12,9 +12,6 @@ export type FinalStatus = (typeof FINAL_STATUSES)[number];
 export const FINISH_STATUSES = [...FINAL_STATUSES, 'requeue'] as const;
 export type FinishStatus = (typeof FINISH_STATUSES)[number];
 
-/** Reserved by a runner: pulling the image (`preparing`) or running it. */
-export const ACTIVE_STATUSES = ['preparing', 'running'] as const satisfies readonly TaskStatus[];
-
 export function isFinalStatus(status: string): status is FinalStatus {
   return (FINAL_STATUSES as readonly string[]).includes(status);
 }

@@ -110,11 +110,6 @@ export class Wakeups {
     return [...this.byCluster.keys()];
   }
 
-  /** Every parked reserve (shutdown and tests). */
-  wakeAll(): void {
-    for (const id of [...this.byCluster.keys()]) this.wake(id, Number.POSITIVE_INFINITY);
-  }
-
   get waiting(): number {
     let n = 0;
     for (const s of this.byCluster.values()) n += s.size;
