@@ -3,15 +3,12 @@
 // unknown fields are allowed (clients send extras), `null` means "not set" on optional fields, and
 // types are exact (a validator must not coerce "5" to 5). Limits in bytes are checked again by the
 // handlers; a schema can only bound characters.
-import {
-  EXIT_CODE_RANGE, MAX_FINISH_MSG_BYTES, MAX_HEARTBEAT_TASKS, MAX_INSTANCE_ID_BYTES, MAX_LOG_OFFSET_DIGITS,
-  MAX_RESERVATION_ID_BYTES, MAX_RESERVE_N, MAX_RESERVE_WAIT_S, MAX_TIMEOUT_S, MAX_WARM_CURSOR_BYTES,
-} from './limits.js';
+import { EXIT_CODE_RANGE, MAX_HEARTBEAT_TASKS, MAX_LOG_OFFSET_DIGITS, MAX_RESERVE_N, MAX_RESERVE_WAIT_S, MAX_TIMEOUT_S } from './limits.js';
 import { FINISH_STATUSES } from './statuses.js';
 
-const instanceId = { type: 'string', minLength: 1, maxLength: MAX_INSTANCE_ID_BYTES } as const;
-const reservationId = { type: 'string', minLength: 1, maxLength: MAX_RESERVATION_ID_BYTES } as const;
-const warmCursor = { type: ['string', 'null'], maxLength: MAX_WARM_CURSOR_BYTES } as const;
+const instanceId = { type: 'string', minLength: 1 } as const;
+const reservationId = { type: 'string', minLength: 1 } as const;
+const warmCursor = { type: ['string', 'null'] } as const;
 
 export const reserveBodySchema = {
   $id: 'iron.runner.reserve',
@@ -46,7 +43,7 @@ export const heartbeatBodySchema = {
         required: ['id', 'reservation_id'],
         properties: {
           id: { type: 'string', pattern: '^[0-9a-f]{24}$' },
-          reservation_id: { type: 'string', minLength: 1, maxLength: 255 },
+          reservation_id: { type: 'string', minLength: 1 },
         },
       },
     },
@@ -76,7 +73,7 @@ const finishProperties = {
   reservation_id: reservationId,
   status: { type: 'string', enum: FINISH_STATUSES },
   exit_code: { type: ['integer', 'null'], minimum: EXIT_CODE_RANGE.min, maximum: EXIT_CODE_RANGE.max },
-  msg: { type: ['string', 'null'], maxLength: MAX_FINISH_MSG_BYTES },
+  msg: { type: ['string', 'null'] },
   // Fractions are rounded up by the server (clients send float milliseconds).
   duration_ms: { type: ['number', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   log_size: { type: ['integer', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER },

@@ -47,6 +47,30 @@ describe('task rules', () => {
     expect(taskRules(1).leaseLost(task({ lostCount: 0 }))).toBe('fail');
   });
 
+  it('a start runs a preparing task once, and refuses a stale reservation or a task the user cancelled', () => {
+    const rid = 'r'.repeat(24);
+    expect(rules.start(task({ status: 'preparing' }), rid)).toBe('start');
+    expect(rules.start(task({ status: 'running' }), rid)).toBe('running');
+    expect(rules.start(task({ status: 'preparing' }), 'x'.repeat(24))).toBe('superseded');
+    expect(rules.start(task({ status: 'cancelled', cancelPending: true }), rid)).toBe('cancelled');
+    for (const status of ['queued', ...FINAL_STATUSES] as const) expect(rules.start(task({ status }), rid), status).toBe('superseded');
+  });
+
+  it('a finish ends, gives back, closes a user cancel or repeats, by the task it finds', () => {
+    const rid = 'r'.repeat(24);
+    const f = { reservationId: rid, status: 'error', exitCode: 3, msg: 'exit code 3', durationMs: 40, logSize: 7, logTruncated: true } as const;
+    expect(rules.finish(task(), { ...f, reservationId: 'x'.repeat(24) }, 100)).toEqual({ kind: 'superseded' });
+    expect(rules.finish(task({ logSize: 9 }), f, 100)).toEqual({ kind: 'end', markTruncated: true, status: 'error', msg: 'exit code 3', exitCode: 3, duration: 40, logSize: 9 });
+    // Measured from start when the runner sends no duration; none for a task that never started.
+    expect(rules.finish(task({ startTime: 60 }), { ...f, durationMs: null }, 100)).toMatchObject({ kind: 'end', duration: 40 });
+    expect(rules.finish(task({ status: 'preparing', startTime: null }), f, 100)).toMatchObject({ kind: 'end', duration: null });
+    expect(rules.finish(task(), { ...f, status: 'requeue', logTruncated: false }, 100)).toEqual({ kind: 'requeue', markTruncated: false });
+    expect(rules.finish(task({ status: 'cancelled', cancelPending: true }), f, 100)).toEqual({
+      kind: 'close_cancel', markTruncated: true, exitCode: 3, duration: 40, logSize: 7,
+    });
+    for (const status of FINAL_STATUSES) expect(rules.finish(task({ status }), f, 100), status).toEqual({ kind: 'repeat' });
+  });
+
   it('error and timeout are retried while retries are left, as a linked copy after retries_delay', () => {
     for (const status of FINAL_STATUSES) {
       const t = task({ status, retryCount: 1 });

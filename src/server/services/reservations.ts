@@ -95,7 +95,7 @@ export class Reservations {
   }
 
   async start(clusterId: string, taskId: string, reservationId: string, signal: AbortSignal): Promise<StartResponse> {
-    const t = outcome(await this.core.store.leases.startTask(clusterId, taskId, reservationId, Date.now(), signal));
+    const t = outcome(await this.core.store.leases.startTask(clusterId, taskId, reservationId, Date.now(), this.core.rules, signal));
     return { msg: 'Started', status: t.status };
   }
 

@@ -3,12 +3,12 @@
 // are interchangeable. Each method is one transaction. Every method takes an AbortSignal: a network
 // store cancels the query (or the wait for a connection) with it; SQLite runs each transaction
 // synchronously on the event-loop thread and has nothing to cancel once it started.
-// The rules the transactions apply (retries, lease expiry, what a runner still holds) are passed in
+// The rules the transactions apply (start, finish, retries, lease expiry, what a runner holds) are passed in
 // as TaskRules by src/server/services/, so the store holds the SQL and none of the policy.
 import type {
-  Cluster, Code, CodeInput, CodeRevision, Credential, ExpiredLeases, FinishInput, HeartbeatResult, LeaseLostAction,
+  Cluster, Code, CodeInput, CodeRevision, Credential, ExpiredLeases, FinishInput, FinishPlan, HeartbeatResult, LeaseLostAction,
   NewSchedule, NewTask, Page, Project, QueueDepthRow, ReadyCount, Reservation, RetrySettings, RunnerOutcome, Schedule,
-  Task, TaskFilter, TaskStatus, TokenScope,
+  StartPlan, Task, TaskFilter, TaskStatus, TokenScope,
 } from './records.js';
 
 /** The rules a transaction applies to the rows it reads (src/server/services/task-rules.ts). */
@@ -19,6 +19,10 @@ export interface TaskRules {
   leaseLost(task: Task): LeaseLostAction;
   /** The task is still held by its reservation: heartbeats extend it, its log takes chunks. */
   held(task: Task): boolean;
+  /** What a start with this reservation does to the task. */
+  start(task: Task, reservationId: string): StartPlan;
+  /** What this finish does to the task, at `now`. */
+  finish(task: Task, input: FinishInput, now: number): FinishPlan;
 }
 
 export type ClusterPatch = Partial<Pick<Cluster, 'name' | 'memory' | 'diskSpace' | 'cpuShare' | 'autoscale'>>;
@@ -95,7 +99,7 @@ export interface LeaseStore {
   heartbeat(
     clusterId: string, tasks: readonly { id: string; reservationId: string }[], leaseExpiresAt: number, rules: TaskRules, signal: AbortSignal,
   ): Promise<HeartbeatResult>;
-  startTask(clusterId: string, id: string, reservationId: string, now: number, signal: AbortSignal): Promise<RunnerOutcome>;
+  startTask(clusterId: string, id: string, reservationId: string, now: number, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome>;
   finishTask(clusterId: string, id: string, input: FinishInput, now: number, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome>;
   /** The task (of this cluster) a log chunk or code download belongs to: held by this reservation. */
   logTarget(clusterId: string, id: string, reservationId: string, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome>;

@@ -168,6 +168,23 @@ export interface RetrySettings { readonly retries: number; readonly retriesDelay
 /** What a lease that ran out does: end a user cancel's wait, queue the task again, or end it `error`. */
 export type LeaseLostAction = 'release_cancel' | 'requeue' | 'fail';
 
+/** What a runner's start does: run the task, confirm a start already made, or refuse (409 reason). */
+export type StartPlan = 'start' | 'running' | 'superseded' | 'cancelled';
+
+/** What a runner's finish does to the task its reservation names. */
+export type FinishPlan =
+  | { readonly kind: 'superseded' }
+  /** Already ended (a repeated finish): nothing changes. */
+  | { readonly kind: 'repeat' }
+  /** The user's cancel already decided the status: record how the container ended and close the lease. */
+  | { readonly kind: 'close_cancel'; readonly markTruncated: boolean; readonly exitCode: number | null; readonly duration: number | null; readonly logSize: number }
+  /** Given back: queued again at once, reservation cleared. */
+  | { readonly kind: 'requeue'; readonly markTruncated: boolean }
+  | {
+    readonly kind: 'end'; readonly markTruncated: boolean; readonly status: Exclude<FinishStatus, 'requeue'>; readonly msg: string;
+    readonly exitCode: number | null; readonly duration: number | null; readonly logSize: number;
+  };
+
 /** Expired leases, by what was done to their tasks. */
 export interface ExpiredLeases { readonly requeued: number; readonly lost: number; readonly ready: ReadyCount[] }
 

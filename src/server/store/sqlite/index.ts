@@ -88,7 +88,7 @@ function leaseStore(db: Db): LeaseStore {
   return {
     reserve: async (cid, iid, n, now, until) => runner.reserve(db, cid, iid, n, now, until),
     heartbeat: async (cid, items, until, rules) => runner.heartbeat(db, cid, items, until, rules),
-    startTask: async (cid, id, rid, now) => runner.startTask(db, cid, id, rid, now),
+    startTask: async (cid, id, rid, now, rules) => runner.startTask(db, cid, id, rid, now, rules),
     finishTask: async (cid, id, f, now, rules) => runner.finishTask(db, cid, id, f, now, rules),
     logTarget: async (cid, id, rid, rules) => runner.logTarget(db, cid, id, rid, rules),
     setLogSize: async (id, size) => runner.setLogSize(db, id, size),

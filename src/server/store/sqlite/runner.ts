@@ -110,14 +110,13 @@ export function heartbeat(
   });
 }
 
-export function startTask(db: Db, clusterId: string, id: string, reservationId: string, now: number): RunnerOutcome {
+export function startTask(db: Db, clusterId: string, id: string, reservationId: string, now: number, rules: TaskRules): RunnerOutcome {
   return db.tx((): RunnerOutcome => {
     const t = clusterTask(db, clusterId, id);
     if (t === undefined) return { ok: false, reason: 'not_found' };
-    if (t.reservationId !== reservationId) return { ok: false, reason: 'superseded' };
-    if (t.cancelPending) return { ok: false, reason: 'cancelled' };
-    if (t.status === 'running') return { ok: true, task: t };
-    if (t.status !== 'preparing') return { ok: false, reason: 'superseded' };
+    const plan = rules.start(t, reservationId);
+    if (plan === 'superseded' || plan === 'cancelled') return { ok: false, reason: plan };
+    if (plan === 'running') return { ok: true, task: t };
     db.run("UPDATE tasks SET status = 'running', start_time = ?, updated_at = ? WHERE id = ?", now, now, id);
     return { ok: true, task: mustTask(db, id) };
   });
@@ -127,21 +126,18 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
   return db.tx((): RunnerOutcome => {
     const t = clusterTask(db, clusterId, id);
     if (t === undefined) return { ok: false, reason: 'not_found' };
-    if (t.reservationId !== f.reservationId) return { ok: false, reason: 'superseded' };
-    const logSize = Math.max(t.logSize, f.logSize ?? 0);
-    if (f.logTruncated === true && (t.cancelPending || t.status === 'preparing' || t.status === 'running')) {
-      db.run('UPDATE tasks SET log_truncated = 1 WHERE id = ?', id);
-    }
-    if (t.cancelPending) {
-      // The user's cancel already decided the status; record how the container ended.
+    const plan = rules.finish(t, f, now);
+    if (plan.kind === 'superseded') return { ok: false, reason: 'superseded' };
+    if (plan.kind === 'repeat') return { ok: true, task: t };
+    if (plan.markTruncated) db.run('UPDATE tasks SET log_truncated = 1 WHERE id = ?', id);
+    if (plan.kind === 'close_cancel') {
       db.run(
         'UPDATE tasks SET cancel_pending = 0, lease_expires_at = NULL, exit_code = ?, duration = ?, log_size = ?, updated_at = ? WHERE id = ?',
-        f.exitCode, f.durationMs, logSize, now, id,
+        plan.exitCode, plan.duration, plan.logSize, now, id,
       );
       return { ok: true, task: mustTask(db, id) };
     }
-    if (t.status !== 'preparing' && t.status !== 'running') return { ok: true, task: t }; // repeated finish
-    if (f.status === 'requeue') {
+    if (plan.kind === 'requeue') {
       db.run(
         `UPDATE tasks SET status = 'queued', ready = 1, reservation_id = NULL, instance_id = NULL, lease_expires_at = NULL, start_time = NULL,
            available_at = ?, updated_at = ? WHERE id = ?`,
@@ -149,14 +145,11 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
       );
       return { ok: true, task: mustTask(db, id) };
     }
-    // A task finished before its start (payload refused, image pull failed) never ran: it keeps
-    // start_time and duration null, so nobody reads a run into a task that had none.
-    const duration = t.startTime === null ? null : f.durationMs ?? now - t.startTime;
     db.run(
       // An empty runner msg keeps a msg the task set itself through progress.
       `UPDATE tasks SET status = ?, msg = COALESCE(NULLIF(?, ''), msg), exit_code = ?, duration = ?, log_size = ?, end_time = ?, lease_expires_at = NULL,
          updated_at = ? WHERE id = ?`,
-      f.status, f.msg, f.exitCode, duration, logSize, now, now, id,
+      plan.status, plan.msg, plan.exitCode, plan.duration, plan.logSize, now, now, id,
     );
     applyCodeRetry(db, mustTask(db, id), now, rules);
     return { ok: true, task: mustTask(db, id) };
