@@ -14,8 +14,9 @@ export {
 } from './retry.js';
 export type * from './types.js';
 export { TASK_STATUSES, FINAL_STATUSES } from './types.js';
-export type * from './runner-types.js';
-export { FINISH_STATUSES } from './runner-types.js';
+export type * from '../protocol/runner.js';
+export type { FinishStatus } from '../protocol/statuses.js';
+export { FINISH_STATUSES } from '../protocol/statuses.js';
 
 export interface IronClient {
   readonly http: HttpClient;

@@ -6,12 +6,15 @@ import type { HttpClient } from './http.js';
 import { DELIVER_RETRY, NO_RETRY, type RetryPolicy } from './retry.js';
 import { unwrapCluster } from './clusters.js';
 import type {
-  FinishRequest, HeartbeatRequest, HeartbeatResponse, LogAppendResponse, ReserveRequest, ReserveResponse, RunnerCluster, WarmImage,
-} from './runner-types.js';
+  FinishRequest, HeartbeatRequest, HeartbeatResponse, LogAppendResponse, ReleaseRequest, ReserveRequest, ReserveResponse, RunnerCluster,
+  StartRequest, WarmAnswer, WarmImage,
+} from '../protocol/runner.js';
+import { MAX_RESERVE_WAIT_S } from '../protocol/limits.js';
+import { LOG_LIMIT_REASON } from '../protocol/reasons.js';
 import type { CallOptions } from './project.js';
 
 const seg = encodeURIComponent;
-export const MAX_RESERVE_WAIT_S = 30;
+export { MAX_RESERVE_WAIT_S };
 
 /** The server's log size carried by an append conflict (409/416), for resync; undefined otherwise. */
 export function conflictSize(err: unknown): number | undefined {
@@ -37,7 +40,7 @@ function warmList(v: unknown): WarmImage[] {
  * for any other error.
  */
 export function logLimitSize(err: unknown): number | null | undefined {
-  if (!isIronError(err, 'ERR_API_BAD_REQUEST') || err.details.reason !== 'log_limit') return undefined;
+  if (!isIronError(err, 'ERR_API_BAD_REQUEST') || err.details.reason !== LOG_LIMIT_REASON) return undefined;
   const size = err.details.size;
   return typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? size : null;
 }
@@ -65,7 +68,7 @@ export class RunnerApi {
   }
 
   /** Long-poll for up to `wait` seconds; resolves with 0..n tasks. */
-  async reserve(req: ReserveRequest, signal: AbortSignal, o?: CallOptions): Promise<ReserveResponse> {
+  async reserve(req: ReserveRequest, signal: AbortSignal, o?: CallOptions): Promise<ReserveResponse & WarmAnswer> {
     if (!Number.isInteger(req.n) || req.n < 1 || req.wait < 0 || req.wait > MAX_RESERVE_WAIT_S) {
       throw new IronError('ERR_INVALID_ARGUMENT', `reserve needs n ≥ 1 and 0 ≤ wait ≤ ${MAX_RESERVE_WAIT_S} s`, {
         details: { n: req.n, wait: req.wait },
@@ -85,13 +88,13 @@ export class RunnerApi {
   /** Ends this instance's parked reserve at once (a draining runner), so its answer is not stranded. */
   async release(instanceId: string, signal: AbortSignal, o?: CallOptions): Promise<void> {
     await this.http.send({
-      method: 'POST', path: this.path('/runner/release'), json: { instance_id: instanceId }, idempotent: true,
+      method: 'POST', path: this.path('/runner/release'), json: { instance_id: instanceId } satisfies ReleaseRequest, idempotent: true,
       ...this.policy(o, NO_RETRY),
     }, signal);
   }
 
   /** One call per runner instance: extends every lease it holds. */
-  async heartbeat(req: HeartbeatRequest, signal: AbortSignal, o?: CallOptions): Promise<HeartbeatResponse> {
+  async heartbeat(req: HeartbeatRequest, signal: AbortSignal, o?: CallOptions): Promise<HeartbeatResponse & WarmAnswer> {
     const res = await this.http.json<{ cancel?: unknown; lost?: unknown; lease_expires_at?: unknown; heartbeat_interval_ms?: unknown; warm?: unknown; warm_cursor?: unknown }>({
       method: 'POST', path: this.path('/runner/heartbeat'), json: req, idempotent: true, ...this.policy(o, NO_RETRY),
     }, signal);
@@ -106,7 +109,7 @@ export class RunnerApi {
   /** preparing -> running. ERR_API_CONFLICT: the reservation is gone, do not run the task. */
   async start(taskId: string, reservationId: string, signal: AbortSignal, o?: CallOptions): Promise<void> {
     await this.http.send({
-      method: 'POST', path: this.path(`/runner/tasks/${seg(taskId)}/start`), json: { reservation_id: reservationId },
+      method: 'POST', path: this.path(`/runner/tasks/${seg(taskId)}/start`), json: { reservation_id: reservationId } satisfies StartRequest,
       idempotent: true, ...this.policy(o, undefined),
     }, signal);
   }

@@ -1,10 +1,11 @@
 // Wire shapes of the public IronWorker v2 project API, as the server sends and accepts them
 // (snake_case on purpose: these are JSON bodies, not our internal model).
 
-export const TASK_STATUSES = ['queued', 'preparing', 'running', 'complete', 'error', 'cancelled', 'timeout', 'killed'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-/** Statuses after which a task never changes again. */
-export const FINAL_STATUSES: ReadonlySet<string> = new Set(['complete', 'error', 'cancelled', 'timeout', 'killed']);
+import { FINAL_STATUSES as FINAL_LIST } from '../protocol/statuses.js';
+
+export { TASK_STATUSES, type TaskStatus } from '../protocol/statuses.js';
+/** Statuses after which a task never changes again (src/protocol/statuses.ts), as a set to look up. */
+export const FINAL_STATUSES: ReadonlySet<string> = new Set(FINAL_LIST);
 
 export interface ProjectInfo {
   readonly id?: string;

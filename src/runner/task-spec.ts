@@ -7,9 +7,8 @@ import type { RegistryAuth, TaskSpec } from '../sandbox/index.js';
 import { LABEL_RESERVATION } from '../sandbox/index.js';
 import { splitCommand } from './command.js';
 import { taskLimits } from './limits.js';
+import { MAX_TIMEOUT_S } from '../protocol/limits.js';
 
-/** IronWorker's default and maximum task timeout. */
-export const MAX_TIMEOUT_S = 3600;
 
 export function buildTaskSpec(task: ReservedTask, payload: Buffer, config: Readonly<RunnerConfig>): TaskSpec {
   const timeoutS = task.timeout > 0 && task.timeout <= MAX_TIMEOUT_S ? task.timeout : MAX_TIMEOUT_S;

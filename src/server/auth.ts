@@ -3,7 +3,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { IronError } from '../errors.js';
-import type { Store, TokenScope } from './store/types.js';
+import type { AccountStore } from './store/ports.js';
+import type { TokenScope } from './store/records.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -20,12 +21,12 @@ export function tokenFrom(req: IncomingMessage, query: URLSearchParams): string 
   return q === null || q === '' ? undefined : q;
 }
 
-export async function authenticate(store: Store, token: string | undefined): Promise<TokenScope> {
+export async function authenticate(accounts: AccountStore, token: string | undefined, signal: AbortSignal): Promise<TokenScope> {
   if (token === undefined) {
     throw new IronError('ERR_SERVER_UNAUTHORIZED', 'Invalid authentication: the OAuth token is not provided');
   }
   const hash = hashToken(token);
-  const found = await store.findToken(hash);
+  const found = await accounts.findToken(hash, signal);
   const stored = Buffer.from(found?.hash ?? '0'.repeat(hash.length));
   const given = Buffer.from(hash);
   if (found === undefined || stored.length !== given.length || !timingSafeEqual(stored, given)) {

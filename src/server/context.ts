@@ -4,26 +4,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerConfig } from '../config/server.js';
 import { IronError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { authenticate, tokenFrom } from './auth.js';
+import { tokenFrom } from './auth.js';
 import { parseJsonObject, readBody, readBodyParts } from './http/body.js';
 import { forbidden, notFound } from './http/errors.js';
 import type { Params } from './http/router.js';
 import { isId } from './ids.js';
-import type { LogFiles } from './store/logs.js';
 import type { ServerMetrics } from './metrics.js';
-import type { Store, TokenScope } from './store/types.js';
-import type { Ticker } from './ticker.js';
-import type { Wakeups } from './wakeups.js';
-import type { Warmups } from './warmups.js';
+import type { Services } from './services/services.js';
+import type { TokenScope } from './store/records.js';
 
 export interface Deps {
   readonly config: ServerConfig;
-  readonly store: Store;
-  readonly logs: LogFiles;
-  readonly wakeups: Wakeups;
-  /** Images the runners of a cluster should pull ahead of their first task. */
-  readonly warmups: Warmups;
-  readonly ticker: Ticker;
+  /** The service layer: the only way routes reach the store, the wake-ups and the scheduler. */
+  readonly services: Services;
   readonly metrics: ServerMetrics;
   readonly log: Logger;
   /** Aborted when the server shuts down: parked long-polls return at once. */
@@ -64,7 +57,7 @@ export class Ctx {
   }
 
   auth(): Promise<TokenScope> {
-    this.scope ??= authenticate(this.deps.store, tokenFrom(this.req, this.query));
+    this.scope ??= this.deps.services.accounts.authenticate(tokenFrom(this.req, this.query), this.signal);
     return this.scope;
   }
 

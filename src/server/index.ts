@@ -12,17 +12,14 @@ import { answerClientError } from './http/client-error.js';
 import { capConnections } from './http/connections.js';
 import type { Deps } from './context.js';
 import { tightenDataDir } from './data-dir.js';
-import { createMetrics } from './metrics.js';
+import { createServices, type Services } from './services/services.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 import { LogFiles } from './store/logs.js';
-import { Ticker } from './ticker.js';
-import { Wakeups } from './wakeups.js';
-import { Warmups } from './warmups.js';
 
 const HEADERS_TIMEOUT_MS = 10_000;
 
 export { Admin, type Bootstrap } from './admin.js';
-export type { Store } from './store/types.js';
+export type { Store } from './store/ports.js';
 
 export interface ServerHandle {
   url: string;
@@ -40,9 +37,7 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
   const store = openSqliteStore(config.dataDir);
   const logs = new LogFiles(config.dataDir, config.maxLogBytes);
   const closingCtl = new AbortController();
-  const wakeups = new Wakeups(config.maxParkedPerCluster);
-  const metrics = createMetrics(store, wakeups);
-  const ticker = new Ticker(store, wakeups, config.maxAttempts, metrics, log);
+  const services = createServices({ config, store, logs, log });
   let server: Server | TlsServer | undefined;
   try {
     await logs.init();
@@ -50,7 +45,7 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
     if (tightened > 0) log.warn({ entries: tightened }, 'data dir entries were readable by others; set to 0700/0600');
     const admin = new Admin(store, config);
     const bootstrap = await admin.bootstrapIfEmpty();
-    const deps: Deps = { config, store, logs, wakeups, warmups: new Warmups(), ticker, metrics, log, closing: closingCtl.signal };
+    const deps: Deps = { config, services, metrics: services.metrics, log, closing: closingCtl.signal };
     // Headers must come at once (Iron clients send them in one write); a whole request (an upload
     // included) within REQUEST_TIMEOUT. Both bound only the receiving: a parked reserve has been
     // received, so it is never cut. Keep-alive idles 65 s, past the 60 s of common load balancers.
@@ -73,19 +68,19 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
       const path = await writeIronJson(config.dataDir, bootstrap, config.publicHost, port, scheme);
       log.info({ path, project_id: bootstrap.projectId, cluster_id: bootstrap.clusterId }, 'fresh data dir: bootstrapped, wrote iron.json');
     }
-    ticker.start();
+    services.start();
     log.info({ url, data_dir: config.dataDir }, 'iron-api listening');
     const srv = server;
     let closed: Promise<void> | undefined;
     const close = (): Promise<void> => {
-      closed ??= shutdown(srv, config.shutdownGraceMs, closingCtl, ticker, store, log);
+      closed ??= shutdown(srv, config.shutdownGraceMs, closingCtl, services, log);
       return closed;
     };
     opts.signal?.addEventListener('abort', () => void close(), { once: true });
     return { url, port, close, bootstrap, admin };
   } catch (err) {
     server?.close();
-    await store.close();
+    await services.close();
     throw err;
   }
 }
@@ -102,7 +97,7 @@ function listen(server: Server | TlsServer, host: string, port: number): Promise
 }
 
 /** Stop accepting, release parked long-polls, let in-flight requests finish (bounded), close the DB. */
-async function shutdown(server: Server | TlsServer, graceMs: number, closing: AbortController, ticker: Ticker, store: { close(): Promise<void> }, log: Logger): Promise<void> {
+async function shutdown(server: Server | TlsServer, graceMs: number, closing: AbortController, services: Services, log: Logger): Promise<void> {
   log.info('iron-api shutting down');
   const done = new Promise<void>((resolve) => server.close(() => resolve()));
   closing.abort(new IronError('ERR_SERVER_CLOSING', 'server is shutting down'));
@@ -110,7 +105,6 @@ async function shutdown(server: Server | TlsServer, graceMs: number, closing: Ab
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
   await done;
   clearTimeout(timer);
-  await ticker.stop();
-  await store.close();
+  await services.close();
   log.info('iron-api stopped');
 }

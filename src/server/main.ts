@@ -75,7 +75,7 @@ async function adminCommand(config: ServerConfig, cmd: string, sub: string | und
   try {
     const admin = new Admin(store, config);
     // The bootstrap (default project and cluster) only happens on an empty store: keep it that way.
-    if (await store.isEmpty()) {
+    if (await store.accounts.isEmpty(new AbortController().signal)) {
       process.stderr.write(`${config.dataDir} is not initialised: start iron-api on it once first\n`);
       return 2;
     }

@@ -5,8 +5,9 @@
 // DEPTH_TTL_MS, so a loop on /metrics costs serialising counters only.
 // iron_queue_depth is what an autoscaler scales runners on.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { QueueDepthRow, Store } from './store/types.js';
-import type { Wakeups } from './wakeups.js';
+import type { TaskStore } from './store/ports.js';
+import type { QueueDepthRow } from './store/records.js';
+import type { Wakeups } from './services/wakeups.js';
 
 const DEPTH_TTL_MS = 5_000;
 
@@ -30,23 +31,24 @@ class DepthCache {
   private at = Number.NEGATIVE_INFINITY;
   private rows: Promise<readonly QueueDepthRow[]> = Promise.resolve([]);
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly tasks: TaskStore, private readonly signal: AbortSignal) {}
 
   get(): Promise<readonly QueueDepthRow[]> {
     const now = Date.now();
     if (now - this.at >= DEPTH_TTL_MS) {
       this.at = now;
-      this.rows = this.store.queueDepth(now).catch(() => []);
+      this.rows = this.tasks.queueDepth(now, this.signal).catch(() => []);
     }
     return this.rows;
   }
 }
 
-export function createMetrics(store: Store, wakeups?: Wakeups, defaults = false): ServerMetrics {
+/** `signal` bounds the store reads of scrapes (the queue depth): the server's lifetime. */
+export function createMetrics(tasks: TaskStore, signal: AbortSignal, wakeups?: Wakeups, defaults = false): ServerMetrics {
   const registry = new Registry();
   const perCluster = new Registry();
   if (defaults) collectDefaultMetrics({ register: registry });
-  const depth = new DepthCache(store);
+  const depth = new DepthCache(tasks, signal);
   const m = {
     registry,
     requests: new Counter({ name: 'iron_api_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [registry] }),

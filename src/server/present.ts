@@ -1,7 +1,7 @@
 // Domain objects -> the JSON shapes Iron clients decode (ids as 24-hex strings, times as RFC 3339,
 // `code_rev` as a string, `rev` as an int, optional fields omitted rather than null).
 import { rfc3339 } from './ids.js';
-import type { Cluster, Code, CodeRevision, Schedule, Task } from './store/types.js';
+import type { Cluster, Code, CodeRevision, Schedule, Task } from './store/records.js';
 
 type J = Record<string, unknown>;
 

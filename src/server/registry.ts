@@ -1,5 +1,5 @@
 // Which registry an image comes from, and which stored credential (if any) pulls it.
-import type { Credential } from './store/types.js';
+import type { Credential } from './store/records.js';
 
 const DOCKER_HUB = 'docker.io';
 

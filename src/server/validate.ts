@@ -2,7 +2,7 @@
 // as `sync` and `name`); a known field of the wrong type is a 400 naming the field. `null` means unset.
 import { IronError } from '../errors.js';
 import { badRequest } from './http/errors.js';
-import type { Page } from './store/types.js';
+import type { Page } from './store/records.js';
 
 type Obj = Record<string, unknown>;
 

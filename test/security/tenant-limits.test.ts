@@ -2,8 +2,8 @@
 // cannot hide invisible or bidi characters or differ only in Unicode normalisation, deep pagination
 // and oversized heartbeats are refused before they cost a scan. /healthz answers throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_CLUSTERS_PER_PROJECT } from '../../src/server/routes/clusters.js';
-import { MAX_CODES_PER_PROJECT } from '../../src/server/routes/codes.js';
+import { MAX_CLUSTERS_PER_PROJECT } from '../../src/server/services/clusters.js';
+import { MAX_CODES_PER_PROJECT } from '../../src/server/services/codes.js';
 import { call, registerCode, startTestServer, type TestServer } from '../server/helpers.js';
 
 let s: TestServer;

@@ -162,11 +162,11 @@ describe('schedules: every field Iron lists round-trips', () => {
     const store = openSqliteStore(s.dir);
     try {
       const now = Date.now();
-      await store.runDueSchedules(now + 1_000);
+      await store.schedules.runDueSchedules(now + 1_000, AbortSignal.timeout(10_000));
       const tasksOf = async () => (await call<{ tasks: { schedule_id?: string; id: string }[] }>(s.url, 'GET', `/2/projects/${s.pid}/tasks?per_page=100`, { token: s.token }))
         .body.tasks.filter((t) => t.schedule_id === id);
       expect((await tasksOf()).length).toBe(1);
-      await store.runDueSchedules(now + 62_000);
+      await store.schedules.runDueSchedules(now + 62_000, AbortSignal.timeout(10_000));
       expect((await tasksOf()).length).toBe(1);
       const skipped = await call(s.url, 'GET', `/2/projects/${s.pid}/schedules/${id}`, { token: s.token });
       expect(skipped.body).toMatchObject({ run_count: 1, status: 'scheduled' });
@@ -174,7 +174,7 @@ describe('schedules: every field Iron lists round-trips', () => {
       // Once that task ends, the next run queues again.
       const [first] = await tasksOf();
       expect((await call(s.url, 'POST', `/2/projects/${s.pid}/tasks/${first?.id ?? ''}/cancel`, { token: s.token, json: {} })).status).toBe(200);
-      await store.runDueSchedules(now + 123_000);
+      await store.schedules.runDueSchedules(now + 123_000, AbortSignal.timeout(10_000));
       expect((await tasksOf()).length).toBe(2);
       const ran = await call(s.url, 'GET', `/2/projects/${s.pid}/schedules/${id}`, { token: s.token });
       expect(ran.body).toMatchObject({ run_count: 2 });

@@ -1,37 +1,24 @@
 // Code packages: register a Docker image (or a zip), list, get, delete, revisions, download, stats,
 // pause/resume of the task queue, cancel_all.
 import { createReadStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { IronError } from '../../errors.js';
-import { verifyPackage } from '../../zip/index.js';
-import { zipPath } from '../code-package.js';
 import { readCodeUpload } from '../code-upload.js';
 import { checkName } from '../names.js';
 import { HANDLED, type Ctx, type Handler } from '../context.js';
-import { badRequest, notFound } from '../http/errors.js';
+import { badRequest } from '../http/errors.js';
 import type { Router } from '../http/router.js';
 import { codeJson, revisionJson } from '../present.js';
-import type { Code, CodeInput } from '../store/types.js';
+import type { CodeInput } from '../store/records.js';
 import { imageRefProblem } from '../../protocol/image-ref.js';
 import { optEnvVars, optNumber, optPriority, optString, pageOf, queryUnix, reqString } from '../validate.js';
-
-export const MAX_CODES_PER_PROJECT = 1000;
 
 export function registerCodeRoutes(r: Router<Handler>): void {
   r.add('POST', '/2/projects/:pid/codes', async (ctx) => {
     const pid = await ctx.project();
     const upload = await readCodeUpload(ctx);
     try {
-      // Refused here with the reason (400, ERR_ZIP_*), so no runner ever sees an unsafe package.
-      if (upload.file !== undefined) await verifyPackage(upload.file.path, ctx.deps.config.zipLimits, ctx.signal);
-      const input = codeInput(ctx, pid, upload.data, upload.file);
-      await checkCodeQuota(ctx, pid, input.name);
-      const code = await ctx.deps.store.putCode(input, Date.now());
-      // A new revision may raise max_concurrency: tasks waiting for a slot may run now.
-      if (code.rev > 1) ctx.deps.wakeups.wakeReady(await ctx.deps.store.readyClustersOf(code.id));
-      if (upload.file !== undefined) await rename(upload.file.path, zipPath(ctx, code.historyId));
-      await warmImage(ctx, code);
+      const code = await ctx.deps.services.codes.register(upload.file, () => codeInput(ctx, pid, upload.data, upload.file), ctx.signal);
       return { ...codeJson(code), msg: 'Upload successful.' };
     } finally {
       if (upload.file !== undefined) await rm(upload.file.path, { force: true });
@@ -40,100 +27,65 @@ export function registerCodeRoutes(r: Router<Handler>): void {
 
   r.add('GET', '/2/projects/:pid/codes', async (ctx) => {
     const pid = await ctx.project();
-    return { codes: (await ctx.deps.store.listCodes(pid, pageOf(ctx.query))).map(codeJson) };
+    return { codes: (await ctx.deps.services.codes.list(pid, pageOf(ctx.query), ctx.signal)).map(codeJson) };
   });
 
-  r.add('GET', '/2/projects/:pid/codes/:id', async (ctx) => codeJson(await code(ctx)));
+  r.add('GET', '/2/projects/:pid/codes/:id', async (ctx) => {
+    const pid = await ctx.project();
+    return codeJson(await ctx.deps.services.codes.get(pid, ctx.id('id', 'code'), ctx.signal));
+  });
 
   r.add('DELETE', '/2/projects/:pid/codes/:id', async (ctx) => {
-    const c = await code(ctx);
-    await ctx.deps.store.deleteCode(c.projectId, c.id, Date.now());
+    const pid = await ctx.project();
+    await ctx.deps.services.codes.delete(pid, ctx.id('id', 'code'), ctx.signal);
     return { msg: 'Deleted' };
   });
 
   r.add('GET', '/2/projects/:pid/codes/:id/revisions', async (ctx) => {
-    const c = await code(ctx);
-    return { revisions: (await ctx.deps.store.listRevisions(c.projectId, c.id, pageOf(ctx.query))).map(revisionJson) };
+    const pid = await ctx.project();
+    const id = ctx.id('id', 'code');
+    // The page is read once the code is found (a 404 before a 400), as the code is looked up first.
+    const revisions = await ctx.deps.services.codes.revisions(pid, id, () => pageOf(ctx.query), ctx.signal);
+    return { revisions: revisions.map(revisionJson) };
   });
 
   r.add('GET', '/2/projects/:pid/codes/:id/download', async (ctx) => {
-    const c = await code(ctx);
-    const wanted = ctx.query.get('revision');
-    let rev = c.rev;
-    let historyId = c.historyId;
-    if (wanted !== null && wanted !== '') {
-      const revs = await ctx.deps.store.listRevisions(c.projectId, c.id, { page: 0, perPage: 100 });
-      const found = revs.find((x) => String(x.rev) === wanted);
-      if (found === undefined) throw notFound('Revision not found');
-      rev = found.rev;
-      historyId = found.id;
-    }
-    const path = zipPath(ctx, historyId);
-    const size = await stat(path).then((s) => s.size, () => undefined);
-    if (size === undefined) throw notFound('This revision has no code file (a Docker image registration)');
+    const pid = await ctx.project();
+    const { code, rev, file } = await ctx.deps.services.codes.download(pid, ctx.id('id', 'code'), ctx.query.get('revision'), ctx.signal);
     ctx.res.writeHead(200, {
-      'content-type': 'application/zip', 'content-length': size,
-      'content-disposition': `attachment; filename=${encodeURIComponent(c.name)}_${rev}.zip`,
+      'content-type': 'application/zip', 'content-length': file.size,
+      'content-disposition': `attachment; filename=${encodeURIComponent(code.name)}_${rev}.zip`,
     });
-    await pipeline(createReadStream(path), ctx.res);
+    await pipeline(createReadStream(file.path), ctx.res);
     return HANDLED;
   });
 
   r.add('GET', '/2/projects/:pid/codes/:id/stats', async (ctx) => {
-    const c = await code(ctx);
-    const until = queryUnix(ctx.query, 'end_date') ?? Date.now();
-    const since = queryUnix(ctx.query, 'start_date') ?? until - 24 * 3600 * 1000;
-    return ctx.deps.store.taskCounts({ codeId: c.id, since, until });
+    const pid = await ctx.project();
+    return ctx.deps.services.codes.stats(pid, ctx.id('id', 'code'), () => {
+      const until = queryUnix(ctx.query, 'end_date') ?? Date.now();
+      const since = queryUnix(ctx.query, 'start_date') ?? until - 24 * 3600 * 1000;
+      return { since, until };
+    }, ctx.signal);
   });
 
   r.add('POST', '/2/projects/:pid/codes/:id/pause_task_queue', async (ctx) => {
-    const c = await code(ctx);
-    await ctx.deps.store.setCodePaused(c.projectId, c.id, true, Date.now());
+    const pid = await ctx.project();
+    await ctx.deps.services.codes.pause(pid, ctx.id('id', 'code'), ctx.signal);
     return { msg: 'Paused' };
   });
 
   r.add('POST', '/2/projects/:pid/codes/:id/resume_task_queue', async (ctx) => {
-    const c = await code(ctx);
-    await ctx.deps.store.setCodePaused(c.projectId, c.id, false, Date.now());
-    ctx.deps.wakeups.wakeReady(await ctx.deps.store.readyClustersOf(c.id));
+    const pid = await ctx.project();
+    await ctx.deps.services.codes.resume(pid, ctx.id('id', 'code'), ctx.signal);
     return { msg: 'Resumed' };
   });
 
   r.add('POST', '/2/projects/:pid/codes/:id/cancel_all', async (ctx) => {
-    const c = await code(ctx);
-    // Nothing to wake: the slots freed belong to this code, whose queued tasks are cancelled too.
-    const n = await ctx.deps.store.cancelAll(c.projectId, c.id, Date.now());
+    const pid = await ctx.project();
+    const n = await ctx.deps.services.codes.cancelAll(pid, ctx.id('id', 'code'), ctx.signal);
     return { msg: 'Cancelled', cancelled_count: n };
   });
-}
-
-/** A new name past the project's quota of codes is refused (a new revision of an existing one is not). */
-async function checkCodeQuota(ctx: Ctx, pid: string, name: string): Promise<void> {
-  if ((await ctx.deps.store.getCodeByName(pid, name)) !== undefined) return;
-  if ((await ctx.deps.store.countCodes(pid)) >= MAX_CODES_PER_PROJECT) {
-    throw new IronError('ERR_SERVER_QUOTA', `a project may have at most ${MAX_CODES_PER_PROJECT} codes; delete some first`);
-  }
-}
-
-async function code(ctx: Ctx): Promise<Code> {
-  const pid = await ctx.project();
-  const c = await ctx.deps.store.getCode(pid, ctx.id('id', 'code'));
-  if (c === undefined) throw notFound('Code not found');
-  return c;
-}
-
-/**
- * Pre-pull: the new revision's image is listed for the runners of the clusters this project's tasks
- * go to (its own clusters and the install's default cluster), and their parked reserves are woken.
- */
-async function warmImage(ctx: Ctx, code: Code): Promise<void> {
-  if (code.image === '') return;
-  const own = await ctx.deps.store.listClusters(code.projectId, { page: 0, perPage: 100 });
-  const shared = await ctx.deps.store.resolveCluster(code.projectId, 'default');
-  const ids = [...own.map((c) => c.id), ...(shared === undefined ? [] : [shared.id])];
-  ctx.deps.warmups.add(ids, code.image, code.projectId, Date.now());
-  // Every parked reserve of those clusters: each runner is to pull, not just one (registrations are rare).
-  for (const id of ids) ctx.deps.wakeups.wake(id, Number.POSITIVE_INFINITY);
 }
 
 function codeInput(ctx: Ctx, projectId: string, d: Record<string, unknown>, file: { md5: string; sha256: string; size: number } | undefined): CodeInput {

@@ -9,7 +9,7 @@ import type { Router } from '../http/router.js';
 export function registerOpsRoutes(r: Router<Handler>): void {
   r.add('GET', '/healthz', async (ctx) => {
     // A trivial store read proves the database answers, not just the socket.
-    await ctx.deps.store.isEmpty();
+    await ctx.deps.services.accounts.health(ctx.signal);
     return { status: 'ok' };
   });
   r.add('GET', '/metrics', async (ctx) => {

@@ -1,6 +1,6 @@
 // Project info (ironcli calls it before every worker command) and private-registry credentials.
 import type { Handler } from '../context.js';
-import { badRequest, notFound } from '../http/errors.js';
+import { badRequest } from '../http/errors.js';
 import type { Router } from '../http/router.js';
 import { rfc3339 } from '../ids.js';
 import { normalizeRegistry } from '../registry.js';
@@ -9,8 +9,7 @@ import { optString } from '../validate.js';
 export function registerProjectRoutes(r: Router<Handler>): void {
   r.add('GET', '/2/projects/:pid', async (ctx) => {
     const pid = await ctx.project();
-    const p = await ctx.deps.store.getProject(pid);
-    if (p === undefined) throw notFound('Project not found');
+    const p = await ctx.deps.services.accounts.project(pid, ctx.signal);
     return { id: p.id, name: p.name, created_at: rfc3339(p.createdAt) };
   });
 
@@ -37,7 +36,7 @@ export function registerProjectRoutes(r: Router<Handler>): void {
     const serverAddress = normalizeRegistry(optString(fields, 'serveraddress', 1024) ?? '');
     const stored: Record<string, string> = { username, password, serveraddress: serverAddress };
     if (email !== '') stored['email'] = email;
-    await ctx.deps.store.putCredential(pid, { serverAddress, auth: stored }, Date.now());
+    await ctx.deps.services.accounts.addCredential(pid, { serverAddress, auth: stored }, ctx.signal);
     return { msg: 'Credentials added' };
   });
 }

@@ -1,14 +1,13 @@
-// Schedules: create (batch), list, get, update, cancel. The ticker queues their tasks when due. Every field of
+// Schedules: create (batch), list, get, update, cancel. The scheduler queues their tasks when due. Every field of
 // Iron's schedule API round-trips (docs/compatibility.md); combinations that cannot mean anything are 400.
 import type { Ctx, Handler } from '../context.js';
-import { badRequest, conflict, notFound } from '../http/errors.js';
+import { badRequest, notFound } from '../http/errors.js';
 import type { Router } from '../http/router.js';
 import { scheduleJson } from '../present.js';
-import type { NewSchedule, Schedule } from '../store/types.js';
-import { clusterIdFor, MAX_DELAY_S, MAX_TIMEOUT_S } from '../task-input.js';
+import type { NewSchedule, Schedule } from '../store/records.js';
+import { delayOf, timeoutOf } from '../task-create-input.js';
 import { optNumber, optPriority, optString, optTime, pageOf } from '../validate.js';
 
-const MAX_SCHEDULES_PER_PROJECT = 100;
 const MIN_RUN_EVERY_S = 60;
 
 export function registerScheduleRoutes(r: Router<Handler>): void {
@@ -17,31 +16,25 @@ export function registerScheduleRoutes(r: Router<Handler>): void {
     const body = await ctx.json();
     const list = body['schedules'];
     if (!Array.isArray(list) || list.length === 0) throw badRequest('schedules must be a non-empty array');
-    const active = await ctx.deps.store.countActiveSchedules(pid);
-    if (active + list.length > MAX_SCHEDULES_PER_PROJECT) {
-      throw badRequest(`at most ${MAX_SCHEDULES_PER_PROJECT} active schedules per project`);
-    }
-    const now = Date.now();
-    const out: NewSchedule[] = [];
-    for (const [i, raw] of list.entries()) {
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`schedules[${i}] must be an object`);
-      out.push(await scheduleFrom(ctx, pid, raw as Record<string, unknown>, `schedules[${i}]`, now));
-    }
-    const created = await ctx.deps.store.createSchedules(out, now);
-    for (const s of created) if (s.nextStart !== null) ctx.deps.ticker.poke(s.nextStart);
+    const created = await ctx.deps.services.schedules.create(pid, list.length, async (now) => {
+      const out: NewSchedule[] = [];
+      for (const [i, raw] of list.entries()) {
+        if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`schedules[${i}] must be an object`);
+        out.push(await scheduleFrom(ctx, pid, raw as Record<string, unknown>, `schedules[${i}]`, now));
+      }
+      return out;
+    }, ctx.signal);
     return { msg: 'Scheduled', schedules: created.map((s) => ({ id: s.id })) };
   });
 
   r.add('GET', '/2/projects/:pid/schedules', async (ctx) => {
     const pid = await ctx.project();
-    return { schedules: (await ctx.deps.store.listSchedules(pid, pageOf(ctx.query))).map(scheduleJson) };
+    return { schedules: (await ctx.deps.services.schedules.list(pid, pageOf(ctx.query), ctx.signal)).map(scheduleJson) };
   });
 
   r.add('GET', '/2/projects/:pid/schedules/:id', async (ctx) => {
     const pid = await ctx.project();
-    const s = await ctx.deps.store.getSchedule(pid, ctx.id('id', 'schedule'));
-    if (s === undefined) throw notFound('Schedule not found');
-    return scheduleJson(s);
+    return scheduleJson(await ctx.deps.services.schedules.get(pid, ctx.id('id', 'schedule'), ctx.signal));
   });
 
   // Ruby's schedules_update: a partial body over the schedule's fields, checked like a new schedule.
@@ -50,30 +43,24 @@ export function registerScheduleRoutes(r: Router<Handler>): void {
     const id = ctx.id('id', 'schedule');
     const body = await ctx.json();
     const patch = body['schedule'] !== null && typeof body['schedule'] === 'object' && !Array.isArray(body['schedule']) ? (body['schedule'] as Record<string, unknown>) : body;
-    const before = await ctx.deps.store.getSchedule(pid, id);
-    if (before === undefined) throw notFound('Schedule not found');
-    const now = Date.now();
-    const next = await scheduleFrom(ctx, pid, { ...asRequest(before), ...patch }, 'schedule', now);
-    const out = await ctx.deps.store.updateSchedule(pid, id, next, now);
-    if (out === 'not_found') throw notFound('Schedule not found');
-    if (out === 'finished') throw conflict(`schedule already ${before.status}`);
-    if (out.nextStart !== null) ctx.deps.ticker.poke(out.nextStart);
+    const out = await ctx.deps.services.schedules.update(pid, id, (before, now) => scheduleFrom(ctx, pid, { ...asRequest(before), ...patch }, 'schedule', now), ctx.signal);
     return { msg: 'Updated', ...scheduleJson(out) };
   });
 
   r.add('POST', '/2/projects/:pid/schedules/:id/cancel', async (ctx) => {
     const pid = await ctx.project();
     await ctx.json();
-    if (!(await ctx.deps.store.cancelSchedule(pid, ctx.id('id', 'schedule'), Date.now()))) throw notFound('Schedule not found');
+    await ctx.deps.services.schedules.cancel(pid, ctx.id('id', 'schedule'), ctx.signal);
     return { msg: 'Cancelled' };
   });
 }
 
 /** One schedule of a create (or an update merged over the stored one), checked field by field. */
 async function scheduleFrom(ctx: Ctx, pid: string, s: Record<string, unknown>, at: string, now: number): Promise<NewSchedule> {
+  const lookups = ctx.deps.services.schedules.lookups;
   const codeName = optString(s, 'code_name') ?? '';
   if (codeName === '') throw badRequest(`${at}: code_name is required`);
-  if ((await ctx.deps.store.getCodeByName(pid, codeName)) === undefined) throw notFound(`${at}: code not found: ${JSON.stringify(codeName)}`);
+  if ((await lookups.codeByName(pid, codeName, ctx.signal)) === undefined) throw notFound(`${at}: code not found: ${JSON.stringify(codeName)}`);
   const payload = optString(s, 'payload', ctx.deps.config.maxPayloadBytes) ?? '';
   if (payload === '') throw badRequest(`${at}: payload is required (send "{}" for none)`);
   const runEvery = optNumber(s, 'run_every', 0, 10 * 365 * 86_400) ?? 0;
@@ -81,7 +68,7 @@ async function scheduleFrom(ctx: Ctx, pid: string, s: Record<string, unknown>, a
   const startAt = optTime(s, 'start_at') ?? now;
   const endAt = optTime(s, 'end_at') ?? null;
   if (endAt !== null && endAt < startAt) throw badRequest(`${at}: end_at is before start_at`);
-  const timeout = optNumber(s, 'timeout', 0, MAX_TIMEOUT_S, { ceil: true }) ?? 0;
+  const timeout = timeoutOf(s);
   const runTimes = optNumber(s, 'run_times', 0, 1_000_000_000) ?? 0;
   // Without run_every a schedule runs once: more runs cannot happen, so asking for them is a mistake.
   if (runEvery === 0 && runTimes > 1) throw badRequest(`${at}: run_times ${runTimes} needs run_every (without it the schedule runs once)`);
@@ -89,10 +76,10 @@ async function scheduleFrom(ctx: Ctx, pid: string, s: Record<string, unknown>, a
   const maxConcurrency = optNumber(s, 'max_concurrency', 0, 1_000_000) ?? 0;
   return {
     projectId: pid, codeName, payload, name: optString(s, 'name') ?? '', label: optString(s, 'label') ?? '',
-    clusterId: await clusterIdFor(ctx, pid, optString(s, 'cluster')),
+    clusterId: (await lookups.usableCluster(pid, optString(s, 'cluster'), ctx.signal)).id,
     priority: optPriority(s, 'priority') ?? null,
-    timeout: timeout === 0 ? MAX_TIMEOUT_S : timeout,
-    delay: optNumber(s, 'delay', 0, MAX_DELAY_S, { ceil: true }) ?? 0,
+    timeout,
+    delay: delayOf(s),
     startAt, endAt, runEvery: runEvery === 0 ? null : runEvery,
     runTimes, maxConcurrency: maxConcurrency === 0 ? null : maxConcurrency,
   };

@@ -1,6 +1,7 @@
 // Projects, tokens, clusters and registry credentials in SQLite.
 import { newId } from '../../ids.js';
-import { TASK_STATUSES, type Cluster, type Credential, type Page, type Project, type TaskStatus, type TokenScope } from '../types.js';
+import { TASK_STATUSES } from '../../../protocol/statuses.js';
+import type { Cluster, Credential, Page, Project, TaskStatus, TokenScope } from '../records.js';
 import type { SecretBox } from '../secret-box.js';
 import type { Db } from './db.js';
 import { toCluster } from './rows.js';

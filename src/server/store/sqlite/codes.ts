@@ -1,7 +1,7 @@
 // Code packages and their revisions. A re-upload of a name adds a revision; tasks stay pinned to the
 // revision current when they were queued (Iron's rule), so revisions are never rewritten.
 import { newId } from '../../ids.js';
-import type { Code, CodeInput, CodeRevision, Page } from '../types.js';
+import type { Code, CodeInput, CodeRevision, Page } from '../records.js';
 import type { Db } from './db.js';
 import { toCode, toRevision } from './rows.js';
 

@@ -1,7 +1,10 @@
-// The embedded SQLite store (Node's built-in node:sqlite) behind the Store port.
+// The embedded SQLite store (Node's built-in node:sqlite) behind the store ports. Each method is
+// synchronous inside (one transaction on the event-loop thread) and async outside. The signal is
+// not consulted: a transaction cannot be interrupted once it runs, and none waits for anything
+// before it does (no connection pool, no lock queue), so there is nothing for it to cancel.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Store } from '../types.js';
+import type { AccountStore, ClusterStore, CodeStore, DeadlineStore, LeaseStore, ScheduleStore, Store, TaskStore } from '../ports.js';
 import * as accounts from './accounts.js';
 import * as codes from './codes.js';
 import { Db } from './db.js';
@@ -15,13 +18,32 @@ export function openSqliteStore(dataDir: string): Store {
   const db = new Db(join(dataDir, 'iron.db'));
   const box = SecretBox.forDataDir(dataDir);
   accounts.sealLegacyCredentials(db, box);
-  // Each method is synchronous inside (one transaction on the event-loop thread) and async outside.
+  return {
+    accounts: accountStore(db, box),
+    clusters: clusterStore(db),
+    codes: codeStore(db),
+    tasks: taskStore(db),
+    leases: leaseStore(db),
+    schedules: scheduleStore(db),
+    deadlines: deadlineStore(db),
+    close: async () => db.close(),
+  };
+}
+
+function accountStore(db: Db, box: SecretBox): AccountStore {
   return {
     isEmpty: async () => accounts.isEmpty(db),
     createProject: async (name, now) => accounts.createProject(db, name, now),
     getProject: async (id) => accounts.getProject(db, id),
     addToken: async (hash, scope, now) => accounts.addToken(db, hash, scope, now),
     findToken: async (hash) => accounts.findToken(db, hash),
+    putCredential: async (pid, cred, now) => accounts.putCredential(db, box, pid, cred, now),
+    credentials: async (pid) => accounts.credentials(db, box, pid),
+  };
+}
+
+function clusterStore(db: Db): ClusterStore {
+  return {
     createCluster: async (c, now) => accounts.createCluster(db, c, now),
     getCluster: async (id) => accounts.getCluster(db, id),
     resolveCluster: async (owner, idOrName) => accounts.resolveCluster(db, owner, idOrName),
@@ -29,10 +51,11 @@ export function openSqliteStore(dataDir: string): Store {
     countClusters: async (owner) => accounts.countClusters(db, owner),
     updateCluster: async (id, patch, now) => accounts.updateCluster(db, id, patch, now),
     deleteCluster: async (id) => accounts.deleteCluster(db, id),
-    taskCounts: async (f) => accounts.taskCounts(db, f),
-    putCredential: async (pid, cred, now) => accounts.putCredential(db, box, pid, cred, now),
-    credentials: async (pid) => accounts.credentials(db, box, pid),
+  };
+}
 
+function codeStore(db: Db): CodeStore {
+  return {
     putCode: async (input, now) => codes.putCode(db, input, now),
     getCode: async (pid, id) => codes.getCode(db, pid, id),
     getCodeByName: async (pid, name) => codes.getCodeByName(db, pid, name),
@@ -43,28 +66,39 @@ export function openSqliteStore(dataDir: string): Store {
     setRevisionSha256: async (id, sha) => codes.setRevisionSha256(db, id, sha),
     deleteCode: async (pid, id, now) => codes.deleteCode(db, pid, id, now),
     setCodePaused: async (pid, id, paused, now) => codes.setCodePaused(db, pid, id, paused, now),
+  };
+}
 
+function taskStore(db: Db): TaskStore {
+  return {
     queueTasks: async (list, now) => tasks.queueTasks(db, list, now),
+    queueRetry: async (of, next, now) => tasks.queueRetry(db, of, next, now),
     getTask: async (pid, id) => tasks.getTask(db, pid, id),
     listTasks: async (f) => tasks.listTasks(db, f),
     cancelTask: async (pid, id, now) => tasks.cancelTask(db, pid, id, now),
     cancelAll: async (pid, codeId, now) => tasks.cancelAll(db, pid, codeId, now),
-    retryTask: async (pid, id, delay, now) => tasks.retryTask(db, pid, id, delay, now),
     setProgress: async (pid, id, percent, msg, now) => tasks.setProgress(db, pid, id, percent, msg, now),
+    taskCounts: async (f) => accounts.taskCounts(db, f),
+    readyClustersOf: async (codeId) => runner.readyClustersOf(db, codeId),
+    queueDepth: async (now) => runner.queueDepth(db, now),
+  };
+}
 
-    reserve: async (cid, iid, n, now, leaseMs) => runner.reserve(db, cid, iid, n, now, leaseMs),
-    heartbeat: async (cid, iid, items, now, leaseMs) => runner.heartbeat(db, cid, iid, items, now, leaseMs),
-    startTask: async (cid, id, rid, now) => runner.startTask(db, cid, id, rid, now),
-    finishTask: async (cid, id, f, now) => runner.finishTask(db, cid, id, f, now),
-    logTarget: async (cid, id, rid) => runner.logTarget(db, cid, id, rid),
+function leaseStore(db: Db): LeaseStore {
+  return {
+    reserve: async (cid, iid, n, now, until) => runner.reserve(db, cid, iid, n, now, until),
+    heartbeat: async (cid, items, until, rules) => runner.heartbeat(db, cid, items, until, rules),
+    startTask: async (cid, id, rid, now, rules) => runner.startTask(db, cid, id, rid, now, rules),
+    finishTask: async (cid, id, f, now, rules) => runner.finishTask(db, cid, id, f, now, rules),
+    logTarget: async (cid, id, rid, rules) => runner.logTarget(db, cid, id, rid, rules),
     setLogSize: async (id, size) => runner.setLogSize(db, id, size),
     markLogTruncated: async (id) => runner.markLogTruncated(db, id),
-    promoteDue: async (now) => runner.promoteDue(db, now),
-    readyClustersOf: async (codeId) => runner.readyClustersOf(db, codeId),
-    expireLeases: async (now, max) => runner.expireLeases(db, now, max),
-    nextDeadline: async (now) => runner.nextDeadline(db, now),
-    queueDepth: async (now) => runner.queueDepth(db, now),
+    expireLeases: async (now, rules) => runner.expireLeases(db, now, rules),
+  };
+}
 
+function scheduleStore(db: Db): ScheduleStore {
+  return {
     createSchedules: async (list, now) => schedules.createSchedules(db, list, now),
     getSchedule: async (pid, id) => schedules.getSchedule(db, pid, id),
     listSchedules: async (pid, page) => schedules.listSchedules(db, pid, page),
@@ -72,7 +106,12 @@ export function openSqliteStore(dataDir: string): Store {
     updateSchedule: async (pid, id, fields, now) => schedules.updateSchedule(db, pid, id, fields, now),
     countActiveSchedules: async (pid) => schedules.countActiveSchedules(db, pid),
     runDueSchedules: async (now) => schedules.runDueSchedules(db, now),
+  };
+}
 
-    close: async () => db.close(),
+function deadlineStore(db: Db): DeadlineStore {
+  return {
+    promoteDue: async (now) => runner.promoteDue(db, now),
+    nextDeadline: async (now) => runner.nextDeadline(db, now),
   };
 }

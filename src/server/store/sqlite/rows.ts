@@ -1,6 +1,6 @@
 // Row <-> domain mapping for the SQLite store. Columns are snake_case; JSON columns are parsed
 // defensively so one bad row cannot crash a listing.
-import type { Cluster, Code, CodeRevision, Schedule, Task, TaskStatus } from '../types.js';
+import type { Cluster, Code, CodeRevision, Schedule, Task, TaskStatus } from '../records.js';
 
 type R = Record<string, unknown>;
 

@@ -1,7 +1,10 @@
 // The runner side of tasks: reservation, leases (heartbeat, expiry), start, finish. Every function
 // is one transaction, so a reservation is handed out at most once and a state change is all-or-nothing.
+// Which tasks a lease still holds, what an expiry does and when a code retry follows are TaskRules
+// (src/server/services/task-rules.ts): these functions apply them inside their transactions.
 import { newId } from '../../ids.js';
-import type { FinishInput, HeartbeatResult, QueueDepthRow, ReadyCount, ReservedTask, RunnerOutcome, Task } from '../types.js';
+import type { TaskRules } from '../ports.js';
+import type { ExpiredLeases, FinishInput, HeartbeatResult, QueueDepthRow, ReadyCount, Reservation, RunnerOutcome, Task } from '../records.js';
 import { ReadyCounter } from './ready-counter.js';
 import { getRevision } from './codes.js';
 import type { Db } from './db.js';
@@ -51,9 +54,9 @@ function best(heads: readonly Head[]): Head | undefined {
   return top;
 }
 
-export function reserve(db: Db, clusterId: string, instanceId: string, n: number, now: number, leaseMs: number): ReservedTask[] {
+export function reserve(db: Db, clusterId: string, instanceId: string, n: number, now: number, leaseExpiresAt: number): Reservation[] {
   return db.tx(() => {
-    const out: ReservedTask[] = [];
+    const out: Reservation[] = [];
     const heads = eligibleHeads(db, clusterId, now);
     for (let i = 0; i < n; i++) {
       const h = best(heads);
@@ -62,12 +65,12 @@ export function reserve(db: Db, clusterId: string, instanceId: string, n: number
       db.run(
         `UPDATE tasks SET status = 'preparing', reservation_id = ?, instance_id = ?, lease_expires_at = ?, attempt = attempt + 1, updated_at = ?
          WHERE id = ?`,
-        rid, instanceId, now + leaseMs, now, h.id,
+        rid, instanceId, leaseExpiresAt, now, h.id,
       );
       const task = mustTask(db, h.id);
       const revision = getRevision(db, task.codeHistoryId);
       if (revision === undefined) throw new Error(`revision ${task.codeHistoryId} of task ${task.id} is missing`);
-      out.push({ task, revision });
+      out.push({ task, revision, reservationId: rid, leaseExpiresAt });
       h.running++;
       const next = h.max > 0 && h.running >= h.max ? undefined : headOf(db, clusterId, h.codeId, now);
       if (next === undefined) heads.splice(heads.indexOf(h), 1);
@@ -88,59 +91,53 @@ function clusterTask(db: Db, clusterId: string, id: string): Task | undefined {
   return r === undefined ? undefined : toTask(r);
 }
 
-const held = (t: Task): boolean => t.status === 'preparing' || t.status === 'running' || t.cancelPending;
-
 export function heartbeat(
-  db: Db, clusterId: string, _instanceId: string, items: readonly { id: string; reservationId: string }[], now: number, leaseMs: number,
+  db: Db, clusterId: string, items: readonly { id: string; reservationId: string }[], leaseExpiresAt: number, rules: TaskRules,
 ): HeartbeatResult {
   return db.tx(() => {
     const cancel: string[] = [];
     const lost: string[] = [];
     for (const { id, reservationId } of items) {
       const t = clusterTask(db, clusterId, id);
-      if (t === undefined || t.reservationId !== reservationId || !held(t)) {
+      if (t === undefined || t.reservationId !== reservationId || !rules.held(t)) {
         lost.push(id);
         continue;
       }
-      db.run('UPDATE tasks SET lease_expires_at = ? WHERE id = ?', now + leaseMs, id);
+      db.run('UPDATE tasks SET lease_expires_at = ? WHERE id = ?', leaseExpiresAt, id);
       if (t.cancelPending) cancel.push(id);
     }
     return { cancel, lost };
   });
 }
 
-export function startTask(db: Db, clusterId: string, id: string, reservationId: string, now: number): RunnerOutcome {
+export function startTask(db: Db, clusterId: string, id: string, reservationId: string, now: number, rules: TaskRules): RunnerOutcome {
   return db.tx((): RunnerOutcome => {
     const t = clusterTask(db, clusterId, id);
     if (t === undefined) return { ok: false, reason: 'not_found' };
-    if (t.reservationId !== reservationId) return { ok: false, reason: 'superseded' };
-    if (t.cancelPending) return { ok: false, reason: 'cancelled' };
-    if (t.status === 'running') return { ok: true, task: t };
-    if (t.status !== 'preparing') return { ok: false, reason: 'superseded' };
+    const plan = rules.start(t, reservationId);
+    if (plan === 'superseded' || plan === 'cancelled') return { ok: false, reason: plan };
+    if (plan === 'running') return { ok: true, task: t };
     db.run("UPDATE tasks SET status = 'running', start_time = ?, updated_at = ? WHERE id = ?", now, now, id);
     return { ok: true, task: mustTask(db, id) };
   });
 }
 
-export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput, now: number): RunnerOutcome {
+export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput, now: number, rules: TaskRules): RunnerOutcome {
   return db.tx((): RunnerOutcome => {
     const t = clusterTask(db, clusterId, id);
     if (t === undefined) return { ok: false, reason: 'not_found' };
-    if (t.reservationId !== f.reservationId) return { ok: false, reason: 'superseded' };
-    const logSize = Math.max(t.logSize, f.logSize ?? 0);
-    if (f.logTruncated === true && (t.cancelPending || t.status === 'preparing' || t.status === 'running')) {
-      db.run('UPDATE tasks SET log_truncated = 1 WHERE id = ?', id);
-    }
-    if (t.cancelPending) {
-      // The user's cancel already decided the status; record how the container ended.
+    const plan = rules.finish(t, f, now);
+    if (plan.kind === 'superseded') return { ok: false, reason: 'superseded' };
+    if (plan.kind === 'repeat') return { ok: true, task: t };
+    if (plan.markTruncated) db.run('UPDATE tasks SET log_truncated = 1 WHERE id = ?', id);
+    if (plan.kind === 'close_cancel') {
       db.run(
         'UPDATE tasks SET cancel_pending = 0, lease_expires_at = NULL, exit_code = ?, duration = ?, log_size = ?, updated_at = ? WHERE id = ?',
-        f.exitCode, f.durationMs, logSize, now, id,
+        plan.exitCode, plan.duration, plan.logSize, now, id,
       );
       return { ok: true, task: mustTask(db, id) };
     }
-    if (t.status !== 'preparing' && t.status !== 'running') return { ok: true, task: t }; // repeated finish
-    if (f.status === 'requeue') {
+    if (plan.kind === 'requeue') {
       db.run(
         `UPDATE tasks SET status = 'queued', ready = 1, reservation_id = NULL, instance_id = NULL, lease_expires_at = NULL, start_time = NULL,
            available_at = ?, updated_at = ? WHERE id = ?`,
@@ -148,43 +145,37 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
       );
       return { ok: true, task: mustTask(db, id) };
     }
-    // A task finished before its start (payload refused, image pull failed) never ran: it keeps
-    // start_time and duration null, so nobody reads a run into a task that had none.
-    const duration = t.startTime === null ? null : f.durationMs ?? now - t.startTime;
     db.run(
       // An empty runner msg keeps a msg the task set itself through progress.
       `UPDATE tasks SET status = ?, msg = COALESCE(NULLIF(?, ''), msg), exit_code = ?, duration = ?, log_size = ?, end_time = ?, lease_expires_at = NULL,
          updated_at = ? WHERE id = ?`,
-      f.status, f.msg, f.exitCode, duration, logSize, now, now, id,
+      plan.status, plan.msg, plan.exitCode, plan.duration, plan.logSize, now, now, id,
     );
-    applyCodeRetry(db, mustTask(db, id), now);
+    applyCodeRetry(db, mustTask(db, id), now, rules);
     return { ok: true, task: mustTask(db, id) };
   });
 }
 
-/** IronWorker's per-code `retries`: a failed task is queued again as a new, linked task. */
-function applyCodeRetry(db: Db, t: Task, now: number): void {
-  if (t.status !== 'error' && t.status !== 'timeout') return;
+/** The code retry the rules ask for (if any), queued as a new task linked to the one that ended. */
+function applyCodeRetry(db: Db, t: Task, now: number, rules: TaskRules): void {
   const code = db.get<R>('SELECT retries, retries_delay FROM codes WHERE id = ?', t.codeId);
-  if (code === undefined || t.retryCount >= Number(code['retries'])) return;
-  const next = insertTask(db, {
-    projectId: t.projectId, codeId: t.codeId, clusterId: t.clusterId, priority: t.priority, timeout: t.timeout,
-    delay: Number(code['retries_delay']), payload: t.payload, label: t.label, scheduleId: t.scheduleId,
-    retryOf: t.id, retryCount: t.retryCount + 1,
-  }, now);
-  db.run('UPDATE tasks SET retry_task_id = ? WHERE id = ?', next.id, t.id);
+  if (code === undefined) return;
+  const next = rules.codeRetry(t, { retries: Number(code['retries']), retriesDelay: Number(code['retries_delay']) });
+  if (next === null) return;
+  const queued = insertTask(db, next, now);
+  db.run('UPDATE tasks SET retry_task_id = ? WHERE id = ?', queued.id, t.id);
 }
 
 export function markLogTruncated(db: Db, id: string): void {
   db.run('UPDATE tasks SET log_truncated = 1 WHERE id = ? AND log_truncated = 0', id);
 }
 
-export function logTarget(db: Db, clusterId: string, id: string, reservationId: string): RunnerOutcome {
+export function logTarget(db: Db, clusterId: string, id: string, reservationId: string, rules: TaskRules): RunnerOutcome {
   const t = clusterTask(db, clusterId, id);
   if (t === undefined) return { ok: false, reason: 'not_found' };
   if (t.reservationId !== reservationId) return { ok: false, reason: 'superseded' };
   // A user cancel keeps the reservation until the runner reports: its last output is still taken.
-  if (!held(t)) return { ok: false, reason: 'finished' };
+  if (!rules.held(t)) return { ok: false, reason: 'finished' };
   return { ok: true, task: t };
 }
 
@@ -192,22 +183,23 @@ export function setLogSize(db: Db, id: string, size: number): void {
   db.run('UPDATE tasks SET log_size = ? WHERE id = ? AND log_size < ?', size, id, size);
 }
 
-export function expireLeases(db: Db, now: number, maxAttempts: number): { requeued: number; lost: number; ready: ReadyCount[] } {
+export function expireLeases(db: Db, now: number, rules: TaskRules): ExpiredLeases {
   return db.tx(() => {
     const ready = new ReadyCounter();
     let requeued = 0;
     let lost = 0;
     for (const r of db.all<R>('SELECT * FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at < ?', now)) {
       const t = toTask(r);
-      if (t.cancelPending) {
+      const action = rules.leaseLost(t);
+      if (action === 'release_cancel') {
         db.run('UPDATE tasks SET cancel_pending = 0, lease_expires_at = NULL, updated_at = ? WHERE id = ?', now, t.id);
-      } else if (t.lostCount + 1 >= maxAttempts) {
+      } else if (action === 'fail') {
         db.run(
           `UPDATE tasks SET status = 'error', msg = 'runner lost', lost_count = lost_count + 1, lease_expires_at = NULL,
              end_time = ?, updated_at = ? WHERE id = ?`,
           now, now, t.id,
         );
-        applyCodeRetry(db, mustTask(db, t.id), now);
+        applyCodeRetry(db, mustTask(db, t.id), now, rules);
         lost++;
       } else {
         db.run(

@@ -1,6 +1,6 @@
 // Schedules and the scheduler's one transactional step: queue a task for every due schedule.
 import { newId } from '../../ids.js';
-import type { NewSchedule, Page, ReadyCount, Schedule } from '../types.js';
+import type { NewSchedule, Page, ReadyCount, Schedule } from '../records.js';
 import { ReadyCounter } from './ready-counter.js';
 import type { Db } from './db.js';
 import { toSchedule } from './rows.js';

@@ -1,6 +1,6 @@
 // The user side of tasks: queue, read, list, cancel, retry, progress.
 import { newId } from '../../ids.js';
-import type { NewTask, Task, TaskFilter } from '../types.js';
+import type { NewTask, Task, TaskFilter } from '../records.js';
 import type { Db } from './db.js';
 import { toTask } from './rows.js';
 
@@ -79,18 +79,12 @@ export function cancelAll(db: Db, projectId: string, codeId: string, now: number
   });
 }
 
-/** A manual retry is a new task (new id) with the same code, payload and options. */
-export function retryTask(db: Db, projectId: string, id: string, delay: number, now: number): Task | 'not_found' | 'not_finished' {
+/** A retry is a new task (new id); the task it retries links to it. */
+export function queueRetry(db: Db, of: string, next: NewTask, now: number): Task {
   return db.tx(() => {
-    const t = getTask(db, projectId, id);
-    if (t === undefined) return 'not_found';
-    if (t.status === 'queued' || t.status === 'preparing' || t.status === 'running') return 'not_finished';
-    const next = insertTask(db, {
-      projectId, codeId: t.codeId, clusterId: t.clusterId, priority: t.priority, timeout: t.timeout, delay,
-      payload: t.payload, label: t.label, scheduleId: t.scheduleId, retryOf: t.id, retryCount: t.retryCount + 1,
-    }, now);
-    db.run('UPDATE tasks SET retry_task_id = ?, updated_at = ? WHERE id = ?', next.id, now, t.id);
-    return next;
+    const t = insertTask(db, next, now);
+    db.run('UPDATE tasks SET retry_task_id = ?, updated_at = ? WHERE id = ?', t.id, now, of);
+    return t;
   });
 }
 

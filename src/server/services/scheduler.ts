@@ -1,16 +1,16 @@
 // Time-driven work: delayed tasks becoming available, lease expiry, schedules. One timer armed for
 // the store's next deadline (capped so a missed poke costs at most MAX_SLEEP_MS), re-armed earlier
 // whenever a state change creates an earlier deadline.
-import type { Logger } from '../log.js';
-import type { ServerMetrics } from './metrics.js';
-import type { Store } from './store/types.js';
+import type { Logger } from '../../log.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { Store, TaskRules } from '../store/ports.js';
 import type { Wakeups } from './wakeups.js';
 
 const MAX_SLEEP_MS = 5000;
 /** How often one parked reserve per cluster looks anyway, in case a change woke nobody. */
 const SWEEP_MS = 5000;
 
-export class Ticker {
+export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
   private running: Promise<void> | undefined;
@@ -20,9 +20,11 @@ export class Ticker {
   constructor(
     private readonly store: Store,
     private readonly wakeups: Wakeups,
-    private readonly maxAttempts: number,
+    private readonly rules: TaskRules,
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
+    /** Aborted when the services close: a tick's store calls end with them. */
+    private readonly signal: AbortSignal,
   ) {}
 
   start(): void {
@@ -54,14 +56,15 @@ export class Ticker {
     let next: number | null = null;
     try {
       const now = Date.now();
-      const expired = await this.store.expireLeases(now, this.maxAttempts);
+      const signal = this.signal;
+      const expired = await this.store.leases.expireLeases(now, this.rules, signal);
       if (expired.requeued > 0) this.metrics.leaseExpiries.inc({ outcome: 'requeued' }, expired.requeued);
       if (expired.lost > 0) this.metrics.leaseExpiries.inc({ outcome: 'runner_lost' }, expired.lost);
       if (expired.requeued + expired.lost > 0) this.log.warn({ ...expired }, 'leases expired');
-      const scheduled = await this.store.runDueSchedules(now);
+      const scheduled = await this.store.schedules.runDueSchedules(now, signal);
       if (scheduled.queued > 0) this.metrics.tasksQueued.inc({ source: 'schedule' }, scheduled.queued);
       // Delayed tasks whose time came, requeued tasks, scheduled tasks: wake that many reserves of their clusters.
-      const due = await this.store.promoteDue(now);
+      const due = await this.store.deadlines.promoteDue(now, signal);
       for (const ready of [expired.ready, scheduled.ready, due]) this.wakeups.wakeReady(ready);
       // Safety net for a change that becomes reservable without a wake-up of its own (a code's
       // max_concurrency raised by a new revision, ...): one reserve per cluster, not all of them.
@@ -69,7 +72,7 @@ export class Ticker {
         this.lastSweep = now;
         for (const c of this.wakeups.clusters()) this.wakeups.wake(c, 1);
       }
-      next = await this.store.nextDeadline(Date.now());
+      next = await this.store.deadlines.nextDeadline(Date.now(), signal);
     } catch (err) {
       this.log.error({ err }, 'scheduler tick failed');
     }

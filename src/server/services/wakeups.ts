@@ -6,8 +6,8 @@
 // filled its request wakes the next waiter (there may be more), one that was woken but went away
 // passes its wake-up on, so no task is left with every reserve asleep. Parked reserves per cluster
 // are bounded: past the bound `park` refuses (ERR_SERVER_BUSY, a 503 with Retry-After).
-import { IronError } from '../errors.js';
-import type { ReadyCount } from './store/types.js';
+import { IronError } from '../../errors.js';
+import type { ReadyCount } from '../store/records.js';
 
 export type WakeReason = 'woken' | 'timeout' | 'aborted';
 
@@ -108,11 +108,6 @@ export class Wakeups {
   /** Clusters with at least one parked reserve. */
   clusters(): string[] {
     return [...this.byCluster.keys()];
-  }
-
-  /** Every parked reserve (shutdown and tests). */
-  wakeAll(): void {
-    for (const id of [...this.byCluster.keys()]) this.wake(id, Number.POSITIVE_INFINITY);
   }
 
   get waiting(): number {

@@ -1,4 +1,7 @@
-// Wire shapes of the runner protocol (architecture §3), field for field. snake_case: JSON bodies.
+// Wire shapes of the runner protocol (docs/protocol.md), field for field, as iron-api sends and
+// accepts them: iron-api builds its answers from these types and src/api/ reads them. snake_case:
+// these are JSON bodies, not the server's model.
+import type { FinishStatus, TaskStatus } from './statuses.js';
 
 export interface RunnerCluster {
   readonly id: string;
@@ -14,7 +17,7 @@ export interface ReserveRequest {
   readonly instance_id: string;
   /** How many tasks the runner can take now (its free slots). */
   readonly n: number;
-  /** Long-poll seconds (≤ 30). */
+  /** Long-poll seconds (≤ MAX_RESERVE_WAIT_S). */
   readonly wait: number;
   /** Image warm-up cursor from the last answer ('' on the first call); omitted: no warm-ups. */
   readonly warm_cursor?: string;
@@ -51,6 +54,7 @@ export interface ReservedTask {
   readonly attempt: number;
   /** Extras iron-api also sends (informational). */
   readonly code_id?: string;
+  readonly code_history_id?: string;
   readonly code_rev?: string;
   readonly cluster?: string;
   readonly cpu_share?: number;
@@ -67,28 +71,46 @@ export interface CodePackageRef {
   readonly sha256: string;
 }
 
-export interface ReserveResponse {
-  readonly tasks: readonly ReservedTask[];
-  readonly heartbeat_interval_ms: number;
-  /** Images to warm (only when the request sent warm_cursor); empty when none. */
-  readonly warm: readonly WarmImage[];
-  readonly warm_cursor?: string;
-}
-
-export interface HeartbeatRequest {
-  readonly instance_id: string;
-  readonly tasks: readonly { readonly id: string; readonly reservation_id: string }[];
-  /** As in reserve: a busy runner (no reserve calls) still learns of images to warm. */
-  readonly warm_cursor?: string;
-}
-
-/** The warm-up part of a reserve or heartbeat answer. */
+/** The warm-up part of a reserve or heartbeat answer, as the client hands it on (`warm` always a list). */
 export interface WarmAnswer {
   readonly warm: readonly WarmImage[];
   readonly warm_cursor?: string;
 }
 
-export interface HeartbeatResponse {
+/** Sent only when the request carried `warm_cursor`: older runners never see these fields. */
+export interface WarmFields {
+  readonly warm?: readonly WarmImage[];
+  readonly warm_cursor?: string;
+}
+
+export interface ReserveResponse extends WarmFields {
+  readonly tasks: readonly ReservedTask[];
+  readonly heartbeat_interval_ms: number;
+}
+
+export interface ReleaseRequest {
+  readonly instance_id: string;
+}
+
+export interface ReleaseResponse {
+  readonly msg: 'Released';
+  /** Parked reserves of that instance that were ended. */
+  readonly released: number;
+}
+
+export interface HeartbeatTaskRef {
+  readonly id: string;
+  readonly reservation_id: string;
+}
+
+export interface HeartbeatRequest {
+  readonly instance_id: string;
+  readonly tasks: readonly HeartbeatTaskRef[];
+  /** As in reserve: a busy runner (no reserve calls) still learns of images to warm. */
+  readonly warm_cursor?: string;
+}
+
+export interface HeartbeatResponse extends WarmFields {
   /** Task ids the user cancelled: stop them. */
   readonly cancel: readonly string[];
   /** Task ids whose lease is no longer ours: kill them, never report them. */
@@ -96,26 +118,42 @@ export interface HeartbeatResponse {
   /** The renewed lease deadline and the interval to keep, when the server sends them. */
   readonly lease_expires_at?: string;
   readonly heartbeat_interval_ms?: number;
-  /** Images to warm (only when the request sent warm_cursor). */
-  readonly warm: readonly WarmImage[];
-  readonly warm_cursor?: string;
 }
 
-export const FINISH_STATUSES = ['complete', 'error', 'cancelled', 'timeout', 'killed', 'requeue'] as const;
-export type FinishStatus = (typeof FINISH_STATUSES)[number];
-
-export interface FinishRequest {
+export interface StartRequest {
   readonly reservation_id: string;
-  readonly status: FinishStatus;
-  readonly exit_code: number | null;
-  readonly msg: string;
-  readonly duration_ms: number;
-  readonly log_size: number;
-  /** The log was cut (the runner's MAX_LOG_SIZE or the API's cap): stored on the task as a field. */
-  readonly log_truncated?: boolean;
+}
+
+export interface StartResponse {
+  readonly msg: 'Started';
+  readonly status: TaskStatus;
+}
+
+/** The query of a log append (the body is the raw chunk). Query values are strings on the wire. */
+export interface LogAppendQuery {
+  /** Byte offset in this reservation's output, 1 to MAX_LOG_OFFSET_DIGITS decimal digits. */
+  readonly offset: string;
+  readonly reservation_id: string;
 }
 
 export interface LogAppendResponse {
   /** The server's log size after the append. */
   readonly size: number;
+}
+
+export interface FinishRequest {
+  readonly reservation_id: string;
+  readonly status: FinishStatus;
+  readonly exit_code?: number | null;
+  readonly msg?: string;
+  readonly duration_ms?: number;
+  readonly log_size?: number;
+  /** The log was cut (the runner's MAX_LOG_SIZE or the API's cap): stored on the task as a field. */
+  readonly log_truncated?: boolean;
+}
+
+export interface FinishResponse {
+  readonly msg: 'Finished';
+  /** The task's status now (a finish on a task the user cancelled leaves it `cancelled`). */
+  readonly status: TaskStatus;
 }

@@ -1,0 +1,259 @@
+// Reservation and leases: the runner protocol's state changes (docs/protocol.md). A reserve
+// long-polls on the cluster's wake-ups, hands out tasks under a lease and answers in the protocol's
+// wire types; heartbeats extend leases; start, log and finish are fenced by the reservation; a task
+// whose answer never reached its runner is given back at once.
+import { IronError, isIronError } from '../../errors.js';
+import { LOG_LIMIT_REASON } from '../../protocol/reasons.js';
+import type {
+  FinishResponse, HeartbeatResponse, ReservedTask, ReserveResponse, StartResponse, WarmFields, WarmImage,
+} from '../../protocol/runner.js';
+import { conflict, forbidden, notFound } from '../http/errors.js';
+import { rfc3339 } from '../ids.js';
+import { dockerAuthFor } from '../registry.js';
+import type { Cluster, FinishInput, Reservation, RunnerOutcome } from '../store/records.js';
+import type { PackageFile } from './code-packages.js';
+import type { ServicesCore } from './core.js';
+import type { Parked, WakeReason } from './wakeups.js';
+
+export interface ReserveInput {
+  readonly instanceId: string;
+  readonly n: number;
+  /** Long-poll milliseconds (already capped by the server's MAX_WAIT). */
+  readonly waitMs: number;
+  /** Only a runner that sends a cursor takes part in warm-ups (older runners never see the fields). */
+  readonly warmCursor: string | undefined;
+}
+
+/** A reserve's answer, and the reservations it hands out (to give back if the answer is not delivered). */
+export interface Reserved {
+  readonly answer: ReserveResponse;
+  readonly reservations: readonly Reservation[];
+}
+
+export interface HeartbeatInput {
+  readonly instanceId: string;
+  readonly tasks: readonly { id: string; reservationId: string }[];
+  readonly warmCursor: string | undefined;
+}
+
+export interface LogAppend {
+  readonly taskId: string;
+  readonly reservationId: string;
+  /** The offset as sent (1 to MAX_LOG_OFFSET_DIGITS decimal digits, checked by the caller). */
+  readonly offset: string;
+  /** Reads the chunk: called only once the task is known to take it. */
+  readonly body: () => Promise<Buffer[]>;
+}
+
+export class Reservations {
+  constructor(private readonly core: ServicesCore) {}
+
+  /** Long-polls for up to `waitMs`; `signal` ends it (client gone, server closing). */
+  async reserve(clusterId: string, input: ReserveInput, signal: AbortSignal): Promise<Reserved> {
+    const { store: { clusters }, config } = this.core;
+    if ((await clusters.getCluster(clusterId, signal)) === undefined) throw notFound('Cluster not found');
+    const reservations = await this.longPoll(clusterId, input, Date.now() + input.waitMs, signal);
+    // Read after the long-poll: a cluster updated while the reserve was parked applies to these tasks.
+    const cluster = reservations.length === 0 ? undefined : await clusters.getCluster(clusterId, signal);
+    if (reservations.length > 0 && cluster === undefined) throw notFound('Cluster not found');
+    const tasks = cluster === undefined ? [] : await Promise.all(reservations.map((r) => this.reservedTask(cluster, r, signal)));
+    const answer: ReserveResponse = {
+      tasks, heartbeat_interval_ms: config.heartbeatIntervalMs,
+      ...(input.warmCursor === undefined ? {} : await this.warm(clusterId, input.warmCursor, signal)),
+    };
+    return { answer, reservations };
+  }
+
+  /**
+   * A reservation only counts if the runner receives it. When the runner hung up first (it is
+   * draining, or the connection broke), the tasks are given back now instead of after lease expiry.
+   */
+  async giveBack(clusterId: string, reservations: readonly Reservation[]): Promise<void> {
+    const now = Date.now();
+    for (const r of reservations) {
+      // The request is gone: the give-back runs on the services' lifetime, not the request's.
+      await this.core.store.leases.finishTask(clusterId, r.task.id, {
+        reservationId: r.reservationId, status: 'requeue', exitCode: null, msg: '', durationMs: null, logSize: null,
+      }, now, this.core.rules, this.core.lifetime);
+    }
+    this.core.log.info({ cluster_id: clusterId, tasks: reservations.length }, 'reserve answer not delivered (runner hung up); tasks given back');
+    this.core.wakeups.wake(clusterId, reservations.length);
+  }
+
+  /** A draining runner ends its own parked reserves so their answers reach it; returns how many. */
+  release(clusterId: string, instanceId: string): number {
+    return this.core.wakeups.release(clusterId, instanceId);
+  }
+
+  async heartbeat(clusterId: string, input: HeartbeatInput, signal: AbortSignal): Promise<HeartbeatResponse> {
+    const { config, store: { leases }, rules, readiness } = this.core;
+    const until = Date.now() + config.leaseMs;
+    const out = await leases.heartbeat(clusterId, input.tasks, until, rules, signal);
+    readiness.dueAt(until);
+    const warm = input.warmCursor === undefined ? {} : await this.warm(clusterId, input.warmCursor, signal);
+    return { ...out, lease_expires_at: rfc3339(until), heartbeat_interval_ms: config.heartbeatIntervalMs, ...warm };
+  }
+
+  async start(clusterId: string, taskId: string, reservationId: string, signal: AbortSignal): Promise<StartResponse> {
+    const t = outcome(await this.core.store.leases.startTask(clusterId, taskId, reservationId, Date.now(), this.core.rules, signal));
+    return { msg: 'Started', status: t.status };
+  }
+
+  /** Appends a log chunk of the current reservation; the size of this reservation's output after it. */
+  async appendLog(clusterId: string, a: LogAppend, signal: AbortSignal): Promise<number> {
+    const { config, store: { leases }, logs, rules } = this.core;
+    // Counted from before the body is read: a later chunk that overtakes this one waits for it.
+    const release = logs.enter(a.taskId);
+    try {
+      // Only the current reservation of a task still held by a runner may write (not a finished task).
+      const task = outcome(await leases.logTarget(clusterId, a.taskId, a.reservationId, rules, signal));
+      // Full already: refused before the body is read.
+      if (task.logSize >= config.maxLogBytes) throw this.logLimit();
+      const parts = await a.body();
+      const res = await logs.append(a.taskId, { reservationId: a.reservationId, attempt: task.attempt }, Number(a.offset), parts);
+      if (!res.ok) throw conflict(`offset ${a.offset} does not match the log size ${res.size}`, { size: res.size });
+      await leases.setLogSize(a.taskId, res.total, signal);
+      if (res.capped === true) {
+        await leases.markLogTruncated(a.taskId, signal);
+        throw this.logLimit(res.size);
+      }
+      return res.size;
+    } finally {
+      release();
+    }
+  }
+
+  async finish(clusterId: string, taskId: string, input: FinishInput, signal: AbortSignal): Promise<FinishResponse> {
+    const { store: { leases }, rules, metrics, readiness } = this.core;
+    const t = outcome(await leases.finishTask(clusterId, taskId, input, Date.now(), rules, signal));
+    metrics.finished.inc({ status: input.status });
+    // A requeued task is ready again, and a code retry may have queued one, in the task's cluster;
+    // the freed slot may let a task of the same code run (max_concurrency); a delayed retry arms the scheduler.
+    readiness.wakeOne(t.clusterId);
+    await readiness.slotFreed(t.codeId, signal);
+    readiness.dueAt(Date.now());
+    return { msg: 'Finished', status: t.status };
+  }
+
+  /** The zip of a task's revision, only for the reservation that holds the task now. */
+  async codePackage(clusterId: string, taskId: string, reservationId: string, signal: AbortSignal): Promise<PackageFile> {
+    const { store: { leases, codes }, packages, rules } = this.core;
+    // An empty reservation id matches none (logTarget skips the check only for null).
+    const out = await leases.logTarget(clusterId, taskId, reservationId, rules, signal);
+    if (!out.ok && out.reason === 'not_found') throw notFound('Task not found in this cluster');
+    if (!out.ok || reservationId === '' || (out.task.status !== 'preparing' && out.task.status !== 'running')) {
+      throw forbidden('no current reservation of this task: its code is only served to the runner that holds it');
+    }
+    const rev = await codes.getRevision(out.task.codeHistoryId, signal);
+    if (rev === undefined || rev.codeSize <= 0) throw notFound('The code revision of this task has no code package');
+    const file = await packages.file(rev.id);
+    if (file === undefined) throw notFound('The code package file of this revision is missing on the server');
+    return file;
+  }
+
+  private async longPoll(clusterId: string, input: ReserveInput, deadline: number, signal: AbortSignal): Promise<Reservation[]> {
+    const { wakeups, warmups } = this.core;
+    const released = new AbortController();
+    const removeRelease = wakeups.onRelease(clusterId, input.instanceId, () => released.abort());
+    const cursor = input.warmCursor;
+    // A warm-up listed for this runner ends the long-poll early (with no tasks) so it can start pulling.
+    const warm = cursor === undefined ? () => false : () => warmups.pending(clusterId, cursor, Date.now());
+    try {
+      return await this.loop(clusterId, input, deadline, AbortSignal.any([signal, released.signal]), warm, signal);
+    } finally {
+      removeRelease();
+    }
+  }
+
+  private async loop(
+    clusterId: string, input: ReserveInput, deadline: number, stop: AbortSignal, warm: () => boolean, signal: AbortSignal,
+  ): Promise<Reservation[]> {
+    const { wakeups } = this.core;
+    const look = (): Promise<Reservation[]> => this.look(clusterId, input.instanceId, input.n, signal);
+    let woken = false;
+    for (;;) {
+      // Park first, then look: a task queued in between wakes this waiter instead of being missed.
+      let parked: Parked;
+      try {
+        parked = wakeups.park(clusterId, deadline - Date.now(), stop);
+      } catch (err) {
+        // Too many reserves parked on this cluster: a look without waiting, then "retry later".
+        if (!isIronError(err, 'ERR_SERVER_BUSY')) throw err;
+        const got = await look();
+        if (got.length > 0) return got;
+        throw err;
+      }
+      let reason: WakeReason | undefined;
+      try {
+        if (stop.aborted) return [];
+        const got = await look();
+        // Woken and filled: more tasks may be waiting for the next reserve.
+        if (woken && got.length === input.n) wakeups.wake(clusterId, 1);
+        // A warm-up listed for this runner ends the long-poll so that it can start pulling.
+        if (got.length > 0 || Date.now() >= deadline || warm()) return got;
+        reason = await parked.promise;
+      } finally {
+        parked.cancel();
+      }
+      woken = reason === 'woken';
+      if (Date.now() >= deadline || stop.aborted) {
+        // This reserve was meant to take a task but is leaving: hand the wake-up to another one.
+        if (woken) wakeups.wake(clusterId, 1);
+        return [];
+      }
+    }
+  }
+
+  private async look(clusterId: string, instanceId: string, n: number, signal: AbortSignal): Promise<Reservation[]> {
+    const { config, store: { leases }, metrics, readiness } = this.core;
+    const now = Date.now();
+    metrics.reserveLooks.inc();
+    const got = await leases.reserve(clusterId, instanceId, n, now, now + config.leaseMs, signal);
+    if (got.length > 0) {
+      metrics.reservations.inc({ cluster: clusterId }, got.length);
+      readiness.dueAt(now + config.leaseMs);
+    }
+    return got;
+  }
+
+  /** A reservation in the protocol's shape, with the cluster's limits as they are now. */
+  private async reservedTask(cluster: Cluster, { task: t, revision: rev, reservationId, leaseExpiresAt }: Reservation, signal: AbortSignal): Promise<ReservedTask> {
+    const pkg = await this.core.packages.ref(rev, signal);
+    const auth = dockerAuthFor(rev.image, await this.core.store.accounts.credentials(t.projectId, signal));
+    return {
+      id: t.id, project_id: t.projectId, code_id: t.codeId, code_name: t.codeName, code_history_id: t.codeHistoryId,
+      code_rev: String(t.codeRev), cluster: t.clusterId, image: rev.image, command: rev.command, env_vars: rev.envVars,
+      config: rev.config, payload: t.payload, timeout: t.timeout, priority: t.priority, memory: cluster.memory,
+      disk: cluster.diskSpace, reservation_id: reservationId, lease_expires_at: rfc3339(leaseExpiresAt), attempt: t.attempt,
+      ...(cluster.cpuShare === null ? {} : { cpu_share: cluster.cpuShare }),
+      ...(pkg === undefined ? {} : { code_package: pkg }),
+      ...(auth === undefined ? {} : { docker_auth: auth }),
+    };
+  }
+
+  /** The images to warm that this runner has not seen, each with its project's credentials for that registry. */
+  private async warm(clusterId: string, cursor: string, signal: AbortSignal): Promise<Required<WarmFields>> {
+    const { entries, cursor: next } = this.core.warmups.since(clusterId, cursor, Date.now());
+    const warm = await Promise.all(entries.map(async (e): Promise<WarmImage> => {
+      const auth = dockerAuthFor(e.image, await this.core.store.accounts.credentials(e.projectId, signal));
+      return { image: e.image, project_id: e.projectId, ...(auth === undefined ? {} : { docker_auth: auth }) };
+    }));
+    return { warm, warm_cursor: next };
+  }
+
+  /** The log is at the API's cap: this and further output are dropped; the runner stops shipping and reports the outcome. */
+  private logLimit(size?: number): IronError {
+    return new IronError('ERR_SERVER_LOG_LIMIT', `the task log reached the limit of ${this.core.config.maxLogBytes} bytes; further output is dropped`, {
+      details: size === undefined ? { reason: LOG_LIMIT_REASON } : { reason: LOG_LIMIT_REASON, size },
+    });
+  }
+}
+
+/** The task of a successful runner call; the protocol's 404 or 409 (with its reason) otherwise. */
+function outcome<T>(o: RunnerOutcome<T>): T {
+  if (o.ok) return o.task;
+  if (o.reason === 'not_found') throw notFound('Task not found in this cluster');
+  if (o.reason === 'cancelled') throw new IronError('ERR_SERVER_CONFLICT', 'task was cancelled; do not run it', { details: { reason: 'cancelled' } });
+  if (o.reason === 'finished') throw new IronError('ERR_SERVER_CONFLICT', 'the task has finished; its log is closed', { details: { reason: 'finished' } });
+  throw new IronError('ERR_SERVER_CONFLICT', 'reservation superseded: this task is no longer yours', { details: { reason: 'superseded' } });
+}

@@ -1,0 +1,76 @@
+// The service layer of iron-api: the one owner of the store, the wake-ups, the warm-ups, the
+// scheduler and the domain metrics. Routes parse a request, call one service and present its answer;
+// services hold the rules and call the store's ports.
+import type { ServerConfig } from '../../config/server.js';
+import type { Logger } from '../../log.js';
+import { createMetrics, type ServerMetrics } from '../metrics.js';
+import type { LogFiles } from '../store/logs.js';
+import type { Store } from '../store/ports.js';
+import { Accounts } from './accounts.js';
+import { ClusterAccess } from './cluster-access.js';
+import { Clusters } from './clusters.js';
+import { CodePackages } from './code-packages.js';
+import { Codes } from './codes.js';
+import type { ServicesCore } from './core.js';
+import { TaskQueue } from './queue.js';
+import { Readiness } from './readiness.js';
+import { Reservations } from './reservations.js';
+import { Scheduler } from './scheduler.js';
+import { Schedules } from './schedules.js';
+import { taskRules } from './task-rules.js';
+import { Wakeups } from './wakeups.js';
+import { Warmups } from './warmups.js';
+
+export interface Services {
+  readonly accounts: Accounts;
+  readonly clusters: Clusters;
+  readonly codes: Codes;
+  readonly queue: TaskQueue;
+  readonly reservations: Reservations;
+  readonly schedules: Schedules;
+  /** The server's metrics: the services count domain events, the HTTP layer its requests. */
+  readonly metrics: ServerMetrics;
+  /** Arms the scheduler (after the server listens). */
+  start(): void;
+  /** Stops the scheduler (waiting for a tick in progress), ends the services' lifetime, closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+export function createServices(opts: { config: ServerConfig; store: Store; logs: LogFiles; log: Logger }): Services {
+  const { config, store, logs, log } = opts;
+  const lifetime = new AbortController();
+  const wakeups = new Wakeups(config.maxParkedPerCluster);
+  const metrics = createMetrics(store.tasks, lifetime.signal, wakeups);
+  const rules = taskRules(config.maxAttempts);
+  const scheduler = new Scheduler(store, wakeups, rules, metrics, log, lifetime.signal);
+  const access = new ClusterAccess(store.clusters);
+  const core: ServicesCore = {
+    config, store, logs, access, wakeups, rules, metrics, log, lifetime: lifetime.signal,
+    packages: new CodePackages(config.dataDir, store.codes, log),
+    lookups: {
+      codeByName: (projectId, name, signal) => store.codes.getCodeByName(projectId, name, signal),
+      usableCluster: (projectId, name, signal) => access.usable(projectId, name, signal),
+    },
+    warmups: new Warmups(),
+    readiness: new Readiness(store.tasks, wakeups, scheduler),
+  };
+  let closed: Promise<void> | undefined;
+  return {
+    accounts: new Accounts(core),
+    clusters: new Clusters(core),
+    codes: new Codes(core),
+    queue: new TaskQueue(core),
+    reservations: new Reservations(core),
+    schedules: new Schedules(core),
+    metrics,
+    start: () => scheduler.start(),
+    close: () => {
+      closed ??= (async () => {
+        await scheduler.stop();
+        lifetime.abort();
+        await store.close();
+      })();
+      return closed;
+    },
+  };
+}
