@@ -131,10 +131,10 @@ class DockerEngine implements ContainerEngine {
   info(signal: AbortSignal): Promise<EngineInfo> {
     return this.call('info', signal, async (s) => {
       const i = (await (this.docker as unknown as LooseDocker).info({ abortSignal: s })) as {
-        Driver?: string; DriverStatus?: Array<[string, string]>; ServerVersion?: string; SwapLimit?: boolean;
+        Driver?: string; DriverStatus?: Array<[string, string]>; ServerVersion?: string;
       };
       const backing = (i.DriverStatus ?? []).find(([k]) => k === 'Backing Filesystem');
-      return { storageDriver: i.Driver ?? '', backingFs: backing?.[1] ?? '', serverVersion: i.ServerVersion ?? '', swapLimit: i.SwapLimit === true };
+      return { storageDriver: i.Driver ?? '', backingFs: backing?.[1] ?? '', serverVersion: i.ServerVersion ?? '' };
     });
   }
 
@@ -288,13 +288,6 @@ class DockerEngine implements ContainerEngine {
     return this.call('container list', signal, async (s) => {
       const list = await this.docker.listContainers({ all: true, filters: labelFilters(labels), abortSignal: s });
       return list.map((c) => ({ id: c.Id, labels: c.Labels, state: c.State, imageId: c.ImageID }));
-    });
-  }
-
-  containerCommit(id: string, repo: string, tag: string, labels: Record<string, string>, signal: AbortSignal): Promise<string> {
-    return this.call('container commit', signal, async (s) => {
-      const r = (await this.docker.getContainer(id).commit({ repo, tag, changes: Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`), abortSignal: s })) as { Id?: string };
-      return r.Id ?? '';
     });
   }
 

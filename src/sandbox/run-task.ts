@@ -14,7 +14,7 @@ import type { ImageCache } from './images.js';
 import { classify, startFailureMsg } from './outcome.js';
 import { newOutputResult, pumpOutput } from './output.js';
 import { ContainerStopper } from './stop.js';
-import type { JobInput, PreparedInput } from './task-input.js';
+import type { JobInput, PreparedInput } from './input-contract.js';
 import { validateTaskSpec } from './validate.js';
 import type { SandboxCapabilities, TaskIO, TaskOutcome, TaskSpec } from './types.js';
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { IronError } from '../errors.js';
 import { formatSize } from '../config/units.js';
 import { DEFAULT_PIDS_LIMIT } from './container-spec.js';
-import { detectDiskQuota } from './capabilities.js';
+import { detectDiskQuota } from './disk-quota.js';
 import type { ContainerEngine, RegistryAuth } from './engine.js';
 import { ImageCache, type EnsureResult } from './images.js';
 import { ImageProvenance } from './image-provenance.js';

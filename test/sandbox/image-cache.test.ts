@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectLabels } from '../../src/sandbox/labels.js';
 import { collector, IMAGE, makeFixture, MiB, never, spec, type Fixture } from './helpers.js';
+import { commitContainer, testDocker } from '../helpers/docker.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -25,10 +26,11 @@ beforeAll(async () => {
     AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
     HostConfig: { Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 8, ReadonlyRootfs: true, NetworkMode: 'none', SecurityOpt: [], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false },
   }, s);
+  const docker = testDocker();
   try {
     for (const ref of local) {
       const [r, t] = ref.split(':') as [string, string];
-      await fx.engine.containerCommit(base, r, t, { 'io.iron-runner.test': `${tag}-${t}` }, s);
+      await commitContainer(docker, base, r, t, { 'io.iron-runner.test': `${tag}-${t}` });
     }
   } finally {
     await fx.engine.containerRemove(base, s);

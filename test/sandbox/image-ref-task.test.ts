@@ -6,7 +6,7 @@ import { createDockerEngine } from '../../src/sandbox/index.js';
 import { ImageCache } from '../../src/sandbox/images.js';
 import { ImageProvenance } from '../../src/sandbox/image-provenance.js';
 import { runTask, type RunContext } from '../../src/sandbox/run-task.js';
-import type { JobInput } from '../../src/sandbox/task-input.js';
+import type { JobInput } from '../../src/sandbox/input-contract.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js';
 
 let fake: FakeEngine;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IronError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { Sandbox, type ContainerEngine } from '../../src/sandbox/index.js';
-import { buildInputArchive } from '../../src/sandbox/task-input.js';
+import { buildInputArchive } from '../../src/sandbox/input-contract.js';
 import { collector, makeFixture, never, sh, spec, type Fixture, MiB } from './helpers.js';
 
 let fx: Fixture;
