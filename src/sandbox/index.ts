@@ -6,7 +6,7 @@ export type {
 export { createDockerEngine, type DockerEngineOptions } from './docker-engine.js';
 export { Sandbox } from './sandbox.js';
 export type {
-  CodeFileEntry, CodeFiles, SandboxCapabilities, SandboxNetworkOptions, SandboxOptions, TaskIO, TaskLimits, TaskOutcome, TaskSpec, TaskStatus,
+  CodeFileEntry, CodeFiles, OutcomeKind, OutputSink, PreparedTask, SandboxCapabilities, SandboxNetworkOptions, SandboxOptions, SandboxOutcome, TaskLimits, TaskSpec,
 } from './types.js';
 export type { ReapedTask } from './reaper.js';
 export { LABEL_INSTANCE, LABEL_MANAGED, LABEL_RESERVATION, LABEL_TASK } from './labels.js';

@@ -12,11 +12,13 @@ import { loadRunnerConfig } from '../../src/config/runner.js';
 import { silentLogger } from '../../src/log.js';
 import { RunnerMetrics } from '../../src/runner/metrics.js';
 import { createCodeCache } from '../../src/runner/task-code.js';
-import { MAX_GIVE_BACK_ATTEMPTS, TaskRun } from '../../src/runner/task-run.js';
+import { RunnerEvents } from '../../src/runner/events.js';
+import { MAX_GIVE_BACK_ATTEMPTS } from '../../src/runner/outcome.js';
+import { TaskRun } from '../../src/runner/task-run.js';
 import { createDockerEngine, type Sandbox } from '../../src/sandbox/index.js';
 import { ImageCache } from '../../src/sandbox/images.js';
 import { ImageProvenance } from '../../src/sandbox/image-provenance.js';
-import { runTask, type RunContext } from '../../src/sandbox/run-task.js';
+import { prepareTask, type RunContext } from '../../src/sandbox/prepare.js';
 import type { JobInput } from '../../src/sandbox/input-contract.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js';
 import { getTask, queue, registerCode, reserve, startTestServer, type TestServer } from '../server/helpers.js';
@@ -66,12 +68,12 @@ async function runOnce(task: ReservedTask): Promise<Record<string, unknown>> {
     capabilities: { diskQuota: 'fallback', egressRules: false, storageDriver: 'overlay2' }, networkName: 'none',
     instanceId: 'i1', maxLogBytes: 1 << 20, stopGraceMs: 100, defaultPidsLimit: 64,
   };
-  const sandbox = { runTask: (spec, io, signal) => runTask(ctx, spec, io, signal) } as Pick<Sandbox, 'runTask'> as Sandbox;
+  const sandbox = { prepare: (spec, signal) => prepareTask(ctx, spec, signal) } as Pick<Sandbox, 'prepare'> as Sandbox;
   const config = loadRunnerConfig({ CLUSTER_ID: s.cid, CLUSTER_TOKEN: s.ctoken, API_URL: s.url, JOBS_DIR: spool }, { usableMemory: 1 << 30 });
   let engineFailures = 0;
   const metrics = new RunnerMetrics();
   const run = new TaskRun(task, {
-    api: client.runner, sandbox, config, log, metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, log, metrics),
+    api: client.runner, sandbox, config, log, events: new RunnerEvents(), metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, log, metrics),
     deliverRetry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }, hardStop: new AbortController().signal,
     onEngineFailure: () => engineFailures++,
   });
