@@ -54,7 +54,12 @@ describe('what a run reports', () => {
   });
 
   it.each(ENDS)('%s, lost or fenced: never reported, never an engine failure', (_name, end) => {
-    for (const stop of ['lost', 'fenced'] as const) expect(decide(end, stop, ctx)).toEqual({ action: 'none', why: stop, engineDown: false, refused: end.kind === 'not-run' ? expect.anything() : undefined });
+    for (const stop of ['lost', 'fenced'] as const) {
+      const d = decide(end, stop, ctx);
+      expect(d).toMatchObject({ action: 'none', why: stop, engineDown: false });
+      // Only a task that was never handed to the sandbox is still said to be refused.
+      expect(d.refused === undefined).toBe(end.kind !== 'not-run');
+    }
   });
 
   // The stop reason wins over the end's own status, except where the task is not ours anyway.

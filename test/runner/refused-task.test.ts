@@ -72,13 +72,24 @@ async function runOnce(task: ReservedTask): Promise<Record<string, unknown>> {
   const config = loadRunnerConfig({ CLUSTER_ID: s.cid, CLUSTER_TOKEN: s.ctoken, API_URL: s.url, JOBS_DIR: spool }, { usableMemory: 1 << 30 });
   let engineFailures = 0;
   const metrics = new RunnerMetrics();
+  const events = new RunnerEvents();
+  const seen: string[] = [];
+  for (const name of ['task.reserved', 'task.refused', 'task.starting', 'task.finished', 'task.given_back', 'task.unreported', 'task.report_failed', 'task.crashed', 'task.released'] as const) {
+    events.on(name, (e) => {
+      if (e.taskId === task.id) seen.push(name);
+    });
+  }
   const run = new TaskRun(task, {
-    api: client.runner, sandbox, config, log, events: new RunnerEvents(), metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, log, metrics),
+    api: client.runner, sandbox, config, log, events, metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, log, metrics),
     deliverRetry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }, hardStop: new AbortController().signal,
     onEngineFailure: () => engineFailures++,
   });
   await run.run();
-  return { ...(await getTask(s, task.id)), engineFailures };
+  // One run: reserved first, released last, and exactly one event that says how it was reported.
+  expect(seen[0]).toBe('task.reserved');
+  expect(seen.at(-1)).toBe('task.released');
+  expect(seen.filter((e) => ['task.finished', 'task.given_back', 'task.unreported', 'task.report_failed'].includes(e))).toHaveLength(1);
+  return { ...(await getTask(s, task.id)), engineFailures, events: seen };
 }
 
 async function reserveOne(): Promise<ReservedTask> {
@@ -103,6 +114,8 @@ describe('tasks the engine refuses before start', () => {
     expect(t['status']).toBe('error');
     expect(String(t['msg'])).toContain(message);
     expect(t['engineFailures']).toBe(0);
+    // The API accepted the start (task.starting: the call overlaps the create), but the job never ran.
+    expect(t['events']).toEqual(['task.reserved', 'task.starting', 'task.refused', 'task.finished', 'task.released']);
   });
 
   it('a transient failure (the engine hangs up on create) is given back', async () => {
@@ -110,6 +123,7 @@ describe('tasks the engine refuses before start', () => {
     const t = await runOnce(await reserveOne());
     expect(t['status']).toBe('queued');
     expect(t['engineFailures']).toBe(1);
+    expect(t['events']).toEqual(['task.reserved', 'task.starting', 'task.given_back', 'task.released']);
   });
 
   it(`after ${MAX_GIVE_BACK_ATTEMPTS} attempts a transient failure ends the task error instead`, async () => {
