@@ -52,6 +52,28 @@ describe('cleanup on every path', () => {
     expect(await leftovers()).toBe(0);
   });
 
+  it("prepare's signal aborted before start: the job never starts", async () => {
+    const io = collector();
+    const ac = new AbortController();
+    const prepared = await fx.sandbox.prepare(spec({ command: sh('echo must-not-run') }), ac.signal);
+    ac.abort();
+    await prepared.start(io.onOutput, never());
+    expect(await prepared.wait()).toMatchObject({ kind: 'cancelled' });
+    await prepared.dispose();
+    expect(io.stdout()).toBe('');
+    expect(await leftovers()).toBe(0);
+  });
+
+  it('dispose of a running job kills and removes it; its waiters learn it was cancelled', async () => {
+    const io = collector();
+    const prepared = await fx.sandbox.prepare(spec({ command: sh('echo started; sleep 60') }), never());
+    await prepared.start(io.onOutput, never());
+    const outcome = prepared.wait();
+    await prepared.dispose();
+    expect(await outcome).toMatchObject({ kind: 'cancelled' });
+    expect(await leftovers()).toBe(0);
+  });
+
   it('removes the container and volume when the engine fails at start; the outcome is failed with that engine error', async () => {
     const failing: ContainerEngine = Object.create(fx.engine) as ContainerEngine;
     failing.containerStart = async () => {
