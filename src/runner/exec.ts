@@ -8,9 +8,10 @@ import type { Writable } from 'node:stream';
 import type { Env } from '../config/env.js';
 import { IronError, isIronError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { createDockerEngine, Sandbox, type ContainerEngine, type TaskOutcome } from '../sandbox/index.js';
+import { createDockerEngine, Sandbox, type ContainerEngine, type SandboxOutcome } from '../sandbox/index.js';
 import { openPackage, verifyPackage, type OpenedPackage } from '../zip/index.js';
 import { EXEC_USAGE, parseExecArgs, type ExecRequest } from './exec-args.js';
+import { taskResult } from './outcome.js';
 
 export interface ExecDeps {
   env: Env;
@@ -37,8 +38,11 @@ export async function runExec(argv: readonly string[], deps: ExecDeps): Promise<
   const log = deps.log ?? createLogger({ level: req.logLevel, name: 'iron-runner-exec', sync: true });
   try {
     const outcome = await execTask(req, deps, log);
-    deps.stderr.write(`${JSON.stringify(outcomeLine(outcome))}\n`);
-    return outcome.status === 'complete' ? 0 : 1;
+    // The engine or the sandbox failed: said like any other failure of exec, with its code.
+    if (outcome.kind === 'failed') throw outcome.error;
+    const line = outcomeLine(outcome);
+    deps.stderr.write(`${JSON.stringify(line)}\n`);
+    return line['status'] === 'complete' ? 0 : 1;
   } catch (err) {
     const e = isIronError(err) ? err : new IronError('ERR_INTERNAL', 'unexpected failure', { cause: err });
     log.error({ err: e }, 'exec failed');
@@ -47,11 +51,13 @@ export async function runExec(argv: readonly string[], deps: ExecDeps): Promise<
   }
 }
 
-export function outcomeLine(o: TaskOutcome): Record<string, unknown> {
-  return { status: o.status, msg: o.msg, exit_code: o.exitCode, duration_ms: o.durationMs, log_bytes: o.logBytes, truncated: o.truncated };
+/** The outcome as the daemon would report it (outcome.ts), with what the run measured. */
+export function outcomeLine(o: SandboxOutcome): Record<string, unknown> {
+  const r = taskResult(o);
+  return { status: r.status, msg: r.msg, exit_code: r.exitCode, duration_ms: o.durationMs, log_bytes: o.logBytes, truncated: o.truncated };
 }
 
-async function execTask(req: Readonly<ExecRequest>, deps: ExecDeps, log: Logger): Promise<TaskOutcome> {
+async function execTask(req: Readonly<ExecRequest>, deps: ExecDeps, log: Logger): Promise<SandboxOutcome> {
   const payload = req.payloadFile === undefined ? Buffer.alloc(0) : await readInput(req.payloadFile, '--payload-file');
   const config = req.configFile === undefined ? '' : (await readInput(req.configFile, '--config-file')).toString('utf8');
   const engine = deps.engine ?? createDockerEngine(req.dockerHost === undefined ? {} : { dockerHost: req.dockerHost });
@@ -75,7 +81,7 @@ async function execTask(req: Readonly<ExecRequest>, deps: ExecDeps, log: Logger)
     if (req.diskBytes !== undefined) limits.diskBytes = req.diskBytes;
     if (req.nanoCpus !== undefined) limits.nanoCpus = req.nanoCpus;
     if (req.pidsLimit !== undefined) limits.pidsLimit = req.pidsLimit;
-    return await sandbox.runTask({
+    const prepared = await sandbox.prepare({
       taskId: `exec-${randomBytes(6).toString('hex')}`,
       image: req.image,
       ...(req.command === undefined ? {} : { command: [...req.command] }),
@@ -86,11 +92,19 @@ async function execTask(req: Readonly<ExecRequest>, deps: ExecDeps, log: Logger)
       timeoutMs: req.timeoutMs,
       labels: {},
       ...(pkg === undefined ? {} : { code: pkg }),
-    }, {
-      onOutput: (chunk, stream) => write(stream === 'stdout' ? deps.stdout : deps.stderr, chunk),
     }, deps.signal);
+    // SIGINT/SIGTERM: the job is stopped (SIGTERM, grace, SIGKILL) and the outcome still printed.
+    const onAbort = (): void => prepared.stop('cancelled');
+    deps.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (prepared.runnable) await prepared.start((chunk, stream) => write(stream === 'stdout' ? deps.stdout : deps.stderr, chunk), deps.signal);
+      return await prepared.wait();
+    } finally {
+      deps.signal.removeEventListener('abort', onAbort);
+      await prepared.dispose();
+    }
   } finally {
-    // runTask removes its own objects; this catches anything a crash between steps left.
+    // dispose removed the task's objects; this catches anything a crash between steps left.
     await sandbox.reapOrphans(AbortSignal.timeout(30_000)).catch((err: unknown) => log.warn({ err }, 'cleanup failed'));
     pkg?.close();
   }

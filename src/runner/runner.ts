@@ -15,7 +15,9 @@ import { Heartbeat } from './heartbeat.js';
 import { grant, taskLimits } from './limits.js';
 import type { RunnerMetrics } from './metrics.js';
 import type { CodeCache } from './code-cache.js';
+import { RunnerEvents } from './events.js';
 import { createCodeCache } from './task-code.js';
+import { logTaskEvents } from './task-events-log.js';
 import { TaskRun } from './task-run.js';
 import { Warmer } from './warmer.js';
 
@@ -29,6 +31,8 @@ export interface RunnerDeps {
   spoolDir: string;
   /** Default: JOBS_DIR/code-cache with CODE_CACHE_SIZE. */
   codeCache?: CodeCache;
+  /** Lifecycle events of the tasks. Default: a new emitter whose task events are logged. */
+  events?: RunnerEvents;
 }
 
 export class Runner {
@@ -51,8 +55,10 @@ export class Runner {
   private engineDown: Promise<void> | undefined;
   cluster: RunnerCluster | undefined;
   readonly codeCache: CodeCache;
+  readonly events: RunnerEvents;
 
   constructor(private readonly d: RunnerDeps) {
+    this.events = d.events ?? logTaskEvents(new RunnerEvents(), d.log);
     this.codeCache = d.codeCache ?? createCodeCache(path.join(d.config.jobsDir, 'code-cache'), d.config, d.log.child({ component: 'code-cache' }), d.metrics);
     this.slots = new PQueue({ concurrency: d.config.concurrency });
     this.heartbeat = new Heartbeat(d.api, d.instanceId, {
@@ -307,7 +313,7 @@ export class Runner {
 
   private launch(task: ReservedTask): void {
     const run = new TaskRun(task, {
-      api: this.d.api, sandbox: this.d.sandbox, config: this.d.config, log: this.d.log, metrics: this.d.metrics,
+      api: this.d.api, sandbox: this.d.sandbox, config: this.d.config, log: this.d.log, events: this.events, metrics: this.d.metrics,
       spoolDir: this.d.spoolDir, deliverRetry: DELIVER_RETRY, hardStop: this.hardStopCtl.signal,
       onEngineFailure: () => this.engineFailed(),
       codeCache: this.codeCache,

@@ -1,10 +1,9 @@
 // Turns a reserved task into the sandbox's TaskSpec: argv from the registered command, limits granted
 // by limits.ts (the task's ask capped by the runner's maximum), the timeout (0 = Iron's maximum),
-// registry auth.
+// registry auth, and the reservation (the sandbox labels its objects with it).
 import type { ReservedTask } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
 import type { RegistryAuth, TaskSpec } from '../sandbox/index.js';
-import { LABEL_RESERVATION } from '../sandbox/index.js';
 import { splitCommand } from './command.js';
 import { taskLimits } from './limits.js';
 import { MAX_TIMEOUT_S } from '../protocol/limits.js';
@@ -26,7 +25,8 @@ export function buildTaskSpec(task: ReservedTask, payload: Buffer, config: Reado
       pidsLimit: config.pidsPerJob,
     },
     timeoutMs: timeoutS * 1000,
-    labels: { [LABEL_RESERVATION]: task.reservation_id },
+    labels: {},
+    reservationId: task.reservation_id,
   };
   const command = splitCommand(task.command ?? '');
   if (command !== undefined) spec.command = command;

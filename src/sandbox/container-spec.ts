@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import type { ContainerCreateBody, ContainerMount } from './engine.js';
 import { objectLabels } from './labels.js';
-import { CODE_INPUT_DIR, CONFIG_FILE, PAYLOAD_FILE, TASK_DIR } from './task-input.js';
+import { CODE_INPUT_DIR, CONFIG_FILE, PAYLOAD_FILE, TASK_DIR } from './input-contract.js';
 import type { SandboxCapabilities, TaskSpec } from './types.js';
 
 /**

@@ -1,9 +1,10 @@
 // The dockerode adapter behind ContainerEngine: the only file in the project that imports dockerode.
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
-import { IronError, abortError, toError } from '../errors.js';
-import { call, deadlineError, statusOf } from './engine-errors.js';
+import { IronError, toError } from '../errors.js';
+import { call, statusOf } from './engine-errors.js';
 import { EngineLiveness, type LivenessOptions } from './engine-liveness.js';
+import { openStream, readEventActions, readPullProgress, readWaitStatus } from './engine-streams.js';
 import { safeModem } from './engine-transport.js';
 import { imageRefProblem } from '../protocol/image-ref.js';
 import type {
@@ -91,35 +92,16 @@ class DockerEngine implements ContainerEngine {
     return call(op, signal, fn, this.deadlineMs);
   }
 
-  /**
-   * A long stream: the deadline covers the request up to the response headers; after that the stream
-   * lives as long as the caller's signal and the liveness probe allow.
-   */
-  private async stream<T extends Readable>(op: string, signal: AbortSignal, open: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const headers = new AbortController();
-    const timer = setTimeout(() => headers.abort(), this.deadlineMs);
-    try {
-      const s = await call(op, signal, () => open(AbortSignal.any([signal, headers.signal])));
-      this.liveness.watch(s);
-      return s;
-    } catch (err) {
-      if (!signal.aborted && headers.signal.aborted) throw deadlineError(op, this.deadlineMs, err);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+  /** A long stream (engine-streams.ts): bounded until its headers, then watched by the liveness probe. */
+  private stream<T extends Readable>(op: string, signal: AbortSignal, open: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return openStream(op, signal, this.deadlineMs, this.liveness, open);
   }
 
   async containerEvents(id: string, sinceSec: number, untilSec: number, signal: AbortSignal): Promise<string[]> {
     const stream = await this.stream('events', signal, async (s) => (await this.docker.getEvents({
       since: sinceSec, until: untilSec, filters: { type: ['container'], container: [id] }, abortSignal: s,
     } as Docker.GetEventsOptions)) as unknown as Readable);
-    return call('events', signal, async () => {
-      const chunks: Buffer[] = [];
-      for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-      return Buffer.concat(chunks).toString().split('\n').filter((l) => l.trim() !== '')
-        .map((l) => (JSON.parse(l) as { Action?: string }).Action ?? '');
-    });
+    return call('events', signal, () => readEventActions(stream));
   }
 
   ping(signal: AbortSignal): Promise<void> {
@@ -131,10 +113,10 @@ class DockerEngine implements ContainerEngine {
   info(signal: AbortSignal): Promise<EngineInfo> {
     return this.call('info', signal, async (s) => {
       const i = (await (this.docker as unknown as LooseDocker).info({ abortSignal: s })) as {
-        Driver?: string; DriverStatus?: Array<[string, string]>; ServerVersion?: string; SwapLimit?: boolean;
+        Driver?: string; DriverStatus?: Array<[string, string]>; ServerVersion?: string;
       };
       const backing = (i.DriverStatus ?? []).find(([k]) => k === 'Backing Filesystem');
-      return { storageDriver: i.Driver ?? '', backingFs: backing?.[1] ?? '', serverVersion: i.ServerVersion ?? '', swapLimit: i.SwapLimit === true };
+      return { storageDriver: i.Driver ?? '', backingFs: backing?.[1] ?? '', serverVersion: i.ServerVersion ?? '' };
     });
   }
 
@@ -228,25 +210,7 @@ class DockerEngine implements ContainerEngine {
         else resolve(res as Readable);
       });
     }));
-    return call('container wait', signal, () => new Promise<number>((resolve, reject) => {
-      const parts: Buffer[] = [];
-      let ended = false;
-      body.on('data', (c: Buffer) => parts.push(c));
-      body.on('end', () => {
-        ended = true;
-        try {
-          const r = JSON.parse(Buffer.concat(parts).toString('utf8')) as { StatusCode?: number };
-          resolve(typeof r.StatusCode === 'number' ? r.StatusCode : -1);
-        } catch (parseErr) {
-          reject(toError(parseErr));
-        }
-      });
-      body.on('error', reject);
-      body.on('close', () => {
-        if (ended) return;
-        reject(signal.aborted ? abortError(signal) : Object.assign(new Error('the engine closed the connection before the container stopped'), { code: 'ECONNRESET' }));
-      });
-    }));
+    return call('container wait', signal, () => readWaitStatus(body, signal));
   }
 
   containerInspect(id: string, signal: AbortSignal): Promise<ContainerState> {
@@ -288,13 +252,6 @@ class DockerEngine implements ContainerEngine {
     return this.call('container list', signal, async (s) => {
       const list = await this.docker.listContainers({ all: true, filters: labelFilters(labels), abortSignal: s });
       return list.map((c) => ({ id: c.Id, labels: c.Labels, state: c.State, imageId: c.ImageID }));
-    });
-  }
-
-  containerCommit(id: string, repo: string, tag: string, labels: Record<string, string>, signal: AbortSignal): Promise<string> {
-    return this.call('container commit', signal, async (s) => {
-      const r = (await this.docker.getContainer(id).commit({ repo, tag, changes: Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`), abortSignal: s })) as { Id?: string };
-      return r.Id ?? '';
     });
   }
 
@@ -364,37 +321,6 @@ interface RawNetwork {
 
 function toNetworkInfo(n: RawNetwork): NetworkInfo {
   return { id: n.Id, name: n.Name, labels: n.Labels ?? {}, bridgeName: n.Options?.['com.docker.network.bridge.name'] };
-}
-
-/** Reads the pull's NDJSON progress to the end; a registry error arrives as {"error": ...} mid-stream. */
-async function readPullProgress(stream: Readable): Promise<void> {
-  let rest = '';
-  let failure: string | undefined;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    rest += chunk.toString('utf8');
-    let nl = rest.indexOf('\n');
-    while (nl >= 0) {
-      failure ??= pullError(rest.slice(0, nl));
-      rest = rest.slice(nl + 1);
-      nl = rest.indexOf('\n');
-    }
-  }
-  failure ??= pullError(rest);
-  if (failure !== undefined) {
-    throw Object.assign(new Error(failure), { statusCode: 500, json: { message: failure } });
-  }
-}
-
-function pullError(line: string): string | undefined {
-  if (line.trim() === '') return undefined;
-  try {
-    const m = JSON.parse(line) as { error?: unknown; errorDetail?: { message?: unknown } };
-    if (typeof m.error === 'string') return m.error;
-    if (typeof m.errorDetail?.message === 'string') return m.errorDetail.message;
-  } catch {
-    // A progress line we cannot parse is not a failure of the pull.
-  }
-  return undefined;
 }
 
 /** ENTRYPOINT/CMD as the engine reports them: an argv, a shell-form string, or null. */

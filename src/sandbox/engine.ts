@@ -8,8 +8,6 @@ export interface EngineInfo {
   /** "Backing Filesystem" from DriverStatus (overlay2: extfs, xfs, btrfs ...); '' when not reported. */
   backingFs: string;
   serverVersion: string;
-  /** True when the engine runs with a cgroup memory controller that supports swap limits. */
-  swapLimit: boolean;
 }
 
 export interface ImageInfo {
@@ -129,8 +127,6 @@ export interface ContainerEngine {
   /** Force-removes with its anonymous volumes; an already removed container is not an error. */
   containerRemove(id: string, signal: AbortSignal): Promise<void>;
   containerList(labels: string[], signal: AbortSignal): Promise<ContainerSummary[]>;
-  /** Creates a container from a committed filesystem change (tests and image-cache checks use it). */
-  containerCommit(id: string, repo: string, tag: string, labels: Record<string, string>, signal: AbortSignal): Promise<string>;
 
   volumeCreate(name: string, labels: Record<string, string>, signal: AbortSignal): Promise<void>;
   /** An already removed volume is not an error. */

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { CodeFiles } from './types.js';
-import { INPUT_DIR, perTaskName, safeTaskId, type InputRequest, type JobInput, type PreparedInput } from './task-input.js';
+import { INPUT_DIR, perTaskName, safeTaskId, type InputRequest, type JobInput, type PreparedInput } from './input-contract.js';
 
 export class BindInput implements JobInput {
   /** `root`: a directory only this runner instance writes (JOBS_DIR/input). */

@@ -8,7 +8,7 @@ import type { ContainerEngine } from './engine.js';
 import { BindInput } from './input-bind.js';
 import { probeBindInput } from './input-probe.js';
 import { VolumeInput } from './input-volume.js';
-import type { InputRequest, JobInput, PreparedInput } from './task-input.js';
+import type { InputRequest, JobInput, PreparedInput } from './input-contract.js';
 
 export type InputModeSetting = 'auto' | 'volume';
 export type InputMode = 'bind' | 'volume';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { inertContainerBody } from './inert-container.js';
 import { objectLabels } from './labels.js';
-import { inputArchive, INPUT_DIR, perTaskName, type InputRequest, type JobInput, type PreparedInput } from './task-input.js';
+import { inputArchive, INPUT_DIR, perTaskName, type InputRequest, type JobInput, type PreparedInput } from './input-contract.js';
 
 const CLEANUP_MS = 30_000;
 const noop = (): void => undefined;

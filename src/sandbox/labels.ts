@@ -1,5 +1,7 @@
 // Label keys on every object the sandbox creates. The instance label scopes the orphan reaper to
 // one runner, so two runners sharing an engine never remove each other's containers.
+/** Every label key the sandbox sets starts with this; a task's own labels may not. */
+export const LABEL_PREFIX = 'io.iron-runner.';
 export const LABEL_MANAGED = 'io.iron-runner.managed';
 export const LABEL_INSTANCE = 'io.iron-runner.instance';
 export const LABEL_TASK = 'io.iron-runner.task';

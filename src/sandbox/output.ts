@@ -5,7 +5,7 @@
 // output is read and dropped, so the job keeps running instead of blocking on a full pipe.
 import type { Readable } from 'node:stream';
 import { formatSize } from '../config/units.js';
-import type { TaskIO } from './types.js';
+import type { OutputSink } from './types.js';
 
 export interface OutputResult {
   logBytes: number;
@@ -35,7 +35,7 @@ export function newOutputResult(): OutputResult {
 }
 
 /** Delivers the stream's frames; `state` is updated as it goes, so it is meaningful even if the stream is cut. */
-export async function pumpOutput(stream: Readable, io: TaskIO, maxLogBytes: number, state: OutputResult = newOutputResult()): Promise<OutputResult> {
+export async function pumpOutput(stream: Readable, onOutput: OutputSink, maxLogBytes: number, state: OutputResult = newOutputResult()): Promise<OutputResult> {
   const deliver = async (payload: Buffer, kind: 'stdout' | 'stderr'): Promise<void> => {
     if (kind === 'stderr' && state.stderrHead.length < STDERR_HEAD_BYTES) {
       state.stderrHead += payload.subarray(0, STDERR_HEAD_BYTES - state.stderrHead.length).toString('latin1');
@@ -44,18 +44,18 @@ export async function pumpOutput(stream: Readable, io: TaskIO, maxLogBytes: numb
     const room = maxLogBytes - state.logBytes;
     if (payload.length <= room) {
       state.logBytes += payload.length;
-      await io.onOutput(payload, kind);
+      await onOutput(payload, kind);
       return;
     }
     const cut = utf8SafeCut(payload, room);
     if (cut > 0) {
       state.logBytes += cut;
-      await io.onOutput(payload.subarray(0, cut), kind);
+      await onOutput(payload.subarray(0, cut), kind);
     }
     state.truncated = true;
     const marker = truncationMarker(maxLogBytes);
     state.logBytes += marker.length;
-    await io.onOutput(marker, 'stderr');
+    await onOutput(marker, 'stderr');
   };
 
   // Frames are delivered as they arrive, a frame split across reads in pieces: slices of the read

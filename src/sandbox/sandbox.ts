@@ -1,19 +1,19 @@
 // The sandbox as the runner sees it: created once at startup (detects what the engine can enforce,
-// prepares the job network and its egress rules, and says so in the log), then runs tasks.
+// prepares the job network and its egress rules, and says so in the log), then prepares tasks.
 import type { Logger } from 'pino';
 import { IronError } from '../errors.js';
 import { INSTANCE_ID_RULE, isInstanceId } from '../ids.js';
 import { formatSize } from '../config/units.js';
 import { DEFAULT_PIDS_LIMIT } from './container-spec.js';
-import { detectDiskQuota } from './capabilities.js';
+import { detectDiskQuota } from './disk-quota.js';
 import type { ContainerEngine, RegistryAuth } from './engine.js';
 import { ImageCache, type EnsureResult } from './images.js';
 import { ImageProvenance } from './image-provenance.js';
 import { InputChooser, type InputMode } from './input-mode.js';
 import { DEFAULT_NETWORK, ensureJobNetwork } from './network.js';
 import { reapOrphans, type ReapedTask } from './reaper.js';
-import { runTask, type RunContext } from './run-task.js';
-import type { SandboxCapabilities, SandboxOptions, TaskIO, TaskOutcome, TaskSpec } from './types.js';
+import { prepareTask, type RunContext } from './prepare.js';
+import type { PreparedTask, SandboxCapabilities, SandboxOptions, TaskSpec } from './types.js';
 
 const DEFAULT_PULL_TIMEOUT_MS = 10 * 60_000;
 
@@ -63,9 +63,12 @@ export class Sandbox {
     }, input, options);
   }
 
-  /** Runs one task in a fresh container; see TaskIO and TaskOutcome for the contract. */
-  runTask(spec: TaskSpec, io: TaskIO, signal: AbortSignal): Promise<TaskOutcome> {
-    return runTask(this.ctx, spec, io, signal);
+  /**
+   * Phase one of a task in a fresh container (prepare.ts); the caller then starts, waits and disposes
+   * the prepared task (PreparedTask in types.ts). Never rejects: a failure is the task's outcome.
+   */
+  prepare(spec: TaskSpec, signal: AbortSignal): Promise<PreparedTask> {
+    return prepareTask(this.ctx, spec, signal);
   }
 
   /**
@@ -78,20 +81,6 @@ export class Sandbox {
     const dirs = await this.input.reap(keepTasks);
     if (dirs > 0) this.ctx.log.warn({ dirs }, 'removed leftover task input directories of this runner instance');
     return reaped;
-  }
-
-  /**
-   * Why a job container that died of a SIGTERM/SIGKILL the runner did not send stopped:
-   * `engine-down` when the engine does not answer (it is going away), `external` when the engine itself
-   * signalled it (its shutdown, docker stop, docker kill), `job` when nothing outside the job did.
-   */
-  async stopCause(containerId: string, sinceMs: number, signal: AbortSignal): Promise<'engine-down' | 'external' | 'job'> {
-    try {
-      const actions = await this.ctx.engine.containerEvents(containerId, Math.floor(sinceMs / 1000) - 1, Math.ceil(Date.now() / 1000), signal);
-      return actions.includes('kill') ? 'external' : 'job';
-    } catch {
-      return 'engine-down';
-    }
   }
 
   /** The engine answers (for /readyz). */

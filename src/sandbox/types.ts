@@ -1,5 +1,5 @@
-// The sandbox's public data shapes: what the runner daemon and `iron-runner exec` hand to runTask
-// and what they get back.
+// The sandbox's public data shapes: what the runner daemon and `iron-runner exec` hand to prepare,
+// the prepared task they sequence, and the one outcome they get back.
 import type { Readable } from 'node:stream';
 import type { RegistryAuth } from './engine.js';
 
@@ -73,8 +73,13 @@ export interface TaskSpec {
   config: string;
   limits: TaskLimits;
   timeoutMs: number;
-  /** Extra labels (e.g. the reservation id); instance and task id labels are added. */
+  /** Extra labels; instance and task id labels are added. */
   labels: Record<string, string>;
+  /**
+   * The reservation this run is of, put in a label on the task's objects: the orphan reaper of a
+   * restarted runner gives the task back under it.
+   */
+  reservationId?: string;
   registryAuth?: RegistryAuth;
   /**
    * Who asks for the image (the runner passes the project id; default ''). An image pulled with
@@ -105,38 +110,71 @@ export interface CodeFiles {
   readonly unpackedBytes: number;
 }
 
-export interface TaskIO {
-  /** Awaited: a slow consumer slows the container's output (back-pressure), never buffers unboundedly. */
-  onOutput(chunk: Buffer, stream: 'stdout' | 'stderr'): void | Promise<void>;
-  /**
-   * Called once, as the container's create is requested (the two overlap), and awaited before start.
-   * If it rejects, the container is removed and runTask rejects with that error (the task must not
-   * run). The runner uses it for the API's start call.
-   */
-  beforeStart?(signal: AbortSignal): Promise<void>;
-  /** Called right before the engine is asked to start the job: from here on the job may have run. */
-  onStarting?(containerId: string): void;
-  /**
-   * Given, runTask settles as soon as the outcome is known and hands over the removal of the container
-   * and input (a promise that never rejects): the caller reports first and awaits it before reusing
-   * the slot. Without it runTask settles after the removal.
-   */
-  deferCleanup?(cleanup: Promise<void>): void;
-  /** Called right after the engine's create call returns (the runner measures pickup latency with it). */
-  onCreated?(containerId: string): void;
-}
+/** Awaited: a slow consumer slows the container's output (back-pressure), never buffers unboundedly. */
+export type OutputSink = (chunk: Buffer, stream: 'stdout' | 'stderr') => void | Promise<void>;
 
-export type TaskStatus = 'complete' | 'error' | 'timeout' | 'killed' | 'cancelled';
-
-export interface TaskOutcome {
-  status: TaskStatus;
-  /** '' for complete; "exit code 3"; "timed out after 10 s"; "out of memory (limit 64 MiB)"; ... */
-  msg: string;
+/** What every outcome carries: the reason in words, and what the run measured. */
+interface OutcomeFacts {
+  /** '' for exit 0; "exit code 3"; "timed out after 10 s"; "out of memory (limit 64 MiB)"; ... */
+  reason: string;
   exitCode: number | null;
+  /** From the engine's start (0 when the job never started: then from prepare). */
   durationMs: number;
-  /** Bytes handed to onOutput, the truncation marker included (what the task log's size will be). */
+  /** Bytes handed to the output sink, the truncation marker included (what the task log's size will be). */
   logBytes: number;
   truncated: boolean;
+}
+
+/**
+ * How a prepared task ended, decided once by the sandbox. Which of these the runner reports, and
+ * how, is src/runner/outcome.ts.
+ * - exit: the job exited by itself (code 0 or not; a command the image cannot exec is exit 126/127
+ *   with the reason saying so).
+ * - oom: the kernel killed it at its memory limit.
+ * - timeout / cancelled: the sandbox stopped it (its timeout; stop() or an aborted signal before it ran).
+ * - stopped-by-engine: SIGTERM/SIGKILL the sandbox did not send: the engine's shutdown, docker stop or
+ *   kill (`engineDown` when the engine then did not answer: it is going away).
+ * - refused: the task cannot run, here or anywhere (its image, its command, its package): another
+ *   attempt would meet the same refusal.
+ * - failed: the engine or the sandbox failed (`error` keeps the IronError code); `engineAsked` says
+ *   whether the engine was asked to start the job, i.e. whether it may have run.
+ */
+export type SandboxOutcome =
+  | (OutcomeFacts & { kind: 'exit'; code: number })
+  | (OutcomeFacts & { kind: 'oom' })
+  | (OutcomeFacts & { kind: 'timeout' })
+  | (OutcomeFacts & { kind: 'cancelled' })
+  | (OutcomeFacts & { kind: 'stopped-by-engine'; engineDown: boolean })
+  | (OutcomeFacts & { kind: 'refused' })
+  | (OutcomeFacts & { kind: 'failed'; error: Error; engineAsked: boolean });
+
+export type OutcomeKind = SandboxOutcome['kind'];
+
+/**
+ * One task between prepare and removal. The caller sequences it: start once (or never), wait for the
+ * one outcome, dispose. Nothing calls back into the caller but the output sink.
+ */
+export interface PreparedTask {
+  /**
+   * False when preparing already decided the outcome (a refused image, a cancel, an engine failure):
+   * the caller must not start it (nor tell anyone it started); wait() has the outcome.
+   */
+  readonly runnable: boolean;
+  /**
+   * Starts the job once the container is created and its input written; resolves once the engine
+   * started it, or once it is known that it never will (wait() says why). Output goes to `onOutput`
+   * from here on. `signal` aborted before the job started: it never starts (cancelled).
+   */
+  start(onOutput: OutputSink, signal: AbortSignal): Promise<void>;
+  /** SIGTERM, grace, SIGKILL; before the start the job never runs. Idempotent; the first reason is logged. */
+  stop(reason: string): void;
+  /** The outcome, as soon as it is known (before the removal). Never rejects. */
+  wait(): Promise<SandboxOutcome>;
+  /**
+   * Removes the container, its input and the image lease. Idempotent and bounded; never rejects
+   * (what it could not remove is the orphan reaper's). A task still running is killed.
+   */
+  dispose(): Promise<void>;
 }
 
 export interface SandboxCapabilities {

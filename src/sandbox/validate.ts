@@ -1,5 +1,6 @@
 // Bad task input gets a clear ERR_INVALID_ARGUMENT before anything touches the engine.
 import { IronError } from '../errors.js';
+import { LABEL_PREFIX } from './labels.js';
 import type { TaskSpec } from './types.js';
 
 const MIN_MEMORY = 6 * 1024 * 1024; // the engine refuses less
@@ -27,7 +28,10 @@ export function validateTaskSpec(spec: TaskSpec): void {
   if (l?.pidsLimit !== undefined && (!Number.isInteger(l.pidsLimit) || l.pidsLimit < 8)) problems.push('limits.pidsLimit must be at least 8');
   if (!Number.isFinite(spec.timeoutMs) || spec.timeoutMs <= 0) problems.push('timeoutMs must be positive');
   for (const [k, v] of Object.entries(spec.labels ?? {})) {
-    if (typeof v !== 'string' || k.startsWith('io.iron-runner.') && k !== 'io.iron-runner.reservation') problems.push(`label ${JSON.stringify(k)} is reserved or not a string`);
+    if (typeof v !== 'string' || k.startsWith(LABEL_PREFIX)) problems.push(`label ${JSON.stringify(k)} is reserved or not a string`);
+  }
+  if (spec.reservationId !== undefined && (typeof spec.reservationId !== 'string' || spec.reservationId.length > 256 || spec.reservationId.includes('\0'))) {
+    problems.push('reservationId must be a string of at most 256 characters without NUL');
   }
   // The zip reader already refused these; a second, cheap look keeps the sandbox from writing
   // outside its input directory whatever a caller hands it.

@@ -14,3 +14,9 @@ export async function removeLabelled(docker: Docker, label: string, value: strin
   await Promise.all(found.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true })));
   return found.length;
 }
+
+/** Commits a container's filesystem as repo:tag with these labels (image-cache tests make distinct local images with it). */
+export async function commitContainer(docker: Docker, id: string, repo: string, tag: string, labels: Record<string, string>): Promise<string> {
+  const r = (await docker.getContainer(id).commit({ repo, tag, changes: Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`) })) as { Id?: string };
+  return r.Id ?? '';
+}

@@ -12,12 +12,14 @@ import { loadRunnerConfig } from '../../src/config/runner.js';
 import { silentLogger } from '../../src/log.js';
 import { RunnerMetrics } from '../../src/runner/metrics.js';
 import { createCodeCache } from '../../src/runner/task-code.js';
-import { MAX_GIVE_BACK_ATTEMPTS, TaskRun } from '../../src/runner/task-run.js';
+import { RunnerEvents } from '../../src/runner/events.js';
+import { MAX_GIVE_BACK_ATTEMPTS } from '../../src/runner/outcome.js';
+import { TaskRun } from '../../src/runner/task-run.js';
 import { createDockerEngine, type Sandbox } from '../../src/sandbox/index.js';
 import { ImageCache } from '../../src/sandbox/images.js';
 import { ImageProvenance } from '../../src/sandbox/image-provenance.js';
-import { runTask, type RunContext } from '../../src/sandbox/run-task.js';
-import type { JobInput } from '../../src/sandbox/task-input.js';
+import { prepareTask, type RunContext } from '../../src/sandbox/prepare.js';
+import type { JobInput } from '../../src/sandbox/input-contract.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js';
 import { getTask, queue, registerCode, reserve, startTestServer, type TestServer } from '../server/helpers.js';
 
@@ -66,17 +68,28 @@ async function runOnce(task: ReservedTask): Promise<Record<string, unknown>> {
     capabilities: { diskQuota: 'fallback', egressRules: false, storageDriver: 'overlay2' }, networkName: 'none',
     instanceId: 'i1', maxLogBytes: 1 << 20, stopGraceMs: 100, defaultPidsLimit: 64,
   };
-  const sandbox = { runTask: (spec, io, signal) => runTask(ctx, spec, io, signal) } as Pick<Sandbox, 'runTask'> as Sandbox;
+  const sandbox = { prepare: (spec, signal) => prepareTask(ctx, spec, signal) } as Pick<Sandbox, 'prepare'> as Sandbox;
   const config = loadRunnerConfig({ CLUSTER_ID: s.cid, CLUSTER_TOKEN: s.ctoken, API_URL: s.url, JOBS_DIR: spool }, { usableMemory: 1 << 30 });
   let engineFailures = 0;
   const metrics = new RunnerMetrics();
+  const events = new RunnerEvents();
+  const seen: string[] = [];
+  for (const name of ['task.reserved', 'task.refused', 'task.starting', 'task.finished', 'task.given_back', 'task.unreported', 'task.report_failed', 'task.crashed', 'task.released'] as const) {
+    events.on(name, (e) => {
+      if (e.taskId === task.id) seen.push(name);
+    });
+  }
   const run = new TaskRun(task, {
-    api: client.runner, sandbox, config, log, metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, log, metrics),
+    api: client.runner, sandbox, config, log, events, metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, log, metrics),
     deliverRetry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }, hardStop: new AbortController().signal,
     onEngineFailure: () => engineFailures++,
   });
   await run.run();
-  return { ...(await getTask(s, task.id)), engineFailures };
+  // One run: reserved first, released last, and exactly one event that says how it was reported.
+  expect(seen[0]).toBe('task.reserved');
+  expect(seen.at(-1)).toBe('task.released');
+  expect(seen.filter((e) => ['task.finished', 'task.given_back', 'task.unreported', 'task.report_failed'].includes(e))).toHaveLength(1);
+  return { ...(await getTask(s, task.id)), engineFailures, events: seen };
 }
 
 async function reserveOne(): Promise<ReservedTask> {
@@ -101,6 +114,8 @@ describe('tasks the engine refuses before start', () => {
     expect(t['status']).toBe('error');
     expect(String(t['msg'])).toContain(message);
     expect(t['engineFailures']).toBe(0);
+    // The API accepted the start (task.starting: the call overlaps the create), but the job never ran.
+    expect(t['events']).toEqual(['task.reserved', 'task.starting', 'task.refused', 'task.finished', 'task.released']);
   });
 
   it('a transient failure (the engine hangs up on create) is given back', async () => {
@@ -108,6 +123,7 @@ describe('tasks the engine refuses before start', () => {
     const t = await runOnce(await reserveOne());
     expect(t['status']).toBe('queued');
     expect(t['engineFailures']).toBe(1);
+    expect(t['events']).toEqual(['task.reserved', 'task.starting', 'task.given_back', 'task.released']);
   });
 
   it(`after ${MAX_GIVE_BACK_ATTEMPTS} attempts a transient failure ends the task error instead`, async () => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRunnerConfig } from '../../src/config/runner.js';
 import { DEFAULT_NETWORK } from '../../src/sandbox/index.js';
 import { makeTestHost, startBannerListeners, type TestHost } from '../../bench/lib/test-host.js';
-import { collector, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
+import { collector, makeFixture, never, sh, spec, type Fixture, runTask } from './helpers.js';
 
 const tag = randomBytes(3).toString('hex');
 // Link-local, but unused by any cloud agent; routed into our namespace only for this test.
@@ -57,7 +57,7 @@ describe('default egress policy', () => {
     const io = collector();
     const probes = [`${SERVER_IP} 2525`, `${LINK_LOCAL} 8080`, `${SERVER_IP} 8080`, `${SERVER_IP} 1025`];
     const script = probes.map((p) => `echo "${p} -> $(nc -w 3 ${p} </dev/null 2>&1)"`).join('; ');
-    const out = await fx.sandbox.runTask(spec({ command: sh(script) }), io, never());
+    const out = await runTask(fx.sandbox, spec({ command: sh(script) }), io, never());
     expect(out.status).toBe('complete');
     const lines = io.stdout().trim().split('\n');
     expect(lines[0]).toMatch(/2525 -> .*(refused|can't connect)/i);

@@ -5,7 +5,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestHost, startBannerListeners, type TestHost } from '../../bench/lib/test-host.js';
-import { collector, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
+import { collector, makeFixture, never, sh, spec, type Fixture, runTask } from './helpers.js';
 
 const tag = randomBytes(3).toString('hex');
 let host: TestHost | undefined;
@@ -42,7 +42,7 @@ describe('egress', () => {
     const io = collector();
     const probes = [`${SERVER_IP} 25`, `${SERVER_IP} 465`, `${SERVER_IP} 587`, `${SERVER_IP} 8080`, `${BLOCKED_IP} 8080`];
     const script = probes.map((p) => `echo "${p} -> $(nc -w 3 ${p} </dev/null 2>&1)"`).join('; ');
-    const out = await fx.sandbox.runTask(spec({ command: sh(script) }), io, never());
+    const out = await runTask(fx.sandbox, spec({ command: sh(script) }), io, never());
     expect(out.status).toBe('complete');
     const lines = io.stdout().trim().split('\n');
     expect(lines[0]).toMatch(/25 -> .*(refused|can't connect)/i);

@@ -76,7 +76,6 @@ const OPS: Array<[string, (e: ContainerEngine, s: AbortSignal) => Promise<unknow
   ['container kill', (e, s) => e.containerKill('abc', 'SIGKILL', s)],
   ['container remove', (e, s) => e.containerRemove('abc', s)],
   ['container list', (e, s) => e.containerList(['a=b'], s)],
-  ['container commit', (e, s) => e.containerCommit('abc', 'r', 't', {}, s)],
   ['volume create', (e, s) => e.volumeCreate('v', {}, s)],
   ['volume remove', (e, s) => e.volumeRemove('v', s)],
   ['volume list', (e, s) => e.volumeList(['a=b'], s)],

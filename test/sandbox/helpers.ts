@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { createDockerEngine, removeJobNetwork, Sandbox, type ContainerEngine, type SandboxOptions, type TaskIO, type TaskSpec } from '../../src/sandbox/index.js';
+import { taskResult } from '../../src/runner/outcome.js';
+import { createDockerEngine, removeJobNetwork, Sandbox, type ContainerEngine, type OutputSink, type SandboxOptions, type SandboxOutcome, type TaskSpec } from '../../src/sandbox/index.js';
 import { instanceFilter } from '../../src/sandbox/labels.js';
 
 export const IMAGE = 'iron-test/busybox:1';
@@ -56,7 +57,37 @@ export function spec(overrides: Partial<TaskSpec> & { command?: string[] }): Tas
   };
 }
 
-export interface Collected extends TaskIO {
+/** A task's output, as a sink the prepared task writes to. */
+export interface TaskOutput {
+  onOutput: OutputSink;
+}
+
+/** An outcome as the runner reports it (status, msg; src/runner/outcome.ts) beside the sandbox's own. */
+export type RunResult = SandboxOutcome & { status: string; msg: string };
+
+/**
+ * One task through both phases as the runner sequences them (prepare, start, wait, dispose); the
+ * result is what the outcome reports. A `failed` outcome (the engine or the sandbox failed) rejects
+ * with its error, so tests can assert on the error's code.
+ */
+export async function runTask(sandbox: Sandbox, task: TaskSpec, out: TaskOutput, signal: AbortSignal): Promise<RunResult> {
+  const prepared = await sandbox.prepare(task, signal);
+  const onAbort = (): void => prepared.stop('cancelled');
+  signal.addEventListener('abort', onAbort, { once: true });
+  let outcome: SandboxOutcome;
+  try {
+    if (prepared.runnable) await prepared.start(out.onOutput, signal);
+    outcome = await prepared.wait();
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await prepared.dispose();
+  }
+  if (outcome.kind === 'failed') throw outcome.error;
+  const r = taskResult(outcome);
+  return { ...outcome, status: r.status, msg: r.msg };
+}
+
+export interface Collected extends TaskOutput {
   stdout(): string;
   stderr(): string;
   bytes(): number;

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectLabels } from '../../src/sandbox/labels.js';
-import { collector, IMAGE, makeFixture, MiB, never, spec, type Fixture } from './helpers.js';
+import { collector, IMAGE, makeFixture, MiB, never, spec, type Fixture, runTask } from './helpers.js';
+import { commitContainer, testDocker } from '../helpers/docker.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -25,10 +26,11 @@ beforeAll(async () => {
     AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
     HostConfig: { Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 8, ReadonlyRootfs: true, NetworkMode: 'none', SecurityOpt: [], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false },
   }, s);
+  const docker = testDocker();
   try {
     for (const ref of local) {
       const [r, t] = ref.split(':') as [string, string];
-      await fx.engine.containerCommit(base, r, t, { 'io.iron-runner.test': `${tag}-${t}` }, s);
+      await commitContainer(docker, base, r, t, { 'io.iron-runner.test': `${tag}-${t}` });
     }
   } finally {
     await fx.engine.containerRemove(base, s);
@@ -52,9 +54,9 @@ afterAll(async () => {
 describe('image cache', () => {
   it('evicts the least recently used pulled image, skipping one a container still uses and the local one', async () => {
     const s = AbortSignal.timeout(30_000);
-    const run = (image: string) => fx.sandbox.runTask(spec({ image, command: ['true'], registryAuth: reg.auth }), collector(), never());
+    const run = (image: string) => runTask(fx.sandbox, spec({ image, command: ['true'], registryAuth: reg.auth }), collector(), never());
     // The local test image is used first (so it is the least recently used), and is never a candidate.
-    expect((await fx.sandbox.runTask(spec({ image: IMAGE, command: ['true'] }), collector(), never())).status).toBe('complete');
+    expect((await runTask(fx.sandbox, spec({ image: IMAGE, command: ['true'] }), collector(), never())).status).toBe('complete');
     expect((await run(refs[0] ?? '')).status).toBe('complete');
     expect((await run(refs[1] ?? '')).status).toBe('complete');
     // A container (not a running task) holds the least recently used image.

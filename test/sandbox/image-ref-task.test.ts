@@ -5,8 +5,8 @@ import { silentLogger } from '../../src/log.js';
 import { createDockerEngine } from '../../src/sandbox/index.js';
 import { ImageCache } from '../../src/sandbox/images.js';
 import { ImageProvenance } from '../../src/sandbox/image-provenance.js';
-import { runTask, type RunContext } from '../../src/sandbox/run-task.js';
-import type { JobInput } from '../../src/sandbox/task-input.js';
+import { prepareTask, type RunContext } from '../../src/sandbox/prepare.js';
+import type { JobInput } from '../../src/sandbox/input-contract.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engine.js';
 
 let fake: FakeEngine;
@@ -29,11 +29,14 @@ describe('image references checked before the engine', () => {
       capabilities: { diskQuota: 'fallback', egressRules: false, storageDriver: 'overlay2' }, networkName: 'none',
       instanceId: 'i1', maxLogBytes: 1024, stopGraceMs: 100, defaultPidsLimit: 64,
     };
-    const outcome = await runTask(ctx, {
+    const prepared = await prepareTask(ctx, {
       taskId: 't1', image, env: {}, payload: Buffer.alloc(0), config: '', limits: { memoryBytes: 64 << 20 }, timeoutMs: 1_000, labels: {},
-    }, { onOutput: () => undefined }, AbortSignal.timeout(10_000));
-    expect(outcome.status).toBe('error');
-    expect(outcome.msg).toMatch(/^invalid image/);
+    }, AbortSignal.timeout(10_000));
+    expect(prepared.runnable).toBe(false);
+    const outcome = await prepared.wait();
+    await prepared.dispose();
+    expect(outcome.kind).toBe('refused');
+    expect(outcome.reason).toMatch(/^invalid image/);
     expect(fake.requests).toEqual([]);
   });
 });

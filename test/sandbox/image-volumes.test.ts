@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildContainerSpec, declaredVolumes } from '../../src/sandbox/container-spec.js';
-import { collector, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
+import { collector, makeFixture, never, sh, spec, type Fixture, runTask } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const IMAGE = `iron-test/volumes:${randomBytes(4).toString('hex')}`;
@@ -38,7 +38,7 @@ describe('image-declared volumes', () => {
       'dd if=/dev/zero of=/data/big bs=1M count=200 2>/dev/null; echo "dd=$?"',
       'du -sm /data | cut -f1',
     ].join('; ');
-    const out = await fx.sandbox.runTask(spec({ image: IMAGE, command: sh(script), limits: { memoryBytes: 128 * MiB, diskBytes: 16 * MiB } }), io, never());
+    const out = await runTask(fx.sandbox, spec({ image: IMAGE, command: sh(script), limits: { memoryBytes: 128 * MiB, diskBytes: 16 * MiB } }), io, never());
     expect(out.status, io.stderr()).toBe('complete');
     const lines = io.stdout().trim().split('\n');
     expect(lines).toContain('/data tmpfs');

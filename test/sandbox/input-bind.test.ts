@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IronError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { Sandbox, type ContainerEngine } from '../../src/sandbox/index.js';
-import { buildInputArchive } from '../../src/sandbox/task-input.js';
-import { collector, makeFixture, never, sh, spec, type Fixture, MiB } from './helpers.js';
+import { buildInputArchive } from '../../src/sandbox/input-contract.js';
+import { collector, makeFixture, never, sh, spec, type Fixture, MiB, runTask } from './helpers.js';
 
 let fx: Fixture;
 let dir: string;
@@ -29,7 +29,7 @@ describe('bind input', () => {
   it('gives the job its exact payload and config, read-only, and removes the directory afterwards', async () => {
     expect(fx.sandbox.inputMode).toBeUndefined();
     const io = collector();
-    const out = await fx.sandbox.runTask(spec({
+    const out = await runTask(fx.sandbox, spec({
       payload, config: '{"c":1}',
       command: sh('cat "$PAYLOAD_FILE" | od -An -c | tr -s " " | tr -d "\\n"; echo; cat "$CONFIG_FILE"; echo; '
         + '(echo x > "$PAYLOAD_FILE") 2>/dev/null && echo WROTE; touch /task/input/new 2>/dev/null && echo ADDED; '
@@ -57,7 +57,7 @@ describe('bind input', () => {
     const sb = await Sandbox.create(watching, { instanceId: fx.instanceId, maxLogBytes: MiB, stopGraceMs: 1000, network: fx.network, inputDir: path.join(dir, 'input') }, silentLogger(), AbortSignal.timeout(30_000));
     const runs = Array.from({ length: 4 }, async (_, i) => {
       const io = collector();
-      const out = await sb.runTask(spec({ payload: Buffer.from(`p${i}`), command: sh('cat "$PAYLOAD_FILE"') }), io, never());
+      const out = await runTask(sb, spec({ payload: Buffer.from(`p${i}`), command: sh('cat "$PAYLOAD_FILE"') }), io, never());
       return [out.status, io.stdout()];
     });
     expect(await Promise.all(runs)).toEqual([0, 1, 2, 3].map((i) => ['complete', `p${i}`]));
@@ -83,7 +83,7 @@ describe('an engine that does not see the input directory gets the volume', () =
     const inputDir = path.join(dir, `other-${Math.random().toString(36).slice(2)}`);
     const sb = await Sandbox.create(engine, { instanceId: fx.instanceId, maxLogBytes: MiB, stopGraceMs: 1000, network: fx.network, inputDir }, silentLogger(), AbortSignal.timeout(30_000));
     const io = collector();
-    const out = await sb.runTask(spec({ payload: Buffer.from('via-volume'), command: sh('cat "$PAYLOAD_FILE"') }), io, never());
+    const out = await runTask(sb, spec({ payload: Buffer.from('via-volume'), command: sh('cat "$PAYLOAD_FILE"') }), io, never());
     expect(readdirSync(inputDir)).toEqual([]);
     return { mode: sb.inputMode, stdout: io.stdout(), status: out.status };
   };
@@ -112,7 +112,7 @@ describe('an engine that does not see the input directory gets the volume', () =
     const sb = await Sandbox.create(fx.engine, { instanceId: fx.instanceId, maxLogBytes: MiB, stopGraceMs: 1000, network: fx.network, inputDir: path.join(dir, 'never'), inputMode: 'volume' }, silentLogger(), AbortSignal.timeout(30_000));
     expect(sb.inputMode).toBe('volume');
     const io = collector();
-    expect((await sb.runTask(spec({ payload: Buffer.from('v'), command: sh('cat "$PAYLOAD_FILE"') }), io, never())).status).toBe('complete');
+    expect((await runTask(sb, spec({ payload: Buffer.from('v'), command: sh('cat "$PAYLOAD_FILE"') }), io, never())).status).toBe('complete');
     expect(io.stdout()).toBe('v');
   });
 });

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collector, makeFixture, MiB, never, sh, spec, type Fixture } from './helpers.js';
+import { collector, makeFixture, MiB, never, sh, spec, type Fixture, runTask } from './helpers.js';
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -22,7 +22,7 @@ describe('job contract', () => {
     try {
       const io = collector();
       const task = spec({ command: sh('env'), env: { MY_VAR: 'a b=c', TASK_ID: 'spoofed' } });
-      const out = await fx.sandbox.runTask(task, io, never());
+      const out = await runTask(fx.sandbox, task, io, never());
       expect(out.status).toBe('complete');
       const env = io.stdout();
       expect(env).toContain('MY_VAR=a b=c\n');
@@ -45,7 +45,7 @@ describe('job contract', () => {
   ])('delivers %s payload and config byte for byte, read-only, in a writable TASK_DIR', async (_name, payload, config) => {
     const io = collector();
     const script = 'sha256sum "$PAYLOAD_FILE" "$CONFIG_FILE" | cut -d" " -f1; wc -c < "$PAYLOAD_FILE"; echo more >> "$PAYLOAD_FILE" && echo WRITABLE; echo ok > "$TASK_DIR/out" && cat "$TASK_DIR/out"';
-    const out = await fx.sandbox.runTask(spec({ command: sh(script), payload, config }), io, never());
+    const out = await runTask(fx.sandbox, spec({ command: sh(script), payload, config }), io, never());
     expect(out.status).toBe('complete');
     const lines = io.stdout().trim().split('\n').map((l) => l.trim());
     expect(lines).toEqual([sha(payload), sha(config), String(payload.length), 'ok']);
@@ -61,7 +61,7 @@ describe('output', () => {
     let marker = '';
     let peakRss = 0;
     const rss0 = process.memoryUsage().rss;
-    const out = await fx.sandbox.runTask(spec({ command: sh('yes 0123456789012345678901234567890123456789 | head -c 104857600; echo done >&2') }), {
+    const out = await runTask(fx.sandbox, spec({ command: sh('yes 0123456789012345678901234567890123456789 | head -c 104857600; echo done >&2') }), {
       onOutput(chunk, stream) {
         if (stream === 'stdout') stdout += chunk.length;
         else if (markerAt < 0) {
@@ -84,7 +84,7 @@ describe('output', () => {
     const chunks: number[] = [];
     let stalled = false;
     const t0 = Date.now();
-    const out = await fx.sandbox.runTask(spec({ command: sh('head -c 8388608 /dev/zero; date +%s >&2') }), {
+    const out = await runTask(fx.sandbox, spec({ command: sh('head -c 8388608 /dev/zero; date +%s >&2') }), {
       async onOutput(chunk, stream) {
         if (stream === 'stdout') chunks.push(chunk.length);
         if (!stalled) {
@@ -102,7 +102,7 @@ describe('output', () => {
 describe('timeout and cancel', () => {
   it('times out with the limit in the msg, SIGKILLing a job that ignores SIGTERM', async () => {
     const t0 = Date.now();
-    const out = await fx.sandbox.runTask(spec({ command: sh('trap "" TERM; echo started; while true; do sleep 1; done'), timeoutMs: 1_500 }), collector(), never());
+    const out = await runTask(fx.sandbox, spec({ command: sh('trap "" TERM; echo started; while true; do sleep 1; done'), timeoutMs: 1_500 }), collector(), never());
     expect(out).toMatchObject({ status: 'timeout', msg: 'timed out after 1.5 s' });
     expect(Date.now() - t0).toBeLessThan(20_000);
   });
@@ -110,7 +110,7 @@ describe('timeout and cancel', () => {
   it('cancels mid-run: SIGTERM reaches the job through tini, the container is removed', async () => {
     const ac = new AbortController();
     const io = collector();
-    const out = await fx.sandbox.runTask(spec({ command: sh('trap "echo got-term; exit 143" TERM; echo started; while true; do sleep 0.1; done') }), {
+    const out = await runTask(fx.sandbox, spec({ command: sh('trap "echo got-term; exit 143" TERM; echo started; while true; do sleep 0.1; done') }), {
       onOutput(chunk, stream) {
         void io.onOutput(chunk, stream);
         if (chunk.toString().includes('started')) ac.abort();
@@ -123,7 +123,7 @@ describe('timeout and cancel', () => {
   it('resolves cancelled without creating anything when aborted before the call', async () => {
     const ac = new AbortController();
     ac.abort();
-    const out = await fx.sandbox.runTask(spec({ command: sh('echo never') }), collector(), ac.signal);
+    const out = await runTask(fx.sandbox, spec({ command: sh('echo never') }), collector(), ac.signal);
     expect(out.status).toBe('cancelled');
   });
 });

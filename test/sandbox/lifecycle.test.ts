@@ -1,11 +1,11 @@
-// Cleanup on every path (beforeStart refusal, engine failure at start), job-fault outcomes that
+// Cleanup on every path (never started, stopped before start, engine failure at start), job-fault outcomes that
 // happen before the job runs (image, command), the orphan reaper's scope, and engine errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IronError, isIronError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { createDockerEngine, Sandbox, type ContainerEngine } from '../../src/sandbox/index.js';
 import { instanceFilter, objectLabels } from '../../src/sandbox/labels.js';
-import { assertNothingLeft, collector, IMAGE, makeFixture, never, sh, spec, type Fixture } from './helpers.js';
+import { assertNothingLeft, collector, IMAGE, makeFixture, never, sh, spec, type Fixture, runTask } from './helpers.js';
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -21,40 +21,71 @@ const leftovers = async (): Promise<number> => {
 };
 
 describe('cleanup on every path', () => {
-  it('calls beforeStart and onCreated, never onStarting; a refusal removes everything and rejects with that error', async () => {
-    const seen: string[] = [];
-    const refusal = new IronError('ERR_API_CONFLICT', 'reservation no longer valid');
-    const io = {
-      ...collector(),
-      onCreated: (id: string) => seen.push(`created ${id.length}`),
-      beforeStart: async () => {
-        seen.push('before');
-        throw refusal;
-      },
-      onStarting: () => seen.push('starting'),
-    };
-    await expect(fx.sandbox.runTask(spec({ command: sh('echo must-not-run') }), io, never())).rejects.toBe(refusal);
-    expect(seen.sort()).toEqual(['before', 'created 64']);
+  it('a prepared task that is never started runs nothing, and dispose removes everything', async () => {
+    const prepared = await fx.sandbox.prepare(spec({ command: sh('echo must-not-run') }), never());
+    expect(prepared.runnable).toBe(true);
+    await prepared.dispose();
+    await prepared.dispose();
+    expect(await prepared.wait()).toMatchObject({ kind: 'cancelled', exitCode: null, logBytes: 0 });
+    expect(prepared.runnable).toBe(false);
+    expect(await leftovers()).toBe(0);
+  });
+
+  it('stop before start: the job never starts; start after it does nothing', async () => {
+    const io = collector();
+    const prepared = await fx.sandbox.prepare(spec({ command: sh('echo must-not-run') }), never());
+    prepared.stop('cancel');
+    await prepared.start(io.onOutput, never());
+    expect(await prepared.wait()).toMatchObject({ kind: 'cancelled', reason: 'cancelled' });
+    await prepared.dispose();
     expect(io.stdout()).toBe('');
     expect(await leftovers()).toBe(0);
   });
 
-  it('with deferCleanup, settles with the outcome and hands over a removal that leaves nothing behind', async () => {
-    let cleanup: Promise<void> | undefined;
-    const out = await fx.sandbox.runTask(spec({ command: sh('exit 3') }), { ...collector(), deferCleanup: (p) => { cleanup = p; } }, never());
-    expect(out).toMatchObject({ status: 'error', exitCode: 3 });
-    expect(cleanup).toBeInstanceOf(Promise);
-    await cleanup;
+  it('wait settles with the outcome before dispose; dispose then leaves nothing behind', async () => {
+    const prepared = await fx.sandbox.prepare(spec({ command: sh('exit 3') }), never());
+    await prepared.start(collector().onOutput, never());
+    const out = await prepared.wait();
+    expect(out).toMatchObject({ kind: 'exit', code: 3, reason: 'exit code 3', exitCode: 3 });
+    expect(await leftovers()).toBeGreaterThan(0);
+    await prepared.dispose();
     expect(await leftovers()).toBe(0);
   });
 
-  it('removes the container and volume when the engine fails at start, and rejects with an engine error', async () => {
+  it("prepare's signal aborted before start: the job never starts", async () => {
+    const io = collector();
+    const ac = new AbortController();
+    const prepared = await fx.sandbox.prepare(spec({ command: sh('echo must-not-run') }), ac.signal);
+    ac.abort();
+    await prepared.start(io.onOutput, never());
+    expect(await prepared.wait()).toMatchObject({ kind: 'cancelled' });
+    await prepared.dispose();
+    expect(io.stdout()).toBe('');
+    expect(await leftovers()).toBe(0);
+  });
+
+  it('dispose of a running job kills and removes it; its waiters learn it was cancelled', async () => {
+    const io = collector();
+    const prepared = await fx.sandbox.prepare(spec({ command: sh('echo started; sleep 60') }), never());
+    await prepared.start(io.onOutput, never());
+    const outcome = prepared.wait();
+    await prepared.dispose();
+    expect(await outcome).toMatchObject({ kind: 'cancelled' });
+    expect(await leftovers()).toBe(0);
+  });
+
+  it('removes the container and volume when the engine fails at start; the outcome is failed with that engine error', async () => {
     const failing: ContainerEngine = Object.create(fx.engine) as ContainerEngine;
     failing.containerStart = async () => {
       throw new IronError('ERR_ENGINE_FAILED', 'docker container start failed (HTTP 500): boom', { details: { status: 500, engineMessage: 'boom' } });
     };
     const sb = await Sandbox.create(failing, { instanceId: fx.instanceId, maxLogBytes: 1024, stopGraceMs: 1000, network: fx.network }, silentLogger(), AbortSignal.timeout(30_000));
-    const err = await sb.runTask(spec({ command: sh('true') }), collector(), never()).catch((e: unknown) => e);
+    const prepared = await sb.prepare(spec({ command: sh('true') }), never());
+    await prepared.start(collector().onOutput, never());
+    const out = await prepared.wait();
+    await prepared.dispose();
+    expect(out).toMatchObject({ kind: 'failed', engineAsked: true });
+    const err = out.kind === 'failed' ? out.error : undefined;
     expect(isIronError(err, 'ERR_ENGINE_FAILED')).toBe(true);
     expect((err as IronError).retryable).toBe(true);
     expect(await leftovers()).toBe(0);
@@ -63,23 +94,23 @@ describe('cleanup on every path', () => {
 
 describe('job-fault outcomes', () => {
   it('reports "command not found" for a missing executable', async () => {
-    const out = await fx.sandbox.runTask(spec({ command: ['/no/such/binary', 'arg'] }), collector(), never());
+    const out = await runTask(fx.sandbox, spec({ command: ['/no/such/binary', 'arg'] }), collector(), never());
     expect(out).toMatchObject({ status: 'error', msg: 'command not found: /no/such/binary', exitCode: 127 });
   });
 
   it('keeps "exit code 127" for a script whose own command is missing', async () => {
-    const out = await fx.sandbox.runTask(spec({ command: sh('no-such-thing') }), collector(), never());
+    const out = await runTask(fx.sandbox, spec({ command: sh('no-such-thing') }), collector(), never());
     expect(out).toMatchObject({ status: 'error', msg: 'exit code 127' });
   });
 
   it('reports an invalid image reference', async () => {
-    const out = await fx.sandbox.runTask(spec({ image: 'Not A Valid/Image' }), collector(), never());
+    const out = await runTask(fx.sandbox, spec({ image: 'Not A Valid/Image' }), collector(), never());
     expect(out.status).toBe('error');
     expect(out.msg).toMatch(/^invalid image: /);
   });
 
   it('reports a failed pull (registry refused) as an error outcome', async () => {
-    const out = await fx.sandbox.runTask(spec({ image: '127.0.0.1:9/iron-test/absent:1', registryAuth: { username: 'u', password: 'secret-pw' } }), collector(), never());
+    const out = await runTask(fx.sandbox, spec({ image: '127.0.0.1:9/iron-test/absent:1', registryAuth: { username: 'u', password: 'secret-pw' } }), collector(), never());
     expect(out.status).toBe('error');
     expect(out.msg).toMatch(/^image pull failed: /);
     expect(out.msg).not.toContain('secret-pw');
@@ -87,7 +118,7 @@ describe('job-fault outcomes', () => {
 
   it('rejects a malformed spec with ERR_INVALID_ARGUMENT before touching the engine', async () => {
     const bad = spec({ env: { 'A=B': 'x' }, limits: { memoryBytes: 1 } });
-    await expect(fx.sandbox.runTask(bad, collector(), never())).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(runTask(fx.sandbox, bad, collector(), never())).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
   });
 });
 

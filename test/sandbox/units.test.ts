@@ -17,7 +17,7 @@ const frame = (kind: 1 | 2, data: Buffer): Buffer => {
 
 async function pump(chunks: Buffer[], max: number): Promise<{ out: Array<[string, string]>; res: Awaited<ReturnType<typeof pumpOutput>> }> {
   const out: Array<[string, string]> = [];
-  const res = await pumpOutput(Readable.from(chunks), { onOutput: (c, s) => void out.push([s, c.toString()]) }, max);
+  const res = await pumpOutput(Readable.from(chunks), (c, s) => void out.push([s, c.toString()]), max);
   return { out, res };
 }
 
@@ -33,7 +33,7 @@ describe('output demultiplexing', () => {
       }
       // A frame split across reads arrives in pieces: compare byte by byte, each byte with its stream.
       const pieces: Array<[string, Buffer]> = [];
-      const res = await pumpOutput(Readable.from(chunks), { onOutput: (c, s) => void pieces.push([s, Buffer.from(c)]) }, 1e9);
+      const res = await pumpOutput(Readable.from(chunks), (c, s) => void pieces.push([s, Buffer.from(c)]), 1e9);
       const perByte = (parts: Array<[string, Buffer]>): string[] => parts.flatMap(([k, b]) => [...b].map((x) => `${k}:${x}`));
       expect(perByte(pieces)).toEqual(perByte(frames.map(([k, s]) => [k === 1 ? 'stdout' : 'stderr', Buffer.from(s)])));
       expect(pieces.every(([, b]) => b.length > 0)).toBe(true);
@@ -53,10 +53,10 @@ describe('output demultiplexing', () => {
 describe('classification', () => {
   const base = { cancelled: false, timedOut: false, timeoutMs: 10_000, memoryBytes: 64 * 1024 * 1024, oomKilled: false, exitCode: 0, stderrHead: '' };
   it('trusts only the OOM flag', () => {
-    expect(classify({ ...base, exitCode: 137 })).toEqual({ status: 'error', msg: 'exit code 137', exitCode: 137 });
-    expect(classify({ ...base, oomKilled: true })).toMatchObject({ status: 'killed', msg: 'out of memory (limit 64 MiB)' });
-    expect(classify({ ...base, timedOut: true, oomKilled: true, exitCode: 137 })).toMatchObject({ status: 'timeout', msg: 'timed out after 10 s' });
-    expect(classify({ ...base, cancelled: true, timedOut: true })).toMatchObject({ status: 'cancelled' });
+    expect(classify({ ...base, exitCode: 137 })).toEqual({ kind: 'exit', code: 137, reason: 'exit code 137', exitCode: 137 });
+    expect(classify({ ...base, oomKilled: true })).toMatchObject({ kind: 'oom', reason: 'out of memory (limit 64 MiB)' });
+    expect(classify({ ...base, timedOut: true, oomKilled: true, exitCode: 137 })).toMatchObject({ kind: 'timeout', reason: 'timed out after 10 s' });
+    expect(classify({ ...base, cancelled: true, timedOut: true })).toMatchObject({ kind: 'cancelled' });
   });
   it('recognises only tini exec failures as "command not found"', () => {
     expect(execFailure(127, '[FATAL tini (7)] exec foo failed: No such file or directory\n')).toBe('command not found: foo');
