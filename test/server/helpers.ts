@@ -19,7 +19,7 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
   return asTestServer(await startApi({ overrides }));
 }
 
-export function asTestServer(api: Api): TestServer {
+function asTestServer(api: Api): TestServer {
   return Object.assign(api, {
     dir: api.dataDir, pid: api.projectId, token: api.projectToken, cid: api.clusterId, ctoken: api.clusterToken, close: () => api.stop(),
   });
