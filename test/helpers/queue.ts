@@ -2,7 +2,7 @@
 // reserve them as a runner would, read a task. The fetch-based ones check the wire as well (a
 // non-200 answer throws with its body); queueTasks goes through the project client of src/api.
 import type { Api } from './api.js';
-import { call } from './http.js';
+import { call, type Res } from './http.js';
 
 /** What these helpers need of an API: its URL and its bootstrap credentials. */
 export type ApiTarget = Pick<Api, 'url' | 'projectId' | 'projectToken' | 'clusterId' | 'clusterToken'>;
@@ -48,6 +48,13 @@ export async function reserve(s: ApiTarget, n = 1, wait = 0, instance = 'runner-
 
 export function runnerPath(s: Pick<ApiTarget, 'clusterId'>, taskId: string, action: string): string {
   return `/2/clusters/${s.clusterId}/runner/tasks/${taskId}/${action}`;
+}
+
+/** A runner's log append: `body` at `offset` of the reservation's output; the answer as it came. */
+export function appendLog(s: ApiTarget, taskId: string, reservationId: string, offset: number, body: string | Buffer): Promise<Res> {
+  return call(s.url, 'POST', `${runnerPath(s, taskId, 'log')}?offset=${offset}&reservation_id=${reservationId}`, {
+    token: s.clusterToken, body, type: 'application/octet-stream',
+  });
 }
 
 export async function getTask(s: ApiTarget, id: string): Promise<Record<string, unknown>> {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startApi, type Api } from '../helpers/api.js';
 import { spawnApiProcess } from '../helpers/api-process.js';
 import { call } from '../helpers/http.js';
-import { queue, registerCode, reserve } from '../helpers/queue.js';
+import { appendLog, queue, registerCode, reserve } from '../helpers/queue.js';
 const PASSWORD = 'canary-registry-password-7f3a9c';
 const dirs: string[] = [];
 afterAll(async () => {
@@ -31,9 +31,7 @@ async function seed(s: Api): Promise<void> {
   await queue(s, [{ code_name: 'perm', payload: '{}' }]);
   const [t] = await reserve(s, 1);
   expect(t?.['docker_auth']).toMatchObject({ password: PASSWORD });
-  const r = await call(s.url, 'POST', `/2/clusters/${s.clusterId}/runner/tasks/${t?.id ?? ''}/log?offset=0&reservation_id=${t?.reservation_id ?? ''}`, {
-    token: s.clusterToken, body: 'secret output\n', type: 'application/octet-stream',
-  });
+  const r = await appendLog(s, t?.id ?? '', t?.reservation_id ?? '', 0, 'secret output\n');
   expect(r.status).toBe(200);
 }
 

@@ -4,7 +4,7 @@ import type { ServerConfig } from '../../src/config/server.js';
 import { startApi, type Api } from '../helpers/api.js';
 
 export { call, type Res } from '../helpers/http.js';
-export { getTask, queue, registerCode, reserve, runnerPath, type Reserved } from '../helpers/queue.js';
+export { appendLog, getTask, queue, registerCode, reserve, runnerPath, type Reserved } from '../helpers/queue.js';
 
 export interface TestServer extends Api {
   dir: string;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppendOrder, type OrderLimits } from '../../src/server/store/log-order.js';
 import { LogFiles } from '../../src/server/store/logs.js';
-import { call, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
+import { appendLog, call, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -51,7 +51,7 @@ describe('log chunks out of order', () => {
     const first = slowAppend(at(0), Buffer.from('hello '));
     // Let the first request's headers reach the server before the second chunk arrives.
     await new Promise((r) => setTimeout(r, 100));
-    const second = call(s.url, 'POST', at(6), { token: s.ctoken, body: 'world\n', type: 'application/octet-stream' });
+    const second = appendLog(s, id, t.reservation_id, 6, 'world\n');
     await new Promise((r) => setTimeout(r, 400));
     first.finish();
     expect(await first.answer).toEqual({ status: 200, text: '{"size":6}' });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, getTask, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
+import { appendLog, call, getTask, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
 import { waitFor } from '../helpers/wait.js';
 
 let s: TestServer;
@@ -112,8 +112,7 @@ describe('runner protocol', () => {
     const [id] = await queue(s, [{ code_name: 'logs' }]);
     expect((await call(s.url, 'GET', `/2/projects/${s.pid}/tasks/${id}/log`, { token: s.token })).text).toBe('{"msg":"Log not found"}');
     const [t] = await reserve(s);
-    const log = (offset: number, body: string) =>
-      call(s.url, 'POST', `${runnerPath(s, id!, 'log')}?offset=${offset}&reservation_id=${t!.reservation_id}`, { token: s.ctoken, body, type: 'application/octet-stream' });
+    const log = (offset: number, body: string) => appendLog(s, id!, t!.reservation_id, offset, body);
     expect((await log(0, 'hello ')).body).toEqual({ size: 6 });
     expect((await log(0, 'hello ')).body).toEqual({ size: 6 }); // repeated chunk ignored
     const gap = await log(20, 'x');
