@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SOCKET } from './raw-engine.js';
 import { makeTestHost } from './test-host.js';
+import { freePort } from './ports.js';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 const CERTS_D = '/etc/docker/certs.d';
@@ -30,14 +31,6 @@ export interface TestRegistry {
   /** Tags `local` as HOST/`name`, pushes it with the user's auth, and removes that new local tag again. */
   push(local: string, name: string): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function freePort(address = '127.0.0.1'): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, address, r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 function openssl(args: string[], cwd: string): void {

@@ -69,7 +69,7 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
       log.info({ path, project_id: bootstrap.projectId, cluster_id: bootstrap.clusterId }, 'fresh data dir: bootstrapped, wrote iron.json');
     }
     services.start();
-    log.info({ url, data_dir: config.dataDir }, 'iron-api listening');
+    log.info({ event: 'server.listening', url, data_dir: config.dataDir }, 'iron-api listening');
     const srv = server;
     let closed: Promise<void> | undefined;
     const close = (): Promise<void> => {

@@ -1,8 +1,7 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, type RetryPolicy } from '../../src/api/index.js';
 import { IronError, isIronError } from '../../src/errors.js';
+import { freePort } from '../helpers/ports.js';
 import { json, startFakeServer, type FakeServer } from './fake-server.js';
 
 const TOKEN = 'tok-secret-4f9a';
@@ -82,10 +81,8 @@ describe('HttpClient', () => {
   });
 
   it('reports a refused connection as ERR_API_NETWORK without the token', async () => {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((r) => probe.close(() => r()));
+    // A port nothing listens on (free a moment ago): the connection is refused.
+    const port = await freePort();
     const c = new HttpClient({ baseUrl: `http://127.0.0.1:${port}`, token: TOKEN, retry: FAST });
     clients.push(c);
     const err = await failure(c.json({ method: 'GET', path: '/2/p' }, AbortSignal.timeout(5000)));

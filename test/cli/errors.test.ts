@@ -1,9 +1,8 @@
 // Every failure the issue lists: one clear line on stderr, no stack trace, a documented exit code.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 import { type FakeIronApi } from './fake-iron-api.js';
 import { fakeApiEnv, runIron, type RunResult } from './helpers.js';
 
@@ -61,10 +60,8 @@ describe('iron CLI errors', () => {
   });
 
   it('unreachable API: ERR_API_NETWORK, exit 5', async () => {
-    const probe = createServer();
-    await new Promise<void>((ok) => probe.listen(0, '127.0.0.1', ok));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((ok) => probe.close(() => ok()));
+    // A port nothing listens on (free a moment ago): the connection is refused.
+    const port = await freePort();
     const r = await runIron(['worker', 'queue', 'iron/hello'], { env: { ...env, IRON_PORT: String(port) }, cwd: dir });
     oneLine(r, 5, 'ERR_API_NETWORK');
     expect(r.stderr).toContain(`127.0.0.1:${port}`);

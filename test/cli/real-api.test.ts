@@ -6,12 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunnerClient, type ReservedTask, type RunnerClient } from '../../src/api/index.js';
-import { serverConfig } from '../../src/config/server.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer, type ServerHandle } from '../../src/server/index.js';
+import { startApi, type Api } from '../helpers/api.js';
 import { binBuilt, independentDecrypt, runIron } from './helpers.js';
 
-let server: ServerHandle;
+let server: Api;
 let runner: RunnerClient;
 let dir: string;
 let clusterId: string;
@@ -20,19 +18,17 @@ const env = (): Record<string, string> => ({ HOME: dir });
 beforeAll(async () => {
   if (!binBuilt()) throw new Error('build first: npx tsc -p tsconfig.build.json');
   dir = await mkdtemp(join(tmpdir(), 'iron-cli-real-'));
-  server = await startServer({ config: serverConfig({ dataDir: join(dir, 'data'), port: 0 }), log: silentLogger() });
-  const b = server.bootstrap;
-  if (b === null) throw new Error('expected a fresh data dir to bootstrap');
-  clusterId = b.clusterId;
+  server = await startApi({ dataDir: join(dir, 'data') });
+  clusterId = server.clusterId;
   await copyFile(join(dir, 'data', 'iron.json'), join(dir, 'iron.json'));
-  runner = createRunnerClient({ baseUrl: server.url, token: b.clusterToken, clusterId });
+  runner = createRunnerClient({ baseUrl: server.url, token: server.clusterToken, clusterId });
   const keys = await runIron(['keygen', '--bits', '2048', '--out', dir], { env: env(), cwd: dir });
   expect(keys.code).toBe(0);
 });
 
 afterAll(async () => {
   await runner.close();
-  await server.close();
+  await server.stop();
   await rm(dir, { recursive: true, force: true });
 });
 

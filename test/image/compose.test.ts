@@ -5,27 +5,20 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_IMAGE, docker, dockerRc, JOB_IMAGE, RUNNER_IMAGE, waitFor } from './stack.js';
+import { freePort } from '../helpers/ports.js';
+import { waitFor } from '../helpers/wait.js';
+import { API_IMAGE, docker, dockerRc, JOB_IMAGE, RUNNER_IMAGE } from './stack.js';
 
 const skip = process.env['IRON_SKIP_IMAGE_TESTS'] === '1';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const COMPOSE = path.join(ROOT, '.tools/compose/usr/libexec/docker/cli-plugins/docker-compose');
 const IRON = path.join(ROOT, 'dist/src/cli/main.js');
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe.skipIf(skip)('docker-compose.yml with docker compose', () => {
   const project = `iron-co-${randomBytes(3).toString('hex')}`;
@@ -77,7 +70,7 @@ describe.skipIf(skip)('docker-compose.yml with docker compose', () => {
       // No anonymous volume for `down` or `docker rm` to leave behind.
       const mounts = JSON.parse(await docker(['inspect', '-f', '{{json .Mounts}}', id])) as Array<{ Type: string; Name?: string }>;
       expect(mounts.filter((m) => m.Type === 'volume' && /^[0-9a-f]{64}$/.test(m.Name ?? ''))).toEqual([]);
-      await waitFor(`runner ${id} polling`, async () => ((await dockerRc(['logs', id])).stderr.includes('polling for tasks') ? true : undefined), 90_000, 500);
+      await waitFor(`runner ${id} polling`, async () => ((await dockerRc(['logs', id])).stderr.includes('polling for tasks') ? true : undefined), { timeoutMs: 90_000, everyMs: 500 });
     }
 
     const hostConfig = JSON.parse(readFileSync(path.join(client, 'iron.json'), 'utf8')) as { host: string; port: number; token: string };

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateEngine, type PrivateEngine } from '../helpers/private-engine.js';
-import { API_IMAGE, JOB_IMAGE, RUNNER_IMAGE, waitFor } from './stack.js';
+import { waitFor } from '../helpers/wait.js';
+import { API_IMAGE, JOB_IMAGE, RUNNER_IMAGE } from './stack.js';
 
 const skip = process.env['IRON_SKIP_IMAGE_TESTS'] === '1';
 const PORT = 18080;
@@ -58,7 +59,7 @@ describe.skipIf(skip)('iron/runner with --net=host', () => {
       const r = spawnSync('docker', ['-H', engine.dockerHost, 'logs', 'api'], { encoding: 'utf8' });
       const out = r.stdout + r.stderr;
       return /cluster token:\s+\S+/.test(out) ? out : undefined;
-    }, 30_000);
+    }, { timeoutMs: 30_000, everyMs: 250 });
     const field = (label: string): string => new RegExp(`${label}:\\s+(\\S+)`).exec(logs)?.[1] ?? '';
     const hostHealth = (): string => inNs(engine.netns, ['curl', '-s', '--max-time', '5', `http://127.0.0.1:${PORT}/healthz`]);
     expect(hostHealth()).toContain('ok');
@@ -78,7 +79,7 @@ describe.skipIf(skip)('iron/runner with --net=host', () => {
       const out = runnerLog();
       if (/"msg":"(fatal|invalid configuration)|runner exited/.test(out)) throw new Error(`runner failed:\n${out.slice(-2000)}`);
       return out.includes('polling for tasks') ? out : undefined;
-    }, 90_000, 500);
+    }, { timeoutMs: 90_000, everyMs: 500 });
     const m = /own \((\d+\.\d+\.\d+)\.(\d+)\/30 via (iron-[0-9a-f]+), NAT in chains (IRON-NS-[0-9a-f]+)\)/.exec(started);
     expect(m, started.slice(-1500)).not.toBeNull();
     const [, net, inner, veth, chain] = m!;
@@ -92,7 +93,7 @@ describe.skipIf(skip)('iron/runner with --net=host', () => {
     const task = await waitFor(`task ${id}`, async () => {
       const t = JSON.parse(iron(['worker', 'status', '--json', id])) as { status: string; msg?: string };
       return ['complete', 'error', 'timeout', 'killed', 'cancelled'].includes(t.status) ? t : undefined;
-    }, 90_000, 500);
+    }, { timeoutMs: 90_000, everyMs: 500 });
     const jobLog = iron(['worker', 'log', id]);
     expect(task.status, `${task.msg ?? ''} ${jobLog}`).toBe('complete');
     expect(jobLog).toContain('200 OK');

@@ -6,7 +6,8 @@ import { statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStrictJson } from '../helpers/strict-json.js';
-import { API_IMAGE, docker, dockerRc, JOB_IMAGE, RUNNER_IMAGE, Stack, waitFor } from './stack.js';
+import { waitFor } from '../helpers/wait.js';
+import { API_IMAGE, docker, dockerRc, JOB_IMAGE, RUNNER_IMAGE, Stack } from './stack.js';
 
 const skip = process.env['IRON_SKIP_IMAGE_TESTS'] === '1';
 const run = promisify(execFile);
@@ -165,7 +166,7 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
       const v = await dockerRc(['exec', r, 'docker', 'version', '--format', '{{.Server.Version}}']);
       const pid = (await dockerRc(['exec', r, 'cat', '/var/run/docker.pid'])).stdout.trim();
       return v.code === 0 && pid !== '' && pid !== before ? true : undefined;
-    }, 90_000, 500);
+    }, { timeoutMs: 90_000, everyMs: 500 });
     expect((await dockerRc(['logs', r])).stderr).toContain('killing the hung engine');
     const ids = [await queue(stack.api!.clusterId, 'echo', ['-p', 'after-hang-0']), await queue(stack.api!.clusterId, 'echo', ['-p', 'after-hang-1'])];
     for (const id of ids) expect((await stack.waitDone(id, 60_000)).status).toBe('complete');
@@ -179,18 +180,18 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
       const v = await dockerRc(['exec', r, 'docker', 'version', '--format', '{{.Server.Version}}']);
       const pid = (await dockerRc(['exec', r, 'cat', '/var/run/docker.pid'])).stdout.trim();
       return v.code === 0 && pid !== '' && pid !== before ? true : undefined;
-    }, 60_000, 500);
+    }, { timeoutMs: 60_000, everyMs: 500 });
     const ids = [await queue(stack.api!.clusterId, 'echo', ['-p', 'after-restart-0']), await queue(stack.api!.clusterId, 'echo', ['-p', 'after-restart-1'])];
     for (const id of ids) expect((await stack.waitDone(id, 60_000)).status).toBe('complete');
   }, 120_000);
 
   it('drains on docker stop: the running task completes and the runner exits 0', async () => {
     const id = await queue(stack.api!.clusterId, 'slow');
-    await waitFor('slow task running', async () => ((await stack.task(id)).status === 'running' ? true : undefined), 30_000);
+    await waitFor('slow task running', async () => ((await stack.task(id)).status === 'running' ? true : undefined), { timeoutMs: 30_000, everyMs: 250 });
     const [holder] = await waitFor('the runner holding the task', async () => {
       const busy = await stack.runnersWithJobs(runners);
       return busy.length === 1 ? busy : undefined;
-    }, 10_000);
+    }, { timeoutMs: 10_000, everyMs: 250 });
     const t0 = Date.now();
     await docker(['stop', '-t', '60', holder!], 90_000);
     console.log(`image: docker stop with a running task took ${Date.now() - t0} ms`);
@@ -204,7 +205,7 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     const stopped = (await Promise.all(runners.map(async (r) => ((await docker(['inspect', '-f', '{{.State.Running}}', r])).trim() === 'false' ? r : undefined)))).find(Boolean);
     const victim = runners.find((r) => r !== stopped)!;
     const id = await queue(stack.api!.clusterId, 'slow');
-    await waitFor('slow task running on the victim', async () => ((await stack.runnersWithJobs([victim])).length === 1 ? true : undefined), 30_000);
+    await waitFor('slow task running on the victim', async () => ((await stack.runnersWithJobs([victim])).length === 1 ? true : undefined), { timeoutMs: 30_000, everyMs: 250 });
 
     const instance = /"instance_id":"([^"]+)"/.exec((await dockerRc(['logs', victim])).stderr)?.[1];
     expect(instance).toBeDefined();

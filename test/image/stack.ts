@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { listeningUrl } from '../../bench/lib/api-proc.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const DOCKER = '/usr/bin/docker';
@@ -27,21 +29,6 @@ export async function dockerRc(args: string[]): Promise<{ code: number; stdout: 
   } catch (err) {
     const e = err as { code?: unknown; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-export async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls until fn returns a value (not undefined) or the deadline passes. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
   }
 }
 
@@ -92,8 +79,8 @@ export class Stack {
     const out = await waitFor('iron-api credentials', async () => {
       const r = await dockerRc(['logs', container]);
       const logs = r.stdout + r.stderr;
-      return /cluster token:/.test(logs) && /listening/.test(logs) ? logs : undefined;
-    }, 30_000);
+      return /cluster token:/.test(logs) && logs.split('\n').some((l) => listeningUrl(l) !== undefined) ? logs : undefined;
+    }, { timeoutMs: 30_000, everyMs: 250 });
     const field = (label: string): string => {
       const m = new RegExp(`${label}:\\s+(\\S+)`).exec(out);
       if (m?.[1] === undefined) throw new Error(`iron-api printed no ${label}`);
@@ -135,7 +122,7 @@ export class Stack {
       const r = await dockerRc(['logs', runner]);
       if (/"msg":"(fatal|invalid configuration)/.test(r.stderr)) throw new Error(`${runner} failed:\n${r.stderr.slice(-2000)}`);
       return r.stderr.includes('polling for tasks') ? true : undefined;
-    }, 60_000);
+    }, { timeoutMs: 60_000, everyMs: 250 });
   }
 
   async task(id: string): Promise<Task> {
@@ -155,7 +142,7 @@ export class Stack {
     return waitFor(`task ${id} to end`, async () => {
       const t = await this.task(id);
       return ['queued', 'preparing', 'running'].includes(t.status) ? undefined : t;
-    }, timeoutMs, 300);
+    }, { timeoutMs, everyMs: 300 });
   }
 
   /** Which runners have a job container running inside their own engine right now. */

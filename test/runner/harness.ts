@@ -2,71 +2,31 @@
 // processes spawned from dist/, the real Docker engine. Everything it starts is stopped and removed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createIronClient, type IronClient, type TaskInfo } from '../../src/api/index.js';
-import { serverConfig, type ServerConfig } from '../../src/config/server.js';
-import { silentLogger, type Logger } from '../../src/log.js';
-import { startServer, type ServerHandle } from '../../src/server/index.js';
+import type { TaskInfo } from '../../src/api/index.js';
 import { createDockerEngine, LABEL_INSTANCE, LABEL_TASK, removeJobNetwork } from '../../src/sandbox/index.js';
 import { LABEL_ROLE } from '../../src/sandbox/labels.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
 import { testDocker } from '../helpers/docker.js';
 import { parseStrictJson } from '../helpers/strict-json.js';
+import { startApi as startTestApi, type Api, type StartApiOptions as ApiOptions } from '../helpers/api.js';
+import { TEST_IMAGE } from '../helpers/queue.js';
+import { waitFor } from '../helpers/wait.js';
 
 export const RUNNER_MAIN = path.join(REPO_ROOT, 'dist/src/runner/main.js');
 const FINAL = new Set(['complete', 'error', 'cancelled', 'timeout', 'killed']);
 
-export interface Api {
-  handle: ServerHandle;
-  dataDir: string;
-  client: IronClient;
-  projectId: string;
-  clusterId: string;
-  clusterToken: string;
-  url: string;
-  restart(opts?: { downMs?: number }): Promise<void>;
-  stop(): Promise<void>;
-}
+export type { Api } from '../helpers/api.js';
 
-export interface StartApiOptions {
+export interface StartApiOptions extends Omit<ApiOptions, 'overrides'> {
   leaseMs?: number;
-  /** Logger for the server (default silent); tests that inspect the API's own log pass one. */
-  log?: Logger;
-  /** Build the whole config for the temp data dir (e.g. from flags, with TLS). */
-  config?: (dataDir: string) => ServerConfig;
-  /** CA the test's client trusts (an iron-api with a private CA). */
-  extraCa?: string;
 }
 
-export async function startApi(overrides: StartApiOptions = {}): Promise<Api> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'iron-e2e-api-'));
-  const config = overrides.config?.(dataDir) ?? serverConfig({ dataDir, port: 0, ...(overrides.leaseMs === undefined ? {} : { leaseMs: overrides.leaseMs }) });
-  const log = overrides.log ?? silentLogger();
-  let handle = await startServer({ config, log });
-  const boot = handle.bootstrap;
-  if (boot === null) throw new Error('fresh data dir did not bootstrap');
-  const client = createIronClient({
-    baseUrl: handle.url, token: boot.projectToken, projectId: boot.projectId,
-    ...(overrides.extraCa === undefined ? {} : { extraCa: overrides.extraCa }),
-  });
-  const api: Api = {
-    handle, dataDir, client, projectId: boot.projectId, clusterId: boot.clusterId, clusterToken: boot.clusterToken, url: handle.url,
-    async restart(opts = {}) {
-      const port = handle.port;
-      await handle.close();
-      if (opts.downMs !== undefined) await new Promise((r) => setTimeout(r, opts.downMs));
-      handle = await startServer({ config: { ...config, port }, log });
-      api.handle = handle;
-    },
-    async stop() {
-      await client.close();
-      await handle.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-  return api;
+/** The in-process iron-api of test/helpers/api.ts; `leaseMs` is the one override runner tests make. */
+export function startApi({ leaseMs, ...opts }: StartApiOptions = {}): Promise<Api> {
+  return startTestApi({ ...opts, ...(leaseMs === undefined ? {} : { overrides: { leaseMs } }) });
 }
 
 export interface RunnerProc {
@@ -160,22 +120,19 @@ export function spawnRunner(api: Api, env: Record<string, string> = {}, jobsDir?
 }
 
 export async function registerImage(api: Api, name: string, command?: string, extra: Record<string, unknown> = {}): Promise<void> {
-  await api.client.project.registerCode({ name, image: 'iron-test/busybox:1', ...(command === undefined ? {} : { command }), ...extra }, AbortSignal.timeout(10_000));
+  await api.client.project.registerCode({ name, image: TEST_IMAGE, ...(command === undefined ? {} : { command }), ...extra }, AbortSignal.timeout(10_000));
 }
 
 export async function waitForTask(api: Api, id: string, statuses: ReadonlySet<string> = FINAL, timeoutMs = 60_000): Promise<TaskInfo> {
-  const deadline = Date.now() + timeoutMs;
   let last: TaskInfo | undefined;
-  while (Date.now() < deadline) {
+  return waitFor(() => `task ${id} to reach ${[...statuses].join('|')} (last: ${last?.status ?? 'unknown'})`, async () => {
     try {
       last = await api.client.project.getTask(id, AbortSignal.timeout(5_000));
-      if (statuses.has(last.status)) return last;
+      return statuses.has(last.status) && last;
     } catch {
-      // the API may be restarting in some tests
+      return undefined; // the API may be restarting in some tests
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`task ${id} did not reach ${[...statuses].join('|')} within ${timeoutMs} ms (last: ${last?.status ?? 'unknown'})`);
+  }, { timeoutMs });
 }
 
 export async function taskLog(api: Api, id: string): Promise<string> {
@@ -192,13 +149,10 @@ export async function taskLog(api: Api, id: string): Promise<string> {
  */
 export async function waitForJobRunning(api: Api, id: string, timeoutMs = 60_000): Promise<void> {
   await waitForTask(api, id, new Set(['running']), timeoutMs);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  await waitFor(`the job container of ${id} to run`, async () => {
     const list = await testDocker().listContainers({ filters: { label: [`${LABEL_TASK}=${id}`, `${LABEL_ROLE}=job`], status: ['running'] } });
-    if (list.length > 0) return;
-    if (Date.now() > deadline) throw new Error(`the job container of ${id} is not running within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return list.length > 0;
+  }, { timeoutMs, everyMs: 50 });
 }
 
 /** Containers this runner instance (by jobs dir's instance id) left on the engine; `role: 'job'` counts job containers only. */

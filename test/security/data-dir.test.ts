@@ -1,17 +1,14 @@
 // Issue 13 item 9: the data dir is iron-api's alone (0700, files 0600, fixed on every start), and
 // registry passwords are sealed at rest with the data dir's 0600 key: iron.db alone holds none.
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
-import { serverConfig } from '../../src/config/server.js';
-import { silentLogger } from '../../src/log.js';
-import { startServer } from '../../src/server/index.js';
-import { call, queue, registerCode, reserve, type TestServer } from '../server/helpers.js';
-
-const REPO_ROOT = join(import.meta.dirname, '..', '..');
+import { startApi, type Api } from '../helpers/api.js';
+import { spawnApiProcess } from '../helpers/api-process.js';
+import { call } from '../helpers/http.js';
+import { appendLog, queue, registerCode, reserve } from '../helpers/queue.js';
 const PASSWORD = 'canary-registry-password-7f3a9c';
 const dirs: string[] = [];
 afterAll(async () => {
@@ -27,25 +24,14 @@ async function modesUnder(dir: string): Promise<Map<string, number>> {
   return out;
 }
 
-async function serve(dir: string): Promise<TestServer> {
-  const handle = await startServer({ config: serverConfig({ port: 0, dataDir: dir }), log: silentLogger() });
-  const b = handle.bootstrap;
-  return {
-    handle, dir, url: handle.url, pid: b?.projectId ?? '', token: b?.projectToken ?? '', cid: b?.clusterId ?? '', ctoken: b?.clusterToken ?? '',
-    close: () => handle.close(),
-  };
-}
-
-async function seed(s: TestServer): Promise<void> {
+async function seed(s: Api): Promise<void> {
   const auth = Buffer.from(JSON.stringify({ username: 'u', password: PASSWORD, serveraddress: 'registry.example.com' })).toString('base64');
-  expect((await call(s.url, 'POST', `/2/projects/${s.pid}/credentials`, { token: s.token, json: { auth } })).status).toBe(200);
+  expect((await call(s.url, 'POST', `/2/projects/${s.projectId}/credentials`, { token: s.projectToken, json: { auth } })).status).toBe(200);
   await registerCode(s, 'perm', { image: 'registry.example.com/team/job:1' });
   await queue(s, [{ code_name: 'perm', payload: '{}' }]);
   const [t] = await reserve(s, 1);
   expect(t?.['docker_auth']).toMatchObject({ password: PASSWORD });
-  const r = await call(s.url, 'POST', `/2/clusters/${s.cid}/runner/tasks/${t?.id ?? ''}/log?offset=0&reservation_id=${t?.reservation_id ?? ''}`, {
-    token: s.ctoken, body: 'secret output\n', type: 'application/octet-stream',
-  });
+  const r = await appendLog(s, t?.id ?? '', t?.reservation_id ?? '', 0, 'secret output\n');
   expect(r.status).toBe(200);
 }
 
@@ -53,11 +39,11 @@ describe('data dir permissions and sealed registry passwords', () => {
   it('creates 0700 dirs and 0600 files, and iron.db holds no registry password', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'iron-perm-'));
     dirs.push(dir);
-    const s = await serve(dir);
+    const s = await startApi({ dataDir: dir });
     try {
       await seed(s);
     } finally {
-      await s.close();
+      await s.stop();
     }
     const modes = await modesUnder(dir);
     expect([...modes].filter(([, m]) => (m & 0o077) !== 0), 'entries open to group/others').toEqual([]);
@@ -74,9 +60,9 @@ describe('data dir permissions and sealed registry passwords', () => {
   it('tightens a data dir left readable by an earlier version and seals its clear passwords', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'iron-perm-old-'));
     dirs.push(dir);
-    const first = await serve(dir);
+    const first = await startApi({ dataDir: dir });
     await seed(first);
-    await first.close();
+    await first.stop();
     // What an earlier iron-api left: 0755/0644 and a password stored as plain JSON.
     const db = new DatabaseSync(join(dir, 'iron.db'));
     db.prepare('UPDATE credentials SET auth = ?').run(JSON.stringify({ username: 'u', password: PASSWORD, serveraddress: 'registry.example.com' }));
@@ -84,15 +70,14 @@ describe('data dir permissions and sealed registry passwords', () => {
     db.close();
     await writeFile(join(dir, 'stray.txt'), 'x');
     for (const [p] of await modesUnder(dir)) await chmod(p, (await stat(p)).isDirectory() ? 0o755 : 0o644);
-    const again = await serve(dir);
+    // Same project and cluster as before (no new bootstrap): the sealed password still reaches the runner.
+    const again = await startApi({ dataDir: dir, credentials: first });
     try {
-      // Same project and cluster as before (no new bootstrap): the sealed password still reaches the runner.
-      const s = { ...again, pid: first.pid, token: first.token, cid: first.cid, ctoken: first.ctoken };
-      await queue(s, [{ code_name: 'perm', payload: '{}' }]);
-      const [t] = await reserve(s, 1);
+      await queue(again, [{ code_name: 'perm', payload: '{}' }]);
+      const [t] = await reserve(again, 1);
       expect(t?.['docker_auth']).toMatchObject({ password: PASSWORD });
     } finally {
-      await again.close();
+      await again.stop();
     }
     const modes = await modesUnder(dir);
     expect([...modes].filter(([, m]) => (m & 0o077) !== 0)).toEqual([]);
@@ -103,24 +88,12 @@ describe('data dir permissions and sealed registry passwords', () => {
   it('the iron-api program runs with umask 0077', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'iron-perm-proc-'));
     dirs.push(dir);
-    const proc = spawn(process.execPath, [join(REPO_ROOT, 'dist/src/server/main.js'), '--port', '0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const api = await spawnApiProcess({ dataDir: dir, port: 0 });
     try {
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('iron-api did not start')), 20_000);
-        let err = '';
-        proc.stderr.on('data', (c: Buffer) => {
-          err += c.toString();
-          if (err.includes('iron-api listening')) {
-            clearTimeout(t);
-            resolve();
-          }
-        });
-      });
-      const umask = (await readFile(`/proc/${proc.pid ?? 0}/status`, 'utf8')).match(/^Umask:\s+(\d+)/m)?.[1];
+      const umask = (await readFile(`/proc/${api.pid}/status`, 'utf8')).match(/^Umask:\s+(\d+)/m)?.[1];
       expect(umask).toBe('0077');
     } finally {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
+      await api.stop();
     }
     expect([...(await modesUnder(dir))].filter(([, m]) => (m & 0o077) !== 0)).toEqual([]);
   });

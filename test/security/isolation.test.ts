@@ -5,10 +5,13 @@
 // test/sandbox/egress.test.ts.
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerEngine, removeJobNetwork } from '../../src/sandbox/index.js';
+import { freePort } from '../helpers/ports.js';
+import { queueTasks } from '../helpers/queue.js';
+import { waitFor } from '../helpers/wait.js';
 import { containersOf, registerImage, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, type Api, type RunnerProc } from '../runner/harness.js';
 
 let api: Api;
@@ -25,16 +28,8 @@ const FLOOD_BYTES = 2 ** 30;
 const GW = 'GW=$(ip route | sed -n "s/^default via \\([0-9.]*\\).*/\\1/p")';
 const get = (host: string, port: string | number, path = '/'): string => `printf "GET ${path} HTTP/1.0\\r\\n\\r\\n" | nc -w 3 ${host} ${port} 2>/dev/null`;
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '0.0.0.0', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 async function queue(code: string, payload = '', extra: Record<string, unknown> = {}): Promise<string> {
-  const [id] = await api.client.project.queueTasks([{ code_name: code, payload, cluster: api.clusterId, ...extra }], AbortSignal.timeout(10_000));
+  const [id] = await queueTasks(api, code, { payload, extra });
   return id ?? '';
 }
 
@@ -45,7 +40,8 @@ async function runnerHealthy(): Promise<boolean> {
 
 beforeAll(async () => {
   api = await startApi();
-  metricsPort = await freePort();
+  // Free on every interface: the runner's metrics listener must be probed through the job bridge.
+  metricsPort = await freePort('0.0.0.0');
   // A host service bound to every interface, like a runner started with METRICS_ADDR=:port.
   hostService = createHttpServer((_req, res) => res.end('host-service-answered\n'));
   await new Promise<void>((r) => hostService.listen(0, '0.0.0.0', r));
@@ -109,19 +105,15 @@ describe('a job cannot reach what is not its own', () => {
 
   it('cannot connect to another job\'s listener on the job network', async () => {
     const b = await queue('listener');
-    let ip = '';
-    const deadline = Date.now() + 30_000;
-    while (ip === '' && Date.now() < deadline) {
-      ip = /ip=(\d+\.\d+\.\d+\.\d+)/.exec(await taskLog(api, b))?.[1] ?? '';
-      if (ip === '') await new Promise((r) => setTimeout(r, 200));
-    }
+    const ip = await waitFor('the listener job to log its address', async () => /ip=(\d+\.\d+\.\d+\.\d+)/.exec(await taskLog(api, b))?.[1], {
+      timeoutMs: 30_000, everyMs: 200,
+    });
     expect(ip).not.toBe('');
     // Control: the listener really serves (the host reaches it directly, not through the job bridge's forwarding).
-    let served = '';
-    for (let i = 0; i < 20 && served === ''; i++) {
-      served = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.text(), () => '');
-      if (served === '') await new Promise((r) => setTimeout(r, 250));
-    }
+    const served = await waitFor(`the listener to answer on ${ip}:8080`, async () => {
+      const text = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.text(), () => '');
+      return text !== '' && text;
+    }, { timeoutMs: 30_000, everyMs: 250 });
     expect(served).toContain('hello-from-b');
     const a = await queue('knocker', ip);
     const ta = await waitForTask(api, a);

@@ -8,22 +8,14 @@
 //    filled, all at once beside an ordinary task: the runner answers, the ordinary task completes,
 //    and the attacker's timeout is enforced on time.
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 import { registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, type Api, type RunnerProc } from '../runner/harness.js';
 
 let api: Api;
 let runner: RunnerProc;
 let port = 0;
 const network = uniqueNetwork();
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const p = (srv.address() as AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return p;
-}
 
 /** Polls /healthz until `done` settles; returns the worst latency seen (a failed call counts as its timeout). */
 async function worstHealthz(done: Promise<unknown>): Promise<number> {

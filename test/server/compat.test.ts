@@ -4,10 +4,8 @@
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../../src/server/index.js';
 import { openSqliteStore } from '../../src/server/store/sqlite/index.js';
-import { serverConfig } from '../../src/config/server.js';
-import { silentLogger } from '../../src/log.js';
+import { waitFor } from '../helpers/wait.js';
 import { call, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
@@ -188,12 +186,10 @@ describe('schedules: every field Iron lists round-trips', () => {
     const r = await post([{ code_name: 'hello', payload: '{}', run_every: 60 }]);
     const id = r.body.schedules[0]?.id ?? '';
     // The server's own scheduler queues the first run (start_at is now).
-    for (let i = 0; ; i++) {
+    await waitFor('the schedule to queue its first task', async () => {
       const l = await call<{ tasks: { schedule_id?: string }[] }>(s.url, 'GET', `/2/projects/${s.pid}/tasks?per_page=100`, { token: s.token });
-      if (l.body.tasks.some((x) => x.schedule_id === id)) break;
-      if (i > 100) throw new Error('the schedule queued no task');
-      await new Promise((res) => setTimeout(res, 50));
-    }
+      return l.body.tasks.some((x) => x.schedule_id === id);
+    }, { everyMs: 50 });
     const reserved = await reserve(s, 100);
     expect(reserved.length).toBeGreaterThan(0);
     for (const t of reserved) {
@@ -211,19 +207,20 @@ describe('a data dir from before schedules had max_concurrency', () => {
     const t = await startTestServer();
     await registerCode(t, 'hello');
     const old = await call<{ schedules: { id: string }[] }>(t.url, 'POST', `/2/projects/${t.pid}/schedules`, { token: t.token, json: { schedules: [{ code_name: 'hello', payload: '{}' }] } });
-    await t.handle.close();
-    const db = new DatabaseSync(join(t.dir, 'iron.db'));
-    db.exec('ALTER TABLE schedules DROP COLUMN max_concurrency');
-    db.close();
-    const again = await startServer({ config: serverConfig({ port: 0, dataDir: t.dir }), log: silentLogger() });
+    await t.restart({
+      whileDown() {
+        const db = new DatabaseSync(join(t.dir, 'iron.db'));
+        db.exec('ALTER TABLE schedules DROP COLUMN max_concurrency');
+        db.close();
+      },
+    });
     try {
-      const url = again.url;
+      const url = t.url;
       expect((await call(url, 'GET', `/2/projects/${t.pid}/schedules/${old.body.schedules[0]?.id ?? ''}`, { token: t.token })).body['max_concurrency']).toBe(0);
       const r = await call<{ schedules: { id: string }[] }>(url, 'POST', `/2/projects/${t.pid}/schedules`, { token: t.token, json: { schedules: [{ code_name: 'hello', payload: '{}', max_concurrency: 3 }] } });
       expect((await call(url, 'GET', `/2/projects/${t.pid}/schedules/${r.body.schedules[0]?.id ?? ''}`, { token: t.token })).body['max_concurrency']).toBe(3);
     } finally {
-      await again.close();
-      await t.close().catch(() => undefined);
+      await t.close();
     }
   });
 });

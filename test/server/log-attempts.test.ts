@@ -1,7 +1,7 @@
 // A task that runs again (its runner was lost, or gave it back) keeps the earlier attempt's output,
 // and the new attempt's log offsets start at 0 again without any of its bytes being taken for repeats.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, getTask, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
+import { appendLog, call, getTask, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
 beforeAll(async () => {
@@ -13,9 +13,7 @@ afterAll(async () => {
 });
 
 async function append(taskId: string, reservationId: string, offset: number, text: string): Promise<{ status: number; size: unknown }> {
-  const r = await call(s.url, 'POST', `${runnerPath(s, taskId, 'log')}?offset=${offset}&reservation_id=${reservationId}`, {
-    token: s.ctoken, body: Buffer.from(text), type: 'application/octet-stream',
-  });
+  const r = await appendLog(s, taskId, reservationId, offset, text);
   return { status: r.status, size: r.body['size'] };
 }
 

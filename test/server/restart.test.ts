@@ -1,55 +1,26 @@
 // kill -9 of a real iron-api process mid-queue, restart on the same data dir: nothing the server
 // acknowledged (queued or finished) is lost. Runs the compiled dist/ (build first).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { call } from './helpers.js';
+import { spawnApiProcess, type ApiProcess } from '../helpers/api-process.js';
+import { call } from '../helpers/http.js';
 
-const MAIN = resolve(import.meta.dirname, '../../dist/src/server/main.js');
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
+const procs: ApiProcess[] = [];
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  // Last first: the first process's data dir (removed by its stop) is served by the second.
+  for (const p of procs.reverse()) await p.stop();
 });
-
-/** Spawns iron-api and resolves with its URL (from the `url` log line) and its stdout. */
-function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string; stdout: () => string }> {
-  const child = spawn(process.execPath, [MAIN, '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  return new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error('iron-api did not start')), 15_000);
-    child.on('exit', (code) => reject(new Error(`iron-api exited early: ${code}`)));
-    createInterface({ input: child.stderr }).on('line', (line) => {
-      try {
-        const rec = JSON.parse(line) as { url?: string };
-        if (rec.url !== undefined) {
-          clearTimeout(timer);
-          resolveUrl({ child, url: rec.url, stdout: () => out });
-        }
-      } catch {
-        // not a JSON log line
-      }
-    });
-  });
-}
 
 describe('restart after kill -9', () => {
   it('keeps every acknowledged queue and finish', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'iron-api-kill-'));
-    dirs.push(dir);
-    const first = await spawnServer(dir);
+    const first = await spawnApiProcess({ port: 0 });
+    procs.push(first);
+    const dir = first.dataDir;
     const cfg = JSON.parse(await readFile(join(dir, 'iron.json'), 'utf8')) as { project_id: string; token: string };
-    // Give stdout a moment: the credentials are printed right after listening.
-    await new Promise((r) => setTimeout(r, 200));
-    const cid = /cluster id:\s+(\S+)/.exec(first.stdout())?.[1] ?? '';
-    const ctoken = /cluster token:\s+(\S+)/.exec(first.stdout())?.[1] ?? '';
+    const cid = first.credentials?.clusterId ?? '';
+    const ctoken = first.credentials?.clusterToken ?? '';
     expect(cid).toMatch(/^[0-9a-f]{24}$/);
     const pid = cfg.project_id;
     await call(first.url, 'POST', `/2/projects/${pid}/codes`, { token: cfg.token, json: { name: 'k', image: 'iron-test/busybox:1' } });
@@ -83,12 +54,14 @@ describe('restart after kill -9', () => {
       }
     })();
     await new Promise((r) => setTimeout(r, 1500));
-    first.child.kill('SIGKILL');
+    await first.kill();
     stop = true;
     await Promise.all([producer, consumer]);
     expect(acked.size).toBeGreaterThan(20);
 
-    const second = await spawnServer(dir);
+    const second = await spawnApiProcess({ dataDir: dir, port: 0 });
+    procs.push(second);
+    // A fresh bootstrap would print right after listening: give stdout that moment.
     await new Promise((r) => setTimeout(r, 200));
     expect(second.stdout()).not.toContain('token'); // not a fresh bootstrap
     const seen = new Map<string, string>();
@@ -101,8 +74,7 @@ describe('restart after kill -9', () => {
     expect(missing).toEqual([]);
     const notComplete = [...finished].filter((id) => seen.get(id) !== 'complete');
     expect(notComplete).toEqual([]);
-    second.child.kill('SIGTERM');
-    await new Promise((r) => second.child.once('exit', r));
-    expect(second.child.exitCode).toBe(0);
+    await second.stop();
+    expect(second.proc.exitCode).toBe(0);
   });
 });

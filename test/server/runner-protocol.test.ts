@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, getTask, queue, registerCode, reserve, runnerPath, startTestServer, until, type TestServer } from './helpers.js';
+import { appendLog, call, getTask, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 let s: TestServer;
 
@@ -111,8 +112,7 @@ describe('runner protocol', () => {
     const [id] = await queue(s, [{ code_name: 'logs' }]);
     expect((await call(s.url, 'GET', `/2/projects/${s.pid}/tasks/${id}/log`, { token: s.token })).text).toBe('{"msg":"Log not found"}');
     const [t] = await reserve(s);
-    const log = (offset: number, body: string) =>
-      call(s.url, 'POST', `${runnerPath(s, id!, 'log')}?offset=${offset}&reservation_id=${t!.reservation_id}`, { token: s.ctoken, body, type: 'application/octet-stream' });
+    const log = (offset: number, body: string) => appendLog(s, id!, t!.reservation_id, offset, body);
     expect((await log(0, 'hello ')).body).toEqual({ size: 6 });
     expect((await log(0, 'hello ')).body).toEqual({ size: 6 }); // repeated chunk ignored
     const gap = await log(20, 'x');
@@ -216,13 +216,13 @@ describe('runner protocol', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect((await getTask(s, id!)).status).toBe('preparing');
-    await until(async () => (await getTask(s, id!)).status === 'queued');
+    await waitFor('the lost task queued again', async () => (await getTask(s, id!)).status === 'queued', { everyMs: 25 });
     const hb = await heartbeat([{ id: id!, reservation_id: a!.reservation_id }]);
     expect(hb.body.lost).toEqual([id]); // fencing: the old runner learns it lost the task
     expect((await finish(id!, { reservation_id: a!.reservation_id, status: 'complete' })).status).toBe(409);
     const [b] = await reserve(s, 1, 2);
     expect(b).toMatchObject({ id, attempt: 2 });
-    await until(async () => (await getTask(s, id!)).status === 'error');
+    await waitFor('the task failed with runner lost', async () => (await getTask(s, id!)).status === 'error', { everyMs: 25 });
     expect((await getTask(s, id!)).msg).toBe('runner lost');
     } finally {
       await s.close();

@@ -1,7 +1,8 @@
 import { craftZip } from '../helpers/zip-craft.js';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, getTask, queue, registerCode, reserve, runnerPath, startTestServer, until, type TestServer } from './helpers.js';
+import { call, getTask, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 let s: TestServer;
 const METRICS_TOKEN = 'metrics-token-for-the-v2-test';
@@ -116,10 +117,10 @@ describe('v2 API with the shapes real clients send', () => {
     const r = await post([{ cluster: '', code_name: 'sched', delay: 0, label: 'S', name: '', payload: '{}', run_times: 2, timeout: 0, run_every: 60, start_at: new Date(Date.now() - 1000).toISOString() }]);
     expect(r.status).toBe(200);
     const sid = r.body.schedules[0]!.id;
-    await until(async () => {
+    await waitFor('a task queued by the schedule', async () => {
       const l = await call<{ tasks: { schedule_id?: string }[] }>(s.url, 'GET', `/2/projects/${s.pid}/tasks?code_name=sched`, { token: s.token });
       return l.body.tasks.some((t) => t.schedule_id === sid);
-    });
+    }, { everyMs: 25 });
     const info = await call(s.url, 'GET', `/2/projects/${s.pid}/schedules/${sid}`, { token: s.token });
     expect(info.body).toMatchObject({ id: sid, run_count: 1, status: 'scheduled', run_every: 60, run_times: 2 });
     expect(info.body['next_start']).toMatch(RFC3339);
