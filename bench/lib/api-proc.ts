@@ -31,10 +31,11 @@ export function freePort(): Promise<number> {
 
 const FIELDS = { 'project id': 'projectId', 'project token': 'projectToken', 'cluster id': 'clusterId', 'cluster token': 'clusterToken' } as const;
 
-export async function startApiProcess(): Promise<ApiProc> {
+/** `main`: another build's iron-api (a benchmark comparing two builds side by side). */
+export async function startApiProcess(main = path.join(ROOT, 'dist/src/server/main.js')): Promise<ApiProc> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'iron-bench-api-'));
   const port = await freePort();
-  const proc: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'dist/src/server/main.js')], {
+  const proc: ChildProcess = spawn(process.execPath, [main], {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
