@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunnerClient, type ReservedTask, type RunnerClient } from '../../src/api/index.js';
 import { serverConfig } from '../../src/config/server.js';
 import { silentLogger } from '../../src/log.js';
-import { startServer, type ServerHandle } from '../../src/server/index.js';
+import { startServer, type ServerHandle } from '../../src/server/start.js';
 import { binBuilt, independentDecrypt, runIron } from './helpers.js';
 
 let server: ServerHandle;

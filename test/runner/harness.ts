@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createIronClient, type IronClient, type TaskInfo } from '../../src/api/index.js';
 import { serverConfig, type ServerConfig } from '../../src/config/server.js';
 import { silentLogger, type Logger } from '../../src/log.js';
-import { startServer, type ServerHandle } from '../../src/server/index.js';
+import { startServer, type ServerHandle } from '../../src/server/start.js';
 import { createDockerEngine, LABEL_INSTANCE, LABEL_TASK, removeJobNetwork } from '../../src/sandbox/index.js';
 import { LABEL_ROLE } from '../../src/sandbox/labels.js';
 import { REPO_ROOT } from '../helpers/vectors.js';

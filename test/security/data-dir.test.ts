@@ -8,7 +8,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serverConfig } from '../../src/config/server.js';
 import { silentLogger } from '../../src/log.js';
-import { startServer } from '../../src/server/index.js';
+import { startServer } from '../../src/server/start.js';
 import { call, queue, registerCode, reserve, type TestServer } from '../server/helpers.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');

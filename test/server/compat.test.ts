@@ -4,7 +4,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../../src/server/index.js';
+import { startServer } from '../../src/server/start.js';
 import { openSqliteStore } from '../../src/server/store/sqlite/index.js';
 import { serverConfig } from '../../src/config/server.js';
 import { silentLogger } from '../../src/log.js';

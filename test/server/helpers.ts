@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serverConfig, type ServerConfig } from '../../src/config/server.js';
 import { silentLogger } from '../../src/log.js';
-import { startServer, type ServerHandle } from '../../src/server/index.js';
+import { startServer, type ServerHandle } from '../../src/server/start.js';
 
 export interface TestServer {
   handle: ServerHandle;
