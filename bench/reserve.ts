@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { serverConfig } from '../src/config/server.js';
 import { silentLogger } from '../src/log.js';
-import { startServer } from '../src/server/index.js';
+import { startServer } from '../src/server/start.js';
 import { metric, type Metrics } from './lib/results.js';
 import { fmt, summarize, type Summary } from './lib/stats.js';
 

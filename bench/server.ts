@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
 import { serverConfig } from '../src/config/server.js';
 import { silentLogger } from '../src/log.js';
-import { startServer } from '../src/server/index.js';
+import { startServer } from '../src/server/start.js';
 
 export interface BenchServerOptions { tasks?: number; latencySamples?: number; batch?: number }
 export interface BenchServerResult {

@@ -29,6 +29,8 @@ export interface SpawnApiOptions {
   port?: number;
   /** Repository root holding dist/ (bench runs from dist/bench/lib, tests from the sources). */
   root?: string;
+  /** Another build's iron-api main.js (a benchmark comparing two builds side by side). */
+  main?: string;
   /** The `server.listening` line is logged at info: a higher level would never report ready. */
   logLevel?: 'info' | 'debug';
   startTimeoutMs?: number;
@@ -82,7 +84,7 @@ export async function spawnApiProcess(opts: SpawnApiOptions = {}): Promise<ApiPr
   const ours = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'iron-api-proc-'));
   const port = opts.port ?? (await freePort());
-  const proc = spawn(process.execPath, [path.join(opts.root ?? ROOT, 'dist/src/server/main.js')], {
+  const proc = spawn(process.execPath, [opts.main ?? path.join(opts.root ?? ROOT, 'dist/src/server/main.js')], {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: opts.logLevel ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -147,8 +149,8 @@ export async function spawnApiProcess(opts: SpawnApiOptions = {}): Promise<ApiPr
 }
 
 /** A fresh iron-api for a benchmark, with the credentials it printed. */
-export async function startApiProcess(): Promise<ApiProc> {
-  const api = await spawnApiProcess();
+export async function startApiProcess(main?: string): Promise<ApiProc> {
+  const api = await spawnApiProcess(main === undefined ? {} : { main });
   if (api.credentials === null) {
     await api.stop();
     throw new Error('iron-api did not print its bootstrap credentials');

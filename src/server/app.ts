@@ -1,11 +1,19 @@
-// The request listener: route, run the handler, turn its value into a JSON 200 and errors into
-// Iron's `{"msg"}` bodies, count and log every request. Never compresses (the Go clients would break).
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIronError } from '../errors.js';
-import { sendJson } from './http/json.js';
+// iron-api's HTTP layer: fastify with the route table mounted into it. fastify routes (404 for an
+// unknown path; 405, which it does not do itself, from routes of our own), validates with the
+// routes' schemas, applies the server timeouts, and calls the hooks that count and log requests.
+// What stays ours: bodies are read lazily by the handler (after its auth check, with its own limit:
+// a 256 MiB code upload streams, a 401 never reads a body), the `{"msg"}` error bodies, handlers
+// that write their own answer (streams), and never compressing (the Go clients would break).
+import { METHODS } from 'node:http';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
+import { IronError } from '../errors.js';
 import { Ctx, HANDLED, type Deps, type Handler } from './context.js';
-import { bodyOf, statusOf } from './http/errors.js';
-import { Router } from './http/router.js';
+import { answerClientError } from './http/client-error.js';
+import { logFailure, replyError } from './http/error-reply.js';
+import { invalidEndpoint } from './http/framework-errors.js';
+import { RequestMeter } from './http/request-meter.js';
+import { methodsNotAllowed, Router, type Params, type Route, type RouteSchema } from './http/router.js';
+import { AJV_OPTIONS, bodyValidator, schemaError } from './http/validation.js';
 import { registerClusterRoutes } from './routes/clusters.js';
 import { registerCodeRoutes } from './routes/codes.js';
 import { registerOpsRoutes } from './routes/ops.js';
@@ -14,6 +22,15 @@ import { registerRunnerRoutes } from './routes/runner.js';
 import { registerRunnerCodeRoutes } from './routes/runner-code.js';
 import { registerScheduleRoutes } from './routes/schedules.js';
 import { registerTaskRoutes } from './routes/tasks.js';
+
+/** Headers must come at once: Iron clients send them in one write. */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** Keep-alive idles past the 60 s of common load balancers. */
+const KEEP_ALIVE_MS = 65_000;
+/** Longer than any URL node accepts (its header limit): a long segment is a 404 of the route, not a 414. */
+const MAX_PARAM_LENGTH = 65_536;
+/** Every method node's parser accepts (CONNECT never reaches a request listener). */
+const ROUTED_METHODS = METHODS.filter((m) => m !== 'CONNECT');
 
 export function buildRouter(): Router<Handler> {
   const r = new Router<Handler>();
@@ -28,61 +45,129 @@ export function buildRouter(): Router<Handler> {
   return r;
 }
 
-export function createApp(deps: Deps): (req: IncomingMessage, res: ServerResponse) => void {
-  const router = buildRouter();
-  return (req, res) => {
-    void handle(router, deps, req, res);
+/** The fastify instance serving `routes`; not listening yet (start.ts listens, tests may inject()). */
+export function createApp(deps: Deps, routes: Router<Handler> = buildRouter()): FastifyInstance {
+  const { config, log } = deps;
+  const meter = new RequestMeter(deps.metrics, log);
+  // Both bound only the receiving: a parked reserve has been received, so it is never cut.
+  const node = { headersTimeout: Math.min(HEADERS_TIMEOUT_MS, config.requestTimeoutMs), connectionsCheckingInterval: 1000 };
+  const options = {
+    loggerInstance: log as FastifyBaseLogger,
+    // fastify's own per-request lines are info; ours is one debug line (RequestMeter). No child
+    // logger per request either: nothing logs through request.log.
+    logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger: FastifyBaseLogger) => logger,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    // An idle-socket timeout would cut a parked long-poll reserve; silent bodies are cut by the
+    // body reader (bodyIdleMs), whole requests by requestTimeout.
+    connectionTimeout: 0,
+    maxRequestsPerSocket: 0,
+    // No bodyLimit: fastify parses no body here; the handlers read theirs with their own limits.
+    // In-flight keep-alive requests are served during the shutdown grace (as before), not refused.
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
+    ajv: { customOptions: AJV_OPTIONS },
+    schemaErrorFormatter: schemaError,
+    clientErrorHandler: answerClientError,
+    // A malformed URL: fastify answers before any route or hook runs.
+    frameworkErrors: (err: Error, request: FastifyRequest, reply: FastifyReply) => {
+      meter.start(request, reply.raw);
+      reply.raw.once('close', () => meter.end(request));
+      replyError(err, request, reply, log);
+    },
   };
-}
+  // With a certificate the API speaks https only: no plain listener a token could leak over. (Typed
+  // as the http instance: requests and replies are node's IncomingMessage and ServerResponse either way.)
+  const server = config.tls === undefined ? { http: node } : { https: { ...node, cert: config.tls.cert, key: config.tls.key } };
+  const app: FastifyInstance = fastify({ ...options, ...server });
 
-/** Closes the connection once the answer is written (at most 2 s later: a peer may not read it). */
-function dropAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
-  const sock = req.socket;
-  const kill = (): void => {
-    clearTimeout(timer);
-    sock.destroy();
-  };
-  const timer = setTimeout(kill, 2000);
-  timer.unref();
-  if (res.writableFinished) setImmediate(kill);
-  else res.once('finish', () => setImmediate(kill));
-  res.once('close', kill);
-}
+  // Bodies stay unread streams for the handlers (ctx.body(max), ctx.json(), the multipart reader):
+  // every method is declared bodyless, so fastify runs no content-type parser. A catch-all parser
+  // that hands the stream on was tried and dropped: fastify 5 refuses a malformed Content-Type with
+  // 415 before any handler (the webhook took any body, JSON routes answered 401, then 406), and it
+  // parses the header uncached and makes an AsyncResource on every request (measured: about 5%
+  // more CPU per runner call). Unknown methods are added so that they get a 405, as before.
+  for (const m of ROUTED_METHODS) app.addHttpMethod(m, { hasBody: false, overrideExisting: true });
 
-async function handle(router: Router<Handler>, deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const started = process.hrtime.bigint();
-  const method = req.method ?? 'GET';
-  let route = 'unmatched';
-  const abort = new AbortController();
-  const onClose = (): void => {
-    if (!res.writableFinished) abort.abort();
-  };
-  res.on('close', onClose);
-  const signal = AbortSignal.any([abort.signal, deps.closing]);
-  try {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const match = router.match(method, url.pathname);
-    route = match.name;
-    const ctx = new Ctx(req, res, url, match.params, deps, signal, deps.log);
-    const out = await match.handler(ctx);
-    if (out !== HANDLED) sendJson(res, 200, out ?? {});
-  } catch (err) {
-    const status = statusOf(err);
-    if (status >= 500 && status !== 503) deps.log.error({ err, method, route }, 'request failed');
-    // A body still arriving is not read on (a 401 for a slow upload must not keep draining it): the
-    // answer goes out with Connection: close and the socket is destroyed once it is flushed.
-    const unread = !req.complete;
-    if (unread && !res.headersSent) res.setHeader('connection', 'close');
-    if (isIronError(err, 'ERR_SERVER_BUSY') && !res.headersSent) res.setHeader('retry-after', '1');
-    if (!res.headersSent) sendJson(res, status, bodyOf(err, status));
-    else res.destroy();
-    if (unread) dropAfterAnswer(req, res);
-  } finally {
-    res.off('close', onClose);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    deps.metrics.requests.inc({ method, route, status: String(res.statusCode) });
-    deps.metrics.requestSeconds.observe({ route }, seconds);
-    deps.log.debug({ method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+  app.addHook('onRequest', (request, reply, done) => {
+    meter.start(request, reply.raw);
+    done();
+  });
+  app.addHook('onResponse', (request, _reply, done) => {
+    meter.end(request);
+    done();
+  });
+  // A client that hangs up before its answer (a runner dropping a parked reserve) is counted too.
+  app.addHook('onRequestAbort', (request, done) => {
+    meter.end(request);
+    done();
+  });
+  app.setErrorHandler((err, request, reply) => replyError(err, request, reply, log));
+  app.setNotFoundHandler(() => {
+    throw invalidEndpoint();
+  });
+
+  for (const route of routes.routes) {
+    app.route({
+      method: route.method, url: route.name, config: { name: route.name },
+      ...schemaOf(route.options.schema), handler: serve(deps, route),
+    });
   }
+  for (const { pattern, methods } of methodsNotAllowed(routes.routes, ROUTED_METHODS)) {
+    app.route({
+      method: methods, url: pattern, exposeHeadRoute: false,
+      handler: (request) => {
+        throw new IronError('ERR_SERVER_METHOD', `method ${request.method} is not allowed here`);
+      },
+    });
+  }
+  return app;
 }
 
+/** The parts fastify checks itself; the body schema waits for ctx.json() (see validation.ts). */
+function schemaOf(schema: RouteSchema | undefined): { schema?: FastifySchema } {
+  if (schema === undefined) return {};
+  const out: FastifySchema = {
+    ...(schema.querystring === undefined ? {} : { querystring: schema.querystring }),
+    ...(schema.response === undefined ? {} : { response: schema.response }),
+  };
+  return { schema: out };
+}
+
+/** Runs a route's handler: its value becomes a JSON 200, HANDLED means it wrote the answer itself. */
+function serve(deps: Deps, route: Route<Handler>): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
+  const bodySchema = route.options.schema?.body;
+  return async (request, reply) => {
+    const res = reply.raw;
+    const abort = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) abort.abort();
+    };
+    res.on('close', onClose);
+    try {
+      const url = new URL(request.url, 'http://localhost');
+      const signal = AbortSignal.any([abort.signal, deps.closing]);
+      const check = bodySchema === undefined ? undefined : bodyValidator(request, bodySchema);
+      const ctx = new Ctx(request.raw, res, url, request.params as Params, deps, signal, deps.log, check);
+      const out = await route.handler(ctx);
+      if (out === HANDLED) {
+        reply.hijack();
+        return undefined;
+      }
+      reply.header('cache-control', 'no-store');
+      const value = out ?? {};
+      if (typeof value === 'object') return value;
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(value));
+    } catch (err) {
+      // A handler that had started its own answer (a stream) cannot get an error body now: cut it.
+      if (!res.headersSent) throw err;
+      logFailure(err, request, deps.log);
+      reply.hijack();
+      res.destroy();
+      return undefined;
+    } finally {
+      res.off('close', onClose);
+    }
+  };
+}

@@ -35,6 +35,8 @@ export class Ctx {
     /** Aborted when the client goes away or the server shuts down. */
     readonly signal: AbortSignal,
     readonly log: Logger,
+    /** The route's body schema check (see http/validation.ts), run by json(). */
+    private readonly checkBody?: (body: Record<string, unknown>) => void,
   ) {}
 
   get query(): URLSearchParams {
@@ -95,7 +97,9 @@ export class Ctx {
   }
 
   async json(): Promise<Record<string, unknown>> {
-    return parseJsonObject(await this.body(), this.req.headers['content-type']);
+    const body = parseJsonObject(await this.body(), this.req.headers['content-type']);
+    this.checkBody?.(body);
+    return body;
   }
 }
 

@@ -6,7 +6,7 @@ import { VERSION } from '../version.js';
 import { processEnv } from '../config/env.js';
 import { isIronError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { Admin, startServer } from './index.js';
+import { Admin, startServer } from './start.js';
 import { openSqliteStore } from './store/sqlite/index.js';
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createIronClient, type IronClient } from '../../src/api/index.js';
 import { serverConfig, type ServerConfig } from '../../src/config/server.js';
 import { silentLogger, type Logger } from '../../src/log.js';
-import { startServer, type ServerHandle } from '../../src/server/index.js';
+import { startServer, type ServerHandle } from '../../src/server/start.js';
 
 export interface Credentials {
   projectId: string;

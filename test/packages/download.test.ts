@@ -5,7 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverConfig } from '../../src/config/server.js';
 import { silentLogger } from '../../src/log.js';
-import { startServer } from '../../src/server/index.js';
+import { startServer } from '../../src/server/start.js';
 import { craftZip, multipartUpload } from '../helpers/zip-craft.js';
 import { call, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from '../server/helpers.js';
 

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptPayload } from '../../src/decrypt/index.js';
 import { createLogger } from '../../src/log.js';
-import { type ServerHandle } from '../../src/server/index.js';
+import { type ServerHandle } from '../../src/server/start.js';
 import { IRON_BIN } from '../cli/helpers.js';
 import { loadVectors } from '../helpers/vectors.js';
 import { registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, type Api, type RunnerProc } from '../runner/harness.js';

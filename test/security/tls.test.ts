@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/api/index.js';
 import { loadServerConfig, parseArgs, serverConfig } from '../../src/config/server.js';
-import { type ServerHandle } from '../../src/server/index.js';
+import { type ServerHandle } from '../../src/server/start.js';
 import { IRON_BIN } from '../cli/helpers.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
 import { containersOf, registerImage, removeNetwork, spawnRunner, startApi, uniqueNetwork, waitForTask, type Api, type RunnerProc } from '../runner/harness.js';
