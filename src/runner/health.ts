@@ -2,7 +2,7 @@
 // one line per part, see readiness.ts), /metrics (Prometheus). Readiness is what a load balancer or
 // Kubernetes uses to stop sending work. Served from the daemon's first second on.
 import { createServer, type Server } from 'node:http';
-import type { Logger } from '../log.js';
+import type { RunnerEvents } from './events.js';
 import type { RunnerMetrics } from './metrics.js';
 
 export interface ReadinessReport {
@@ -21,7 +21,7 @@ export async function startHealthServer(
   addr: { host: string; port: number },
   metrics: RunnerMetrics,
   probe: ReadinessProbe,
-  log: Logger,
+  events: RunnerEvents,
 ): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -57,7 +57,7 @@ export async function startHealthServer(
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : addr.port;
-  log.info({ addr: `${addr.host}:${port}` }, 'health and metrics endpoints listening');
+  events.emit('endpoints.listening', { addr: `${addr.host}:${port}` });
   let closed: Promise<void> | undefined;
   return {
     server,

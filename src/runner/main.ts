@@ -1,10 +1,10 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 // The iron-runner bin: a small dispatcher. `exec` runs one task locally; the daemon mode is added
 // by the runner's own module.
-import { readFileSync } from 'node:fs';
 import { processEnv } from '../config/env.js';
 import { runDaemon } from './daemon.js';
 import { runExec } from './exec.js';
+import { VERSION } from '../version.js';
 
 const USAGE = `usage: iron-runner [command]
 
@@ -17,19 +17,10 @@ commands:
   --version                                     print the version
 `;
 
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === '--version' || cmd === '-v') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return 0;
   }
   if (cmd === undefined || cmd === 'daemon') {

@@ -3,11 +3,11 @@
 // cached), then opened again with the zip rules before its entries are handed over.
 import type { CodePackageRef, ReservedTask, RunnerApi } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
-import type { Logger } from '../log.js';
 import type { CodeFiles } from '../sandbox/index.js';
 import { openPackage, verifyPackage } from '../zip/index.js';
 import { SHORT_RETRY } from './backoff.js';
 import { CodeCache } from './code-cache.js';
+import type { RunnerEvents } from './events.js';
 import type { RunnerMetrics } from './metrics.js';
 
 export interface TaskCode {
@@ -17,14 +17,10 @@ export interface TaskCode {
   close(): void;
 }
 
-export function createCodeCache(dir: string, config: Readonly<RunnerConfig>, log: Logger, metrics: RunnerMetrics): CodeCache {
-  return new CodeCache(dir, config.codeCacheBytes, log, {
+export function createCodeCache(dir: string, config: Readonly<RunnerConfig>, events: RunnerEvents): CodeCache {
+  return new CodeCache(dir, config.codeCacheBytes, events, {
     verify: async (file, signal) => {
       await verifyPackage(file, config.zipLimits, signal);
-    },
-    onDownload: (bytes) => {
-      metrics.codeDownloads.inc();
-      metrics.codeDownloadBytes.inc(bytes);
     },
   });
 }

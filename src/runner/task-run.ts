@@ -11,6 +11,7 @@ import { isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sandbox, TaskOutcome, TaskSpec } from '../sandbox/index.js';
 import type { CodeCache } from './code-cache.js';
+import type { RunnerEvents } from './events.js';
 import { loadTaskCode, type TaskCode } from './task-code.js';
 import type { LeasedTask } from './heartbeat.js';
 import { SHORT_RETRY } from './backoff.js';
@@ -40,6 +41,7 @@ export interface TaskRunDeps {
   sandbox: Sandbox;
   config: Readonly<RunnerConfig>;
   log: Logger;
+  events: RunnerEvents;
   metrics: RunnerMetrics;
   spoolDir: string;
   deliverRetry: RetryPolicy;
@@ -100,7 +102,9 @@ export class TaskRun implements LeasedTask {
   }
 
   async run(): Promise<void> {
-    this.log.info({ image: this.task.image }, 'task reserved');
+    this.deps.events.emit('task.reserved', {
+      taskId: this.id, reservationId: this.reservationId, image: this.task.image ?? '', codeName: this.task.code_name, attempt: this.task.attempt,
+    });
     const shipper = new LogShipper({
       api: this.deps.api, taskId: this.id, reservationId: this.reservationId, spoolDir: this.deps.spoolDir, log: this.log, retry: this.deps.deliverRetry,
       onShipped: (n) => this.deps.metrics.logBytes.inc(n),
@@ -277,8 +281,8 @@ export class TaskRun implements LeasedTask {
         ...(outcome.truncated || shipper?.truncated === true ? { log_truncated: true } : {}),
       };
       await this.deps.api.finish(this.id, body, signal, { retry: this.deps.deliverRetry });
-      this.deps.metrics.tasks.inc({ outcome: status });
-      this.log.info({ status, reason: body.msg, exit_code: outcome.exitCode, duration_ms: body.duration_ms, log_size: logSize, age_ms: this.state.age() }, 'task finished');
+      if (status === 'requeue') this.deps.events.emit('task.given_back', { taskId: this.id, why: this.stopReason === 'requeue' ? 'drain' : 'transient' });
+      else this.deps.events.emit('task.finished', { taskId: this.id, status, reason: body.msg, exitCode: outcome.exitCode, durationMs: body.duration_ms, logBytes: logSize, ageMs: this.state.age() });
     } catch (err) {
       if (isIronError(err, 'ERR_API_CONFLICT')) {
         this.log.warn({ status }, 'finish refused: the reservation was superseded; dropping the report');

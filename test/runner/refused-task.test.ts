@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunnerClient, type ReservedTask, type RunnerClient } from '../../src/api/index.js';
 import { loadRunnerConfig } from '../../src/config/runner.js';
 import { silentLogger } from '../../src/log.js';
+import { RunnerEvents } from '../../src/runner/events.js';
 import { RunnerMetrics } from '../../src/runner/metrics.js';
 import { createCodeCache } from '../../src/runner/task-code.js';
 import { MAX_GIVE_BACK_ATTEMPTS, TaskRun } from '../../src/runner/task-run.js';
@@ -70,8 +71,9 @@ async function runOnce(task: ReservedTask): Promise<Record<string, unknown>> {
   const config = loadRunnerConfig({ CLUSTER_ID: s.cid, CLUSTER_TOKEN: s.ctoken, API_URL: s.url, JOBS_DIR: spool }, { usableMemory: 1 << 30 });
   let engineFailures = 0;
   const metrics = new RunnerMetrics();
+  const events = new RunnerEvents();
   const run = new TaskRun(task, {
-    api: client.runner, sandbox, config, log, metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, log, metrics),
+    api: client.runner, sandbox, config, log, events, metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, events),
     deliverRetry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }, hardStop: new AbortController().signal,
     onEngineFailure: () => engineFailures++,
   });
