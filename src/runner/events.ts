@@ -60,6 +60,8 @@ export interface RunnerEventMap {
 
 export type RunnerEventName = keyof RunnerEventMap;
 type Listener<K extends RunnerEventName> = (event: RunnerEventMap[K]) => void;
+/** Sees every event; `name` tells which (narrow on it to read the payload). */
+export type AnyListener = <K extends RunnerEventName>(name: K, event: RunnerEventMap[K]) => void;
 
 /**
  * A typed emitter that never lets a subscriber break the emitter: a listener that throws is reported
@@ -67,6 +69,7 @@ type Listener<K extends RunnerEventName> = (event: RunnerEventMap[K]) => void;
  */
 export class RunnerEvents {
   private readonly ee = new EventEmitter();
+  private readonly any = new Set<AnyListener>();
 
   constructor(private readonly onListenerError: (err: unknown, event: RunnerEventName) => void = () => undefined) {
     // Subscribers are the log, the metrics and tests; more than the default 10 is legitimate.
@@ -81,6 +84,21 @@ export class RunnerEvents {
         this.onListenerError(err, name);
       }
     }
+    for (const l of [...this.any]) {
+      try {
+        l(name, event);
+      } catch (err) {
+        this.onListenerError(err, name);
+      }
+    }
+  }
+
+  /** Every event, in emit order (the log writes each one; tests record them). */
+  onAny(listener: AnyListener): () => void {
+    this.any.add(listener);
+    return () => {
+      this.any.delete(listener);
+    };
   }
 
   on<K extends RunnerEventName>(name: K, listener: Listener<K>): () => void {

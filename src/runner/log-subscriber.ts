@@ -103,7 +103,7 @@ const RENDER: Renderers = {
 export function subscribeLog(events: RunnerEvents, log: Logger): () => void {
   // Per task: the newest reservation's labels, and how many runs of it hold a slot here.
   const tasks = new Map<string, { labels: { code_name: string; attempt: number }; runs: number }>();
-  const offs = (Object.keys(RENDER) as RunnerEventName[]).map((name) => events.on(name, (e: RunnerEventMap[typeof name]) => {
+  return events.onAny((name, e) => {
     if (name === 'task.reserved') {
       const r = e as RunnerEventMap['task.reserved'];
       tasks.set(r.taskId, { labels: { code_name: r.codeName, attempt: r.attempt }, runs: (tasks.get(r.taskId)?.runs ?? 0) + 1 });
@@ -117,10 +117,9 @@ export function subscribeLog(events: RunnerEvents, log: Logger): () => void {
         ...(taskId === undefined ? {} : { task_id: taskId, ...tasks.get(taskId)?.labels }), ...line.fields,
       }, line.msg);
     }
-    const held = taskId === undefined ? undefined : tasks.get(taskId);
-    if (name === 'task.released' && taskId !== undefined && held !== undefined && --held.runs <= 0) tasks.delete(taskId);
-  }));
-  return () => {
-    for (const off of offs) off();
-  };
+    if (name === 'task.released' && taskId !== undefined) {
+      const held = tasks.get(taskId);
+      if (held !== undefined && --held.runs <= 0) tasks.delete(taskId);
+    }
+  });
 }
