@@ -1,14 +1,17 @@
 // A Runner built in the test process the way the daemon builds it (config from env, the real
 // sandbox on an engine socket, the real API client), so a test can drive its TaskRuns and Heartbeat
 // and wait on its events. The API client is the real one, recorded: which finish reports it was
-// asked to deliver, and how many reserve calls it made.
+// asked to deliver, and how many reserve calls it made. Its heartbeats can be held back on their
+// own (a network that drops only those requests is what no real proxy between the two gives on demand).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  createRunnerClient, RunnerApi, type CallOptions, type FinishRequest, type ReserveRequest, type ReserveResponse,
+  createRunnerClient, RunnerApi, type CallOptions, type FinishRequest, type HeartbeatRequest, type HeartbeatResponse, type ReserveRequest,
+  type ReserveResponse,
 } from '../../../src/api/index.js';
+import { IronError } from '../../../src/errors.js';
 import { loadRunnerConfig, type RunnerConfig } from '../../../src/config/runner.js';
 import { silentLogger } from '../../../src/log.js';
 import { sandboxOptions } from '../../../src/runner/daemon.js';
@@ -31,6 +34,12 @@ export interface Finish {
 class RecordedApi extends RunnerApi {
   readonly finishes: Finish[] = [];
   reserves = 0;
+  heartbeatsFail = false;
+
+  override heartbeat(req: HeartbeatRequest, signal: AbortSignal, o?: CallOptions): Promise<HeartbeatResponse> {
+    if (this.heartbeatsFail) return Promise.reject(new IronError('ERR_API_NETWORK', 'heartbeat held back by the test'));
+    return super.heartbeat(req, signal, o);
+  }
 
   override reserve(req: ReserveRequest, signal: AbortSignal, o?: CallOptions): Promise<ReserveResponse> {
     this.reserves++;
@@ -91,6 +100,8 @@ export interface InProcessRunner {
   /** Finish reports the runner asked its API client to deliver (give-backs included). */
   finishes: Finish[];
   reserves(): number;
+  /** While on, every heartbeat fails as on a network error; everything else goes through. */
+  failHeartbeats(on: boolean): void;
   /** Subscriber failures (a log or metrics subscriber that threw): must stay empty. */
   listenerErrors: unknown[];
   /** Drains (the test's DRAIN_TIMEOUT bounds it), closes the client, removes what it left. */
@@ -137,6 +148,9 @@ export async function startInProcessRunner(o: InProcessOptions): Promise<InProce
   let stopped: Promise<void> | undefined;
   return {
     runner, config, instanceId, events: record, metrics, finishes: api.finishes, reserves: () => api.reserves, listenerErrors,
+    failHeartbeats: (on) => {
+      api.heartbeatsFail = on;
+    },
     stop: () => (stopped ??= (async () => {
       life.abort();
       await runner.drain();
