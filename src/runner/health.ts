@@ -1,7 +1,7 @@
 // METRICS_ADDR: /healthz (the process is alive), /readyz (engine and API reachable, not draining;
 // one line per part, see readiness.ts), /metrics (Prometheus). Readiness is what a load balancer or
 // Kubernetes uses to stop sending work. Served from the daemon's first second on.
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { RunnerEvents } from './events.js';
 import type { RunnerMetrics } from './metrics.js';
 
@@ -22,7 +22,7 @@ export async function startHealthServer(
   metrics: RunnerMetrics,
   probe: ReadinessProbe,
   events: RunnerEvents,
-): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+): Promise<{ close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
@@ -60,8 +60,6 @@ export async function startHealthServer(
   events.emit('endpoints.listening', { addr: `${addr.host}:${port}` });
   let closed: Promise<void> | undefined;
   return {
-    server,
-    port,
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

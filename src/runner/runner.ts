@@ -54,7 +54,7 @@ export class Runner {
   /** The last failed API call, until one succeeds again (for /readyz). */
   private apiFailure: ApiFailure | undefined;
   private engineDown: Promise<void> | undefined;
-  readonly codeCache: CodeCache;
+  private readonly codeCache: CodeCache;
 
   constructor(private readonly d: RunnerDeps) {
     this.codeCache = d.codeCache ?? createCodeCache(path.join(d.config.jobsDir, 'code-cache'), d.config, d.events);
@@ -93,8 +93,8 @@ export class Runner {
     return this.draining;
   }
 
-  /** The API answered recently (for /readyz). */
-  apiReachable(withinMs = 60_000): boolean {
+  /** The API answered recently. */
+  private apiReachable(withinMs = 60_000): boolean {
     return Date.now() - this.lastApiOk < withinMs;
   }
 
