@@ -97,14 +97,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   }
 }
 
-/** Resolves once the runner logs that it polls (its startup checks passed). */
+/** Resolves once the runner emits `api.connected` (its startup checks passed; it polls now). */
 function untilPolling(runner: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
     let tail = '';
     const timer = setTimeout(() => reject(new Error(`iron-runner not polling within 30 s:\n${tail}`)), 30_000);
     const onData = (c: Buffer): void => {
       tail = (tail + c.toString()).slice(-4000);
-      if (tail.includes('polling for tasks')) {
+      if (tail.split('\n').some(isConnected)) {
         clearTimeout(timer);
         runner.stderr?.off('data', onData);
         // Keep draining stderr so the runner never blocks on a full pipe.
@@ -118,6 +118,16 @@ function untilPolling(runner: ChildProcess): Promise<void> {
       reject(new Error(`iron-runner exited with ${code ?? 'signal'}:\n${tail}`));
     });
   });
+}
+
+/** One JSON log line of the runner's `api.connected` event (a partial line at the tail is not). */
+function isConnected(line: string): boolean {
+  if (!line.includes('"api.connected"')) return false;
+  try {
+    return (JSON.parse(line) as { event?: unknown }).event === 'api.connected';
+  } catch {
+    return false;
+  }
 }
 
 /** Removes containers and volumes the runner instance left (it removes its own; this is the safety net). */

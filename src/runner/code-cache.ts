@@ -9,8 +9,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { CodePackageRef } from '../api/index.js';
-import { IronError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { IronError, toError } from '../errors.js';
+import type { RunnerEvents } from './events.js';
 
 export type Fetch = (sink: (body: AsyncIterable<Uint8Array>) => Promise<void>, signal: AbortSignal) => Promise<void>;
 
@@ -40,11 +40,10 @@ export class CodeCache {
   constructor(
     readonly dir: string,
     private readonly maxBytes: number,
-    private readonly log: Logger,
+    private readonly events: RunnerEvents,
     private readonly hooks: {
       /** Runs on a downloaded file whose sha256 matched, before it is cached; throwing refuses it. */
       verify?: (file: string, signal: AbortSignal) => Promise<void>;
-      onDownload?: (bytes: number) => void;
     } = {},
   ) {}
 
@@ -175,8 +174,7 @@ export class CodeCache {
       throw err;
     }
     this.entries.set(ref.sha256, { sha256: ref.sha256, size, lastUsed: ++this.clock, pins: 0 });
-    this.hooks.onDownload?.(size);
-    this.log.info({ sha256: ref.sha256, bytes: size }, 'code package downloaded');
+    this.events.emit('code.downloaded', { sha256: ref.sha256, bytes: size });
     await this.evict();
   }
 
@@ -188,8 +186,8 @@ export class CodeCache {
       if (total <= this.maxBytes) break;
       this.entries.delete(e.sha256);
       total -= e.size;
-      await rm(this.fileOf(e.sha256), { force: true }).catch((err: unknown) => this.log.warn({ err, sha256: e.sha256 }, 'code package not removed from the cache'));
-      this.log.info({ sha256: e.sha256, bytes: e.size }, 'code package evicted from the cache');
+      await rm(this.fileOf(e.sha256), { force: true }).catch((err: unknown) => this.events.emit('code.evict_failed', { sha256: e.sha256, err: toError(err) }));
+      this.events.emit('code.evicted', { sha256: e.sha256, bytes: e.size });
     }
   }
 }

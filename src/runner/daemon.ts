@@ -10,16 +10,16 @@ import { loadRunnerConfig, type RunnerConfig } from '../config/runner.js';
 import { formatSize } from '../config/units.js';
 import { isIronError, toError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { createDockerEngine, Sandbox } from '../sandbox/index.js';
+import { createDockerEngine, Sandbox, type SandboxOptions } from '../sandbox/index.js';
+import { RunnerEvents } from './events.js';
 import { startHealthServer } from './health.js';
+import { subscribeLog } from './log-subscriber.js';
+import { subscribeMetrics } from './metrics-subscriber.js';
 import { readinessProbe } from './readiness.js';
 import { loadInstanceId } from './instance.js';
 import { RunnerMetrics } from './metrics.js';
 import { Runner } from './runner.js';
-
 import { VERSION } from '../version.js';
-
-export { VERSION };
 
 export interface DaemonIO {
   env: Env;
@@ -53,18 +53,22 @@ export async function runDaemon(io: DaemonIO): Promise<number> {
 
 async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: DaemonIO): Promise<number> {
   const life = new AbortController();
+  // One event stream for the whole daemon: the log and the metrics subscribe before anything emits.
+  const events = new RunnerEvents((err, name) => log.error({ err: toError(err), event: name }, 'a runner event subscriber failed'));
+  const metrics = new RunnerMetrics();
+  subscribeLog(events, log);
+  subscribeMetrics(events, metrics);
   let signals = 0;
   let runner: Runner | undefined;
   const onSignal = (sig: string): void => {
     signals++;
+    events.emit('runner.signal', { signal: sig, count: signals });
     if (signals === 1) {
-      log.info({ signal: sig }, 'signal received: draining (send it again to give running tasks back now)');
       life.abort();
       void runner?.drain();
       // Even if the API stays unreachable, reports are abandoned after drain + grace, so we always exit.
       setTimeout(() => runner?.abandon(), config.drainTimeoutMs + config.stopGraceMs + 30_000).unref();
     } else {
-      log.warn({ signal: sig }, 'second signal: giving running tasks back now');
       runner?.giveBackAll('second signal');
       // A hard bound: reports get the stop grace plus a little to be delivered, then we go.
       setTimeout(() => {
@@ -78,13 +82,12 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
     const instanceId = await loadInstanceId(config.jobsDir, config.instanceId);
     const spoolDir = path.join(config.jobsDir, 'spool');
     await mkdir(spoolDir, { recursive: true, mode: 0o700 });
-    log.info({
-      version: VERSION, instance_id: instanceId, cluster_id: config.clusterId, api: config.apiUrl.origin,
-      concurrency: config.concurrency, concurrency_from: config.concurrencyDerived ? 'memory' : 'CONCURRENCY',
-      memory_per_job: formatSize(config.memoryPerJob), jobs_memory: formatSize(config.jobsMemory), encrypted_payloads: config.decryptionKey !== undefined,
-    }, 'iron-runner starting');
+    events.emit('runner.starting', {
+      version: VERSION, instanceId, clusterId: config.clusterId, api: config.apiUrl.origin,
+      concurrency: config.concurrency, concurrencyFrom: config.concurrencyDerived ? 'memory' : 'CONCURRENCY',
+      memoryPerJob: formatSize(config.memoryPerJob), jobsMemory: formatSize(config.jobsMemory), encryptedPayloads: config.decryptionKey !== undefined,
+    });
 
-    const metrics = new RunnerMetrics();
     const engineAddress = config.dockerHost ?? 'unix:///var/run/docker.sock';
     let sandbox: Sandbox | undefined;
     const engineWait: { error?: string } = {};
@@ -97,7 +100,7 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
         return s === undefined ? undefined : (signal) => s.ping(signal);
       },
       engineWaitError: () => engineWait.error,
-    }), log);
+    }), events);
     const client = createRunnerClient({
       baseUrl: config.apiUrl, token: config.clusterToken, clusterId: config.clusterId, extraCa: config.apiCa,
       proxy: config.proxy, userAgent: `iron-runner/${VERSION}`, log,
@@ -108,9 +111,9 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
         callTimeoutMs: config.engineTimeoutMs,
         liveness: { intervalMs: config.enginePingIntervalMs, timeoutMs: config.enginePingTimeoutMs },
       });
-      sandbox = await createSandbox(engine, config, instanceId, log, life.signal, engineAddress, engineWait);
+      sandbox = await createSandbox(engine, config, instanceId, { log, events }, life.signal, engineAddress, engineWait);
       if (sandbox === undefined) return 0;
-      runner = new Runner({ config, api: client.runner, sandbox, instanceId, log, metrics, spoolDir });
+      runner = new Runner({ config, api: client.runner, sandbox, instanceId, log, events, metrics, spoolDir });
       try {
         await runner.start(life.signal);
         await untilAborted(life.signal);
@@ -122,7 +125,7 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
       await health?.close();
       await client.close();
     }
-    log.info('iron-runner stopped cleanly');
+    events.emit('runner.stopped', {});
     return 0;
   } finally {
     io.signals.off('SIGTERM', onSignal);
@@ -131,26 +134,29 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
 }
 
 /** The engine may start after us (the image's own dockerd): wait for it, bounded only by a signal. */
+/** What the sandbox is created with, from the runner's config (also used by in-process runner tests). */
+export function sandboxOptions(config: Readonly<RunnerConfig>, instanceId: string): SandboxOptions {
+  return {
+    instanceId, maxLogBytes: config.maxLogSize, stopGraceMs: config.stopGraceMs, defaultPidsLimit: config.pidsPerJob,
+    manageEgressRules: config.manageEgressRules, inputMode: config.jobInput, inputDir: path.join(config.jobsDir, 'input'),
+    network: { name: config.jobNetwork, blockedTcpPorts: [...config.blockedTcpPorts], blockedAddresses: [...config.blockedAddresses] },
+    ...(config.imageCacheBytes === undefined ? {} : { imageCacheBytes: config.imageCacheBytes }),
+    pullTimeoutMs: config.pullTimeoutMs, imageStateFile: path.join(config.jobsDir, 'private-images.json'),
+  };
+}
+
 async function createSandbox(
-  engine: ReturnType<typeof createDockerEngine>, config: Readonly<RunnerConfig>, instanceId: string, log: Logger, signal: AbortSignal,
-  engineAddress: string, wait: { error?: string },
+  engine: ReturnType<typeof createDockerEngine>, config: Readonly<RunnerConfig>, instanceId: string, out: { log: Logger; events: RunnerEvents },
+  signal: AbortSignal, engineAddress: string, wait: { error?: string },
 ): Promise<Sandbox | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const options = {
-        instanceId, maxLogBytes: config.maxLogSize, stopGraceMs: config.stopGraceMs, defaultPidsLimit: config.pidsPerJob,
-        manageEgressRules: config.manageEgressRules, inputMode: config.jobInput, inputDir: path.join(config.jobsDir, 'input'),
-        network: { name: config.jobNetwork, blockedTcpPorts: [...config.blockedTcpPorts], blockedAddresses: [...config.blockedAddresses] },
-        ...(config.imageCacheBytes === undefined ? {} : { imageCacheBytes: config.imageCacheBytes }),
-        pullTimeoutMs: config.pullTimeoutMs, imageStateFile: path.join(config.jobsDir, 'private-images.json'),
-      };
-      return await Sandbox.create(engine, options, log, signal);
+      return await Sandbox.create(engine, sandboxOptions(config, instanceId), out.log, signal);
     } catch (err) {
       if (signal.aborted) return undefined;
       if (!isIronError(err) || !err.retryable) throw err;
       wait.error = `${err.message} (${err.code})`;
-      // The first failure and then every 10th: a slow engine start is normal, a missing one is not.
-      if (attempt === 1 || attempt % 10 === 0) log.warn({ code: err.code, reason: err.message, engine: engineAddress, attempt }, 'docker engine not reachable yet; retrying');
+      out.events.emit('engine.waiting', { code: err.code, reason: err.message, engine: engineAddress, attempt });
       await backoff(attempt, POLL_BACKOFF, signal).catch(() => undefined);
     }
   }

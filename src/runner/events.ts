@@ -11,13 +11,16 @@ export interface RunnerEventMap {
   /** GET /runner/cluster succeeded: the runner starts polling. */
   'api.connected': { clusterId: string; clusterName: string; api: string };
   /** A startup or reserve call failed; `auth` when the API refused the credentials. */
-  'api.failed': { phase: 'cluster' | 'reserve'; code: string; reason: string; attempt: number; auth: boolean };
+  'api.failed': { phase: 'cluster' | 'reserve'; code: string; reason: string; attempt: number; auth: boolean; api: string };
   'endpoints.listening': { addr: string };
   'engine.waiting': { code: string; reason: string; attempt: number; engine: string };
   'engine.down': Record<string, never>;
   'engine.up': Record<string, never>;
+  /** The engine answers again, but leftovers of tasks that ended while it was away could not be removed. */
+  'engine.reap_failed': { code: string };
   'config.warning': { what: 'cluster_memory' | 'jobs_memory'; detail: Record<string, string | number> };
-  'task.reserved': { taskId: string; reservationId: string; image: string };
+  /** `codeName` and `attempt` label every later line of this task in the log. */
+  'task.reserved': { taskId: string; reservationId: string; image: string; codeName: string; attempt: number };
   /** The task never ran: bad payload, unusable code package, reservation gone before start. */
   'task.refused': { taskId: string; code: string; why: string };
   'task.starting': { taskId: string };
@@ -35,17 +38,30 @@ export interface RunnerEventMap {
   /** The slot the task held is free again (container and input removed). */
   'task.released': { taskId: string };
   'heartbeat.failed': { code: string; tasks: number };
+  /** The daemon validated its config and is about to wait for the engine (what it will run with). */
+  'runner.starting': {
+    version: string; instanceId: string; clusterId: string; api: string; concurrency: number; concurrencyFrom: 'memory' | 'CONCURRENCY';
+    memoryPerJob: string; jobsMemory: string; encryptedPayloads: boolean;
+  };
+  /** SIGTERM/SIGINT: the first drains, a later one gives running tasks back now. */
+  'runner.signal': { signal: string; count: number };
   'runner.draining': { running: number; drainTimeoutMs: number };
+  /** Running tasks are stopped and handed back to the queue (drain timeout, second signal). */
+  'runner.giving_back': { tasks: string[]; why: string };
   'runner.drained': Record<string, never>;
   'runner.stopped': Record<string, never>;
   'image.warmed': { image: string; projectId: string; ms: number };
-  'image.warm_failed': { image: string; code: string; reason: string };
+  /** `reason` when the pull failed, `code` when the warm-up itself threw. */
+  'image.warm_failed': { image: string; projectId: string; code?: string; reason?: string };
   'code.downloaded': { sha256: string; bytes: number };
   'code.evicted': { sha256: string; bytes: number };
+  'code.evict_failed': { sha256: string; err: Error };
 }
 
 export type RunnerEventName = keyof RunnerEventMap;
 type Listener<K extends RunnerEventName> = (event: RunnerEventMap[K]) => void;
+/** Sees every event; `name` tells which (narrow on it to read the payload). */
+export type AnyListener = <K extends RunnerEventName>(name: K, event: RunnerEventMap[K]) => void;
 
 /**
  * A typed emitter that never lets a subscriber break the emitter: a listener that throws is reported
@@ -53,6 +69,7 @@ type Listener<K extends RunnerEventName> = (event: RunnerEventMap[K]) => void;
  */
 export class RunnerEvents {
   private readonly ee = new EventEmitter();
+  private readonly any = new Set<AnyListener>();
 
   constructor(private readonly onListenerError: (err: unknown, event: RunnerEventName) => void = () => undefined) {
     // Subscribers are the log, the metrics and tests; more than the default 10 is legitimate.
@@ -67,6 +84,21 @@ export class RunnerEvents {
         this.onListenerError(err, name);
       }
     }
+    for (const l of [...this.any]) {
+      try {
+        l(name, event);
+      } catch (err) {
+        this.onListenerError(err, name);
+      }
+    }
+  }
+
+  /** Every event, in emit order (the log writes each one; tests record them). */
+  onAny(listener: AnyListener): () => void {
+    this.any.add(listener);
+    return () => {
+      this.any.delete(listener);
+    };
   }
 
   on<K extends RunnerEventName>(name: K, listener: Listener<K>): () => void {

@@ -1,8 +1,8 @@
 // METRICS_ADDR: /healthz (the process is alive), /readyz (engine and API reachable, not draining;
 // one line per part, see readiness.ts), /metrics (Prometheus). Readiness is what a load balancer or
 // Kubernetes uses to stop sending work. Served from the daemon's first second on.
-import { createServer, type Server } from 'node:http';
-import type { Logger } from '../log.js';
+import { createServer } from 'node:http';
+import type { RunnerEvents } from './events.js';
 import type { RunnerMetrics } from './metrics.js';
 
 export interface ReadinessReport {
@@ -21,8 +21,8 @@ export async function startHealthServer(
   addr: { host: string; port: number },
   metrics: RunnerMetrics,
   probe: ReadinessProbe,
-  log: Logger,
-): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  events: RunnerEvents,
+): Promise<{ close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
@@ -57,11 +57,9 @@ export async function startHealthServer(
   });
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : addr.port;
-  log.info({ addr: `${addr.host}:${port}` }, 'health and metrics endpoints listening');
+  events.emit('endpoints.listening', { addr: `${addr.host}:${port}` });
   let closed: Promise<void> | undefined;
   return {
-    server,
-    port,
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -3,7 +3,7 @@
 // expire, the runner stops those tasks itself (fencing), so a task never runs on two runners at once.
 import type { RunnerApi, WarmAnswer } from '../api/index.js';
 import { errorCodeOf } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { RunnerEvents } from './events.js';
 import type { RunnerMetrics } from './metrics.js';
 
 export interface LeasedTask {
@@ -43,7 +43,7 @@ export class Heartbeat {
     private readonly api: RunnerApi,
     private readonly instanceId: string,
     private readonly hooks: HeartbeatHooks,
-    private readonly log: Logger,
+    private readonly events: RunnerEvents,
     private readonly metrics: RunnerMetrics,
   ) {}
 
@@ -105,9 +105,7 @@ export class Heartbeat {
       this.hooks.warm?.(res);
     } catch (err) {
       if (this.ctl.signal.aborted) return;
-      const code = errorCodeOf(err);
-      this.metrics.apiErrors.inc({ call: 'heartbeat', code });
-      this.log.warn({ code, tasks: tasks.length }, 'heartbeat failed; leases are renewed on the next beat');
+      this.events.emit('heartbeat.failed', { code: errorCodeOf(err), tasks: tasks.length });
     }
   }
 

@@ -13,11 +13,10 @@ import type { Logger } from '../log.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { Heartbeat } from './heartbeat.js';
 import { grant, taskLimits } from './limits.js';
+import type { RunnerEvents } from './events.js';
 import type { RunnerMetrics } from './metrics.js';
 import type { CodeCache } from './code-cache.js';
-import { RunnerEvents } from './events.js';
 import { createCodeCache } from './task-code.js';
-import { logTaskEvents } from './task-events-log.js';
 import { TaskRun } from './task-run.js';
 import { Warmer } from './warmer.js';
 
@@ -26,13 +25,13 @@ export interface RunnerDeps {
   api: RunnerApi;
   sandbox: Sandbox;
   instanceId: string;
+  /** For the task runs' own lines; the runner's lifecycle goes to `events`. */
   log: Logger;
+  events: RunnerEvents;
   metrics: RunnerMetrics;
   spoolDir: string;
   /** Default: JOBS_DIR/code-cache with CODE_CACHE_SIZE. */
   codeCache?: CodeCache;
-  /** Lifecycle events of the tasks. Default: a new emitter whose task events are logged. */
-  events?: RunnerEvents;
 }
 
 export class Runner {
@@ -53,29 +52,28 @@ export class Runner {
   /** The last failed API call, until one succeeds again (for /readyz). */
   private apiFailure: ApiFailure | undefined;
   private engineDown: Promise<void> | undefined;
-  cluster: RunnerCluster | undefined;
-  readonly codeCache: CodeCache;
-  readonly events: RunnerEvents;
+  private readonly codeCache: CodeCache;
 
   constructor(private readonly d: RunnerDeps) {
-    this.events = d.events ?? logTaskEvents(new RunnerEvents(), d.log);
-    this.codeCache = d.codeCache ?? createCodeCache(path.join(d.config.jobsDir, 'code-cache'), d.config, d.log.child({ component: 'code-cache' }), d.metrics);
+    this.codeCache = d.codeCache ?? createCodeCache(path.join(d.config.jobsDir, 'code-cache'), d.config, d.events);
     this.slots = new PQueue({ concurrency: d.config.concurrency });
     this.heartbeat = new Heartbeat(d.api, d.instanceId, {
       tasks: () => this.active.values(),
       cancel: (id, rid) => this.held(id, rid)?.stop('cancel'),
       lost: (id, rid) => this.held(id, rid)?.stop('lost'),
       fence: (id, rid) => {
-        d.log.warn({ task_id: id }, 'lease could not be renewed in time; stopping the task (fencing)');
-        this.held(id, rid)?.stop('fenced');
+        const run = this.held(id, rid);
+        if (run === undefined) return;
+        d.events.emit('task.fenced', { taskId: id });
+        run.stop('fenced');
       },
       warmCursor: () => (d.config.prePull ? this.warmer.cursor : undefined),
       warm: (answer) => {
         if (!this.draining) this.warmer.take(answer);
       },
-    }, d.log.child({ component: 'heartbeat' }), d.metrics);
+    }, d.events, d.metrics);
     d.metrics.slotsTotal.set(d.config.concurrency);
-    this.warmer = new Warmer(d.sandbox, d.log.child({ component: 'warm-up' }), d.metrics);
+    this.warmer = new Warmer(d.sandbox, d.events);
   }
 
   /** The run of this task under this reservation, if it is still the one we hold. */
@@ -93,12 +91,8 @@ export class Runner {
     return this.draining;
   }
 
-  get runningTasks(): number {
-    return this.active.size;
-  }
-
-  /** The API answered recently (for /readyz). */
-  apiReachable(withinMs = 60_000): boolean {
+  /** The API answered recently. */
+  private apiReachable(withinMs = 60_000): boolean {
     return Date.now() - this.lastApiOk < withinMs;
   }
 
@@ -118,7 +112,7 @@ export class Runner {
   /** Startup: give back what a previous run of this instance left, check the cluster, then poll. */
   async start(signal: AbortSignal): Promise<void> {
     await this.giveBackOrphans(signal);
-    this.cluster = await this.checkCluster(signal);
+    await this.checkCluster(signal);
     this.heartbeat.start();
     this.loop = this.pollLoop();
   }
@@ -127,9 +121,8 @@ export class Runner {
   drain(): Promise<void> {
     if (this.drained !== undefined) return this.drained;
     this.draining = true;
-    this.d.metrics.draining.set(1);
     this.wakeSlot?.();
-    this.d.log.info({ running: this.active.size, drain_timeout_ms: this.d.config.drainTimeoutMs }, 'draining: no new tasks; running tasks may finish');
+    this.d.events.emit('runner.draining', { running: this.active.size, drainTimeoutMs: this.d.config.drainTimeoutMs });
     this.drained = (async () => {
       await this.stopPolling();
       await this.warmer.stop();
@@ -138,7 +131,7 @@ export class Runner {
       await this.slots.onIdle();
       clearTimeout(timer);
       await this.heartbeat.stop();
-      this.d.log.info('drained');
+      this.d.events.emit('runner.drained', {});
     })();
     return this.drained;
   }
@@ -162,7 +155,7 @@ export class Runner {
   /** A task met an engine failure: take no tasks until the engine answers again. Idempotent. */
   engineFailed(): void {
     if (this.engineDown !== undefined) return;
-    this.d.log.error('docker engine unreachable: not taking tasks until it answers again');
+    this.d.events.emit('engine.down', {});
     this.engineDown = this.waitForEngine().finally(() => {
       this.engineDown = undefined;
     });
@@ -183,14 +176,14 @@ export class Runner {
       const inUse = [...this.active.values(), ...this.retiring].filter((t) => t.usesEngineObjects).map((t) => t.id);
       await this.d.sandbox.reapOrphans(AbortSignal.timeout(30_000), new Set(inUse));
     } catch (err) {
-      this.d.log.warn({ code: errorCodeOf(err) }, 'could not remove leftovers after the engine came back');
+      this.d.events.emit('engine.reap_failed', { code: errorCodeOf(err) });
     }
-    this.d.log.info('docker engine answers again; taking tasks');
+    this.d.events.emit('engine.up', {});
   }
 
   /** Second signal: stop every running task now and give it back. */
   giveBackAll(why: string): void {
-    if (this.active.size > 0) this.d.log.warn({ tasks: [...this.active.keys()], why }, 'stopping running tasks and giving them back');
+    if (this.active.size > 0) this.d.events.emit('runner.giving_back', { tasks: [...this.active.keys()], why });
     for (const t of this.active.values()) t.stop('requeue');
     void this.drain();
   }
@@ -213,46 +206,47 @@ export class Runner {
         await this.d.api.finish(t.taskId, {
           reservation_id: t.reservationId, status: 'requeue', exit_code: null, msg: why, duration_ms: 0, log_size: 0,
         }, signal, { retry: SHORT_RETRY });
-        this.d.log.info({ task_id: t.taskId, why }, 'gave a task back');
+        this.d.events.emit('task.given_back', { taskId: t.taskId, why });
       } catch (err) {
         // Superseded or unreachable: the lease expiry on the server requeues it anyway.
-        this.d.log.warn({ task_id: t.taskId, code: errorCodeOf(err) }, 'could not give a task back; its lease will expire');
+        this.d.events.emit('task.give_back_failed', { taskId: t.taskId, code: errorCodeOf(err) });
       }
     }
   }
 
-  private async checkCluster(signal: AbortSignal): Promise<RunnerCluster> {
+  private async checkCluster(signal: AbortSignal): Promise<void> {
+    const api = this.d.config.apiUrl.origin;
     for (let attempt = 1; ; attempt++) {
       try {
         const cluster = await this.d.api.getCluster(signal, { retry: NO_RETRY });
         this.apiAnswered();
-        this.d.log.info({ cluster_id: cluster.id, cluster_name: cluster.name, api: this.d.config.apiUrl.origin }, 'cluster found; polling for tasks');
-        this.logLimits(cluster);
-        return cluster;
+        this.d.events.emit('api.connected', { clusterId: cluster.id, clusterName: cluster.name, api });
+        this.warnLimits(cluster);
+        return;
       } catch (err) {
         if (signal.aborted) throw err;
         const code = errorCodeOf(err);
         this.apiFailure = { code, reason: failureReason(err) };
         const auth = AUTH_CODES.has(code);
-        if (auth) this.d.log.error({ code }, 'the API refused the cluster credentials; check CLUSTER_ID / CLUSTER_TOKEN (retrying)');
-        else this.d.log.warn({ code, reason: failureReason(err), api: this.d.config.apiUrl.origin, attempt }, 'could not reach the API; retrying');
+        this.d.events.emit('api.failed', { phase: 'cluster', code, reason: failureReason(err), attempt, auth, api });
         await backoff(attempt, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal);
       }
     }
   }
 
   /** Says once at startup where the grants will differ from what the cluster asks, and why. */
-  private logLimits(cluster: RunnerCluster): void {
+  private warnLimits(cluster: RunnerCluster): void {
     const c = this.d.config;
     const memory = grant(cluster.memory, c.memoryPerJob);
     if (memory.capped) {
-      this.d.log.warn({ cluster_memory: formatSize(memory.asked ?? 0), memory_per_job: formatSize(c.memoryPerJob) },
-        "the cluster asks more memory per task than MEMORY_PER_JOB; tasks run with MEMORY_PER_JOB (a task needing more is killed: out of memory)");
+      this.d.events.emit('config.warning', { what: 'cluster_memory', detail: { cluster_memory: formatSize(memory.asked ?? 0), memory_per_job: formatSize(c.memoryPerJob) } });
     }
     const fit = Math.floor(c.jobsMemory / c.memoryPerJob);
     if (fit < c.concurrency) {
-      this.d.log.warn({ concurrency: c.concurrency, memory_per_job: formatSize(c.memoryPerJob), jobs_memory: formatSize(c.jobsMemory), fit: Math.max(1, fit) },
-        'CONCURRENCY x MEMORY_PER_JOB is more than the memory for jobs; a task starts only when its memory is free');
+      this.d.events.emit('config.warning', {
+        what: 'jobs_memory',
+        detail: { concurrency: c.concurrency, memory_per_job: formatSize(c.memoryPerJob), jobs_memory: formatSize(c.jobsMemory), fit: Math.max(1, fit) },
+      });
     }
   }
 
@@ -302,10 +296,8 @@ export class Runner {
         failures++;
         const code = errorCodeOf(err);
         this.apiFailure = { code, reason: failureReason(err) };
-        this.d.metrics.apiErrors.inc({ call: 'reserve', code });
         const auth = code === 'ERR_API_UNAUTHORIZED' || code === 'ERR_API_FORBIDDEN';
-        if (auth) this.d.log.error({ code }, 'reserve refused; check CLUSTER_ID / CLUSTER_TOKEN (retrying slowly)');
-        else if (failures === 1 || failures % 20 === 0) this.d.log.warn({ code, reason: failureReason(err), api: this.d.config.apiUrl.origin, failures }, 'reserve failed; backing off');
+        this.d.events.emit('api.failed', { phase: 'reserve', code, reason: failureReason(err), attempt: failures, auth, api: this.d.config.apiUrl.origin });
         await backoff(failures, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal).catch(() => undefined);
       }
     }
@@ -313,7 +305,7 @@ export class Runner {
 
   private launch(task: ReservedTask): void {
     const run = new TaskRun(task, {
-      api: this.d.api, sandbox: this.d.sandbox, config: this.d.config, log: this.d.log, events: this.events, metrics: this.d.metrics,
+      api: this.d.api, sandbox: this.d.sandbox, config: this.d.config, log: this.d.log, events: this.d.events, metrics: this.d.metrics,
       spoolDir: this.d.spoolDir, deliverRetry: DELIVER_RETRY, hardStop: this.hardStopCtl.signal,
       onEngineFailure: () => this.engineFailed(),
       codeCache: this.codeCache,
@@ -332,12 +324,13 @@ export class Runner {
       try {
         await run.run();
       } catch (err) {
-        this.d.log.error({ err: toError(err), task_id: run.id }, 'task run crashed');
+        this.d.events.emit('task.crashed', { taskId: run.id, err: toError(err) });
       } finally {
         if (this.active.get(run.id) === run) this.active.delete(run.id);
         this.retiring.delete(run);
         this.granted.delete(run);
         this.d.metrics.slotsBusy.set(this.busy);
+        this.d.events.emit('task.released', { taskId: run.id });
         this.wakeSlot?.();
       }
     });

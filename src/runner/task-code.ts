@@ -3,10 +3,10 @@
 // cached), then opened again with the zip rules before its entries are handed over.
 import { SHORT_RETRY, type CodePackageRef, type ReservedTask, type RunnerApi } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
-import type { Logger } from '../log.js';
 import type { CodeFiles } from '../sandbox/index.js';
 import { openPackage, verifyPackage } from '../zip/index.js';
 import { CodeCache } from './code-cache.js';
+import type { RunnerEvents } from './events.js';
 import type { RunnerMetrics } from './metrics.js';
 
 export interface TaskCode {
@@ -16,14 +16,10 @@ export interface TaskCode {
   close(): void;
 }
 
-export function createCodeCache(dir: string, config: Readonly<RunnerConfig>, log: Logger, metrics: RunnerMetrics): CodeCache {
-  return new CodeCache(dir, config.codeCacheBytes, log, {
+export function createCodeCache(dir: string, config: Readonly<RunnerConfig>, events: RunnerEvents): CodeCache {
+  return new CodeCache(dir, config.codeCacheBytes, events, {
     verify: async (file, signal) => {
       await verifyPackage(file, config.zipLimits, signal);
-    },
-    onDownload: (bytes) => {
-      metrics.codeDownloads.inc();
-      metrics.codeDownloadBytes.inc(bytes);
     },
   });
 }

@@ -94,7 +94,9 @@ export class TaskRun implements LeasedTask {
   }
 
   async run(): Promise<void> {
-    this.emit('task.reserved', { taskId: this.id, reservationId: this.reservationId, image: this.task.image ?? '' });
+    this.emit('task.reserved', {
+      taskId: this.id, reservationId: this.reservationId, image: this.task.image ?? '', codeName: this.task.code_name, attempt: this.task.attempt,
+    });
     const shipper = new LogShipper({
       api: this.deps.api, taskId: this.id, reservationId: this.reservationId, spoolDir: this.deps.spoolDir, log: this.log, retry: this.deps.deliverRetry,
       onShipped: (n) => this.deps.metrics.logBytes.inc(n),
@@ -225,7 +227,6 @@ export class TaskRun implements LeasedTask {
         ...(d.truncated || shipper?.truncated === true ? { log_truncated: true } : {}),
       };
       await this.deps.api.finish(this.id, body, signal, { retry: this.deps.deliverRetry });
-      this.deps.metrics.tasks.inc({ outcome: status });
       if (d.action === 'give-back') this.emit('task.given_back', { taskId: this.id, why: d.why });
       else {
         this.emit('task.finished', {
@@ -238,7 +239,6 @@ export class TaskRun implements LeasedTask {
         return;
       }
       const code = errorCodeOf(err);
-      this.deps.metrics.apiErrors.inc({ call: 'finish', code });
       if (d.action === 'give-back') this.emit('task.give_back_failed', { taskId: this.id, code });
       else this.emit('task.report_failed', { taskId: this.id, status: d.status, code });
     }

@@ -1,13 +1,12 @@
 // Pre-pull: images the API lists in the reserve answer (a code was registered or updated) are pulled
 // in the background, one at a time, with the credentials and project scope their first task will
 // have, so that task finds the image present and its credentials already checked (docs/protocol.md).
-// A failed warm-up is only logged: the task's own pull reports the problem as the task's outcome.
+// A failed warm-up is only an event (logged and counted): the task's own pull reports the problem as the task's outcome.
 import PQueue from 'p-queue';
 import type { WarmAnswer, WarmImage } from '../api/index.js';
 import { errorCodeOf } from '../errors.js';
-import type { Logger } from '../log.js';
 import type { Sandbox } from '../sandbox/index.js';
-import type { RunnerMetrics } from './metrics.js';
+import type { RunnerEvents } from './events.js';
 import { registryAuth } from './task-spec.js';
 
 export class Warmer {
@@ -17,7 +16,7 @@ export class Warmer {
   private readonly queued = new Set<string>();
   private readonly ctl = new AbortController();
 
-  constructor(private readonly sandbox: Sandbox, private readonly log: Logger, private readonly metrics: RunnerMetrics) {}
+  constructor(private readonly sandbox: Sandbox, private readonly events: RunnerEvents) {}
 
   take(res: WarmAnswer): void {
     if (res.warm_cursor !== undefined) this.cursor = res.warm_cursor;
@@ -35,13 +34,11 @@ export class Warmer {
       try {
         const res = await this.sandbox.warm(w.image, registryAuth(w.docker_auth), w.project_id, signal);
         const ms = Math.round(performance.now() - t0);
-        if (res.ok) this.log.info({ image: w.image, project_id: w.project_id, ms }, 'image warmed');
-        else this.log.warn({ image: w.image, project_id: w.project_id, reason: res.msg }, 'image warm-up failed');
-        this.metrics.warmups.inc({ result: res.ok ? 'ok' : 'failed' });
+        if (res.ok) this.events.emit('image.warmed', { image: w.image, projectId: w.project_id, ms });
+        else this.events.emit('image.warm_failed', { image: w.image, projectId: w.project_id, reason: res.msg });
       } catch (err) {
         if (signal.aborted) return;
-        this.metrics.warmups.inc({ result: 'failed' });
-        this.log.warn({ image: w.image, code: errorCodeOf(err) }, 'image warm-up failed');
+        this.events.emit('image.warm_failed', { image: w.image, projectId: w.project_id, code: errorCodeOf(err) });
       } finally {
         this.queued.delete(key);
       }

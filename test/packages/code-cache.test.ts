@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isIronError } from '../../src/errors.js';
-import { silentLogger } from '../../src/log.js';
 import { CodeCache, type Fetch } from '../../src/runner/code-cache.js';
+import { RunnerEvents } from '../../src/runner/events.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -41,7 +41,7 @@ const signal = (): AbortSignal => AbortSignal.timeout(10_000);
 
 describe('CodeCache', () => {
   it('downloads once for concurrent and later uses of the same package', async () => {
-    const cache = new CodeCache(dir, 10_000, silentLogger());
+    const cache = new CodeCache(dir, 10_000, new RunnerEvents());
     const p = pkg(1000);
     const s = server(p.bytes);
     const [a, b] = await Promise.all([cache.acquire(p.ref, s.fetch, signal()), cache.acquire(p.ref, s.fetch, signal())]);
@@ -53,7 +53,7 @@ describe('CodeCache', () => {
   });
 
   it('refuses bytes that do not match the sha256 or the size, and keeps nothing of them', async () => {
-    const cache = new CodeCache(dir, 10_000, silentLogger());
+    const cache = new CodeCache(dir, 10_000, new RunnerEvents());
     const p = pkg(1000);
     const other = pkg(1000);
     const err = await cache.acquire(p.ref, server(other.bytes).fetch, signal()).catch((e: unknown) => e);
@@ -65,14 +65,14 @@ describe('CodeCache', () => {
   });
 
   it('a verify hook that throws keeps the package out of the cache', async () => {
-    const cache = new CodeCache(dir, 10_000, silentLogger(), { verify: () => Promise.reject(new Error('unsafe')) });
+    const cache = new CodeCache(dir, 10_000, new RunnerEvents(), { verify: () => Promise.reject(new Error('unsafe')) });
     const p = pkg(100);
     await expect(cache.acquire(p.ref, server(p.bytes).fetch, signal())).rejects.toThrow('unsafe');
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('evicts least recently used packages beyond its size, never one in use, and reuses them after a restart', async () => {
-    const cache = new CodeCache(dir, 2500, silentLogger());
+    const cache = new CodeCache(dir, 2500, new RunnerEvents());
     const [p1, p2, p3] = [pkg(1000), pkg(1000), pkg(1000)];
     const a = await cache.acquire(p1.ref, server(p1.bytes).fetch, signal());
     (await cache.acquire(p2.ref, server(p2.bytes).fetch, signal())).release();
@@ -84,7 +84,7 @@ describe('CodeCache', () => {
     a.release();
     expect(cache.size).toBeLessThanOrEqual(2500);
 
-    const again = new CodeCache(dir, 2500, silentLogger());
+    const again = new CodeCache(dir, 2500, new RunnerEvents());
     const s = server(p3.bytes);
     const hit = await again.acquire(p3.ref, s.fetch, signal());
     expect(hit.downloaded).toBe(false);

@@ -38,7 +38,7 @@ beforeAll(async () => {
       MAX_CODE_FILES: '40',
     });
     // Only the bound port is read from this line; every assertion is on the API, the log or /metrics.
-    const line = await proc.waitForLog((l) => l['msg'] === 'health and metrics endpoints listening');
+    const line = await proc.waitForEvent('endpoints.listening');
     runners.set(mode, { proc, cluster: c.clusterId, metrics: `http://${String(line['addr'])}/metrics` });
   }
 });

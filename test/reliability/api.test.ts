@@ -23,7 +23,7 @@ beforeAll(async () => {
   await registerImage(api, 'chatty', `sh -c 'for i in $(seq 1 30); do echo "$TASK_ID $i"; sleep 0.5; done'`);
   await registerImage(api, 'quick', `sh -c 'echo "ran $TASK_ID"'`);
   runner = spawnRunner(api, { JOB_NETWORK: network, CONCURRENCY: '4' });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+  await runner.waitForEvent('api.connected');
 });
 
 afterAll(async () => {

@@ -45,7 +45,7 @@ describe('runner crash rounds', () => {
     );
     for (let round = 1; round <= 5; round++) {
       const r = runner();
-      await r.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+      await r.waitForEvent('api.connected');
       const deadline = Date.now() + 20_000;
       while ((await running()) < 8 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
       r.proc.kill('SIGKILL');

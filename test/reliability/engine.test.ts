@@ -14,7 +14,7 @@ beforeAll(async () => {
   await registerImage(api, 'long', `sh -c 'echo begin; sleep 30; echo end'`);
   await registerImage(api, 'quick', `sh -c 'echo "ran $TASK_ID"'`);
   runner = spawnRunner(api, { DOCKER_HOST: engine.dockerHost, MANAGE_EGRESS_RULES: 'false', JOB_NETWORK: 'irtjobs', CONCURRENCY: '3' });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+  await runner.waitForEvent('api.connected');
 }, 90_000);
 
 afterAll(async () => {

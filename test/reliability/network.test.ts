@@ -19,7 +19,7 @@ beforeAll(async () => {
   await registerImage(api, 'talk', `sh -c 'for i in 1 2 3; do echo "$TASK_ID says $i"; sleep 0.3; done'`);
   proxy = await startChaosProxy(api.handle.port, { maxDelayMs: 0, dropConnection: 0, cutPerChunk: 0 });
   runner = spawnRunner({ ...api, url: proxy.url }, { JOB_NETWORK: network, CONCURRENCY: '4', POLL_WAIT: '2s' });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+  await runner.waitForEvent('api.connected');
 });
 
 afterAll(async () => {

@@ -21,7 +21,7 @@ beforeAll(async () => {
     project_id: api.projectId, token: api.handle.bootstrap?.projectToken, host: url.hostname, port: Number(url.port), scheme: 'http',
   }));
   runner = spawnRunner(api, { JOB_NETWORK: network });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+  await runner.waitForEvent('api.connected');
 });
 
 afterAll(async () => {

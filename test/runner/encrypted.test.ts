@@ -20,7 +20,7 @@ beforeAll(async () => {
   api = await startApi();
   await registerImage(api, 'reader', `sh -c 'printf "%s" "$(cat "$PAYLOAD_FILE")"'`);
   runner = spawnRunner(api, { JOB_NETWORK: network, DECRYPTION_KEY: key2048.private_pem });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+  await runner.waitForEvent('api.connected');
 });
 
 afterAll(async () => {

@@ -18,7 +18,7 @@ function runner(env: Record<string, string> = {}, jobsDir?: string): RunnerProc 
 }
 
 async function ready(r: RunnerProc): Promise<void> {
-  await r.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+  await r.waitForEvent('api.connected');
 }
 
 function instanceOf(r: RunnerProc): string {
@@ -72,7 +72,7 @@ describe('runner fault tolerance', () => {
     await first.exited;
     expect(await containersOf(instance, 'job')).toBe(2); // the job containers outlive the runner process
     const second = runner({ CONCURRENCY: '2' }, first.jobsDir);
-    await second.waitForLog((l) => l['msg'] === 'gave a task back' && l['why'] === 'runner restarted');
+    await second.waitForEvent('task.given_back', (l) => l['why'] === 'runner restarted');
     const done = await Promise.all(ids.map((id) => waitForTask(api, id, undefined, 60_000)));
     expect(done.map((t) => t.status)).toEqual(['complete', 'complete']);
     for (const t of done) expect((t as { attempt?: number }).attempt ?? 1).toBeGreaterThan(1);
@@ -87,7 +87,7 @@ describe('runner fault tolerance', () => {
     const [id] = await queue('slow');
     await waitForTask(api, id ?? '', new Set(['running']));
     r.proc.kill('SIGTERM');
-    await r.waitForLog((l) => typeof l['msg'] === 'string' && (l['msg']).startsWith('signal received: draining'));
+    await r.waitForEvent('runner.draining');
     const [later] = await queue('quick');
     expect(await r.exited).toBe(0);
     expect((await waitForTask(api, id ?? '')).status).toBe('complete');
@@ -115,7 +115,7 @@ describe('runner fault tolerance', () => {
     const ids = await queue('quick', 30);
     const done = await Promise.all(ids.map((id) => waitForTask(api, id, undefined, 120_000)));
     expect(done.every((t) => t.status === 'complete')).toBe(true);
-    const reservedBy = (r: RunnerProc): Set<string> => new Set(r.lines.filter((l) => l['msg'] === 'task reserved').map((l) => l['task_id'] as string));
+    const reservedBy = (r: RunnerProc): Set<string> => new Set(r.eventLines('task.reserved').map((l) => l['task_id'] as string));
     const ra = reservedBy(a);
     const rb = reservedBy(b);
     expect([...ra].filter((id) => rb.has(id))).toEqual([]);

@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TaskInfo } from '../../src/api/index.js';
+import type { RunnerEventName } from '../../src/runner/events.js';
 import { createDockerEngine, LABEL_INSTANCE, LABEL_TASK, removeJobNetwork } from '../../src/sandbox/index.js';
 import { LABEL_ROLE } from '../../src/sandbox/labels.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
@@ -37,6 +38,17 @@ export interface RunnerProc {
   /** JSON lines that a duplicate-key-rejecting parser refused (with why): must stay empty. */
   duplicateKeys: string[];
   exited: Promise<number | null>;
+  /**
+   * The first log line of runner event `name` (its `event` field, src/runner/events.ts) that matches,
+   * already written or still to come. Lines carry the event's fields as logged (`task_id`, `why`, ...).
+   */
+  waitForEvent(name: RunnerEventName, match?: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Every line of runner event `name` so far, in order (for replays). */
+  eventLines(name: RunnerEventName): Array<Record<string, unknown>>;
+  /**
+   * Any JSON line. Only for what the runner logs outside its events (the sandbox's own lines, such
+   * as image pulls and evictions); runner lifecycle waits use waitForEvent.
+   */
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -92,25 +104,33 @@ export function spawnRunner(api: Api, env: Record<string, string> = {}, jobsDir?
   });
   proc.stdout?.resume();
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const waitForLine = (match: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const found = lines.find(match);
+        if (found !== undefined) {
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`${what} not seen within ${timeoutMs} ms; last lines:\n${stderr.slice(-15).join('\n')}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
   return {
     proc, jobsDir: dir, lines, stderr, duplicateKeys, exited,
+    waitForEvent(name, match = () => true, timeoutMs = 30_000) {
+      return waitForLine((l) => l['event'] === name && match(l), timeoutMs, `runner event ${name}`);
+    },
+    eventLines(name) {
+      return lines.filter((l) => l['event'] === name);
+    },
     waitForLog(match, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const found = lines.find(match);
-          if (found !== undefined) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(found);
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`runner log line not seen within ${timeoutMs} ms; last lines:\n${stderr.slice(-15).join('\n')}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
+      return waitForLine(match, timeoutMs, 'runner log line');
     },
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);

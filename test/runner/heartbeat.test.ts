@@ -4,7 +4,7 @@
 // again, and the answer to a beat that still carried the first reservation arrives afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeartbeatRequest, HeartbeatResponse, RunnerApi } from '../../src/api/index.js';
-import { silentLogger } from '../../src/log.js';
+import { RunnerEvents } from '../../src/runner/events.js';
 import { Heartbeat, type LeasedTask } from '../../src/runner/heartbeat.js';
 import { RunnerMetrics } from '../../src/runner/metrics.js';
 import { call, queue, registerCode, reserve, startTestServer, type TestServer } from '../server/helpers.js';
@@ -58,7 +58,7 @@ describe('heartbeat answers matched by reservation', () => {
       cancel: () => undefined,
       lost: (tid, rid) => stopped.push([tid, rid]),
       fence: () => undefined,
-    }, silentLogger(), new RunnerMetrics());
+    }, new RunnerEvents(), new RunnerMetrics());
     beat.intervalMs = 10;
     beat.start();
     await inFlight;

@@ -39,14 +39,14 @@ describe('memory precedence: the cluster asks, MEMORY_PER_JOB is the most a task
   beforeAll(async () => {
     // The cluster keeps iron-api's default of 256M per task.
     runner = spawnRunner(api, { JOB_NETWORK: network, MEMORY_PER_JOB: '64M', CONCURRENCY: '2' });
-    await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+    await runner.waitForEvent('api.connected');
   });
   afterAll(async () => {
     expect(await runner.stop()).toBe(0);
   });
 
   it('says at startup that the cluster asks more than the runner grants', async () => {
-    const line = await runner.waitForLog((l) => typeof l['cluster_memory'] === 'string');
+    const line = await runner.waitForEvent('config.warning', (l) => typeof l['cluster_memory'] === 'string');
     expect(line).toMatchObject({ cluster_memory: '256 MiB', memory_per_job: '64 MiB' });
   });
 
@@ -79,8 +79,8 @@ describe('the memory budget: CONCURRENCY never overcommits JOBS_MEMORY', () => {
   it('with CONCURRENCY=3 but room for two 64M tasks in JOBS_MEMORY=128M, at most two run at once', async () => {
     const runner = spawnRunner(api, { JOB_NETWORK: network, MEMORY_PER_JOB: '64M', CONCURRENCY: '3', JOBS_MEMORY: '128M' });
     try {
-      await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
-      const warned = await runner.waitForLog((l) => typeof l['jobs_memory'] === 'string' && l['fit'] !== undefined);
+      await runner.waitForEvent('api.connected');
+      const warned = await runner.waitForEvent('config.warning', (l) => typeof l['jobs_memory'] === 'string' && l['fit'] !== undefined);
       expect(warned).toMatchObject({ concurrency: 3, fit: 2 });
       const ids = await queue('nap', 3);
       let most = 0;

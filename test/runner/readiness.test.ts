@@ -25,7 +25,7 @@ afterAll(async () => {
 async function start(env: Record<string, string>): Promise<{ runner: RunnerProc; url: string }> {
   const runner = spawnRunner(api, { JOB_NETWORK: network, METRICS_ADDR: '127.0.0.1:0', ...env });
   started.push(runner);
-  const listening = await runner.waitForLog((l) => l['msg'] === 'health and metrics endpoints listening');
+  const listening = await runner.waitForEvent('endpoints.listening');
   return { runner, url: `http://${String(listening['addr'])}` };
 }
 
@@ -74,7 +74,7 @@ describe('runner readiness', () => {
     const a = await until(down.url, (l) => l.some((x) => x.startsWith('api: API unreachable')));
     expect(a.find((l) => l.startsWith('api:'))).toMatch(new RegExp(`^api: API unreachable at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
     expect(a).toContain('engine: ok');
-    const warn = await down.runner.waitForLog((l) => l['msg'] === 'could not reach the API; retrying');
+    const warn = await down.runner.waitForEvent('api.failed', (l) => l['phase'] === 'cluster');
     expect(warn['api']).toBe(`http://127.0.0.1:${port}`);
     expect(String(warn['reason'])).toContain('ECONNREFUSED');
 
@@ -89,7 +89,7 @@ describe('runner readiness', () => {
   it('says draining once the first SIGTERM arrived, while the running task finishes', async () => {
     await registerImage(api, 'sleeper', "sh -c 'sleep 4; echo done'");
     const { runner, url } = await start({});
-    await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+    await runner.waitForEvent('api.connected');
     expect((await readyz(url)).lines).toEqual(['ready', 'engine: ok', 'api: ok', 'runner: ok']);
     const [id] = await api.client.project.queueTasks([{ code_name: 'sleeper', payload: '', cluster: api.clusterId }], AbortSignal.timeout(5_000));
     await waitForJobRunning(api, id ?? '');

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunnerClient, type ReservedTask, type RunnerClient } from '../../src/api/index.js';
 import { loadRunnerConfig } from '../../src/config/runner.js';
 import { silentLogger } from '../../src/log.js';
+import { RunnerEvents } from '../../src/runner/events.js';
 import { RunnerMetrics } from '../../src/runner/metrics.js';
 import { createCodeCache } from '../../src/runner/task-code.js';
-import { RunnerEvents } from '../../src/runner/events.js';
 import { MAX_GIVE_BACK_ATTEMPTS } from '../../src/runner/outcome.js';
 import { TaskRun } from '../../src/runner/task-run.js';
 import { createDockerEngine, type Sandbox } from '../../src/sandbox/index.js';
@@ -80,7 +80,7 @@ async function runOnce(task: ReservedTask): Promise<Record<string, unknown>> {
     });
   }
   const run = new TaskRun(task, {
-    api: client.runner, sandbox, config, log, events, metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, log, metrics),
+    api: client.runner, sandbox, config, log, events, metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, events),
     deliverRetry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }, hardStop: new AbortController().signal,
     onEngineFailure: () => engineFailures++,
   });

@@ -77,7 +77,7 @@ beforeAll(async () => {
   }
   api = await startApi();
   runner = spawnRunner(api, { JOB_NETWORK: network, IMAGE_CACHE_SIZE: '64M', PULL_TIMEOUT: `${PULL_TIMEOUT_S}s`, CONCURRENCY: '2' });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+  await runner.waitForEvent('api.connected');
 }, 180_000);
 
 afterAll(async () => {
@@ -124,7 +124,7 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     expect(await present(image)).toBe(false);
     await api.client.project.registerCode({ name: 'warm', image, command: "sh -c 'echo warm'" }, AbortSignal.timeout(5_000));
     // No task queued: the runner pulls because the reserve answer listed the image.
-    await runner.waitForLog((l) => l['msg'] === 'image warmed' && l['image'] === image, 30_000);
+    await runner.waitForEvent('image.warmed', (l) => l['image'] === image, 30_000);
     expect(await present(image)).toBe(true);
     const id = await queue(api.client, 'warm');
     expect((await waitForTask(api, id)).status).toBe('complete');
@@ -139,7 +139,7 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     await Promise.all(sleepers.map((id) => waitForTask(api, id, new Set(['running']))));
     const image = ref('private/busy:1');
     await api.client.project.registerCode({ name: 'busy', image, command: 'true' }, AbortSignal.timeout(5_000));
-    await runner.waitForLog((l) => l['msg'] === 'image warmed' && l['image'] === image, 30_000);
+    await runner.waitForEvent('image.warmed', (l) => l['image'] === image, 30_000);
     // Both slots were still taken when the image arrived.
     for (const id of sleepers) expect((await api.client.project.getTask(id, AbortSignal.timeout(5_000))).status).toBe('running');
     expect(await present(image)).toBe(true);
@@ -242,7 +242,7 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     expect(await present(image)).toBe(true);
     expect(await runner.stop()).toBe(0);
     runner = spawnRunner(api, { JOB_NETWORK: network, IMAGE_CACHE_SIZE: '64M', PULL_TIMEOUT: `${PULL_TIMEOUT_S}s`, CONCURRENCY: '2' }, runner.jobsDir);
-    await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+    await runner.waitForEvent('api.connected');
     const { client: d, as } = await otherProject('after restart');
     await d.project.registerCode({ name: 'borrow-c', image, command: 'true' }, AbortSignal.timeout(5_000));
     const t = await waitForTask(as, await queue(d, 'borrow-c'));

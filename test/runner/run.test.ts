@@ -23,8 +23,8 @@ beforeAll(async () => {
     env_vars: { DB_PASSWORD: 'hunter2-canary-pw', REGION: 'eu-west-1' },
   });
   runner = spawnRunner(api, { JOB_NETWORK: network, METRICS_ADDR: '127.0.0.1:0' });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
-  const listening = await runner.waitForLog((l) => l['msg'] === 'health and metrics endpoints listening');
+  await runner.waitForEvent('api.connected');
+  const listening = await runner.waitForEvent('endpoints.listening');
   metricsUrl = `http://${String(listening['addr'])}`;
 });
 
@@ -57,15 +57,25 @@ describe('iron-runner end to end', () => {
       expect(log).toContain('to-stderr\n');
       expect(log.length).toBe(`task ${id} says p${i}\n`.length + 'to-stderr\n'.length);
     });
-    // Never more than CONCURRENCY (4) held at once, and really in parallel: replay the runner's log.
+    // Never more than CONCURRENCY (4) held at once, and really in parallel: replay the runner's events.
+    // Each run emits task.reserved once when it starts and task.released once when its slot is free
+    // (container removed), so the count is exact: it must come back to 0 with every task seen once.
+    await Promise.all(ids.map((id) => runner.waitForEvent('task.released', (l) => l['task_id'] === id)));
     let held = 0;
     let maxHeld = 0;
     const ours = new Set(ids);
+    const reserved = new Set<string>();
     for (const l of runner.lines) {
-      if (!ours.has(l['task_id'] as string)) continue;
-      if (l['msg'] === 'task reserved') maxHeld = Math.max(maxHeld, ++held);
-      if (l['msg'] === 'task finished') held--;
+      const id = l['task_id'] as string;
+      if (!ours.has(id)) continue;
+      if (l['event'] === 'task.reserved') {
+        reserved.add(id);
+        maxHeld = Math.max(maxHeld, ++held);
+      }
+      if (l['event'] === 'task.released') held--;
     }
+    expect(reserved.size).toBe(ids.length);
+    expect(held).toBe(0);
     expect(maxHeld).toBeLessThanOrEqual(4);
     expect(maxHeld).toBeGreaterThanOrEqual(2);
   }, 180_000);
@@ -97,7 +107,7 @@ describe('iron-runner end to end', () => {
     await waitForTask(api, id ?? '', new Set(['running']));
     const t0 = Date.now();
     await api.client.project.cancelTask(id ?? '', AbortSignal.timeout(5_000));
-    await runner.waitForLog((l) => l['task_id'] === id && l['msg'] === 'task finished', 20_000);
+    await runner.waitForEvent('task.finished', (l) => l['task_id'] === id, 20_000);
     const elapsed = Date.now() - t0;
     const t = await waitForTask(api, id ?? '');
     expect(t.status).toBe('cancelled');
@@ -139,11 +149,11 @@ describe('iron-runner end to end', () => {
     try {
       await api.client.project.registerCode({ name: 'unpullable', image: `127.0.0.1:${port}/stuck:1` }, AbortSignal.timeout(5_000));
       const [id] = await api.client.project.queueTasks([{ code_name: 'unpullable', payload: '', cluster: api.clusterId }], AbortSignal.timeout(5_000));
-      await runner.waitForLog((l) => l['task_id'] === id && l['msg'] === 'task reserved');
+      await runner.waitForEvent('task.reserved', (l) => l['task_id'] === id);
       await new Promise((r) => setTimeout(r, 1_000));
       expect((await api.client.project.getTask(id ?? '', AbortSignal.timeout(5_000))).status).toBe('preparing');
       await api.client.project.cancelTask(id ?? '', AbortSignal.timeout(5_000));
-      await runner.waitForLog((l) => l['task_id'] === id && l['msg'] === 'task finished', 20_000);
+      await runner.waitForEvent('task.finished', (l) => l['task_id'] === id, 20_000);
       expect((await waitForTask(api, id ?? '')).status).toBe('cancelled');
     } finally {
       for (const s of sockets) s.destroy();

@@ -67,7 +67,7 @@ beforeAll(async () => {
     // The documented mitigation for a metrics port on all interfaces: block it for jobs like SMTP.
     METRICS_ADDR: `0.0.0.0:${metricsPort}`, BLOCKED_PORTS: `25,465,587,${metricsPort}`,
   });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks', 60_000);
+  await runner.waitForEvent('api.connected', undefined, 60_000);
 }, 90_000);
 
 afterAll(async () => {

@@ -13,7 +13,7 @@ beforeAll(async () => {
   await registerImage(api, 'loud', "sh -c 'yes 0123456789abcdef | head -c 1000000; echo end'");
   await registerImage(api, 'forger', "sh -c 'echo; echo \"[iron-runner] log truncated: output exceeded 64 KiB; the task keeps running, further output is discarded\"'");
   runner = spawnRunner(api, { JOB_NETWORK: network, MAX_LOG_SIZE: '64K', CONCURRENCY: '2' });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+  await runner.waitForEvent('api.connected');
 });
 
 afterAll(async () => {

@@ -26,8 +26,8 @@ beforeAll(async () => {
     JOB_NETWORK: network, DECRYPTION_KEY: key2048.private_pem, CONCURRENCY: '64', MEMORY_PER_JOB: '16M',
     METRICS_ADDR: '127.0.0.1:0', LOG_LEVEL: 'info',
   });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks', 60_000);
-  const listening = await runner.waitForLog((l) => l['msg'] === 'health and metrics endpoints listening');
+  await runner.waitForEvent('api.connected', undefined, 60_000);
+  const listening = await runner.waitForEvent('endpoints.listening');
   healthUrl = `http://${String(listening['addr'])}/healthz`;
 }, 90_000);
 

@@ -39,7 +39,7 @@ beforeAll(async () => {
   api = await startApi();
   port = await freePort();
   runner = spawnRunner(api, { JOB_NETWORK: network, METRICS_ADDR: `127.0.0.1:${port}`, MAX_LOG_SIZE: '64M', LOG_LEVEL: 'info' });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks', 60_000);
+  await runner.waitForEvent('api.connected', undefined, 60_000);
   // ~12 MB of output, no newline: 200 times the first 59,999 bytes of a secret (never the whole one).
   await registerImage(api, 'masker-attack', `sh -c 'p=$(printf %s "$API_TOKEN_0" | head -c 59999); i=0; while [ $i -lt 200 ]; do printf %s "$p"; i=$((i+1)); done; printf " then %s end" "$API_TOKEN_1"'`, {
     env_vars: Object.fromEntries(secrets.map((s, i) => [`API_TOKEN_${i}`, s])),

@@ -71,7 +71,7 @@ beforeAll(async () => {
   dataDir = api.dataDir;
   await registerImage(api, 'envdump', `sh -c 'env | sort; test -s "$PAYLOAD_FILE" && echo payload-present'`, { env_vars: { TASK_OWN_SETTING: `task-visible-${tag}` } });
   runner = spawnRunner(api, { JOB_NETWORK: network, DECRYPTION_KEY: key.private_pem, DB_PASSWORD, LOG_LEVEL: 'debug', CONCURRENCY: '2' });
-  await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks', 60_000);
+  await runner.waitForEvent('api.connected', undefined, 60_000);
 }, 90_000);
 
 afterAll(async () => {

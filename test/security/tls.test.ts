@@ -115,7 +115,7 @@ describe('runner and CLI over https', () => {
     await registerImage(api, 'tls-hello', "sh -c 'echo hello over tls'");
     const runner = spawnRunner(api, { JOB_NETWORK: network, API_CA_FILE: pki.caFile, CONCURRENCY: '1' });
     runners.push(runner);
-    await runner.waitForLog((l) => l['msg'] === 'cluster found; polling for tasks');
+    await runner.waitForEvent('api.connected');
     const [id] = await api.client.project.queueTasks([{ code_name: 'tls-hello', payload: '', cluster: api.clusterId }], AbortSignal.timeout(10_000));
     const t = await waitForTask(api, id ?? '', undefined, 60_000);
     expect(t.status).toBe('complete');
@@ -125,11 +125,11 @@ describe('runner and CLI over https', () => {
   it('a runner with the wrong CA is refused with ERR_API_NETWORK, keeps retrying and is never served', async () => {
     const runner = spawnRunner(api, { JOB_NETWORK: network, API_CA_FILE: pki.wrongCaFile, CONCURRENCY: '1' });
     runners.push(runner);
-    const isRefusal = (l: Record<string, unknown>): boolean => l['msg'] === 'could not reach the API; retrying';
-    await runner.waitForLog((l) => isRefusal(l) && Number(l['attempt']) >= 2, 30_000);
-    const refusals = runner.lines.filter(isRefusal);
+    const isRefusal = (l: Record<string, unknown>): boolean => l['phase'] === 'cluster';
+    await runner.waitForEvent('api.failed', (l) => isRefusal(l) && Number(l['attempt']) >= 2, 30_000);
+    const refusals = runner.eventLines('api.failed').filter(isRefusal);
     expect(runner.proc.exitCode).toBeNull();
-    expect(runner.lines.some((l) => l['msg'] === 'cluster found; polling for tasks')).toBe(false);
+    expect(runner.eventLines('api.connected')).toEqual([]);
     expect(refusals.every((l) => l['code'] === 'ERR_API_NETWORK')).toBe(true);
     const mentionsTls = runner.stderr.some((s) => /CERT|certificate|UNABLE_TO_VERIFY|SELF_SIGNED/i.test(s));
     console.log(`[security] tls wrong-CA runner: refusals=${refusals.length} still_running=${runner.proc.exitCode === null} log_names_certificate=${mentionsTls}`);
