@@ -330,7 +330,7 @@ export class Runner {
         this.retiring.delete(run);
         this.granted.delete(run);
         this.d.metrics.slotsBusy.set(this.busy);
-        this.d.events.emit('task.released', { taskId: run.id });
+        // `task.released` was emitted by the run itself, once the engine was done with it.
         this.wakeSlot?.();
       }
     });

@@ -33,7 +33,8 @@ describe('engine-down gating', () => {
     const first = await r.events.wait('task.reserved', (e) => e.taskId === id);
     await r.events.wait('engine.down');
     const back = await r.events.wait('task.given_back', (e) => e.taskId === id);
-    expect(back.why).toBe('transient');
+    // The engine failed under the task, not the task: given back as such.
+    expect(back.why).toBe('engine');
     await r.events.wait('task.released', (e) => e.taskId === id);
     // The slot is free and the task is queued again, but the runner only pings the engine: several
     // pings turned away, and not one reserve call in that time.
