@@ -15,7 +15,9 @@ const BOUNDARIES = {
 
 /** no-restricted-imports for a folder: every boundary except the ones it owns. */
 function importsExcept(...owned) {
-  const paths = Object.entries(BOUNDARIES).filter(([k]) => !owned.includes(k)).flatMap(([, p]) => p);
+  const paths = Object.entries(BOUNDARIES)
+    .filter(([k]) => !owned.includes(k))
+    .flatMap(([, p]) => p);
   return { 'no-restricted-imports': ['error', { paths }] };
 }
 

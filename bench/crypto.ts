@@ -50,7 +50,9 @@ export async function benchCrypto(print: (line: string) => void): Promise<Metric
       const refMs = rsaOpMs + aesMs;
       const ratio = ours.p50 / refMs;
       const label = size >= 1024 * 1024 ? `${size / 1024 / 1024}MiB` : `${size / 1024}KiB`;
-      print(`  decrypt ${label.padStart(6)}: p50 ${fmt(ours.p50, 3)} ms (${fmt(size / 1024 / 1024 / (ours.p50 / 1000), 1)} MiB/s), p95 ${fmt(ours.p95, 3)} ms; openssl ${fmt(refMs, 3)} ms; ratio ${fmt(ratio)}`);
+      print(
+        `  decrypt ${label.padStart(6)}: p50 ${fmt(ours.p50, 3)} ms (${fmt(size / 1024 / 1024 / (ours.p50 / 1000), 1)} MiB/s), p95 ${fmt(ours.p95, 3)} ms; openssl ${fmt(refMs, 3)} ms; ratio ${fmt(ratio)}`,
+      );
       metrics[`crypto_decrypt_${label}_ms`] = metric(ours.p50, 'ms');
       metrics[`crypto_decrypt_${label}_ratio`] = metric(ratio, 'x openssl');
     }

@@ -23,8 +23,10 @@ export async function benchFootprint(print: (line: string) => void): Promise<Met
     await new Promise((r) => setTimeout(r, IDLE_MS));
     const idleS = (performance.now() - idle0.t) / 1000;
     const idle = {
-      runnerRss: rssBytes(runnerPid), apiRss: rssBytes(apiPid),
-      runnerCpu: (cpuSeconds(runnerPid) - idle0.r) / idleS, apiCpu: (cpuSeconds(apiPid) - idle0.a) / idleS,
+      runnerRss: rssBytes(runnerPid),
+      apiRss: rssBytes(apiPid),
+      runnerCpu: (cpuSeconds(runnerPid) - idle0.r) / idleS,
+      apiCpu: (cpuSeconds(apiPid) - idle0.a) / idleS,
       reservesPerMin: ((stack.proxy.reserves - idle0.reserves) / idleS) * 60,
     };
 
@@ -45,8 +47,10 @@ export async function benchFootprint(print: (line: string) => void): Promise<Met
     }
     const loadS = (performance.now() - load0.t) / 1000;
     const load = {
-      runnerRss: rs.stop().peak, apiRss: as.stop().peak,
-      runnerCpu: (cpuSeconds(runnerPid) - load0.r) / loadS, apiCpu: (cpuSeconds(apiPid) - load0.a) / loadS,
+      runnerRss: rs.stop().peak,
+      apiRss: as.stop().peak,
+      runnerCpu: (cpuSeconds(runnerPid) - load0.r) / loadS,
+      apiCpu: (cpuSeconds(apiPid) - load0.a) / loadS,
     };
     print(`footprint: idle ${IDLE_MS / 1000} s, then ${RUNNING} running tasks + ${fmt(calls / loadS, 0)} API calls/s for ${fmt(loadS, 1)} s`);
     print(`  runner idle: RSS ${fmt(idle.runnerRss / MiB, 1)} MiB, CPU ${fmt(idle.runnerCpu * 100, 2)} %, ${fmt(idle.reservesPerMin, 1)} reserve requests/min`);

@@ -67,7 +67,9 @@ async function main(argv: string[]): Promise<number> {
   // Subsets keep the other benchmarks' earlier values (see writeResults); the table says which command ran last.
   const merged = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   updateDoc(path.join(root, 'docs/benchmarks.md'), renderTable(merged, `npm run bench${argv.length > 0 ? ` -- ${names.join(' ')}` : ''}`));
-  const missed = Object.entries(all).filter(([, m]) => m.ok === false).map(([k]) => k);
+  const missed = Object.entries(all)
+    .filter(([, m]) => m.ok === false)
+    .map(([k]) => k);
   print(`results: ${file}${missed.length > 0 ? `; targets missed: ${missed.join(', ')}` : ''}`);
   return failed.length > 0 ? 1 : 0;
 }

@@ -30,10 +30,7 @@ export async function benchPickup(print: (line: string) => void): Promise<Metric
         const [id] = await stack.queue('bench-pickup', 1);
         const queuedAt = epochNowMs();
         const taskId = id ?? '';
-        const [jobCall, jobEvent] = await Promise.all([
-          tap.createCall(taskId, 'job', 30_000),
-          stack.events.created(taskId, 'job', 30_000),
-        ]);
+        const [jobCall, jobEvent] = await Promise.all([tap.createCall(taskId, 'job', 30_000), stack.events.created(taskId, 'job', 30_000)]);
         await stack.proxy.finished(taskId, 60_000);
         if (i < 0) continue; // warm-up (the first task also probes how input reaches jobs)
         call.push(jobCall.epochMs - queuedAt);

@@ -95,7 +95,9 @@ async function firstTask(stack: Stack, name: string): Promise<number> {
 async function pushAppImage(reg: TestRegistry): Promise<void> {
   const local = `iron-test/prepull-app-${process.pid}:1`;
   const created = await engineApi('POST', '/containers/create', {
-    Image: IMAGE, Cmd: ['sh', '-c', `head -c ${BLOB_MIB * 1024 * 1024} /dev/urandom > /blob`], Labels: { 'io.iron-runner.bench': 'prepull' },
+    Image: IMAGE,
+    Cmd: ['sh', '-c', `head -c ${BLOB_MIB * 1024 * 1024} /dev/urandom > /blob`],
+    Labels: { 'io.iron-runner.bench': 'prepull' },
   });
   const cid = (created.json as { Id?: string } | null)?.Id;
   if (created.status !== 201 || cid === undefined) throw new Error(`prepull: create failed: HTTP ${created.status}`);

@@ -12,7 +12,13 @@ import { startServer } from '../src/server/start.js';
 import { metric, type Metrics } from './lib/results.js';
 import { fmt, summarize, type Summary } from './lib/stats.js';
 
-export interface ReserveBacklogResult { backlog: number; empty: Summary; blocked: Summary; ratio: number; queueSeconds: number }
+export interface ReserveBacklogResult {
+  backlog: number;
+  empty: Summary;
+  blocked: Summary;
+  ratio: number;
+  queueSeconds: number;
+}
 
 export async function reserveBacklog(backlog = 100_000, samples = 200): Promise<ReserveBacklogResult> {
   const dir = await mkdtemp(join(tmpdir(), 'iron-reserve-bench-'));
@@ -23,7 +29,10 @@ export async function reserveBacklog(backlog = 100_000, samples = 200): Promise<
     if (b === null) throw new Error('no bootstrap');
     const post = async (path: string, token: string, body: unknown): Promise<Record<string, unknown>> => {
       const res = await request(server.url + path, {
-        method: 'POST', dispatcher: agent, body: JSON.stringify(body), headers: { authorization: `OAuth ${token}`, 'content-type': 'application/json' },
+        method: 'POST',
+        dispatcher: agent,
+        body: JSON.stringify(body),
+        headers: { authorization: `OAuth ${token}`, 'content-type': 'application/json' },
       });
       const json = (await res.body.json()) as Record<string, unknown>;
       if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode} ${JSON.stringify(json)}`);

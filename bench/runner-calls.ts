@@ -32,7 +32,10 @@ export async function benchRunnerCalls(tasks: number, main?: string): Promise<Ru
   try {
     const call = async (path: string, token: string, body: Buffer | string, type = 'application/json'): Promise<Record<string, unknown>> => {
       const res = await request(api.url + path, {
-        method: 'POST', dispatcher: agent, body, headers: { authorization: `OAuth ${token}`, 'content-type': type },
+        method: 'POST',
+        dispatcher: agent,
+        body,
+        headers: { authorization: `OAuth ${token}`, 'content-type': type },
       });
       const json = (await res.body.json()) as Record<string, unknown>;
       if (res.statusCode !== 200) throw new Error(`${path}: ${res.statusCode} ${JSON.stringify(json)}`);
@@ -54,9 +57,11 @@ export async function benchRunnerCalls(tasks: number, main?: string): Promise<Ru
       let next = 0;
       const cpu0 = cpuSeconds(api.pid);
       const t0 = performance.now();
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        while (next < count) await one(next++);
-      }));
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < count) await one(next++);
+        }),
+      );
       const seconds = (performance.now() - t0) / 1000;
       const cpu = cpuSeconds(api.pid) - cpu0;
       return { cpuMs: Number(((cpu * 1000) / count).toFixed(3)), requestsPerS: Math.round(count / seconds) };
@@ -86,7 +91,8 @@ const CALLS = ['reserve', 'start', 'log', 'finish'] as const;
 function medians(all: readonly RunnerCallsResult[]): RunnerCallsResult {
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   const one = (name: (typeof CALLS)[number]): CallCost => ({
-    cpuMs: median(all.map((x) => x[name].cpuMs)), requestsPerS: median(all.map((x) => x[name].requestsPerS)),
+    cpuMs: median(all.map((x) => x[name].cpuMs)),
+    requestsPerS: median(all.map((x) => x[name].requestsPerS)),
   });
   return { reserve: one('reserve'), start: one('start'), log: one('log'), finish: one('finish') };
 }
@@ -106,8 +112,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const t = other === undefined ? undefined : medians(theirs);
   for (const name of CALLS) {
     const line = `  ${name.padEnd(8)} ${m[name].cpuMs.toFixed(3)} CPU-ms/request  ${m[name].requestsPerS} requests/s`;
-    const vs = t === undefined ? '' :
-      `   | other: ${t[name].cpuMs.toFixed(3)} CPU-ms, ${t[name].requestsPerS} requests/s | CPU ratio ${(m[name].cpuMs / t[name].cpuMs).toFixed(2)}`;
+    const vs = t === undefined ? '' : `   | other: ${t[name].cpuMs.toFixed(3)} CPU-ms, ${t[name].requestsPerS} requests/s | CPU ratio ${(m[name].cpuMs / t[name].cpuMs).toFixed(2)}`;
     process.stdout.write(`${line}${vs}\n`);
   }
 }

@@ -11,7 +11,10 @@ export async function benchSandbox(print: (line: string) => void): Promise<Metri
   const bind = await benchSandboxOverhead({ n: N, input: 'bind' });
   const volume = await benchSandboxOverhead({ n: N, input: 'volume' });
   print(`sandbox: prepare+start+wait+dispose in-process vs raw create/start/wait/delete, ${N} alternating pairs per input mode`);
-  for (const [name, r] of [['bind input', bind], ['volume input', volume]] as const) {
+  for (const [name, r] of [
+    ['bind input', bind],
+    ['volume input', volume],
+  ] as const) {
     print(`  ${name}: ours p50 ${fmt(r.oursMs.p50, 1)} ms, p95 ${fmt(r.oursMs.p95, 1)} ms | raw p50 ${fmt(r.rawMs.p50, 1)} ms, p95 ${fmt(r.rawMs.p95, 1)} ms | ratio ${fmt(r.ratio)}`);
   }
   return {

@@ -13,7 +13,10 @@ import { IMAGE, rawCycle, removeLabelled, SOCKET, type RawSpec } from './lib/raw
 
 const MEMORY = 64 * 1024 * 1024;
 
-interface Stats { p50: number; p95: number }
+interface Stats {
+  p50: number;
+  p95: number;
+}
 
 function stats(xs: number[]): Stats {
   const s = [...xs].sort((a, b) => a - b);
@@ -28,9 +31,19 @@ export async function benchSandboxOverhead(opts: { n: number; input: 'bind' | 'v
   const tag = randomBytes(3).toString('hex');
   const network: SandboxNetworkOptions = { name: `irb-${tag}`, blockedTcpPorts: [25, 465, 587], blockedAddresses: ['169.254.169.254'] };
   const dir = mkdtempSync(path.join(tmpdir(), 'iron-bench-input-'));
-  const sandbox = await Sandbox.create(engine, {
-    instanceId: `bench-${tag}`, maxLogBytes: 1024 * 1024, stopGraceMs: 5_000, network, inputDir: dir, inputMode: opts.input === 'bind' ? 'auto' : 'volume',
-  }, log, AbortSignal.timeout(60_000));
+  const sandbox = await Sandbox.create(
+    engine,
+    {
+      instanceId: `bench-${tag}`,
+      maxLogBytes: 1024 * 1024,
+      stopGraceMs: 5_000,
+      network,
+      inputDir: dir,
+      inputMode: opts.input === 'bind' ? 'auto' : 'volume',
+    },
+    log,
+    AbortSignal.timeout(60_000),
+  );
   const ours: number[] = [];
   const raw: number[] = [];
   const rawSpec: RawSpec = { network: network.name, memoryBytes: MEMORY, cmd: ['true'], label: `sandbox-${tag}` };
@@ -38,8 +51,15 @@ export async function benchSandboxOverhead(opts: { n: number; input: 'bind' | 'v
     // One warm-up each: first-use costs (page cache, network setup) are not per-task overhead.
     await rawCycle(rawSpec);
     const task = (i: number) => ({
-      taskId: `bench-${tag}-${i}`, image: IMAGE, command: ['true'], env: {}, payload: Buffer.alloc(0), config: '',
-      limits: { memoryBytes: MEMORY }, timeoutMs: 60_000, labels: {},
+      taskId: `bench-${tag}-${i}`,
+      image: IMAGE,
+      command: ['true'],
+      env: {},
+      payload: Buffer.alloc(0),
+      config: '',
+      limits: { memoryBytes: MEMORY },
+      timeoutMs: 60_000,
+      labels: {},
     });
     // Both phases as the runner sequences them, the removal included (as the raw cycle's delete).
     const runOnce = async (i: number): Promise<SandboxOutcome> => {

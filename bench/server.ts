@@ -10,7 +10,11 @@ import { serverConfig } from '../src/config/server.js';
 import { silentLogger } from '../src/log.js';
 import { startServer } from '../src/server/start.js';
 
-export interface BenchServerOptions { tasks?: number; latencySamples?: number; batch?: number }
+export interface BenchServerOptions {
+  tasks?: number;
+  latencySamples?: number;
+  batch?: number;
+}
 export interface BenchServerResult {
   tasks: number;
   throughput1: number;
@@ -31,7 +35,9 @@ export async function benchServer(opts: BenchServerOptions = {}): Promise<BenchS
     const b = server.bootstrap!;
     const post = async (path: string, token: string, body: unknown): Promise<Record<string, unknown>> => {
       const res = await request(server.url + path, {
-        method: 'POST', dispatcher: agent, body: JSON.stringify(body),
+        method: 'POST',
+        dispatcher: agent,
+        body: JSON.stringify(body),
         headers: { authorization: `OAuth ${token}`, 'content-type': 'application/json' },
       });
       const json = (await res.body.json()) as Record<string, unknown>;
@@ -39,8 +45,7 @@ export async function benchServer(opts: BenchServerOptions = {}): Promise<BenchS
       return json;
     };
     await post(`/2/projects/${b.projectId}/codes`, b.projectToken, { name: 'bench', image: 'iron-test/busybox:1' });
-    const queue = (n: number) =>
-      post(`/2/projects/${b.projectId}/tasks`, b.projectToken, { tasks: Array.from({ length: n }, () => ({ code_name: 'bench', payload: '{}' })) });
+    const queue = (n: number) => post(`/2/projects/${b.projectId}/tasks`, b.projectToken, { tasks: Array.from({ length: n }, () => ({ code_name: 'bench', payload: '{}' })) });
     const reserve = async (wait: number): Promise<{ id: string; reservation_id: string }[]> =>
       (await post(`/2/clusters/${b.clusterId}/runner/reserve`, b.clusterToken, { instance_id: 'bench', n: 1, wait })).tasks as { id: string; reservation_id: string }[];
     const finish = (t: { id: string; reservation_id: string }) =>
@@ -89,7 +94,9 @@ export async function benchServer(opts: BenchServerOptions = {}): Promise<BenchS
     const at = (xs: number[], p: number) => Number((xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0).toFixed(2));
     const pct = (p: number) => at(lat, p);
     return {
-      tasks, throughput1: Math.round(throughput1), throughput8: Math.round(throughput8),
+      tasks,
+      throughput1: Math.round(throughput1),
+      throughput8: Math.round(throughput8),
       wakeupMs: { p50: pct(0.5), p95: pct(0.95), max: Number((lat.at(-1) ?? 0).toFixed(2)), samples },
       wakeupFromQueueStartMs: { p50: at(full, 0.5), p95: at(full, 0.95), max: Number((full.at(-1) ?? 0).toFixed(2)) },
     };

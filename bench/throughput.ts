@@ -61,8 +61,13 @@ export async function benchThroughput(print: (line: string) => void): Promise<Me
     }
   }
   const svg = lineChart({
-    title: 'Time per task in flight by concurrency (concurrency / throughput)', xLabel: 'concurrency', yLabel: 'ms per task',
-    series: [{ name: 'iron-runner (e2e)', color: '#c0392b', points: ours }, { name: 'raw Engine API', color: '#2c3e50', points: raw }],
+    title: 'Time per task in flight by concurrency (concurrency / throughput)',
+    xLabel: 'concurrency',
+    yLabel: 'ms per task',
+    series: [
+      { name: 'iron-runner (e2e)', color: '#c0392b', points: ours },
+      { name: 'raw Engine API', color: '#2c3e50', points: raw },
+    ],
   });
   const file = path.join(ROOT, 'docs/bench-latency.svg');
   writeFileSync(file, svg);

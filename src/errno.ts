@@ -8,10 +8,7 @@
 const NOT_CONNECTED = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'] as const;
 
 /** The network failed on an established or establishing connection: the peer may or may not have acted. */
-const NETWORK_DROPPED = [
-  'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
-] as const;
+const NETWORK_DROPPED = ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'] as const;
 
 /** A local socket file that is missing or not ours yet: dockerd is still starting or its socket group is being set. */
 const SOCKET_NOT_READY = ['ENOENT', 'EACCES'] as const;

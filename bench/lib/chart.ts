@@ -1,7 +1,18 @@
 // A small dependency-free SVG line chart (for docs/benchmarks.md): x = concurrency, y = latency.
-export interface Series { name: string; color: string; points: Array<[number, number]> }
+export interface Series {
+  name: string;
+  color: string;
+  points: Array<[number, number]>;
+}
 
-export interface ChartOptions { title: string; xLabel: string; yLabel: string; series: Series[]; width?: number; height?: number }
+export interface ChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: Series[];
+  width?: number;
+  height?: number;
+}
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 

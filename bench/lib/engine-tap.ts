@@ -11,7 +11,11 @@ import { epochNowMs } from './events.js';
 import { FirstSeen, taskRoleKey } from './first-seen.js';
 import { SOCKET } from './raw-engine.js';
 
-export interface CreateCall { taskId: string; role: string; epochMs: number }
+export interface CreateCall {
+  taskId: string;
+  role: string;
+  epochMs: number;
+}
 
 export interface EngineTap {
   /** DOCKER_HOST value for the runner. */

@@ -6,14 +6,17 @@ import { LABEL_INSTANCE, LABEL_ROLE, LABEL_TASK } from '../../src/sandbox/labels
 import { FirstSeen, taskRoleKey } from './first-seen.js';
 import { SOCKET } from './raw-engine.js';
 
-export interface CreateEvent { taskId: string; role: string; epochMs: number }
+export interface CreateEvent {
+  taskId: string;
+  role: string;
+  epochMs: number;
+}
 
 export interface EngineEvents {
   /** Resolves with the first container `create` event of `taskId` in `role`. */
   created(taskId: string, role: string, timeoutMs: number): Promise<CreateEvent>;
   close(): void;
 }
-
 
 export async function watchCreates(instanceId: string): Promise<EngineEvents> {
   const creates = new FirstSeen<CreateEvent>();

@@ -26,7 +26,10 @@ export function machineFacts(): MachineFacts {
     const out = execFileSync('docker', ['info', '--format', '{{.ServerVersion}} {{.Driver}} {{.CgroupVersion}}'], {
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 10_000,
-    }).toString().trim().split(' ');
+    })
+      .toString()
+      .trim()
+      .split(' ');
     facts.docker_engine = out[0] ?? 'unknown';
     facts.storage_driver = out[1] ?? 'unknown';
     facts.cgroup = `v${out[2] ?? '?'}`;

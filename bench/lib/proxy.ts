@@ -4,7 +4,12 @@
 import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface FinishSeen { taskId: string; status: string; logSize: number; at: number }
+export interface FinishSeen {
+  taskId: string;
+  status: string;
+  logSize: number;
+  at: number;
+}
 
 export interface RunnerProxy {
   url: string;
@@ -31,30 +36,38 @@ export async function startProxy(target: string): Promise<RunnerProxy> {
     if (pathOnly.endsWith('/runner/reserve')) state.reserves++;
     const finish = FINISH.exec(pathOnly);
     const body: Buffer[] = [];
-    const up = request({
-      host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers: req.headers, agent,
-    }, (ures) => {
-      res.writeHead(ures.statusCode ?? 502, ures.headers);
-      if (finish?.[1] !== undefined && ures.statusCode === 200) {
-        const taskId = decodeURIComponent(finish[1]);
-        ures.on('end', () => {
-          let status = 'unknown';
-          let logSize = Number.NaN;
-          try {
-            const sent = JSON.parse(Buffer.concat(body).toString()) as { status?: unknown; log_size?: unknown };
-            status = String(sent.status);
-            logSize = Number(sent.log_size);
-          } catch {
-            // a malformed finish body is the runner's bug; the API answered, which is what we time
-          }
-          const f = { taskId, status, logSize, at: performance.now() };
-          finishes.push(f);
-          seen.set(taskId, f);
-          waiters.get(taskId)?.(f);
-        });
-      }
-      ures.pipe(res);
-    });
+    const up = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: url,
+        headers: req.headers,
+        agent,
+      },
+      (ures) => {
+        res.writeHead(ures.statusCode ?? 502, ures.headers);
+        if (finish?.[1] !== undefined && ures.statusCode === 200) {
+          const taskId = decodeURIComponent(finish[1]);
+          ures.on('end', () => {
+            let status = 'unknown';
+            let logSize = Number.NaN;
+            try {
+              const sent = JSON.parse(Buffer.concat(body).toString()) as { status?: unknown; log_size?: unknown };
+              status = String(sent.status);
+              logSize = Number(sent.log_size);
+            } catch {
+              // a malformed finish body is the runner's bug; the API answered, which is what we time
+            }
+            const f = { taskId, status, logSize, at: performance.now() };
+            finishes.push(f);
+            seen.set(taskId, f);
+            waiters.get(taskId)?.(f);
+          });
+        }
+        ures.pipe(res);
+      },
+    );
     up.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();

@@ -10,7 +10,10 @@ const API = '/v1.41';
 /** A hung engine must fail the benchmark, not hang it: no single call of a trivial cycle takes this long. */
 const CALL_MS = 120_000;
 
-export interface EngineReply { status: number; json: unknown }
+export interface EngineReply {
+  status: number;
+  json: unknown;
+}
 
 export function engineApi(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<EngineReply> {
   return new Promise((resolve, reject) => {
@@ -23,7 +26,7 @@ export function engineApi(method: string, path: string, body?: unknown, signal?:
       res.on('end', () => {
         const text = Buffer.concat(parts).toString();
         try {
-          resolve({ status: res.statusCode ?? 0, json: text === '' ? null : JSON.parse(text) as unknown });
+          resolve({ status: res.statusCode ?? 0, json: text === '' ? null : (JSON.parse(text) as unknown) });
         } catch {
           resolve({ status: res.statusCode ?? 0, json: text });
         }
@@ -46,11 +49,22 @@ export interface RawSpec {
 export function rawCreateBody(s: RawSpec): Record<string, unknown> {
   const tmpfs = `rw,exec,nosuid,nodev,size=${Math.floor(s.memoryBytes / 2)},mode=1777`;
   return {
-    Image: IMAGE, Cmd: s.cmd, Labels: { [BENCH_LABEL]: s.label }, AttachStdout: true, AttachStderr: true,
+    Image: IMAGE,
+    Cmd: s.cmd,
+    Labels: { [BENCH_LABEL]: s.label },
+    AttachStdout: true,
+    AttachStderr: true,
     HostConfig: {
-      Init: true, Memory: s.memoryBytes, MemorySwap: s.memoryBytes, PidsLimit: 256, ReadonlyRootfs: true,
-      Tmpfs: { '/task': tmpfs, '/tmp': tmpfs }, ShmSize: Math.min(64 * 1024 * 1024, Math.floor(s.memoryBytes / 2)),
-      NetworkMode: s.network, SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'],
+      Init: true,
+      Memory: s.memoryBytes,
+      MemorySwap: s.memoryBytes,
+      PidsLimit: 256,
+      ReadonlyRootfs: true,
+      Tmpfs: { '/task': tmpfs, '/tmp': tmpfs },
+      ShmSize: Math.min(64 * 1024 * 1024, Math.floor(s.memoryBytes / 2)),
+      NetworkMode: s.network,
+      SecurityOpt: ['no-new-privileges'],
+      CapDrop: ['ALL'],
       CapAdd: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'KILL', 'NET_BIND_SERVICE'],
       LogConfig: { Type: 'none', Config: {} },
     },
@@ -72,8 +86,11 @@ export async function rawCreate(s: RawSpec): Promise<string> {
 export function rawAttach(id: string): Promise<{ done: Promise<number> }> {
   return new Promise((resolve, reject) => {
     const req = request({
-      socketPath: SOCKET, method: 'POST', path: `${API}/containers/${id}/attach?stream=1&stdout=1&stderr=1`,
-      headers: { connection: 'Upgrade', upgrade: 'tcp' }, signal: AbortSignal.timeout(CALL_MS),
+      socketPath: SOCKET,
+      method: 'POST',
+      path: `${API}/containers/${id}/attach?stream=1&stdout=1&stderr=1`,
+      headers: { connection: 'Upgrade', upgrade: 'tcp' },
+      signal: AbortSignal.timeout(CALL_MS),
     });
     req.on('upgrade', (_res: IncomingMessage, socket, head: Buffer) => {
       let bytes = head.length;

@@ -18,8 +18,15 @@ import { freePort } from './ports.js';
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 const CERTS_D = '/etc/docker/certs.d';
 
-export interface RegistryUser { username: string; password: string }
-export interface RegistryAuthConfig { username: string; password: string; serveraddress: string }
+export interface RegistryUser {
+  username: string;
+  password: string;
+}
+export interface RegistryAuthConfig {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
 
 export interface TestRegistry {
   /** HOST:PORT, the registry part of image references. */
@@ -83,14 +90,17 @@ export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegist
     const certs = makeCerts(dir, address);
     // -B: bcrypt, the only hash distribution accepts.
     writeFileSync(path.join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', user.username, user.password], { encoding: 'utf8' }));
-    writeFileSync(path.join(dir, 'config.yml'), [
-      'version: 0.1',
-      'log: { level: warn }',
-      `storage: { filesystem: { rootdirectory: ${path.join(dir, 'data')} }, delete: { enabled: true } }`,
-      `http: { addr: "${host}", tls: { certificate: ${certs.cert}, key: ${certs.key} } }`,
-      `auth: { htpasswd: { realm: iron-test, path: ${path.join(dir, 'htpasswd')} } }`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      path.join(dir, 'config.yml'),
+      [
+        'version: 0.1',
+        'log: { level: warn }',
+        `storage: { filesystem: { rootdirectory: ${path.join(dir, 'data')} }, delete: { enabled: true } }`,
+        `http: { addr: "${host}", tls: { certificate: ${certs.cert}, key: ${certs.key} } }`,
+        `auth: { htpasswd: { realm: iron-test, path: ${path.join(dir, 'htpasswd')} } }`,
+        '',
+      ].join('\n'),
+    );
     const ca = readFileSync(certs.ca, 'utf8');
     mkdirSync(certsDir, { recursive: true });
     writeFileSync(path.join(certsDir, 'ca.crt'), ca);
@@ -106,7 +116,11 @@ export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegist
   }
   const auth = { username: user.username, password: user.password, serveraddress: host };
   return {
-    host, user, auth, stop, caFile: path.join(certsDir, 'ca.crt'),
+    host,
+    user,
+    auth,
+    stop,
+    caFile: path.join(certsDir, 'ca.crt'),
     async push(local, name) {
       const [repo, tag] = splitTag(`${host}/${name}`);
       await engineCall('POST', `/images/${local}/tag?repo=${encodeURIComponent(repo)}&tag=${encodeURIComponent(tag)}`);

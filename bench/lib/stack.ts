@@ -70,9 +70,20 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     });
     const runner = spawn(process.execPath, [...RUNNER_NODE_FLAGS, path.join(ROOT, 'dist/src/runner/main.js')], {
       env: {
-        PATH: process.env['PATH'] ?? '/usr/bin:/bin', CLUSTER_ID: api.clusterId, CLUSTER_TOKEN: api.clusterToken, API_URL: proxy.url,
-        JOBS_DIR: jobsDir, INSTANCE_ID: instanceId, CONCURRENCY: String(o.concurrency), MEMORY_PER_JOB: o.memoryPerJob ?? '64M',
-        LOG_LEVEL: 'info', LOG_FORMAT: 'json', JOB_NETWORK: network, POLL_WAIT: o.pollWait ?? '30s', STOP_GRACE: '2s', DRAIN_TIMEOUT: '5s',
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        CLUSTER_ID: api.clusterId,
+        CLUSTER_TOKEN: api.clusterToken,
+        API_URL: proxy.url,
+        JOBS_DIR: jobsDir,
+        INSTANCE_ID: instanceId,
+        CONCURRENCY: String(o.concurrency),
+        MEMORY_PER_JOB: o.memoryPerJob ?? '64M',
+        LOG_LEVEL: 'info',
+        LOG_FORMAT: 'json',
+        JOB_NETWORK: network,
+        POLL_WAIT: o.pollWait ?? '30s',
+        STOP_GRACE: '2s',
+        DRAIN_TIMEOUT: '5s',
         ...(o.metricsPort === undefined ? {} : { METRICS_ADDR: `127.0.0.1:${o.metricsPort}` }),
         ...o.env,
       },
@@ -82,7 +93,15 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     await untilPolling(runner);
     if (runner.pid === undefined) throw new Error('iron-runner has no pid');
     return {
-      api, proxy, client, events, runner, runnerPid: runner.pid, instanceId, network, stop,
+      api,
+      proxy,
+      client,
+      events,
+      runner,
+      runnerPid: runner.pid,
+      instanceId,
+      network,
+      stop,
       async register(name, command) {
         await client.project.registerCode({ name, image: IMAGE, command }, AbortSignal.timeout(10_000));
       },

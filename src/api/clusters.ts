@@ -37,7 +37,10 @@ export class ClustersApi {
   async create(spec: ClusterSpec, signal: AbortSignal, o?: CallOptions): Promise<ClusterInfo> {
     const json: Record<string, unknown> = { name: spec.name };
     if (spec.memory !== undefined) json.memory = spec.memory;
-    if (spec.disk !== undefined) { json.disk = spec.disk; json.disk_space = spec.disk; }
+    if (spec.disk !== undefined) {
+      json.disk = spec.disk;
+      json.disk_space = spec.disk;
+    }
     if (spec.cpu_share !== undefined) json.cpu_share = spec.cpu_share;
     const res = await this.http.json({ method: 'POST', path: '/2/clusters', json, idempotent: false, ...this.retry(o) }, signal);
     return unwrapCluster(res, 'create cluster');
@@ -53,9 +56,14 @@ export class ClustersApi {
 
   /** The cluster's runner token: `{token}` (iron_go3) or `{cluster:{tokens:[...]}}` (docs). */
   async credentials(id: string, signal: AbortSignal, o?: CallOptions): Promise<string> {
-    const res = await this.http.json<{ token?: unknown; cluster?: { tokens?: unknown } }>({
-      method: 'GET', path: `/2/clusters/${seg(id)}/credentials`, ...this.retry(o),
-    }, signal);
+    const res = await this.http.json<{ token?: unknown; cluster?: { tokens?: unknown } }>(
+      {
+        method: 'GET',
+        path: `/2/clusters/${seg(id)}/credentials`,
+        ...this.retry(o),
+      },
+      signal,
+    );
     if (typeof res.token === 'string') return res.token;
     const tokens = res.cluster?.tokens;
     if (Array.isArray(tokens) && typeof tokens[0] === 'string') return tokens[0];

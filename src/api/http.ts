@@ -102,10 +102,12 @@ export class HttpClient {
     this.ownsDispatcher = opts.dispatcher === undefined;
     const p = opts.proxy;
     const proxied = p !== undefined && (p.httpProxy !== undefined || p.httpsProxy !== undefined);
-    this.dispatcher = opts.dispatcher ?? (proxied
-      // Empty strings stop undici from reading proxy variables itself: src/config already decided.
-      ? new EnvHttpProxyAgent({ ...agentOpts, httpProxy: p.httpProxy ?? '', httpsProxy: p.httpsProxy ?? '', noProxy: p.noProxy ?? '' })
-      : new Agent(agentOpts));
+    this.dispatcher =
+      opts.dispatcher ??
+      (proxied
+        ? // Empty strings stop undici from reading proxy variables itself: src/config already decided.
+          new EnvHttpProxyAgent({ ...agentOpts, httpProxy: p.httpProxy ?? '', httpsProxy: p.httpsProxy ?? '', noProxy: p.noProxy ?? '' })
+        : new Agent(agentOpts));
   }
 
   /** Sends a request, retrying per policy; resolves only on 200..299. */
@@ -128,7 +130,8 @@ export class HttpClient {
       return (text.trim() === '' ? {} : JSON.parse(text)) as T;
     } catch (cause) {
       throw new IronError('ERR_API_RESPONSE', `${req.method} ${req.path}: the API answered with invalid JSON`, {
-        cause, details: { status: res.status, method: req.method, path: req.path },
+        cause,
+        details: { status: res.status, method: req.method, path: req.path },
       });
     }
   }
@@ -140,9 +143,14 @@ export class HttpClient {
    */
   async download(req: ApiRequest, sink: (body: AsyncIterable<Uint8Array>) => Promise<void>, signal: AbortSignal): Promise<void> {
     const policy = req.retry ?? this.opts.retry ?? CLI_RETRY;
-    await withRetry(async () => {
-      await this.once(req, signal, sink);
-    }, policy, signal, { shouldRetry: (err) => isIronError(err) && err.retryable });
+    await withRetry(
+      async () => {
+        await this.once(req, signal, sink);
+      },
+      policy,
+      signal,
+      { shouldRetry: (err) => isIronError(err) && err.retryable },
+    );
   }
 
   private async once(req: ApiRequest, signal: AbortSignal, sink?: (body: AsyncIterable<Uint8Array>) => Promise<void>): Promise<ApiResponse> {
@@ -160,8 +168,12 @@ export class HttpClient {
     let res: Dispatcher.ResponseData;
     try {
       res = await this.dispatcher.request({
-        origin: this.origin, path: this.prefix + req.path + queryString(req.query),
-        method: req.method, headers, body: body ?? null, signal,
+        origin: this.origin,
+        path: this.prefix + req.path + queryString(req.query),
+        method: req.method,
+        headers,
+        body: body ?? null,
+        signal,
       });
     } catch (err) {
       if (signal.aborted) throw abortError(signal);
@@ -184,7 +196,9 @@ export class HttpClient {
     if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, body: data };
     const retryAfter = res.headers['retry-after'];
     throw responseError({
-      method: req.method, path: req.path, status: res.statusCode,
+      method: req.method,
+      path: req.path,
+      status: res.statusCode,
       body: data.subarray(0, 4096).toString('utf8'),
       retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
     });

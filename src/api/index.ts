@@ -9,9 +9,7 @@ export { HttpClient, type HttpClientOptions, type ApiRequest, type ApiResponse, 
 export { ProjectApi, type CallOptions } from './project.js';
 export { ClustersApi } from './clusters.js';
 export { RunnerApi, conflictSize, logLimitSize, MAX_RESERVE_WAIT_S } from './runner.js';
-export {
-  AUTH_BACKOFF, CLI_RETRY, DELIVER_RETRY, NO_RETRY, POLL_BACKOFF, SHORT_RETRY, backoff, backoffDelayMs, withRetry, sleep, type RetryPolicy,
-} from './retry.js';
+export { AUTH_BACKOFF, CLI_RETRY, DELIVER_RETRY, NO_RETRY, POLL_BACKOFF, SHORT_RETRY, backoff, backoffDelayMs, withRetry, sleep, type RetryPolicy } from './retry.js';
 export type * from './types.js';
 export { TASK_STATUSES, FINAL_STATUSES } from './types.js';
 export type * from '../protocol/runner.js';

@@ -4,10 +4,7 @@ import { IronError } from '../errors.js';
 import type { HttpClient } from './http.js';
 import { codeUploadBody } from './multipart.js';
 import type { RetryPolicy } from './retry.js';
-import type {
-  CodeInfo, CodeSpec, DockerCredentials, MsgResponse, Page, ProjectInfo, ScheduleInfo, ScheduleSpec,
-  TaskFilter, TaskInfo, TaskSpec,
-} from './types.js';
+import type { CodeInfo, CodeSpec, DockerCredentials, MsgResponse, Page, ProjectInfo, ScheduleInfo, ScheduleSpec, TaskFilter, TaskInfo, TaskSpec } from './types.js';
 
 export interface CallOptions {
   readonly retry?: RetryPolicy;
@@ -24,7 +21,10 @@ function ids(res: { tasks?: unknown } | { schedules?: unknown }, key: 'tasks' | 
 }
 
 export class ProjectApi {
-  constructor(private readonly http: HttpClient, readonly projectId: string) {}
+  constructor(
+    private readonly http: HttpClient,
+    readonly projectId: string,
+  ) {}
 
   private p(path: string): string {
     return `/2/projects/${seg(this.projectId)}${path}`;
@@ -43,18 +43,28 @@ export class ProjectApi {
    * with `zip`, the code package goes along as the `file` part (`iron worker upload --zip`).
    */
   async registerCode(code: CodeSpec, signal: AbortSignal, o?: CallOptions & { json?: boolean; zip?: Buffer }): Promise<CodeInfo> {
-    const req = o?.json === true && o.zip === undefined
-      ? { json: code }
-      : (() => { const m = codeUploadBody(code, o?.zip); return { body: m.body, contentType: m.contentType }; })();
+    const req =
+      o?.json === true && o.zip === undefined
+        ? { json: code }
+        : (() => {
+            const m = codeUploadBody(code, o?.zip);
+            return { body: m.body, contentType: m.contentType };
+          })();
     const res = await this.http.json<Partial<CodeInfo>>({ method: 'POST', path: this.p('/codes'), ...req, ...this.retry(o) }, signal);
     if (typeof res.id !== 'string') throw new IronError('ERR_API_RESPONSE', 'the API did not return the registered code id');
     return { ...res, id: res.id, name: typeof res.name === 'string' ? res.name : code.name };
   }
 
   async listCodes(signal: AbortSignal, page: Page = {}, o?: CallOptions): Promise<CodeInfo[]> {
-    const res = await this.http.json<{ codes?: CodeInfo[] }>({
-      method: 'GET', path: this.p('/codes'), query: { page: page.page, per_page: page.perPage }, ...this.retry(o),
-    }, signal);
+    const res = await this.http.json<{ codes?: CodeInfo[] }>(
+      {
+        method: 'GET',
+        path: this.p('/codes'),
+        query: { page: page.page, per_page: page.perPage },
+        ...this.retry(o),
+      },
+      signal,
+    );
     return res.codes ?? [];
   }
 
@@ -68,9 +78,16 @@ export class ProjectApi {
 
   /** Queues a batch; returns the new task ids in request order. */
   async queueTasks(tasks: readonly TaskSpec[], signal: AbortSignal, o?: CallOptions): Promise<string[]> {
-    const res = await this.http.json<{ tasks?: unknown }>({
-      method: 'POST', path: this.p('/tasks'), json: { tasks }, idempotent: false, ...this.retry(o),
-    }, signal);
+    const res = await this.http.json<{ tasks?: unknown }>(
+      {
+        method: 'POST',
+        path: this.p('/tasks'),
+        json: { tasks },
+        idempotent: false,
+        ...this.retry(o),
+      },
+      signal,
+    );
     const out = ids(res, 'tasks', 'queue');
     if (out.length !== tasks.length) throw new IronError('ERR_API_RESPONSE', `queued ${tasks.length} tasks but the API returned ${out.length} ids`);
     return out;
@@ -82,8 +99,13 @@ export class ProjectApi {
 
   async listTasks(filter: TaskFilter, signal: AbortSignal, o?: CallOptions): Promise<TaskInfo[]> {
     const query: Record<string, string | number | undefined> = {
-      code_name: filter.codeName, cluster: filter.cluster, label: filter.label,
-      from_time: filter.fromTime, to_time: filter.toTime, page: filter.page, per_page: filter.perPage,
+      code_name: filter.codeName,
+      cluster: filter.cluster,
+      label: filter.label,
+      from_time: filter.fromTime,
+      to_time: filter.toTime,
+      page: filter.page,
+      per_page: filter.perPage,
     };
     for (const s of filter.statuses ?? []) query[s] = 1;
     const res = await this.http.json<{ tasks?: TaskInfo[] }>({ method: 'GET', path: this.p('/tasks'), query, ...this.retry(o) }, signal);
@@ -102,9 +124,16 @@ export class ProjectApi {
 
   /** Queues a copy of a finished task; returns the new task's id. */
   async retryTask(id: string, delaySeconds: number, signal: AbortSignal, o?: CallOptions): Promise<string> {
-    const res = await this.http.json<{ tasks?: unknown }>({
-      method: 'POST', path: this.p(`/tasks/${seg(id)}/retry`), json: { delay: delaySeconds }, idempotent: false, ...this.retry(o),
-    }, signal);
+    const res = await this.http.json<{ tasks?: unknown }>(
+      {
+        method: 'POST',
+        path: this.p(`/tasks/${seg(id)}/retry`),
+        json: { delay: delaySeconds },
+        idempotent: false,
+        ...this.retry(o),
+      },
+      signal,
+    );
     const [first] = ids(res, 'tasks', 'retry');
     if (first === undefined) throw new IronError('ERR_API_RESPONSE', 'the API did not return the retried task id');
     return first;
@@ -115,16 +144,29 @@ export class ProjectApi {
   }
 
   async createSchedules(schedules: readonly ScheduleSpec[], signal: AbortSignal, o?: CallOptions): Promise<string[]> {
-    const res = await this.http.json<{ schedules?: unknown }>({
-      method: 'POST', path: this.p('/schedules'), json: { schedules }, idempotent: false, ...this.retry(o),
-    }, signal);
+    const res = await this.http.json<{ schedules?: unknown }>(
+      {
+        method: 'POST',
+        path: this.p('/schedules'),
+        json: { schedules },
+        idempotent: false,
+        ...this.retry(o),
+      },
+      signal,
+    );
     return ids(res, 'schedules', 'schedule');
   }
 
   async listSchedules(signal: AbortSignal, page: Page = {}, o?: CallOptions): Promise<ScheduleInfo[]> {
-    const res = await this.http.json<{ schedules?: ScheduleInfo[] }>({
-      method: 'GET', path: this.p('/schedules'), query: { page: page.page, per_page: page.perPage }, ...this.retry(o),
-    }, signal);
+    const res = await this.http.json<{ schedules?: ScheduleInfo[] }>(
+      {
+        method: 'GET',
+        path: this.p('/schedules'),
+        query: { page: page.page, per_page: page.perPage },
+        ...this.retry(o),
+      },
+      signal,
+    );
     return res.schedules ?? [];
   }
 
@@ -138,9 +180,14 @@ export class ProjectApi {
 
   /** Stores registry credentials for pulling private images (ironcli's `iron docker login` body). */
   dockerLogin(creds: DockerCredentials, signal: AbortSignal, o?: CallOptions): Promise<MsgResponse> {
-    const auth = Buffer.from(JSON.stringify({
-      email: creds.email ?? '', username: creds.username, password: creds.password, serveraddress: creds.serveraddress ?? '',
-    })).toString('base64');
+    const auth = Buffer.from(
+      JSON.stringify({
+        email: creds.email ?? '',
+        username: creds.username,
+        password: creds.password,
+        serveraddress: creds.serveraddress ?? '',
+      }),
+    ).toString('base64');
     return this.http.json<MsgResponse>({ method: 'POST', path: this.p('/credentials'), json: { auth }, idempotent: true, ...this.retry(o) }, signal);
   }
 }

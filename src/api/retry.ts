@@ -64,12 +64,7 @@ export interface RetryHooks {
   shouldRetry?: (err: unknown) => boolean;
 }
 
-export async function withRetry<T>(
-  fn: (attempt: number) => Promise<T>,
-  policy: RetryPolicy,
-  signal: AbortSignal,
-  hooks: RetryHooks = {},
-): Promise<T> {
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, policy: RetryPolicy, signal: AbortSignal, hooks: RetryHooks = {}): Promise<T> {
   const shouldRetry = hooks.shouldRetry ?? isRetryable;
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) throw abortError(signal);

@@ -6,8 +6,17 @@ import type { HttpClient } from './http.js';
 import { DELIVER_RETRY, NO_RETRY, type RetryPolicy } from './retry.js';
 import { unwrapCluster } from './clusters.js';
 import type {
-  FinishRequest, HeartbeatRequest, HeartbeatResponse, LogAppendResponse, ReleaseRequest, ReserveRequest, ReserveResponse, RunnerCluster,
-  StartRequest, WarmAnswer, WarmImage,
+  FinishRequest,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  LogAppendResponse,
+  ReleaseRequest,
+  ReserveRequest,
+  ReserveResponse,
+  RunnerCluster,
+  StartRequest,
+  WarmAnswer,
+  WarmImage,
 } from '../protocol/runner.js';
 import { MAX_RESERVE_WAIT_S } from '../protocol/limits.js';
 import { LOG_LIMIT_REASON } from '../protocol/reasons.js';
@@ -50,7 +59,10 @@ function stringList(v: unknown): string[] {
 }
 
 export class RunnerApi {
-  constructor(private readonly http: HttpClient, readonly clusterId: string) {}
+  constructor(
+    private readonly http: HttpClient,
+    readonly clusterId: string,
+  ) {}
 
   private path(rest: string): string {
     return `/2/clusters/${seg(this.clusterId)}${rest}`;
@@ -74,44 +86,74 @@ export class RunnerApi {
         details: { n: req.n, wait: req.wait },
       });
     }
-    const res = await this.http.json<Partial<ReserveResponse>>({
-      method: 'POST', path: this.path('/runner/reserve'), json: req, idempotent: false, ...this.policy(o, NO_RETRY),
-    }, signal);
+    const res = await this.http.json<Partial<ReserveResponse>>(
+      {
+        method: 'POST',
+        path: this.path('/runner/reserve'),
+        json: req,
+        idempotent: false,
+        ...this.policy(o, NO_RETRY),
+      },
+      signal,
+    );
     if (!Array.isArray(res.tasks)) throw new IronError('ERR_API_RESPONSE', 'reserve answer has no tasks list');
     const interval = typeof res.heartbeat_interval_ms === 'number' && res.heartbeat_interval_ms > 0 ? res.heartbeat_interval_ms : 1000;
     return {
-      tasks: res.tasks, heartbeat_interval_ms: interval, warm: warmList(res.warm),
+      tasks: res.tasks,
+      heartbeat_interval_ms: interval,
+      warm: warmList(res.warm),
       ...(typeof res.warm_cursor === 'string' ? { warm_cursor: res.warm_cursor } : {}),
     };
   }
 
   /** Ends this instance's parked reserve at once (a draining runner), so its answer is not stranded. */
   async release(instanceId: string, signal: AbortSignal, o?: CallOptions): Promise<void> {
-    await this.http.send({
-      method: 'POST', path: this.path('/runner/release'), json: { instance_id: instanceId } satisfies ReleaseRequest, idempotent: true,
-      ...this.policy(o, NO_RETRY),
-    }, signal);
+    await this.http.send(
+      {
+        method: 'POST',
+        path: this.path('/runner/release'),
+        json: { instance_id: instanceId } satisfies ReleaseRequest,
+        idempotent: true,
+        ...this.policy(o, NO_RETRY),
+      },
+      signal,
+    );
   }
 
   /** One call per runner instance: extends every lease it holds. */
   async heartbeat(req: HeartbeatRequest, signal: AbortSignal, o?: CallOptions): Promise<HeartbeatResponse & WarmAnswer> {
-    const res = await this.http.json<{ cancel?: unknown; lost?: unknown; lease_expires_at?: unknown; heartbeat_interval_ms?: unknown; warm?: unknown; warm_cursor?: unknown }>({
-      method: 'POST', path: this.path('/runner/heartbeat'), json: req, idempotent: true, ...this.policy(o, NO_RETRY),
-    }, signal);
+    const res = await this.http.json<{ cancel?: unknown; lost?: unknown; lease_expires_at?: unknown; heartbeat_interval_ms?: unknown; warm?: unknown; warm_cursor?: unknown }>(
+      {
+        method: 'POST',
+        path: this.path('/runner/heartbeat'),
+        json: req,
+        idempotent: true,
+        ...this.policy(o, NO_RETRY),
+      },
+      signal,
+    );
     return {
-      cancel: stringList(res.cancel), lost: stringList(res.lost),
+      cancel: stringList(res.cancel),
+      lost: stringList(res.lost),
       ...(typeof res.lease_expires_at === 'string' ? { lease_expires_at: res.lease_expires_at } : {}),
       ...(typeof res.heartbeat_interval_ms === 'number' ? { heartbeat_interval_ms: res.heartbeat_interval_ms } : {}),
-      warm: warmList(res.warm), ...(typeof res.warm_cursor === 'string' ? { warm_cursor: res.warm_cursor } : {}),
+      warm: warmList(res.warm),
+      ...(typeof res.warm_cursor === 'string' ? { warm_cursor: res.warm_cursor } : {}),
     };
   }
 
   /** preparing -> running. ERR_API_CONFLICT: the reservation is gone, do not run the task. */
   async start(taskId: string, reservationId: string, signal: AbortSignal, o?: CallOptions): Promise<void> {
-    await this.http.send({
-      method: 'POST', path: this.path(`/runner/tasks/${seg(taskId)}/start`), json: { reservation_id: reservationId } satisfies StartRequest,
-      idempotent: true, ...this.policy(o, undefined),
-    }, signal);
+    await this.http.send(
+      {
+        method: 'POST',
+        path: this.path(`/runner/tasks/${seg(taskId)}/start`),
+        json: { reservation_id: reservationId } satisfies StartRequest,
+        idempotent: true,
+        ...this.policy(o, undefined),
+      },
+      signal,
+    );
   }
 
   /**
@@ -119,17 +161,22 @@ export class RunnerApi {
    * throws ERR_API_CONFLICT whose details.size (see conflictSize) is the server's size to resync to.
    * With `reservationId`, the server also refuses chunks from a superseded reservation (409).
    */
-  async appendLog(
-    taskId: string, offset: number, bytes: Uint8Array, signal: AbortSignal, o?: CallOptions & { reservationId?: string },
-  ): Promise<LogAppendResponse> {
+  async appendLog(taskId: string, offset: number, bytes: Uint8Array, signal: AbortSignal, o?: CallOptions & { reservationId?: string }): Promise<LogAppendResponse> {
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new IronError('ERR_INVALID_ARGUMENT', 'log offset must be a non-negative integer', { details: { offset } });
     }
-    const res = await this.http.json<{ size?: unknown }>({
-      method: 'POST', path: this.path(`/runner/tasks/${seg(taskId)}/log`), query: { offset, reservation_id: o?.reservationId },
-      body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType: 'application/octet-stream',
-      idempotent: true, ...this.policy(o, DELIVER_RETRY),
-    }, signal);
+    const res = await this.http.json<{ size?: unknown }>(
+      {
+        method: 'POST',
+        path: this.path(`/runner/tasks/${seg(taskId)}/log`),
+        query: { offset, reservation_id: o?.reservationId },
+        body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        contentType: 'application/octet-stream',
+        idempotent: true,
+        ...this.policy(o, DELIVER_RETRY),
+      },
+      signal,
+    );
     const size = typeof res.size === 'number' ? res.size : offset + bytes.byteLength;
     return { size };
   }
@@ -138,20 +185,31 @@ export class RunnerApi {
    * Streams the zip of a reserved task's code revision into `sink` (retried per policy from the
    * start; the sink begins afresh each time). ERR_API_FORBIDDEN: the reservation is no longer ours.
    */
-  async downloadCode(
-    taskId: string, reservationId: string, sink: (body: AsyncIterable<Uint8Array>) => Promise<void>, signal: AbortSignal, o?: CallOptions,
-  ): Promise<void> {
-    await this.http.download({
-      method: 'GET', path: this.path(`/runner/tasks/${seg(taskId)}/code`), query: { reservation_id: reservationId },
-      idempotent: true, ...this.policy(o, undefined),
-    }, sink, signal);
+  async downloadCode(taskId: string, reservationId: string, sink: (body: AsyncIterable<Uint8Array>) => Promise<void>, signal: AbortSignal, o?: CallOptions): Promise<void> {
+    await this.http.download(
+      {
+        method: 'GET',
+        path: this.path(`/runner/tasks/${seg(taskId)}/code`),
+        query: { reservation_id: reservationId },
+        idempotent: true,
+        ...this.policy(o, undefined),
+      },
+      sink,
+      signal,
+    );
   }
 
   /** Terminal report; idempotent. ERR_API_CONFLICT: superseded reservation, drop it. */
   async finish(taskId: string, req: FinishRequest, signal: AbortSignal, o?: CallOptions): Promise<void> {
-    await this.http.send({
-      method: 'POST', path: this.path(`/runner/tasks/${seg(taskId)}/finish`), json: req, idempotent: true,
-      ...this.policy(o, DELIVER_RETRY),
-    }, signal);
+    await this.http.send(
+      {
+        method: 'POST',
+        path: this.path(`/runner/tasks/${seg(taskId)}/finish`),
+        json: req,
+        idempotent: true,
+        ...this.policy(o, DELIVER_RETRY),
+      },
+      signal,
+    );
   }
 }

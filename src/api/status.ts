@@ -17,13 +17,23 @@ export interface FailedResponse {
 
 function codeForStatus(status: number): { code: ErrorCode; retryable?: boolean } {
   switch (status) {
-    case 400: case 406: case 413: case 422: return { code: 'ERR_API_BAD_REQUEST' };
-    case 401: return { code: 'ERR_API_UNAUTHORIZED' };
-    case 403: return { code: 'ERR_API_FORBIDDEN' };
-    case 404: return { code: 'ERR_API_NOT_FOUND' };
-    case 409: case 416: return { code: 'ERR_API_CONFLICT' };
+    case 400:
+    case 406:
+    case 413:
+    case 422:
+      return { code: 'ERR_API_BAD_REQUEST' };
+    case 401:
+      return { code: 'ERR_API_UNAUTHORIZED' };
+    case 403:
+      return { code: 'ERR_API_FORBIDDEN' };
+    case 404:
+      return { code: 'ERR_API_NOT_FOUND' };
+    case 409:
+    case 416:
+      return { code: 'ERR_API_CONFLICT' };
     // 408 and every 5xx mean "not processed, try again"; other 4xx would fail the same way again.
-    case 408: return { code: 'ERR_API_UNAVAILABLE' };
+    case 408:
+      return { code: 'ERR_API_UNAVAILABLE' };
     default:
       if (status >= 500) return { code: 'ERR_API_UNAVAILABLE' };
       return { code: 'ERR_API_RESPONSE' };

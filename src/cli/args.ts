@@ -42,14 +42,23 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], op
   }
   const tokens = scanArgv(argv, {
     dashes: 'go',
-    kind: (name) => { const t = byName.get(name)?.type; return t === undefined ? undefined : t === 'boolean' ? 'switch' : 'value'; },
+    kind: (name) => {
+      const t = byName.get(name)?.type;
+      return t === undefined ? undefined : t === 'boolean' ? 'switch' : 'value';
+    },
     ...(opts.stopAtPositional === true ? { stopAtPositional: true } : {}),
   });
   const values: OptValues = {};
   const positionals: string[] = [];
   for (const t of tokens) {
-    if (t.type === 'positional') { positionals.push(t.value); continue; }
-    if (t.type === 'end') { positionals.push(...t.rest); continue; }
+    if (t.type === 'positional') {
+      positionals.push(t.value);
+      continue;
+    }
+    if (t.type === 'end') {
+      positionals.push(...t.rest);
+      continue;
+    }
     if (t.type === 'unknown') throw usage(opts.command, `unknown option ${t.word.split('=')[0] ?? t.word}`);
     const spec = byName.get(t.name);
     if (spec === undefined) throw usage(opts.command, `unknown option ${t.word.split('=')[0] ?? t.word}`);
@@ -78,7 +87,10 @@ export function parseArgs(argv: readonly string[], specs: readonly OptSpec[], op
 
 /** Typed accessors that turn bad values into usage errors naming the option. */
 export class Opts {
-  constructor(readonly values: OptValues, private readonly command: string) {}
+  constructor(
+    readonly values: OptValues,
+    private readonly command: string,
+  ) {}
 
   str(name: string): string | undefined {
     const v = this.values[name];

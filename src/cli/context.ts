@@ -33,8 +33,12 @@ export class CliContext {
     private readonly flags: CliFlags,
   ) {}
 
-  get out(): Output { return this.io.stdout; }
-  get err(): Output { return this.io.stderr; }
+  get out(): Output {
+    return this.io.stdout;
+  }
+  get err(): Output {
+    return this.io.stderr;
+  }
 
   config(needProject = true): CliConfig {
     this.cfg ??= loadCliConfig({ flags: this.flags, env: this.io.env, cwd: this.io.cwd, home: this.io.home }, needProject);
@@ -46,8 +50,13 @@ export class CliContext {
     const cfg = this.config(needProject);
     this.log.debug({ base_url: cfg.baseUrl, project_id: cfg.projectId, files: cfg.files }, 'configured');
     this.client = createIronClient({
-      baseUrl: cfg.baseUrl, token: cfg.token, projectId: cfg.projectId, userAgent: 'iron-cli (iron-runner)',
-      extraCa: cfg.extraCa, proxy: cfg.proxy, log: this.log,
+      baseUrl: cfg.baseUrl,
+      token: cfg.token,
+      projectId: cfg.projectId,
+      userAgent: 'iron-cli (iron-runner)',
+      extraCa: cfg.extraCa,
+      proxy: cfg.proxy,
+      log: this.log,
     });
     return this.client;
   }
@@ -65,7 +74,6 @@ export class CliContext {
     await this.client?.close();
   }
 }
-
 
 function fileError(path: string, what: string, err: unknown): never {
   const code = (err as { code?: string }).code ?? 'read error';

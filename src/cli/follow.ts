@@ -20,7 +20,10 @@ const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '
 class Spinner {
   private frame = 0;
   private shown = false;
-  constructor(private readonly ctx: CliContext, private readonly started = Date.now()) {}
+  constructor(
+    private readonly ctx: CliContext,
+    private readonly started = Date.now(),
+  ) {}
 
   draw(text: string): void {
     if (!this.ctx.err.isTTY) return;
@@ -71,7 +74,10 @@ export async function followTask(ctx: CliContext, id: string, opts: FollowOption
     if (task.status !== lastStatus) {
       if (opts.showStatus) {
         spinner.clear();
-        if (lineOpen) { ctx.out.write('\n'); lineOpen = false; }
+        if (lineOpen) {
+          ctx.out.write('\n');
+          lineOpen = false;
+        }
         ctx.err.write(`task ${id}: ${task.status}\n`);
       }
       lastStatus = task.status;

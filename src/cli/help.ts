@@ -59,6 +59,5 @@ ${optionLines(GLOBAL_OPTIONS)}
 export function groupHelp(group: string, commands: readonly Command[]): string {
   const inGroup = commands.filter((c) => c.path[0] === group);
   const width = Math.max(...inGroup.map((c) => c.path.join(' ').length)) + 5;
-  return `Usage: iron ${group} COMMAND [flags] [args]\n\nCommands:\n${inGroup
-    .map((c) => `  ${`iron ${c.path.join(' ')}`.padEnd(width)}  ${c.summary}`).join('\n')}\n`;
+  return `Usage: iron ${group} COMMAND [flags] [args]\n\nCommands:\n${inGroup.map((c) => `  ${`iron ${c.path.join(' ')}`.padEnd(width)}  ${c.summary}`).join('\n')}\n`;
 }

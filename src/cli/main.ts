@@ -8,7 +8,12 @@ import type { Output } from './context.js';
 import { runCli } from './run.js';
 
 function output(stream: NodeJS.WriteStream): Output {
-  return { write: (text) => { stream.write(text); }, isTTY: stream.isTTY };
+  return {
+    write: (text) => {
+      stream.write(text);
+    },
+    isTTY: stream.isTTY,
+  };
 }
 
 async function readStdin(): Promise<string> {
@@ -32,15 +37,23 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let home: string | undefined;
-  try { home = homedir(); } catch { home = undefined; }
-  process.exitCode = await runCli(process.argv.slice(2), {
-    stdout: output(process.stdout),
-    stderr: output(process.stderr),
-    env: processEnv(),
-    cwd: process.cwd(),
-    home,
-    readStdin,
-  }, controller.signal);
+  try {
+    home = homedir();
+  } catch {
+    home = undefined;
+  }
+  process.exitCode = await runCli(
+    process.argv.slice(2),
+    {
+      stdout: output(process.stdout),
+      stderr: output(process.stderr),
+      env: processEnv(),
+      cwd: process.cwd(),
+      home,
+      readStdin,
+    },
+    controller.signal,
+  );
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 }

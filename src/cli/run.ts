@@ -60,7 +60,10 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
   let ctx: CliContext | undefined;
   try {
     // Before option parsing: `--version` is no option of any command.
-    if (argv[0] === '--version' || argv[0] === 'version') { io.stdout.write(`iron ${VERSION}\n`); return EXIT.OK; }
+    if (argv[0] === '--version' || argv[0] === 'version') {
+      io.stdout.write(`iron ${VERSION}\n`);
+      return EXIT.OK;
+    }
     const head = parseArgs(argv, GLOBAL_OPTIONS, { stopAtPositional: true, command: 'iron' });
     const [first] = head.positionals;
     if (first === undefined || first === 'help' || (head.values.help === true && head.positionals.length === 0)) {
@@ -81,12 +84,19 @@ export async function runCli(argv: readonly string[], io: CliIo, signal: AbortSi
     const rest = head.positionals.slice(command.path.length);
     const parsed = parseArgs(rest, [...GLOBAL_OPTIONS, ...command.options], { command: name, stopAtPositional: command.stopAtPositional === true });
     const values: OptValues = { ...head.values, ...parsed.values };
-    if (values.help === true) { io.stdout.write(commandHelp(command)); return EXIT.OK; }
+    if (values.help === true) {
+      io.stdout.write(commandHelp(command));
+      return EXIT.OK;
+    }
     debug = values.debug === true;
     const log = debug ? createLogger({ level: 'debug', name: 'iron', destination: { write: (s: string) => io.stderr.write(s) } }) : silentLogger();
     ctx = new CliContext(io, signal, log, {
-      token: str(values.token), projectId: str(values['project-id']), host: str(values.host),
-      port: str(values.port), scheme: str(values.scheme), caFile: str(values['ca-file']),
+      token: str(values.token),
+      projectId: str(values['project-id']),
+      host: str(values.host),
+      port: str(values.port),
+      scheme: str(values.scheme),
+      caFile: str(values['ca-file']),
     });
     return await command.run(ctx, new Opts(values, name), parsed.positionals);
   } catch (err) {

@@ -90,17 +90,26 @@ export function loadCliConfig(input: CliConfigInput, needProject = true): CliCon
   const f = input.flags;
   layers.push({ token: f.token, project_id: f.projectId, host: f.host, port: f.port, scheme: f.scheme } as Settings);
   layers.push({
-    token: reader.raw('IRON_TOKEN'), project_id: reader.raw('IRON_PROJECT_ID'), host: reader.raw('IRON_HOST'),
-    port: reader.raw('IRON_PORT'), scheme: reader.raw('IRON_SCHEME'),
+    token: reader.raw('IRON_TOKEN'),
+    project_id: reader.raw('IRON_PROJECT_ID'),
+    host: reader.raw('IRON_HOST'),
+    port: reader.raw('IRON_PORT'),
+    scheme: reader.raw('IRON_SCHEME'),
   } as Settings);
   const candidates = [join(input.cwd, 'iron.json')];
   if (input.home !== undefined && input.home !== '') candidates.push(join(input.home, '.iron.json'));
   for (const path of candidates) {
     const s = readSettingsFile(path, read, reader);
-    if (s !== undefined) { layers.push(s); files.push(path); }
+    if (s !== undefined) {
+      layers.push(s);
+      files.push(path);
+    }
   }
   const pick = (k: Key): string | undefined => {
-    for (const l of layers) { const v = l[k]; if (v !== undefined && v !== '') return v; }
+    for (const l of layers) {
+      const v = l[k];
+      if (v !== undefined && v !== '') return v;
+    }
     return undefined;
   };
   const token = pick('token');
@@ -121,7 +130,9 @@ export function loadCliConfig(input: CliConfigInput, needProject = true): CliCon
   const caFile = f.caFile ?? reader.raw('IRON_CA_FILE');
   let extraCa: string | undefined;
   if (caFile !== undefined) {
-    try { extraCa = read(caFile); } catch (err) {
+    try {
+      extraCa = read(caFile);
+    } catch (err) {
       reader.problem(`CA file ${caFile} cannot be read: ${(err as { code?: string }).code ?? 'read error'}`);
     }
   }
@@ -129,12 +140,20 @@ export function loadCliConfig(input: CliConfigInput, needProject = true): CliCon
   const httpsProxy = reader.raw('HTTPS_PROXY') ?? reader.raw('https_proxy');
   const httpProxy = reader.raw('HTTP_PROXY') ?? reader.raw('http_proxy');
   const noProxy = reader.raw('NO_PROXY') ?? reader.raw('no_proxy');
-  const proxy = httpsProxy === undefined && httpProxy === undefined ? undefined : {
-    ...(httpsProxy === undefined ? {} : { httpsProxy }), ...(httpProxy === undefined ? {} : { httpProxy }),
-    ...(noProxy === undefined ? {} : { noProxy }),
-  };
+  const proxy =
+    httpsProxy === undefined && httpProxy === undefined
+      ? undefined
+      : {
+          ...(httpsProxy === undefined ? {} : { httpsProxy }),
+          ...(httpProxy === undefined ? {} : { httpProxy }),
+          ...(noProxy === undefined ? {} : { noProxy }),
+        };
   return deepFreeze({
-    token, projectId: projectId ?? '', baseUrl: `${scheme}://${host}:${port}`, files,
-    ...(extraCa === undefined ? {} : { extraCa }), ...(proxy === undefined ? {} : { proxy }),
+    token,
+    projectId: projectId ?? '',
+    baseUrl: `${scheme}://${host}:${port}`,
+    files,
+    ...(extraCa === undefined ? {} : { extraCa }),
+    ...(proxy === undefined ? {} : { proxy }),
   });
 }

@@ -6,4 +6,3 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export function processEnv(): Env {
   return process.env;
 }
-

@@ -7,7 +7,10 @@ import { formatSize, parseDurationMs, parseSize } from './units.js';
 
 export class ConfigReader {
   readonly problems: string[] = [];
-  constructor(private readonly env: Env, private readonly readFile: (path: string) => string = defaultReadFile) {}
+  constructor(
+    private readonly env: Env,
+    private readonly readFile: (path: string) => string = defaultReadFile,
+  ) {}
 
   raw(name: string): string | undefined {
     const v = this.env[name];

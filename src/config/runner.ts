@@ -92,9 +92,11 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
   // runner would retry ECONNREFUSED forever.
   const networkMode = r.oneOf('IRON_NETWORK_MODE', ['unknown', 'container', 'host'] as const, 'unknown');
   if (networkMode === 'container' && isLoopbackHost(apiUrl.hostname) && !r.bool('ALLOW_LOOPBACK_API', false)) {
-    r.problem(`API_URL ${apiUrl.origin} is the container itself (it has a network of its own): set API_URL to an address of iron-api `
-      + 'this container can reach, e.g. http://iron-api:8080 on a shared Docker network or http://<host address>:8080, '
-      + 'or run it with --net=host (ALLOW_LOOPBACK_API=true if iron-api really runs in this network namespace)');
+    r.problem(
+      `API_URL ${apiUrl.origin} is the container itself (it has a network of its own): set API_URL to an address of iron-api ` +
+        'this container can reach, e.g. http://iron-api:8080 on a shared Docker network or http://<host address>:8080, ' +
+        'or run it with --net=host (ALLOW_LOOPBACK_API=true if iron-api really runs in this network namespace)',
+    );
   }
 
   let decryptionKey: LoadedKey | undefined;
@@ -124,7 +126,7 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
   }
   // Every task is granted at most MEMORY_PER_JOB, so this many always fit in memory at once (at least
   // one: a MEMORY_PER_JOB above the budget is the operator's call, and the runner logs it).
-  const jobsMemory = r.raw('JOBS_MEMORY') === undefined ? ctx.usableMemory ?? usableMemory() : r.size('JOBS_MEMORY', 0, 8 * MiB);
+  const jobsMemory = r.raw('JOBS_MEMORY') === undefined ? (ctx.usableMemory ?? usableMemory()) : r.size('JOBS_MEMORY', 0, 8 * MiB);
   const derived = Math.max(1, Math.floor(jobsMemory / memoryPerJob));
   const concurrencyRaw = r.raw('CONCURRENCY');
   const concurrency = concurrencyRaw === undefined ? derived : r.int('CONCURRENCY', derived, 1, 1024);
@@ -247,7 +249,10 @@ function parseList<T>(r: ConfigReader, name: string, fallback: string, item: (s:
   const raw = r.raw(name) ?? fallback;
   if (raw.trim() === '' || raw.trim() === 'none') return [];
   const out: T[] = [];
-  for (const part of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const part of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const v = item(part);
     if (v === undefined) r.problem(`${name}: ${JSON.stringify(part)} is not valid`);
     else out.push(v);

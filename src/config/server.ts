@@ -92,13 +92,29 @@ or give it a certificate (docs/security.md).
 `;
 
 const FLAG_TO_ENV: Readonly<Record<string, string>> = {
-  host: 'HOST', port: 'PORT', 'data-dir': 'DATA_DIR', 'public-host': 'PUBLIC_HOST', 'log-level': 'LOG_LEVEL',
-  'max-payload-size': 'MAX_PAYLOAD_SIZE', 'max-body-size': 'MAX_BODY_SIZE', 'max-code-size': 'MAX_CODE_SIZE',
-  'max-code-files': 'MAX_CODE_FILES', 'max-code-unpacked-size': 'MAX_CODE_UNPACKED_SIZE', 'max-code-ratio': 'MAX_CODE_RATIO',
-  lease: 'LEASE', 'heartbeat-interval': 'HEARTBEAT_INTERVAL', 'max-attempts': 'MAX_ATTEMPTS',
-  'cluster-memory': 'CLUSTER_MEMORY', 'cluster-disk': 'CLUSTER_DISK', 'shutdown-grace': 'SHUTDOWN_GRACE',
-  'tls-cert': 'TLS_CERT_FILE', 'tls-key': 'TLS_KEY_FILE', 'request-timeout': 'REQUEST_TIMEOUT',
-  'max-connections': 'MAX_CONNECTIONS', 'max-task-log-size': 'MAX_TASK_LOG_SIZE', 'metrics-token': 'METRICS_TOKEN',
+  host: 'HOST',
+  port: 'PORT',
+  'data-dir': 'DATA_DIR',
+  'public-host': 'PUBLIC_HOST',
+  'log-level': 'LOG_LEVEL',
+  'max-payload-size': 'MAX_PAYLOAD_SIZE',
+  'max-body-size': 'MAX_BODY_SIZE',
+  'max-code-size': 'MAX_CODE_SIZE',
+  'max-code-files': 'MAX_CODE_FILES',
+  'max-code-unpacked-size': 'MAX_CODE_UNPACKED_SIZE',
+  'max-code-ratio': 'MAX_CODE_RATIO',
+  lease: 'LEASE',
+  'heartbeat-interval': 'HEARTBEAT_INTERVAL',
+  'max-attempts': 'MAX_ATTEMPTS',
+  'cluster-memory': 'CLUSTER_MEMORY',
+  'cluster-disk': 'CLUSTER_DISK',
+  'shutdown-grace': 'SHUTDOWN_GRACE',
+  'tls-cert': 'TLS_CERT_FILE',
+  'tls-key': 'TLS_KEY_FILE',
+  'request-timeout': 'REQUEST_TIMEOUT',
+  'max-connections': 'MAX_CONNECTIONS',
+  'max-task-log-size': 'MAX_TASK_LOG_SIZE',
+  'metrics-token': 'METRICS_TOKEN',
 };
 
 export interface ParsedArgs {
@@ -119,7 +135,9 @@ const SUBCOMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
 export function unknownFlags(args: ParsedArgs): string[] {
   const form = args.positionals.slice(0, 2).join(' ');
   const known = form === '' ? Object.keys(FLAG_TO_ENV) : ['data-dir', 'log-level', ...(SUBCOMMAND_FLAGS[form] ?? [])];
-  return Object.keys(args.flags).filter((f) => !known.includes(f)).map((f) => `--${f}`);
+  return Object.keys(args.flags)
+    .filter((f) => !known.includes(f))
+    .map((f) => `--${f}`);
 }
 
 /** `--name value` and `--name=value`; unknown flags are kept so subcommands can read their own. */
@@ -130,7 +148,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   let help = false;
   let version = false;
   const tokens = scanArgv(argv, {
-    dashes: 'gnu', short: { h: 'help', v: 'version' }, kind: (name) => (name === 'help' || name === 'version' ? 'switch' : 'value'),
+    dashes: 'gnu',
+    short: { h: 'help', v: 'version' },
+    kind: (name) => (name === 'help' || name === 'version' ? 'switch' : 'value'),
   });
   for (const t of tokens) {
     if (t.type === 'positional') positionals.push(t.value);

@@ -47,10 +47,7 @@ export function decryptPayload(privateKey: string | Buffer | LoadedKey, payload:
   // a bad session key or a bad GCM tag would be a decryption oracle (Manger's attack on OAEP).
   let aesKey: Buffer;
   try {
-    aesKey = privateDecrypt(
-      { key: priv.key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
-      raw.subarray(0, priv.blockBytes),
-    );
+    aesKey = privateDecrypt({ key: priv.key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' }, raw.subarray(0, priv.blockBytes));
   } catch {
     throw authError();
   }

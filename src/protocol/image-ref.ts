@@ -43,7 +43,8 @@ export function parseImageRef(input: string): ImageRefResult {
     if (REFERENCE.test(input.toLowerCase())) return { ok: false, problem: 'image repository name must be lowercase' };
     return {
       ok: false,
-      problem: 'image reference does not match Docker\'s grammar [host[:port]/]name[:tag][@digest] (lowercase name components of letters and digits separated by ".", "_", "__" or "-", no "..", spaces or control characters)',
+      problem:
+        'image reference does not match Docker\'s grammar [host[:port]/]name[:tag][@digest] (lowercase name components of letters and digits separated by ".", "_", "__" or "-", no "..", spaces or control characters)',
     };
   }
   const name = m[1] ?? '';

@@ -137,7 +137,7 @@ export class ByteAutomaton {
       const failRow = this.dfaRowOf[this.fail[u] ?? 0] ?? 0;
       for (let b = 0; b < 256; b++) {
         const c = this.child(u, b);
-        this.dfa[row * 256 + b] = c !== 0 ? c : this.dfa[failRow * 256 + b] ?? 0;
+        this.dfa[row * 256 + b] = c !== 0 ? c : (this.dfa[failRow * 256 + b] ?? 0);
       }
     }
   }

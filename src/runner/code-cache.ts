@@ -96,7 +96,8 @@ export class CodeCache {
     utimes(file, now, now).catch(() => undefined);
     let released = false;
     return {
-      path: file, downloaded,
+      path: file,
+      downloaded,
       release: () => {
         if (released) return;
         released = true;
@@ -162,9 +163,13 @@ export class CodeCache {
         await finished(file);
         const got = hash.digest('hex');
         if (size !== ref.size || got !== ref.sha256) {
-          throw new IronError('ERR_CODE_CHECKSUM', `the code package does not match its sha256 (got ${size} bytes with sha256 ${got.slice(0, 12)}…, expected ${ref.size} bytes with ${ref.sha256.slice(0, 12)}…)`, {
-            details: { expected: ref.sha256, got },
-          });
+          throw new IronError(
+            'ERR_CODE_CHECKSUM',
+            `the code package does not match its sha256 (got ${size} bytes with sha256 ${got.slice(0, 12)}…, expected ${ref.size} bytes with ${ref.sha256.slice(0, 12)}…)`,
+            {
+              details: { expected: ref.sha256, got },
+            },
+          );
         }
       }, signal);
       await this.hooks.verify?.(tmp, signal);

@@ -83,27 +83,46 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
     const spoolDir = path.join(config.jobsDir, 'spool');
     await mkdir(spoolDir, { recursive: true, mode: 0o700 });
     events.emit('runner.starting', {
-      version: VERSION, instanceId, clusterId: config.clusterId, api: config.apiUrl.origin,
-      concurrency: config.concurrency, concurrencyFrom: config.concurrencyDerived ? 'memory' : 'CONCURRENCY',
-      memoryPerJob: formatSize(config.memoryPerJob), jobsMemory: formatSize(config.jobsMemory), encryptedPayloads: config.decryptionKey !== undefined,
+      version: VERSION,
+      instanceId,
+      clusterId: config.clusterId,
+      api: config.apiUrl.origin,
+      concurrency: config.concurrency,
+      concurrencyFrom: config.concurrencyDerived ? 'memory' : 'CONCURRENCY',
+      memoryPerJob: formatSize(config.memoryPerJob),
+      jobsMemory: formatSize(config.jobsMemory),
+      encryptedPayloads: config.decryptionKey !== undefined,
     });
 
     const engineAddress = config.dockerHost ?? 'unix:///var/run/docker.sock';
     let sandbox: Sandbox | undefined;
     const engineWait: { error?: string } = {};
     // Before anything that waits: health and readiness answer while the engine is still coming up.
-    const health = config.metricsAddr === undefined ? undefined : await startHealthServer(config.metricsAddr, metrics, readinessProbe({
-      engineAddress,
-      runner: () => runner,
-      ping: () => {
-        const s = sandbox;
-        return s === undefined ? undefined : (signal) => s.ping(signal);
-      },
-      engineWaitError: () => engineWait.error,
-    }), events);
+    const health =
+      config.metricsAddr === undefined
+        ? undefined
+        : await startHealthServer(
+            config.metricsAddr,
+            metrics,
+            readinessProbe({
+              engineAddress,
+              runner: () => runner,
+              ping: () => {
+                const s = sandbox;
+                return s === undefined ? undefined : (signal) => s.ping(signal);
+              },
+              engineWaitError: () => engineWait.error,
+            }),
+            events,
+          );
     const client = createRunnerClient({
-      baseUrl: config.apiUrl, token: config.clusterToken, clusterId: config.clusterId, extraCa: config.apiCa,
-      proxy: config.proxy, userAgent: `iron-runner/${VERSION}`, log,
+      baseUrl: config.apiUrl,
+      token: config.clusterToken,
+      clusterId: config.clusterId,
+      extraCa: config.apiCa,
+      proxy: config.proxy,
+      userAgent: `iron-runner/${VERSION}`,
+      log,
     });
     try {
       const engine = createDockerEngine({
@@ -137,17 +156,28 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
 /** What the sandbox is created with, from the runner's config (also used by in-process runner tests). */
 export function sandboxOptions(config: Readonly<RunnerConfig>, instanceId: string): SandboxOptions {
   return {
-    instanceId, maxLogBytes: config.maxLogSize, stopGraceMs: config.stopGraceMs, defaultPidsLimit: config.pidsPerJob,
-    manageEgressRules: config.manageEgressRules, inputMode: config.jobInput, inputDir: path.join(config.jobsDir, 'input'),
+    instanceId,
+    maxLogBytes: config.maxLogSize,
+    stopGraceMs: config.stopGraceMs,
+    defaultPidsLimit: config.pidsPerJob,
+    manageEgressRules: config.manageEgressRules,
+    inputMode: config.jobInput,
+    inputDir: path.join(config.jobsDir, 'input'),
     network: { name: config.jobNetwork, blockedTcpPorts: [...config.blockedTcpPorts], blockedAddresses: [...config.blockedAddresses] },
     ...(config.imageCacheBytes === undefined ? {} : { imageCacheBytes: config.imageCacheBytes }),
-    pullTimeoutMs: config.pullTimeoutMs, imageStateFile: path.join(config.jobsDir, 'private-images.json'),
+    pullTimeoutMs: config.pullTimeoutMs,
+    imageStateFile: path.join(config.jobsDir, 'private-images.json'),
   };
 }
 
 async function createSandbox(
-  engine: ReturnType<typeof createDockerEngine>, config: Readonly<RunnerConfig>, instanceId: string, out: { log: Logger; events: RunnerEvents },
-  signal: AbortSignal, engineAddress: string, wait: { error?: string },
+  engine: ReturnType<typeof createDockerEngine>,
+  config: Readonly<RunnerConfig>,
+  instanceId: string,
+  out: { log: Logger; events: RunnerEvents },
+  signal: AbortSignal,
+  engineAddress: string,
+  wait: { error?: string },
 ): Promise<Sandbox | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {

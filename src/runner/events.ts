@@ -40,8 +40,15 @@ export interface RunnerEventMap {
   'heartbeat.failed': { code: string; tasks: number };
   /** The daemon validated its config and is about to wait for the engine (what it will run with). */
   'runner.starting': {
-    version: string; instanceId: string; clusterId: string; api: string; concurrency: number; concurrencyFrom: 'memory' | 'CONCURRENCY';
-    memoryPerJob: string; jobsMemory: string; encryptedPayloads: boolean;
+    version: string;
+    instanceId: string;
+    clusterId: string;
+    api: string;
+    concurrency: number;
+    concurrencyFrom: 'memory' | 'CONCURRENCY';
+    memoryPerJob: string;
+    jobsMemory: string;
+    encryptedPayloads: boolean;
   };
   /** SIGTERM/SIGINT: the first drains, a later one gives running tasks back now. */
   'runner.signal': { signal: string; count: number };

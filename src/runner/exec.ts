@@ -61,7 +61,9 @@ async function execTask(req: Readonly<ExecRequest>, deps: ExecDeps, log: Logger)
   const payload = req.payloadFile === undefined ? Buffer.alloc(0) : await readInput(req.payloadFile, '--payload-file');
   const config = req.configFile === undefined ? '' : (await readInput(req.configFile, '--config-file')).toString('utf8');
   const engine = deps.engine ?? createDockerEngine(req.dockerHost === undefined ? {} : { dockerHost: req.dockerHost });
-  const instanceId = `exec-${hostname().replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const instanceId = `exec-${hostname()
+    .replace(/[^a-zA-Z0-9_.-]/g, '_')
+    .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const setup = AbortSignal.any([deps.signal, AbortSignal.timeout(60_000)]);
   // Refused exactly as an upload would be, before anything touches the engine.
   let pkg: OpenedPackage | undefined;
@@ -81,18 +83,21 @@ async function execTask(req: Readonly<ExecRequest>, deps: ExecDeps, log: Logger)
     if (req.diskBytes !== undefined) limits.diskBytes = req.diskBytes;
     if (req.nanoCpus !== undefined) limits.nanoCpus = req.nanoCpus;
     if (req.pidsLimit !== undefined) limits.pidsLimit = req.pidsLimit;
-    const prepared = await sandbox.prepare({
-      taskId: `exec-${randomBytes(6).toString('hex')}`,
-      image: req.image,
-      ...(req.command === undefined ? {} : { command: [...req.command] }),
-      env: { ...req.env },
-      payload,
-      config,
-      limits,
-      timeoutMs: req.timeoutMs,
-      labels: {},
-      ...(pkg === undefined ? {} : { code: pkg }),
-    }, deps.signal);
+    const prepared = await sandbox.prepare(
+      {
+        taskId: `exec-${randomBytes(6).toString('hex')}`,
+        image: req.image,
+        ...(req.command === undefined ? {} : { command: [...req.command] }),
+        env: { ...req.env },
+        payload,
+        config,
+        limits,
+        timeoutMs: req.timeoutMs,
+        labels: {},
+        ...(pkg === undefined ? {} : { code: pkg }),
+      },
+      deps.signal,
+    );
     // SIGINT/SIGTERM: the job is stopped (SIGTERM, grace, SIGKILL) and the outcome still printed.
     const onAbort = (): void => prepared.stop('cancelled');
     deps.signal.addEventListener('abort', onAbort, { once: true });

@@ -17,12 +17,7 @@ export interface ReadinessProbe {
   ready(signal: AbortSignal): Promise<ReadinessReport>;
 }
 
-export async function startHealthServer(
-  addr: { host: string; port: number },
-  metrics: RunnerMetrics,
-  probe: ReadinessProbe,
-  events: RunnerEvents,
-): Promise<{ close(): Promise<void> }> {
+export async function startHealthServer(addr: { host: string; port: number }, metrics: RunnerMetrics, probe: ReadinessProbe, events: RunnerEvents): Promise<{ close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {

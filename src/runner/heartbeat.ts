@@ -85,7 +85,8 @@ export class Heartbeat {
       const cursor = this.hooks.warmCursor?.();
       const res = await this.api.heartbeat(
         {
-          instance_id: this.instanceId, tasks: tasks.map((t) => ({ id: t.id, reservation_id: t.reservationId })),
+          instance_id: this.instanceId,
+          tasks: tasks.map((t) => ({ id: t.id, reservation_id: t.reservationId })),
           ...(cursor === undefined ? {} : { warm_cursor: cursor }),
         },
         AbortSignal.any([this.ctl.signal, AbortSignal.timeout(Math.max(2_000, this.intervalMs * 3))]),

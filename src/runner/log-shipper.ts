@@ -166,7 +166,8 @@ export class LogShipper {
     try {
       const n = await this.spool.read(buf, len, offset);
       const res = await this.o.api.appendLog(this.o.taskId, offset, buf.subarray(0, n), signal, {
-        retry: this.o.retry, reservationId: this.o.reservationId,
+        retry: this.o.retry,
+        reservationId: this.o.reservationId,
       });
       this.o.onShipped?.(n);
       const size = Math.min(Math.max(res.size, offset + n), this.spool.size);

@@ -19,7 +19,11 @@ export class Spool {
   private taken = 0;
 
   /** `onDurable` is called whenever more bytes can be read back. */
-  constructor(readonly file: string, private readonly blockBytes: number, private readonly onDurable: () => void) {}
+  constructor(
+    readonly file: string,
+    private readonly blockBytes: number,
+    private readonly onDurable: () => void,
+  ) {}
 
   async open(): Promise<void> {
     await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });

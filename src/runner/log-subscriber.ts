@@ -48,23 +48,27 @@ const RENDER: Renderers = {
   'engine.up': () => ({ level: 'info', msg: 'docker engine answers again; taking tasks' }),
   'engine.reap_failed': (e) => ({ level: 'warn', msg: 'could not remove leftovers after the engine came back', fields: { code: e.code } }),
   'config.warning': (e) => ({
-    level: 'warn', fields: e.detail,
-    msg: e.what === 'cluster_memory'
-      ? 'the cluster asks more memory per task than MEMORY_PER_JOB; tasks run with MEMORY_PER_JOB (a task needing more is killed: out of memory)'
-      : 'CONCURRENCY x MEMORY_PER_JOB is more than the memory for jobs; a task starts only when its memory is free',
+    level: 'warn',
+    fields: e.detail,
+    msg:
+      e.what === 'cluster_memory'
+        ? 'the cluster asks more memory per task than MEMORY_PER_JOB; tasks run with MEMORY_PER_JOB (a task needing more is killed: out of memory)'
+        : 'CONCURRENCY x MEMORY_PER_JOB is more than the memory for jobs; a task starts only when its memory is free',
   }),
   'task.reserved': (e) => ({ level: 'info', msg: 'task reserved', fields: { image: e.image } }),
   'task.refused': (e) => ({ level: 'warn', msg: 'task refused; it is not run', fields: { code: e.code, why: e.why } }),
   'task.starting': () => ({ level: 'debug', msg: 'task starting' }),
   'task.stopping': (e) => ({ level: 'info', msg: 'stopping task', fields: { reason: e.reason } }),
   'task.finished': (e) => ({
-    level: 'info', msg: 'task finished',
+    level: 'info',
+    msg: 'task finished',
     fields: { status: e.status, reason: e.reason, exit_code: e.exitCode, duration_ms: e.durationMs, log_size: e.logBytes, age_ms: e.ageMs },
   }),
   'task.unreported': (e) => ({ level: 'info', msg: 'task no longer ours; not reporting', fields: { reason: e.reason } }),
-  'task.report_failed': (e) => e.code === 'ERR_API_CONFLICT'
-    ? { level: 'warn', msg: 'finish refused: the reservation was superseded; dropping the report', fields: { status: e.status } }
-    : { level: 'error', msg: 'could not deliver the task outcome', fields: { status: e.status, code: e.code } },
+  'task.report_failed': (e) =>
+    e.code === 'ERR_API_CONFLICT'
+      ? { level: 'warn', msg: 'finish refused: the reservation was superseded; dropping the report', fields: { status: e.status } }
+      : { level: 'error', msg: 'could not deliver the task outcome', fields: { status: e.status, code: e.code } },
   'task.given_back': (e) => ({ level: 'info', msg: 'gave a task back', fields: { why: e.why } }),
   'task.give_back_failed': (e) => ({ level: 'warn', msg: 'could not give a task back; its lease will expire', fields: { code: e.code } }),
   'task.fenced': () => ({ level: 'warn', msg: 'lease could not be renewed in time; stopping the task (fencing)' }),
@@ -72,22 +76,32 @@ const RENDER: Renderers = {
   'task.released': () => ({ level: 'debug', msg: 'task slot free' }),
   'heartbeat.failed': (e) => ({ level: 'warn', msg: 'heartbeat failed; leases are renewed on the next beat', fields: { code: e.code, tasks: e.tasks } }),
   'runner.starting': (e) => ({
-    level: 'info', msg: 'iron-runner starting',
+    level: 'info',
+    msg: 'iron-runner starting',
     fields: {
-      version: e.version, instance_id: e.instanceId, cluster_id: e.clusterId, api: e.api, concurrency: e.concurrency, concurrency_from: e.concurrencyFrom,
-      memory_per_job: e.memoryPerJob, jobs_memory: e.jobsMemory, encrypted_payloads: e.encryptedPayloads,
+      version: e.version,
+      instance_id: e.instanceId,
+      cluster_id: e.clusterId,
+      api: e.api,
+      concurrency: e.concurrency,
+      concurrency_from: e.concurrencyFrom,
+      memory_per_job: e.memoryPerJob,
+      jobs_memory: e.jobsMemory,
+      encrypted_payloads: e.encryptedPayloads,
     },
   }),
-  'runner.signal': (e) => e.count === 1
-    ? { level: 'info', msg: 'signal received: draining (send it again to give running tasks back now)', fields: { signal: e.signal } }
-    : { level: 'warn', msg: 'second signal: giving running tasks back now', fields: { signal: e.signal } },
+  'runner.signal': (e) =>
+    e.count === 1
+      ? { level: 'info', msg: 'signal received: draining (send it again to give running tasks back now)', fields: { signal: e.signal } }
+      : { level: 'warn', msg: 'second signal: giving running tasks back now', fields: { signal: e.signal } },
   'runner.draining': (e) => ({ level: 'info', msg: 'draining: no new tasks; running tasks may finish', fields: { running: e.running, drain_timeout_ms: e.drainTimeoutMs } }),
   'runner.giving_back': (e) => ({ level: 'warn', msg: 'stopping running tasks and giving them back', fields: { tasks: e.tasks, why: e.why } }),
   'runner.drained': () => ({ level: 'info', msg: 'drained' }),
   'runner.stopped': () => ({ level: 'info', msg: 'iron-runner stopped cleanly' }),
   'image.warmed': (e) => ({ level: 'info', msg: 'image warmed', fields: { image: e.image, project_id: e.projectId, ms: e.ms } }),
   'image.warm_failed': (e) => ({
-    level: 'warn', msg: 'image warm-up failed',
+    level: 'warn',
+    msg: 'image warm-up failed',
     fields: { image: e.image, project_id: e.projectId, ...(e.reason === undefined ? {} : { reason: e.reason }), ...(e.code === undefined ? {} : { code: e.code }) },
   }),
   'code.downloaded': (e) => ({ level: 'info', msg: 'code package downloaded', fields: { sha256: e.sha256, bytes: e.bytes } }),
@@ -112,10 +126,15 @@ export function subscribeLog(events: RunnerEvents, log: Logger): () => void {
     const taskId = 'taskId' in e && typeof e.taskId === 'string' ? e.taskId : undefined;
     if (line !== undefined) {
       const component = COMPONENT[name];
-      log[line.level]({
-        event: name, ...(component === undefined ? {} : { component }),
-        ...(taskId === undefined ? {} : { task_id: taskId, ...tasks.get(taskId)?.labels }), ...line.fields,
-      }, line.msg);
+      log[line.level](
+        {
+          event: name,
+          ...(component === undefined ? {} : { component }),
+          ...(taskId === undefined ? {} : { task_id: taskId, ...tasks.get(taskId)?.labels }),
+          ...line.fields,
+        },
+        line.msg,
+      );
     }
     if (name === 'task.released' && taskId !== undefined) {
       const held = tasks.get(taskId);

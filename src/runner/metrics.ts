@@ -6,12 +6,17 @@ export class RunnerMetrics {
   readonly registry = new Registry();
   readonly tasks = new Counter({ name: 'iron_runner_tasks_total', help: 'Tasks finished, by reported outcome', labelNames: ['outcome'], registers: [this.registry] });
   readonly pickup = new Histogram({
-    name: 'iron_runner_pickup_seconds', help: 'Reserve answer to container create call',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: [this.registry],
+    name: 'iron_runner_pickup_seconds',
+    help: 'Reserve answer to container create call',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
   });
   readonly runDuration = new Histogram({
-    name: 'iron_runner_task_duration_seconds', help: 'Container run time by outcome', labelNames: ['outcome'],
-    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600], registers: [this.registry],
+    name: 'iron_runner_task_duration_seconds',
+    help: 'Container run time by outcome',
+    labelNames: ['outcome'],
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [this.registry],
   });
   readonly slotsBusy = new Gauge({ name: 'iron_runner_slots_busy', help: 'Tasks held by this runner', registers: [this.registry] });
   readonly slotsTotal = new Gauge({ name: 'iron_runner_slots_total', help: 'Configured concurrency', registers: [this.registry] });

@@ -56,12 +56,13 @@ export type Decision =
   | { action: 'none'; why: 'lost' | 'fenced' | 'reservation gone'; engineDown: false; refused: Refusal | undefined };
 
 /** The task never ran, and why (the `task.refused` event). */
-export interface Refusal { code: string; why: string }
+export interface Refusal {
+  code: string;
+  why: string;
+}
 
 /** What a run ended with, before the stop reason is applied. */
-type Ending =
-  | (Measured & { status: TaskEndStatus; giveBack: boolean; engineDown: boolean; refused?: Refusal })
-  | { gone: true; refused?: Refusal };
+type Ending = (Measured & { status: TaskEndStatus; giveBack: boolean; engineDown: boolean; refused?: Refusal }) | { gone: true; refused?: Refusal };
 
 export function decide(end: RunEnd, stop: StopReason | undefined, ctx: DecideContext): Decision {
   // Another runner may hold the task now: whatever happened, it is not ours to report.

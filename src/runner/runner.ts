@@ -3,9 +3,7 @@
 // tasks finish; only after DRAIN_TIMEOUT (or a second signal) are they stopped and given back.
 import path from 'node:path';
 import PQueue from 'p-queue';
-import {
-  AUTH_BACKOFF, DELIVER_RETRY, NO_RETRY, POLL_BACKOFF, SHORT_RETRY, backoff, type ReservedTask, type RunnerApi, type RunnerCluster,
-} from '../api/index.js';
+import { AUTH_BACKOFF, DELIVER_RETRY, NO_RETRY, POLL_BACKOFF, SHORT_RETRY, backoff, type ReservedTask, type RunnerApi, type RunnerCluster } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
 import { formatSize } from '../config/units.js';
 import { errorCodeOf, isIronError, toError } from '../errors.js';
@@ -57,21 +55,27 @@ export class Runner {
   constructor(private readonly d: RunnerDeps) {
     this.codeCache = d.codeCache ?? createCodeCache(path.join(d.config.jobsDir, 'code-cache'), d.config, d.events);
     this.slots = new PQueue({ concurrency: d.config.concurrency });
-    this.heartbeat = new Heartbeat(d.api, d.instanceId, {
-      tasks: () => this.active.values(),
-      cancel: (id, rid) => this.held(id, rid)?.stop('cancel'),
-      lost: (id, rid) => this.held(id, rid)?.stop('lost'),
-      fence: (id, rid) => {
-        const run = this.held(id, rid);
-        if (run === undefined) return;
-        d.events.emit('task.fenced', { taskId: id });
-        run.stop('fenced');
+    this.heartbeat = new Heartbeat(
+      d.api,
+      d.instanceId,
+      {
+        tasks: () => this.active.values(),
+        cancel: (id, rid) => this.held(id, rid)?.stop('cancel'),
+        lost: (id, rid) => this.held(id, rid)?.stop('lost'),
+        fence: (id, rid) => {
+          const run = this.held(id, rid);
+          if (run === undefined) return;
+          d.events.emit('task.fenced', { taskId: id });
+          run.stop('fenced');
+        },
+        warmCursor: () => (d.config.prePull ? this.warmer.cursor : undefined),
+        warm: (answer) => {
+          if (!this.draining) this.warmer.take(answer);
+        },
       },
-      warmCursor: () => (d.config.prePull ? this.warmer.cursor : undefined),
-      warm: (answer) => {
-        if (!this.draining) this.warmer.take(answer);
-      },
-    }, d.events, d.metrics);
+      d.events,
+      d.metrics,
+    );
     d.metrics.slotsTotal.set(d.config.concurrency);
     this.warmer = new Warmer(d.sandbox, d.events);
   }
@@ -203,9 +207,19 @@ export class Runner {
   private async giveBack(tasks: ReadonlyArray<{ taskId: string; reservationId: string }>, why: string, signal = this.hardStopCtl.signal): Promise<void> {
     for (const t of tasks) {
       try {
-        await this.d.api.finish(t.taskId, {
-          reservation_id: t.reservationId, status: 'requeue', exit_code: null, msg: why, duration_ms: 0, log_size: 0,
-        }, signal, { retry: SHORT_RETRY });
+        await this.d.api.finish(
+          t.taskId,
+          {
+            reservation_id: t.reservationId,
+            status: 'requeue',
+            exit_code: null,
+            msg: why,
+            duration_ms: 0,
+            log_size: 0,
+          },
+          signal,
+          { retry: SHORT_RETRY },
+        );
         this.d.events.emit('task.given_back', { taskId: t.taskId, why });
       } catch (err) {
         // Superseded or unreachable: the lease expiry on the server requeues it anyway.
@@ -278,15 +292,24 @@ export class Runner {
         continue;
       }
       try {
-        const res = await this.d.api.reserve({
-          instance_id: this.d.instanceId, n: free, wait: this.d.config.pollWaitS,
-          ...(this.d.config.prePull ? { warm_cursor: this.warmer.cursor } : {}),
-        }, signal);
+        const res = await this.d.api.reserve(
+          {
+            instance_id: this.d.instanceId,
+            n: free,
+            wait: this.d.config.pollWaitS,
+            ...(this.d.config.prePull ? { warm_cursor: this.warmer.cursor } : {}),
+          },
+          signal,
+        );
         this.apiAnswered();
         failures = 0;
         this.heartbeat.intervalMs = res.heartbeat_interval_ms;
         // An answer that raced the drain signal: those tasks were never started here; hand them back.
-        if (this.draining) await this.giveBack(res.tasks.map((t) => ({ taskId: t.id, reservationId: t.reservation_id })), 'runner draining');
+        if (this.draining)
+          await this.giveBack(
+            res.tasks.map((t) => ({ taskId: t.id, reservationId: t.reservation_id })),
+            'runner draining',
+          );
         else {
           for (const task of res.tasks) this.launch(task);
           this.warmer.take(res);
@@ -305,8 +328,15 @@ export class Runner {
 
   private launch(task: ReservedTask): void {
     const run = new TaskRun(task, {
-      api: this.d.api, sandbox: this.d.sandbox, config: this.d.config, log: this.d.log, events: this.d.events, metrics: this.d.metrics,
-      spoolDir: this.d.spoolDir, deliverRetry: DELIVER_RETRY, hardStop: this.hardStopCtl.signal,
+      api: this.d.api,
+      sandbox: this.d.sandbox,
+      config: this.d.config,
+      log: this.d.log,
+      events: this.d.events,
+      metrics: this.d.metrics,
+      spoolDir: this.d.spoolDir,
+      deliverRetry: DELIVER_RETRY,
+      hardStop: this.hardStopCtl.signal,
       onEngineFailure: () => this.engineFailed(),
       codeCache: this.codeCache,
     });

@@ -26,7 +26,9 @@ export function createCodeCache(dir: string, config: Readonly<RunnerConfig>, eve
 
 /** Undefined for image-only tasks. Throws ERR_CODE_* / ERR_ZIP_* (task error) or API errors. */
 export async function loadTaskCode(
-  task: ReservedTask, deps: { api: RunnerApi; cache: CodeCache; config: Readonly<RunnerConfig>; metrics: RunnerMetrics }, signal: AbortSignal,
+  task: ReservedTask,
+  deps: { api: RunnerApi; cache: CodeCache; config: Readonly<RunnerConfig>; metrics: RunnerMetrics },
+  signal: AbortSignal,
 ): Promise<TaskCode | undefined> {
   const ref = task.code_package;
   if (ref === undefined) return undefined;
@@ -35,7 +37,8 @@ export async function loadTaskCode(
   try {
     const pkg = await openPackage(cached.path, deps.config.zipLimits);
     return {
-      files: pkg, ref,
+      files: pkg,
+      ref,
       close: () => {
         pkg.close();
         cached.release();

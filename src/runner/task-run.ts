@@ -62,7 +62,10 @@ export class TaskRun implements LeasedTask {
   private removal: Promise<void> | undefined;
   private reported = false;
 
-  constructor(private readonly task: ReservedTask, private readonly deps: TaskRunDeps) {
+  constructor(
+    private readonly task: ReservedTask,
+    private readonly deps: TaskRunDeps,
+  ) {
     this.id = task.id;
     this.reservationId = task.reservation_id;
     const serverLease = Date.parse(task.lease_expires_at) - Date.now();
@@ -95,10 +98,19 @@ export class TaskRun implements LeasedTask {
 
   async run(): Promise<void> {
     this.emit('task.reserved', {
-      taskId: this.id, reservationId: this.reservationId, image: this.task.image ?? '', codeName: this.task.code_name, attempt: this.task.attempt,
+      taskId: this.id,
+      reservationId: this.reservationId,
+      image: this.task.image ?? '',
+      codeName: this.task.code_name,
+      attempt: this.task.attempt,
     });
     const shipper = new LogShipper({
-      api: this.deps.api, taskId: this.id, reservationId: this.reservationId, spoolDir: this.deps.spoolDir, log: this.log, retry: this.deps.deliverRetry,
+      api: this.deps.api,
+      taskId: this.id,
+      reservationId: this.reservationId,
+      spoolDir: this.deps.spoolDir,
+      log: this.log,
+      retry: this.deps.deliverRetry,
       onShipped: (n) => this.deps.metrics.logBytes.inc(n),
     });
     try {
@@ -174,7 +186,10 @@ export class TaskRun implements LeasedTask {
     if (prepared.runnable) {
       this.deps.metrics.pickup.observe((performance.now() - this.reservedAt) / 1000);
       // Overlaps the container's create, attach and input fill (prepare.ts); the job starts only after.
-      const refusal = await this.deps.api.start(this.id, this.reservationId, this.ctl.signal, { retry: SHORT_RETRY }).then(() => undefined, (err: unknown) => ({ err }));
+      const refusal = await this.deps.api.start(this.id, this.reservationId, this.ctl.signal, { retry: SHORT_RETRY }).then(
+        () => undefined,
+        (err: unknown) => ({ err }),
+      );
       // Refused because the runner stopped the task: the stop made the prepared task's outcome.
       if (refusal !== undefined && !this.ctl.signal.aborted) {
         void this.remove(prepared);
@@ -223,14 +238,25 @@ export class TaskRun implements LeasedTask {
       const msg = status === 'complete' ? '' : d.msg;
       const durationMs = Math.round(d.durationMs);
       const body: FinishRequest = {
-        reservation_id: this.reservationId, status, exit_code: d.exitCode, msg, duration_ms: durationMs, log_size: logSize,
+        reservation_id: this.reservationId,
+        status,
+        exit_code: d.exitCode,
+        msg,
+        duration_ms: durationMs,
+        log_size: logSize,
         ...(d.truncated || shipper?.truncated === true ? { log_truncated: true } : {}),
       };
       await this.deps.api.finish(this.id, body, signal, { retry: this.deps.deliverRetry });
       if (d.action === 'give-back') this.emit('task.given_back', { taskId: this.id, why: d.why });
       else {
         this.emit('task.finished', {
-          taskId: this.id, status: d.status, reason: msg, exitCode: d.exitCode, durationMs, logBytes: logSize, ageMs: this.state.age(),
+          taskId: this.id,
+          status: d.status,
+          reason: msg,
+          exitCode: d.exitCode,
+          durationMs,
+          logBytes: logSize,
+          ageMs: this.state.age(),
         });
       }
     } catch (err) {

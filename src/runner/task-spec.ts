@@ -8,7 +8,6 @@ import { splitCommand } from './command.js';
 import { taskLimits } from './limits.js';
 import { MAX_TIMEOUT_S } from '../protocol/limits.js';
 
-
 export function buildTaskSpec(task: ReservedTask, payload: Buffer, config: Readonly<RunnerConfig>): TaskSpec {
   const timeoutS = task.timeout > 0 && task.timeout <= MAX_TIMEOUT_S ? task.timeout : MAX_TIMEOUT_S;
   const limits = taskLimits(task, config);

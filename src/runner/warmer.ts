@@ -16,7 +16,10 @@ export class Warmer {
   private readonly queued = new Set<string>();
   private readonly ctl = new AbortController();
 
-  constructor(private readonly sandbox: Sandbox, private readonly events: RunnerEvents) {}
+  constructor(
+    private readonly sandbox: Sandbox,
+    private readonly events: RunnerEvents,
+  ) {}
 
   take(res: WarmAnswer): void {
     if (res.warm_cursor !== undefined) this.cursor = res.warm_cursor;

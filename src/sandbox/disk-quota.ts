@@ -8,17 +8,20 @@ import { inertContainerBody } from './inert-container.js';
 import { objectLabels } from './labels.js';
 import type { SandboxCapabilities } from './types.js';
 
-export async function detectDiskQuota(
-  engine: ContainerEngine, info: EngineInfo, probeImage: string | undefined, instanceId: string, signal: AbortSignal,
-): Promise<SandboxCapabilities['diskQuota']> {
+export async function detectDiskQuota(engine: ContainerEngine, info: EngineInfo, probeImage: string | undefined, instanceId: string, signal: AbortSignal): Promise<SandboxCapabilities['diskQuota']> {
   const driver = info.storageDriver;
   if (driver === 'btrfs' || driver === 'zfs') return 'storage-opt';
   if (driver !== 'overlay2' || info.backingFs !== 'xfs' || probeImage === undefined) return 'fallback';
   let id: string | undefined;
   try {
-    id = await engine.containerCreate(inertContainerBody({
-      image: probeImage, labels: objectLabels(instanceId, 'storage-probe', 'input-helper', {}), storageOpt: { size: '16M' },
-    }), signal);
+    id = await engine.containerCreate(
+      inertContainerBody({
+        image: probeImage,
+        labels: objectLabels(instanceId, 'storage-probe', 'input-helper', {}),
+        storageOpt: { size: '16M' },
+      }),
+      signal,
+    );
     return 'storage-opt';
   } catch (err) {
     if (statusOf(err) !== undefined) return 'fallback';

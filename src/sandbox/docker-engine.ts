@@ -7,10 +7,7 @@ import { EngineLiveness, type LivenessOptions } from './engine-liveness.js';
 import { openStream, readEventActions, readPullProgress, readWaitStatus } from './engine-streams.js';
 import { safeModem } from './engine-transport.js';
 import { imageRefProblem } from '../protocol/image-ref.js';
-import type {
-  ContainerCreateBody, ContainerEngine, ContainerState, ContainerSummary, EngineInfo, ImageInfo, NetworkInfo,
-  RegistryAuth, VolumeSummary,
-} from './engine.js';
+import type { ContainerCreateBody, ContainerEngine, ContainerState, ContainerSummary, EngineInfo, ImageInfo, NetworkInfo, RegistryAuth, VolumeSummary } from './engine.js';
 
 export interface DockerEngineOptions {
   /** Unix socket path; default /var/run/docker.sock. */
@@ -31,7 +28,8 @@ export const DEFAULT_LIVENESS: Readonly<LivenessOptions> = Object.freeze({ inter
 
 export function createDockerEngine(opts: DockerEngineOptions = {}): ContainerEngine {
   return new DockerEngine(new Docker({ modem: safeModem(dockerodeOptions(opts)) } as unknown as Docker.DockerOptions), opts.callTimeoutMs ?? DEFAULT_ENGINE_CALL_TIMEOUT_MS, {
-    ...DEFAULT_LIVENESS, ...opts.liveness,
+    ...DEFAULT_LIVENESS,
+    ...opts.liveness,
   });
 }
 
@@ -63,17 +61,25 @@ function checkRef(ref: string): void {
 const labelFilters = (labels: string[]): string => JSON.stringify({ label: labels });
 
 // @types/dockerode lags dockerode 5: these calls accept { abortSignal } at runtime but not in the types.
-interface WithSignal { abortSignal: AbortSignal }
+interface WithSignal {
+  abortSignal: AbortSignal;
+}
 interface LooseDocker {
   ping(opts: WithSignal): Promise<unknown>;
   info(opts: WithSignal): Promise<unknown>;
 }
-interface LooseModem { dial(opts: Record<string, unknown>, cb: (err: unknown, res: unknown) => void): void }
+interface LooseModem {
+  dial(opts: Record<string, unknown>, cb: (err: unknown, res: unknown) => void): void;
+}
 
 class DockerEngine implements ContainerEngine {
   private readonly liveness: EngineLiveness;
 
-  constructor(private readonly docker: Docker, private readonly deadlineMs: number, liveness: LivenessOptions) {
+  constructor(
+    private readonly docker: Docker,
+    private readonly deadlineMs: number,
+    liveness: LivenessOptions,
+  ) {
     this.liveness = new EngineLiveness((signal) => this.ping(signal), liveness);
   }
 
@@ -98,9 +104,17 @@ class DockerEngine implements ContainerEngine {
   }
 
   async containerEvents(id: string, sinceSec: number, untilSec: number, signal: AbortSignal): Promise<string[]> {
-    const stream = await this.stream('events', signal, async (s) => (await this.docker.getEvents({
-      since: sinceSec, until: untilSec, filters: { type: ['container'], container: [id] }, abortSignal: s,
-    } as Docker.GetEventsOptions)) as unknown as Readable);
+    const stream = await this.stream(
+      'events',
+      signal,
+      async (s) =>
+        (await this.docker.getEvents({
+          since: sinceSec,
+          until: untilSec,
+          filters: { type: ['container'], container: [id] },
+          abortSignal: s,
+        } as Docker.GetEventsOptions)) as unknown as Readable,
+    );
     return call('events', signal, () => readEventActions(stream));
   }
 
@@ -113,7 +127,9 @@ class DockerEngine implements ContainerEngine {
   info(signal: AbortSignal): Promise<EngineInfo> {
     return this.call('info', signal, async (s) => {
       const i = (await (this.docker as unknown as LooseDocker).info({ abortSignal: s })) as {
-        Driver?: string; DriverStatus?: Array<[string, string]>; ServerVersion?: string;
+        Driver?: string;
+        DriverStatus?: Array<[string, string]>;
+        ServerVersion?: string;
       };
       const backing = (i.DriverStatus ?? []).find(([k]) => k === 'Backing Filesystem');
       return { storageDriver: i.Driver ?? '', backingFs: backing?.[1] ?? '', serverVersion: i.ServerVersion ?? '' };
@@ -125,8 +141,11 @@ class DockerEngine implements ContainerEngine {
     try {
       const i = await this.call('image inspect', signal, (s) => this.dialJson<Docker.ImageInspectInfo>(`/images/${ref}/json`, { 200: true, 404: 'no such image', 500: 'server error' }, s));
       return {
-        id: i.Id, size: i.Size, volumes: Object.keys(i.Config?.Volumes ?? {}),
-        entrypoint: asArgv(i.Config?.Entrypoint), cmd: asArgv(i.Config?.Cmd),
+        id: i.Id,
+        size: i.Size,
+        volumes: Object.keys(i.Config?.Volumes ?? {}),
+        entrypoint: asArgv(i.Config?.Entrypoint),
+        cmd: asArgv(i.Config?.Cmd),
       };
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
@@ -156,7 +175,9 @@ class DockerEngine implements ContainerEngine {
       // `_query`/`_body` are docker-modem's split: only the name goes into the query.
       const { name, ...rest } = body;
       const c = await this.docker.createContainer({
-        _query: name === undefined ? {} : { name }, _body: rest, abortSignal: s,
+        _query: name === undefined ? {} : { name },
+        _body: rest,
+        abortSignal: s,
       } as unknown as Docker.ContainerCreateOptions);
       return c.id;
     });
@@ -200,16 +221,28 @@ class DockerEngine implements ContainerEngine {
    * response is read here as a stream and a connection closed before its end is the engine's loss.
    */
   async containerWait(id: string, signal: AbortSignal): Promise<number> {
-    const body = await this.stream('container wait', signal, (s) => new Promise<Readable>((resolve, reject) => {
-      const modem = this.docker.modem as unknown as LooseModem;
-      modem.dial({
-        path: `/containers/${encodeURIComponent(id)}/wait?`, method: 'POST', isStream: true, abortSignal: s, options: {},
-        statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
-      }, (err, res) => {
-        if (err !== null && err !== undefined) reject(toError(err));
-        else resolve(res as Readable);
-      });
-    }));
+    const body = await this.stream(
+      'container wait',
+      signal,
+      (s) =>
+        new Promise<Readable>((resolve, reject) => {
+          const modem = this.docker.modem as unknown as LooseModem;
+          modem.dial(
+            {
+              path: `/containers/${encodeURIComponent(id)}/wait?`,
+              method: 'POST',
+              isStream: true,
+              abortSignal: s,
+              options: {},
+              statusCodes: { 200: true, 400: 'bad parameter', 404: 'no such container', 500: 'server error' },
+            },
+            (err, res) => {
+              if (err !== null && err !== undefined) reject(toError(err));
+              else resolve(res as Readable);
+            },
+          );
+        }),
+    );
     return call('container wait', signal, () => readWaitStatus(body, signal));
   }
 
@@ -217,8 +250,12 @@ class DockerEngine implements ContainerEngine {
     return this.call('container inspect', signal, async (s) => {
       const i = await this.docker.getContainer(id).inspect({ abortSignal: s });
       return {
-        status: i.State.Status, running: i.State.Running, oomKilled: i.State.OOMKilled, exitCode: i.State.ExitCode,
-        error: i.State.Error, imageId: i.Image,
+        status: i.State.Status,
+        running: i.State.Running,
+        oomKilled: i.State.OOMKilled,
+        exitCode: i.State.ExitCode,
+        error: i.State.Error,
+        imageId: i.Image,
       };
     });
   }
@@ -289,7 +326,10 @@ class DockerEngine implements ContainerEngine {
   networkCreate(name: string, bridgeName: string, labels: Record<string, string>, signal: AbortSignal): Promise<NetworkInfo> {
     return this.call('network create', signal, async (s) => {
       const n = await this.docker.createNetwork({
-        Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: labels,
+        Name: name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: labels,
         Options: { 'com.docker.network.bridge.name': bridgeName },
         abortSignal: s,
       });
@@ -316,7 +356,10 @@ class DockerEngine implements ContainerEngine {
 }
 
 interface RawNetwork {
-  Id: string; Name: string; Labels?: Record<string, string> | null; Options?: Record<string, string> | null;
+  Id: string;
+  Name: string;
+  Labels?: Record<string, string> | null;
+  Options?: Record<string, string> | null;
 }
 
 function toNetworkInfo(n: RawNetwork): NetworkInfo {

@@ -62,7 +62,8 @@ export function engineError(op: string, err: unknown, signal?: AbortSignal): Iro
 /** The call passed its deadline: the engine is hung or overloaded (retryable: the task is given back). */
 export function deadlineError(op: string, deadlineMs: number, cause: unknown): IronError {
   return new IronError('ERR_ENGINE_TIMEOUT', `docker ${op} did not answer within ${deadlineMs} ms`, {
-    cause, details: { op, deadline_ms: deadlineMs },
+    cause,
+    details: { op, deadline_ms: deadlineMs },
   });
 }
 

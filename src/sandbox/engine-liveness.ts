@@ -22,7 +22,10 @@ export class EngineLiveness {
   private timer: NodeJS.Timeout | undefined;
   private missed = 0;
 
-  constructor(private readonly ping: (signal: AbortSignal) => Promise<void>, private readonly opts: LivenessOptions) {}
+  constructor(
+    private readonly ping: (signal: AbortSignal) => Promise<void>,
+    private readonly opts: LivenessOptions,
+  ) {}
 
   /** Watches a stream until it closes (or until the returned function is called). */
   watch(stream: Destroyable & { once(event: 'close', fn: () => void): unknown }): () => void {

@@ -6,9 +6,7 @@ import { abortError, toError } from '../errors.js';
 import { call, deadlineError } from './engine-errors.js';
 import type { EngineLiveness } from './engine-liveness.js';
 
-export async function openStream<T extends Readable>(
-  op: string, signal: AbortSignal, deadlineMs: number, liveness: EngineLiveness, open: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
+export async function openStream<T extends Readable>(op: string, signal: AbortSignal, deadlineMs: number, liveness: EngineLiveness, open: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const headers = new AbortController();
   const timer = setTimeout(() => headers.abort(), deadlineMs);
   try {
@@ -53,7 +51,10 @@ export function readWaitStatus(body: Readable, signal: AbortSignal): Promise<num
 export async function readEventActions(stream: Readable): Promise<string[]> {
   const chunks: Buffer[] = [];
   for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks).toString().split('\n').filter((l) => l.trim() !== '')
+  return Buffer.concat(chunks)
+    .toString()
+    .split('\n')
+    .filter((l) => l.trim() !== '')
     .map((l) => (JSON.parse(l) as { Action?: string }).Action ?? '');
 }
 

@@ -26,8 +26,7 @@ interface DialContext {
 interface ModemInternals {
   protocol: string;
   buildRequest(options: RequestOptions, context: DialContext, data: unknown, callback: Callback): void;
-  buildPayload(err: unknown, isStream: boolean, statusCodes: Record<number, unknown>, openStdin: boolean,
-    req: unknown, res: unknown, json: unknown, cb: Callback): void;
+  buildPayload(err: unknown, isStream: boolean, statusCodes: Record<number, unknown>, openStdin: boolean, req: unknown, res: unknown, json: unknown, cb: Callback): void;
 }
 
 /** The engine hung up before the response was complete. */

@@ -29,7 +29,12 @@ export interface RegistryAuth {
 }
 
 /** A volume, or a directory of the engine's host (only the runner's own per-task input dir). */
-export interface ContainerMount { Type: 'volume' | 'bind'; Source: string; Target: string; ReadOnly: boolean }
+export interface ContainerMount {
+  Type: 'volume' | 'bind';
+  Source: string;
+  Target: string;
+  ReadOnly: boolean;
+}
 
 /** The subset of Docker's container-create body the sandbox uses (Engine API v1.41 field names). */
 export interface ContainerCreateBody {

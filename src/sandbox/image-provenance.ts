@@ -10,7 +10,11 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { RegistryAuth } from './engine.js';
 
-interface Saved { version: 1; repos: string[]; ids: Record<string, string> }
+interface Saved {
+  version: 1;
+  repos: string[];
+  ids: Record<string, string>;
+}
 
 /** At most this many private images are remembered (oldest forgotten first); plenty for one engine. */
 const MAX_IDS = 10_000;
@@ -38,7 +42,11 @@ export function isIdRef(ref: string, imageId: string): boolean {
 
 /** The scope a verification holds for: the project and the exact credential it presented. */
 export function scopeKey(scope: string, auth: RegistryAuth | undefined): string {
-  const h = createHash('sha256').update(scope).update('\0').update(JSON.stringify(auth ?? null)).digest('hex');
+  const h = createHash('sha256')
+    .update(scope)
+    .update('\0')
+    .update(JSON.stringify(auth ?? null))
+    .digest('hex');
   return h.slice(0, 32);
 }
 
@@ -49,7 +57,10 @@ export class ImageProvenance {
   private readonly verified = new Map<string, Set<string>>();
   private saving: Promise<void> = Promise.resolve();
 
-  constructor(private readonly file: string | undefined, private readonly log: Logger) {}
+  constructor(
+    private readonly file: string | undefined,
+    private readonly log: Logger,
+  ) {}
 
   async load(signal: AbortSignal): Promise<void> {
     if (this.file === undefined) return;
@@ -107,14 +118,16 @@ export class ImageProvenance {
     const file = this.file;
     if (file === undefined) return Promise.resolve();
     const body: Saved = { version: 1, repos: [...this.repos], ids: Object.fromEntries(this.ids) };
-    this.saving = this.saving.then(async () => {
-      const tmp = `${file}.tmp`;
-      await writeFile(tmp, JSON.stringify(body), { mode: 0o600, signal: AbortSignal.timeout(10_000) });
-      await rename(tmp, file);
-    }).catch((err: unknown) => {
-      // The record in memory still holds; only a restart before the next successful save forgets it.
-      this.log.warn({ err, file }, 'private image record not saved');
-    });
+    this.saving = this.saving
+      .then(async () => {
+        const tmp = `${file}.tmp`;
+        await writeFile(tmp, JSON.stringify(body), { mode: 0o600, signal: AbortSignal.timeout(10_000) });
+        await rename(tmp, file);
+      })
+      .catch((err: unknown) => {
+        // The record in memory still holds; only a restart before the next successful save forgets it.
+        this.log.warn({ err, file }, 'private image record not saved');
+      });
     return this.saving;
   }
 }

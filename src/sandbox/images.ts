@@ -14,11 +14,13 @@ import type { ContainerEngine, RegistryAuth } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 import { scopeKey, type ImageProvenance } from './image-provenance.js';
 
-export type EnsureResult =
-  | { ok: true; imageId: string; volumes: string[]; entrypoint: string[] | null; cmd: string[] | null }
-  | { ok: false; msg: string };
+export type EnsureResult = { ok: true; imageId: string; volumes: string[]; entrypoint: string[] | null; cmd: string[] | null } | { ok: false; msg: string };
 
-interface SharedPull { ctl: AbortController; waiters: number; done: Promise<string | undefined> }
+interface SharedPull {
+  ctl: AbortController;
+  waiters: number;
+  done: Promise<string | undefined>;
+}
 
 interface Entry {
   ref: string;
@@ -67,7 +69,7 @@ export class ImageCache {
       const checkRef = this.provenance.checkRef(ref, info.id);
       const failed = await this.pullOnce(checkRef, auth, key, signal);
       if (failed !== undefined) {
-        this.log.warn({ image: ref, scope }, 'cached private image refused: this project\'s registry credentials did not pull it');
+        this.log.warn({ image: ref, scope }, "cached private image refused: this project's registry credentials did not pull it");
         return { ok: false, msg: `image ${ref} came from a private registry and this project's credentials could not pull it: ${failed}` };
       }
       // The pull may have moved the tag to a newer image; that one is what this task runs.
@@ -181,4 +183,3 @@ export class ImageCache {
     return [...this.entries.values()].sort((a, b) => b.lastUsed - a.lastUsed).map(({ ref, size, inUse }) => ({ ref, size, inUse }));
   }
 }
-

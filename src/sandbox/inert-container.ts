@@ -13,14 +13,31 @@ export interface InertContainer {
 
 export function inertContainerBody(c: InertContainer): ContainerCreateBody {
   return {
-    Image: c.image, Cmd: ['/iron-never-runs'], Env: [], Labels: c.labels,
-    AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false, NetworkDisabled: true,
+    Image: c.image,
+    Cmd: ['/iron-never-runs'],
+    Env: [],
+    Labels: c.labels,
+    AttachStdout: false,
+    AttachStderr: false,
+    AttachStdin: false,
+    OpenStdin: false,
+    Tty: false,
+    NetworkDisabled: true,
     HostConfig: {
-      Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 1, ReadonlyRootfs: true,
+      Init: false,
+      Memory: 0,
+      MemorySwap: 0,
+      PidsLimit: 1,
+      ReadonlyRootfs: true,
       ...(c.mounts === undefined ? {} : { Mounts: c.mounts }),
       ...(c.storageOpt === undefined ? {} : { StorageOpt: c.storageOpt }),
-      NetworkMode: 'none', SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'], CapAdd: [], Privileged: false,
-      LogConfig: { Type: 'none', Config: {} }, AutoRemove: false,
+      NetworkMode: 'none',
+      SecurityOpt: ['no-new-privileges'],
+      CapDrop: ['ALL'],
+      CapAdd: [],
+      Privileged: false,
+      LogConfig: { Type: 'none', Config: {} },
+      AutoRemove: false,
     },
   };
 }

@@ -51,9 +51,10 @@ export function inputArchive(payload: Buffer, config: string, code?: CodeFiles):
   const mtime = new Date();
   const head = { uid: 0, gid: 0, mtime };
   void (async () => {
-    const put = (header: Partial<tar.Header> & { name: string }, body: Buffer = Buffer.alloc(0)): Promise<void> => new Promise((resolve, reject) => {
-      pack.entry({ ...head, ...header }, body, (err) => (err ? reject(err) : resolve()));
-    });
+    const put = (header: Partial<tar.Header> & { name: string }, body: Buffer = Buffer.alloc(0)): Promise<void> =>
+      new Promise((resolve, reject) => {
+        pack.entry({ ...head, ...header }, body, (err) => (err ? reject(err) : resolve()));
+      });
     await put({ name: 'payload', mode: 0o444, type: 'file', size: payload.length }, payload);
     const cfg = Buffer.from(config, 'utf8');
     await put({ name: 'config', mode: 0o444, type: 'file', size: cfg.length }, cfg);

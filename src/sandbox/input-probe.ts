@@ -14,9 +14,7 @@ import { objectLabels } from './labels.js';
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string };
 
-export async function probeBindInput(
-  engine: ContainerEngine, root: string, image: string, instanceId: string, signal: AbortSignal,
-): Promise<ProbeResult> {
+export async function probeBindInput(engine: ContainerEngine, root: string, image: string, instanceId: string, signal: AbortSignal): Promise<ProbeResult> {
   const nonce = randomBytes(16).toString('hex');
   const dir = path.join(root, `probe-${nonce.slice(0, 12)}`);
   await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -24,10 +22,14 @@ export async function probeBindInput(
   try {
     await writeFile(path.join(dir, 'nonce'), nonce, { mode: 0o444 });
     try {
-      id = await engine.containerCreate(inertContainerBody({
-        image, labels: objectLabels(instanceId, 'input-probe', 'input-helper', {}),
-        mounts: [{ Type: 'bind', Source: dir, Target: '/iron-probe', ReadOnly: true }],
-      }), signal);
+      id = await engine.containerCreate(
+        inertContainerBody({
+          image,
+          labels: objectLabels(instanceId, 'input-probe', 'input-helper', {}),
+          mounts: [{ Type: 'bind', Source: dir, Target: '/iron-probe', ReadOnly: true }],
+        }),
+        signal,
+      );
     } catch (err) {
       return refusal(err);
     }

@@ -34,7 +34,10 @@ export class VolumeInput implements JobInput {
     const filled = (async () => {
       await engine.containerPutArchive(helper, '/in', inputArchive(req.payload, req.config, req.code), signal);
     })();
-    const helperGone = filled.then(noop, noop).then(() => engine.containerRemove(helper, AbortSignal.timeout(CLEANUP_MS))).catch(noop);
+    const helperGone = filled
+      .then(noop, noop)
+      .then(() => engine.containerRemove(helper, AbortSignal.timeout(CLEANUP_MS)))
+      .catch(noop);
     return {
       mount: { Type: 'volume', Source: volume, Target: INPUT_DIR, ReadOnly: true },
       filled,
@@ -48,8 +51,12 @@ export class VolumeInput implements JobInput {
 
 /** Never started; it mounts the volume writable so the engine can put the files (a read-only mount refuses puts). */
 function createHelper(req: InputRequest, volume: string, signal: AbortSignal): Promise<string> {
-  return req.engine.containerCreate(inertContainerBody({
-    image: req.image, labels: objectLabels(req.instanceId, req.taskId, 'input-helper', req.labels),
-    mounts: [{ Type: 'volume', Source: volume, Target: '/in', ReadOnly: false }],
-  }), signal);
+  return req.engine.containerCreate(
+    inertContainerBody({
+      image: req.image,
+      labels: objectLabels(req.instanceId, req.taskId, 'input-helper', req.labels),
+      mounts: [{ Type: 'volume', Source: volume, Target: '/in', ReadOnly: false }],
+    }),
+    signal,
+  );
 }

@@ -34,8 +34,7 @@ const CLEANUP_MS = 30_000;
 export async function prepareTask(ctx: RunContext, task: TaskSpec, signal: AbortSignal): Promise<PreparedTask> {
   const t0 = performance.now();
   const wallT0 = Date.now();
-  const ended = (kind: 'refused' | 'cancelled', reason: string, cleanups: Cleanup[] = []): PreparedTask =>
-    TaskContainer.ended({ kind, reason, exitCode: null }, t0, cleanups, ctx.log);
+  const ended = (kind: 'refused' | 'cancelled', reason: string, cleanups: Cleanup[] = []): PreparedTask => TaskContainer.ended({ kind, reason, exitCode: null }, t0, cleanups, ctx.log);
   const failed = (err: unknown, cleanups: Cleanup[] = []): PreparedTask =>
     TaskContainer.ended({ kind: 'failed', error: toError(err), engineAsked: false, reason: toError(err).message, exitCode: null }, t0, cleanups, ctx.log);
   try {
@@ -76,16 +75,28 @@ export async function prepareTask(ctx: RunContext, task: TaskSpec, signal: Abort
 
   const release = ctx.images.acquire(spec.image);
   // Removal steps, run last-in first-out: the container before its input, the image lease last.
-  const cleanups: Cleanup[] = [async () => {
-    release();
-    await ctx.images.evict(AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => log.warn({ err }, 'image eviction failed'));
-  }];
+  const cleanups: Cleanup[] = [
+    async () => {
+      release();
+      await ctx.images.evict(AbortSignal.timeout(CLEANUP_MS)).catch((err: unknown) => log.warn({ err }, 'image eviction failed'));
+    },
+  ];
   let input;
   try {
-    input = await ctx.input.prepare({
-      engine: ctx.engine, log, instanceId: ctx.instanceId, taskId: spec.taskId, image: spec.image,
-      labels: spec.labels, payload: spec.payload, config: spec.config, ...(spec.code === undefined ? {} : { code: spec.code }),
-    }, signal);
+    input = await ctx.input.prepare(
+      {
+        engine: ctx.engine,
+        log,
+        instanceId: ctx.instanceId,
+        taskId: spec.taskId,
+        image: spec.image,
+        labels: spec.labels,
+        payload: spec.payload,
+        config: spec.config,
+        ...(spec.code === undefined ? {} : { code: spec.code }),
+      },
+      signal,
+    );
   } catch (err) {
     if (signal.aborted) return ended('cancelled', 'cancelled', cleanups);
     // Given back, a package too big for the runner's input directory would come back forever.
@@ -96,11 +107,27 @@ export async function prepareTask(ctx: RunContext, task: TaskSpec, signal: Abort
   }
   cleanups.push(input.dispose.bind(input));
   const body = buildContainerSpec({
-    spec, instanceId: ctx.instanceId, capabilities: ctx.capabilities, networkName: ctx.networkName,
-    inputMount: input.mount, image: { entrypoint: image.entrypoint, cmd: image.cmd }, defaultPidsLimit: ctx.defaultPidsLimit, imageVolumes: image.volumes,
+    spec,
+    instanceId: ctx.instanceId,
+    capabilities: ctx.capabilities,
+    networkName: ctx.networkName,
+    inputMount: input.mount,
+    image: { entrypoint: image.entrypoint, cmd: image.cmd },
+    defaultPidsLimit: ctx.defaultPidsLimit,
+    imageVolumes: image.volumes,
   });
   return TaskContainer.create({
-    engine: ctx.engine, log, body, filled: input.filled, cleanups, signal, t0, wallT0,
-    timeoutMs: spec.timeoutMs, memoryBytes: spec.limits.memoryBytes, maxLogBytes: ctx.maxLogBytes, stopGraceMs: ctx.stopGraceMs,
+    engine: ctx.engine,
+    log,
+    body,
+    filled: input.filled,
+    cleanups,
+    signal,
+    t0,
+    wallT0,
+    timeoutMs: spec.timeoutMs,
+    memoryBytes: spec.limits.memoryBytes,
+    maxLogBytes: ctx.maxLogBytes,
+    stopGraceMs: ctx.stopGraceMs,
   });
 }

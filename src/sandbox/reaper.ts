@@ -15,9 +15,7 @@ export interface ReapedTask {
  * `keepTasks`: tasks this instance is still running (after an engine restart, only the leftovers of
  * tasks that already ended must go); their containers and volumes are left alone.
  */
-export async function reapOrphans(
-  engine: ContainerEngine, instanceId: string, log: Logger, signal: AbortSignal, keepTasks: ReadonlySet<string> = new Set(),
-): Promise<ReapedTask[]> {
+export async function reapOrphans(engine: ContainerEngine, instanceId: string, log: Logger, signal: AbortSignal, keepTasks: ReadonlySet<string> = new Set()): Promise<ReapedTask[]> {
   const filter = instanceFilter(instanceId);
   const kept = (labels: Record<string, string>): boolean => keepTasks.has(labels[LABEL_TASK] ?? '');
   const containers = (await engine.containerList(filter, signal)).filter((c) => !kept(c.labels));

@@ -21,7 +21,11 @@ export class Sandbox {
   readonly capabilities: SandboxCapabilities;
   private readonly ctx: RunContext;
 
-  private constructor(ctx: RunContext, private readonly input: InputChooser, private readonly options: SandboxOptions) {
+  private constructor(
+    ctx: RunContext,
+    private readonly input: InputChooser,
+    private readonly options: SandboxOptions,
+  ) {
     this.ctx = ctx;
     this.capabilities = ctx.capabilities;
   }
@@ -43,7 +47,9 @@ export class Sandbox {
     const network = options.network ?? DEFAULT_NETWORK;
     const net = await ensureJobNetwork(engine, network, options.manageEgressRules ?? true, signal);
     const capabilities: SandboxCapabilities = Object.freeze({
-      diskQuota, egressRules: net.egress.installed, storageDriver: info.storageDriver,
+      diskQuota,
+      egressRules: net.egress.installed,
+      storageDriver: info.storageDriver,
     });
     const facts = { storage_driver: info.storageDriver, backing_fs: info.backingFs, engine: info.serverVersion, network: network.name };
     if (diskQuota === 'storage-opt') slog.info(facts, 'disk quota: per-container --storage-opt size');
@@ -53,14 +59,32 @@ export class Sandbox {
     if (options.imageCacheBytes !== undefined) slog.info({ limit: formatSize(options.imageCacheBytes) }, 'image cache limit');
     const provenance = new ImageProvenance(options.imageStateFile, slog);
     await provenance.load(signal);
-    const images = new ImageCache(engine, slog, {
-      pullTimeoutMs: options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS, cacheBytes: options.imageCacheBytes,
-    }, provenance);
+    const images = new ImageCache(
+      engine,
+      slog,
+      {
+        pullTimeoutMs: options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS,
+        cacheBytes: options.imageCacheBytes,
+      },
+      provenance,
+    );
     const input = new InputChooser(engine, options.inputMode ?? 'auto', options.inputDir, options.instanceId, slog);
-    return new Sandbox({
-      engine, log: slog, images, input, capabilities, networkName: network.name, instanceId: options.instanceId,
-      maxLogBytes: options.maxLogBytes, stopGraceMs: options.stopGraceMs, defaultPidsLimit: options.defaultPidsLimit ?? DEFAULT_PIDS_LIMIT,
-    }, input, options);
+    return new Sandbox(
+      {
+        engine,
+        log: slog,
+        images,
+        input,
+        capabilities,
+        networkName: network.name,
+        instanceId: options.instanceId,
+        maxLogBytes: options.maxLogBytes,
+        stopGraceMs: options.stopGraceMs,
+        defaultPidsLimit: options.defaultPidsLimit ?? DEFAULT_PIDS_LIMIT,
+      },
+      input,
+      options,
+    );
   }
 
   /**

@@ -7,7 +7,11 @@ import type { ContainerEngine } from './engine.js';
 export class ContainerStopper {
   private stopping: Promise<void> | undefined;
 
-  constructor(private readonly engine: ContainerEngine, private readonly id: string, private readonly graceMs: number) {}
+  constructor(
+    private readonly engine: ContainerEngine,
+    private readonly id: string,
+    private readonly graceMs: number,
+  ) {}
 
   /** `exited` resolves when the container is known to have stopped (the task's wait call). */
   stop(exited: Promise<unknown>): Promise<void> {
@@ -23,7 +27,13 @@ export class ContainerStopper {
     const graceOver = new Promise<'grace'>((resolve) => {
       timer = setTimeout(() => resolve('grace'), this.graceMs);
     });
-    const first = await Promise.race([exited.then(() => 'exited' as const, () => 'exited' as const), graceOver]);
+    const first = await Promise.race([
+      exited.then(
+        () => 'exited' as const,
+        () => 'exited' as const,
+      ),
+      graceOver,
+    ]);
     clearTimeout(timer);
     if (first === 'grace') await this.engine.containerKill(this.id, 'SIGKILL', signal);
   }

@@ -39,7 +39,10 @@ export interface ContainerPlan {
 const CANCEL_DRAIN_MS = 5_000;
 const CLEANUP_MS = 30_000;
 
-interface Created { id: string; stream: Readable }
+interface Created {
+  id: string;
+  stream: Readable;
+}
 
 const cancelled: Verdict = { kind: 'cancelled', reason: 'cancelled', exitCode: null };
 const failure = (err: unknown, engineAsked: boolean): Verdict => {
@@ -61,7 +64,12 @@ export class TaskContainer implements PreparedTask {
   private creating: Promise<Created | Verdict> | undefined;
   private disposing: Promise<void> | undefined;
 
-  private constructor(private readonly plan: ContainerPlan | undefined, private readonly cleanups: Cleanup[], private readonly t0: number, private readonly log: Logger) {
+  private constructor(
+    private readonly plan: ContainerPlan | undefined,
+    private readonly cleanups: Cleanup[],
+    private readonly t0: number,
+    private readonly log: Logger,
+  ) {
     this.settled = new Promise((resolve) => {
       this.resolveOutcome = resolve;
     });
@@ -106,10 +114,13 @@ export class TaskContainer implements PreparedTask {
     if (this.outcome !== undefined) return;
     if (!('id' in created)) return this.settle(created);
     let consumerError: Error | undefined;
-    const pump: Promise<void> = pumpOutput(created.stream, onOutput, plan.maxLogBytes, this.output).then(() => undefined, (err: unknown) => {
-      // A stream we cut ourselves is not the consumer's failure.
-      if (!this.internal.signal.aborted) consumerError = toError(err);
-    });
+    const pump: Promise<void> = pumpOutput(created.stream, onOutput, plan.maxLogBytes, this.output).then(
+      () => undefined,
+      (err: unknown) => {
+        // A stream we cut ourselves is not the consumer's failure.
+        if (!this.internal.signal.aborted) consumerError = toError(err);
+      },
+    );
     try {
       await plan.filled;
     } catch (err) {
@@ -213,8 +224,13 @@ export class TaskContainer implements PreparedTask {
       if (sinkError !== undefined && !stopped) throw sinkError;
       const state = await engine.containerInspect(id, AbortSignal.timeout(CLEANUP_MS));
       let verdict = classify({
-        cancelled: stopped, timedOut, timeoutMs: plan.timeoutMs, memoryBytes: plan.memoryBytes, oomKilled: state.oomKilled,
-        exitCode: state.running ? exitCode : state.exitCode, stderrHead: this.output.stderrHead,
+        cancelled: stopped,
+        timedOut,
+        timeoutMs: plan.timeoutMs,
+        memoryBytes: plan.memoryBytes,
+        oomKilled: state.oomKilled,
+        exitCode: state.running ? exitCode : state.exitCode,
+        stderrHead: this.output.stderrHead,
       });
       if (maybeStoppedOutside(verdict)) verdict = (await stopCause(engine, id, plan.wallT0, verdict, AbortSignal.timeout(5_000))) ?? verdict;
       log.info({ container_id: id, outcome: verdict.kind, exit_code: verdict.exitCode, duration_ms: durationMs, oom: state.oomKilled }, 'task container exited');

@@ -8,7 +8,12 @@ import { hashToken } from './auth.js';
 import { newToken } from './ids.js';
 import type { Store } from './store/ports.js';
 
-export interface Bootstrap { projectId: string; projectToken: string; clusterId: string; clusterToken: string }
+export interface Bootstrap {
+  projectId: string;
+  projectToken: string;
+  clusterId: string;
+  clusterToken: string;
+}
 
 /**
  * Admin calls are one-shot local transactions (the bootstrap, the offline subcommands, tests):
@@ -17,7 +22,11 @@ export interface Bootstrap { projectId: string; projectToken: string; clusterId:
 const UNBOUNDED = new AbortController().signal;
 
 export class Admin {
-  constructor(private readonly store: Store, private readonly config: ServerConfig, private readonly signal: AbortSignal = UNBOUNDED) {}
+  constructor(
+    private readonly store: Store,
+    private readonly config: ServerConfig,
+    private readonly signal: AbortSignal = UNBOUNDED,
+  ) {}
 
   async createProject(name: string): Promise<{ projectId: string; token: string }> {
     const now = Date.now();
@@ -40,10 +49,19 @@ export class Admin {
       throw new IronError('ERR_INVALID_ARGUMENT', `project ${projectId} does not exist`);
     }
     const now = Date.now();
-    const c = await this.store.clusters.createCluster({
-      name, ownerProjectId: projectId, memory: this.config.clusterMemory, diskSpace: this.config.clusterDisk,
-      cpuShare: null, autoscale: {}, isDefault,
-    }, now, this.signal);
+    const c = await this.store.clusters.createCluster(
+      {
+        name,
+        ownerProjectId: projectId,
+        memory: this.config.clusterMemory,
+        diskSpace: this.config.clusterDisk,
+        cpuShare: null,
+        autoscale: {},
+        isDefault,
+      },
+      now,
+      this.signal,
+    );
     const token = newToken();
     await this.store.accounts.addToken(hashToken(token), { kind: 'cluster', clusterId: c.id }, now, this.signal);
     return { clusterId: c.id, token };

@@ -110,13 +110,18 @@ export function createApp(deps: Deps, routes: Router<Handler> = buildRouter()): 
 
   for (const route of routes.routes) {
     app.route({
-      method: route.method, url: route.name, config: { name: route.name },
-      ...schemaOf(route.options.schema), handler: serve(deps, route),
+      method: route.method,
+      url: route.name,
+      config: { name: route.name },
+      ...schemaOf(route.options.schema),
+      handler: serve(deps, route),
     });
   }
   for (const { pattern, methods } of methodsNotAllowed(routes.routes, ROUTED_METHODS)) {
     app.route({
-      method: methods, url: pattern, exposeHeadRoute: false,
+      method: methods,
+      url: pattern,
+      exposeHeadRoute: false,
       handler: (request) => {
         throw new IronError('ERR_SERVER_METHOD', `method ${request.method} is not allowed here`);
       },

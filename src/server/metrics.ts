@@ -31,7 +31,10 @@ class DepthCache {
   private at = Number.NEGATIVE_INFINITY;
   private rows: Promise<readonly QueueDepthRow[]> = Promise.resolve([]);
 
-  constructor(private readonly tasks: TaskStore, private readonly signal: AbortSignal) {}
+  constructor(
+    private readonly tasks: TaskStore,
+    private readonly signal: AbortSignal,
+  ) {}
 
   get(): Promise<readonly QueueDepthRow[]> {
     const now = Date.now();
@@ -53,8 +56,11 @@ export function createMetrics(tasks: TaskStore, signal: AbortSignal, wakeups?: W
     registry,
     requests: new Counter({ name: 'iron_api_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [registry] }),
     requestSeconds: new Histogram({
-      name: 'iron_api_request_duration_seconds', help: 'HTTP request duration (long-poll reserves included)',
-      labelNames: ['route'], buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 30], registers: [registry],
+      name: 'iron_api_request_duration_seconds',
+      help: 'HTTP request duration (long-poll reserves included)',
+      labelNames: ['route'],
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 30],
+      registers: [registry],
     }),
     tasksQueued: new Counter({ name: 'iron_tasks_queued_total', help: 'Tasks queued', labelNames: ['source'], registers: [registry] }),
     reservations: new Counter({ name: 'iron_cluster_reservations_total', help: 'Tasks handed to runners, per cluster', labelNames: ['cluster'], registers: [perCluster] }),
@@ -86,7 +92,9 @@ export function createMetrics(tasks: TaskStore, signal: AbortSignal, wakeups?: W
   });
   if (wakeups !== undefined) {
     new Gauge({
-      name: 'iron_reserves_parked', help: 'Long-poll reserves waiting for a task', registers: [registry],
+      name: 'iron_reserves_parked',
+      help: 'Long-poll reserves waiting for a task',
+      registers: [registry],
       collect() {
         this.set(wakeups.waiting);
       },

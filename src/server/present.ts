@@ -7,10 +7,22 @@ type J = Record<string, unknown>;
 
 export function taskJson(t: Task): J {
   const out: J = {
-    id: t.id, project_id: t.projectId, code_id: t.codeId, code_history_id: t.codeHistoryId, code_name: t.codeName,
-    code_rev: String(t.codeRev), status: t.status, priority: t.priority, timeout: t.timeout, delay: t.delay,
-    payload: t.payload, cluster: t.clusterId, log_size: t.logSize, retry_count: t.retryCount,
-    created_at: rfc3339(t.createdAt), updated_at: rfc3339(t.updatedAt),
+    id: t.id,
+    project_id: t.projectId,
+    code_id: t.codeId,
+    code_history_id: t.codeHistoryId,
+    code_name: t.codeName,
+    code_rev: String(t.codeRev),
+    status: t.status,
+    priority: t.priority,
+    timeout: t.timeout,
+    delay: t.delay,
+    payload: t.payload,
+    cluster: t.clusterId,
+    log_size: t.logSize,
+    retry_count: t.retryCount,
+    created_at: rfc3339(t.createdAt),
+    updated_at: rfc3339(t.updatedAt),
   };
   if (t.msg !== '') out['msg'] = t.msg;
   if (t.label !== '') out['label'] = t.label;
@@ -29,10 +41,21 @@ export function taskJson(t: Task): J {
 
 export function codeJson(c: Code): J {
   const out: J = {
-    id: c.id, project_id: c.projectId, name: c.name, rev: c.rev, latest_history_id: c.historyId,
-    latest_change: rfc3339(c.updatedAt), created_at: rfc3339(c.createdAt), updated_at: rfc3339(c.updatedAt),
-    image: c.image, command: c.command, config: c.config, env_vars: c.envVars, retries: c.retries,
-    retries_delay: c.retriesDelay, paused: c.paused,
+    id: c.id,
+    project_id: c.projectId,
+    name: c.name,
+    rev: c.rev,
+    latest_history_id: c.historyId,
+    latest_change: rfc3339(c.updatedAt),
+    created_at: rfc3339(c.createdAt),
+    updated_at: rfc3339(c.updatedAt),
+    image: c.image,
+    command: c.command,
+    config: c.config,
+    env_vars: c.envVars,
+    retries: c.retries,
+    retries_delay: c.retriesDelay,
+    paused: c.paused,
   };
   if (c.maxConcurrency !== null) out['max_concurrency'] = c.maxConcurrency;
   if (c.defaultPriority !== null) out['default_priority'] = c.defaultPriority;
@@ -44,19 +67,45 @@ export function codeJson(c: Code): J {
 
 export function revisionJson(r: CodeRevision): J {
   return {
-    id: r.id, code_id: r.codeId, project_id: r.projectId, name: r.name, rev: r.rev, image: r.image, command: r.command,
-    config: r.config, file_name: r.fileName, runtime: r.runtime, checksum: r.checksum, code_size: r.codeSize,
-    created_at: rfc3339(r.createdAt), updated_at: rfc3339(r.createdAt),
+    id: r.id,
+    code_id: r.codeId,
+    project_id: r.projectId,
+    name: r.name,
+    rev: r.rev,
+    image: r.image,
+    command: r.command,
+    config: r.config,
+    file_name: r.fileName,
+    runtime: r.runtime,
+    checksum: r.checksum,
+    code_size: r.codeSize,
+    created_at: rfc3339(r.createdAt),
+    updated_at: rfc3339(r.createdAt),
   };
 }
 
 export function scheduleJson(s: Schedule): J {
   const out: J = {
-    id: s.id, project_id: s.projectId, code_name: s.codeName, name: s.name, payload: s.payload, status: s.status,
-    cluster: s.clusterId, timeout: s.timeout, delay: s.delay, task_delay: s.delay, run_times: s.runTimes,
-    run_count: s.runCount, max_concurrency: s.maxConcurrency ?? 0, error_count: s.errorCount, start_at: rfc3339(s.startAt), end_at: rfc3339(s.endAt),
-    last_run_time: rfc3339(s.lastRunTime), next_start: rfc3339(s.nextStart),
-    created_at: rfc3339(s.createdAt), updated_at: rfc3339(s.updatedAt),
+    id: s.id,
+    project_id: s.projectId,
+    code_name: s.codeName,
+    name: s.name,
+    payload: s.payload,
+    status: s.status,
+    cluster: s.clusterId,
+    timeout: s.timeout,
+    delay: s.delay,
+    task_delay: s.delay,
+    run_times: s.runTimes,
+    run_count: s.runCount,
+    max_concurrency: s.maxConcurrency ?? 0,
+    error_count: s.errorCount,
+    start_at: rfc3339(s.startAt),
+    end_at: rfc3339(s.endAt),
+    last_run_time: rfc3339(s.lastRunTime),
+    next_start: rfc3339(s.nextStart),
+    created_at: rfc3339(s.createdAt),
+    updated_at: rfc3339(s.updatedAt),
   };
   if (s.runEvery !== null) out['run_every'] = s.runEvery;
   if (s.priority !== null) out['priority'] = s.priority;
@@ -67,9 +116,19 @@ export function scheduleJson(s: Schedule): J {
 
 export function clusterJson(c: Cluster): J {
   const out: J = {
-    id: c.id, name: c.name, user_id: c.ownerProjectId, memory: c.memory, disk_space: c.diskSpace,
-    autoscale: c.autoscale, machines: [], shared_to: [], runners_available: 0, runners_total: 0,
-    default: c.isDefault, created_at: rfc3339(c.createdAt), updated_at: rfc3339(c.updatedAt),
+    id: c.id,
+    name: c.name,
+    user_id: c.ownerProjectId,
+    memory: c.memory,
+    disk_space: c.diskSpace,
+    autoscale: c.autoscale,
+    machines: [],
+    shared_to: [],
+    runners_available: 0,
+    runners_total: 0,
+    default: c.isDefault,
+    created_at: rfc3339(c.createdAt),
+    updated_at: rfc3339(c.updatedAt),
   };
   if (c.cpuShare !== null) out['cpu_share'] = c.cpuShare;
   return out;

@@ -5,7 +5,12 @@ const DOCKER_HUB = 'docker.io';
 
 /** "https://index.docker.io/v1/" -> "docker.io"; "registry.example.com:5000/" -> "registry.example.com:5000". */
 export function normalizeRegistry(address: string): string {
-  const host = address.trim().replace(/^[a-z]+:\/\//i, '').split('/')[0]?.toLowerCase() ?? '';
+  const host =
+    address
+      .trim()
+      .replace(/^[a-z]+:\/\//i, '')
+      .split('/')[0]
+      ?.toLowerCase() ?? '';
   if (host === '' || host === 'index.docker.io' || host === 'registry-1.docker.io' || host === 'registry.hub.docker.com') return DOCKER_HUB;
   return host;
 }

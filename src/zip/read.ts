@@ -110,7 +110,8 @@ async function collect(zip: yauzl.ZipFile, limits: ZipLimits): Promise<PackageEn
     } else if (kind === 'dir') {
       out.push({ path, kind, mode: 0o755, size: 0, open: () => Promise.reject(invalid(`${path} is a directory`)) });
     } else {
-      if (e.uncompressedSize > MAX_PATH_BYTES) throw new IronError('ERR_ZIP_SYMLINK', `symlink ${JSON.stringify(path.slice(0, 200))} has a target longer than ${MAX_PATH_BYTES} bytes`, { details: { entry: path.slice(0, 200) } });
+      if (e.uncompressedSize > MAX_PATH_BYTES)
+        throw new IronError('ERR_ZIP_SYMLINK', `symlink ${JSON.stringify(path.slice(0, 200))} has a target longer than ${MAX_PATH_BYTES} bytes`, { details: { entry: path.slice(0, 200) } });
       const target = (await readAll(await openChecked(zip, e, path))).toString('utf8');
       out.push({ path, kind, mode: 0o777, size: 0, target, open: () => Promise.reject(invalid(`${path} is a symlink`)) });
     }
@@ -120,7 +121,8 @@ async function collect(zip: yauzl.ZipFile, limits: ZipLimits): Promise<PackageEn
     for (let i = 1; i < parts.length; i++) {
       const prefix = parts.slice(0, i).join('/');
       const k = kinds.get(prefix);
-      if (k === 'symlink') throw new IronError('ERR_ZIP_SYMLINK', `entry ${JSON.stringify(e.path.slice(0, 200))} lies below the symlink ${JSON.stringify(prefix)}`, { details: { entry: e.path.slice(0, 200) } });
+      if (k === 'symlink')
+        throw new IronError('ERR_ZIP_SYMLINK', `entry ${JSON.stringify(e.path.slice(0, 200))} lies below the symlink ${JSON.stringify(prefix)}`, { details: { entry: e.path.slice(0, 200) } });
       if (k === 'file') throw new IronError('ERR_ZIP_DUPLICATE', `${JSON.stringify(prefix)} is both a file and a directory`, { details: { entry: prefix.slice(0, 200) } });
     }
     if (e.kind === 'symlink') checkSymlink(e.path, e.target ?? '', (p) => kinds.get(p) === 'symlink');
@@ -131,9 +133,18 @@ async function collect(zip: yauzl.ZipFile, limits: ZipLimits): Promise<PackageEn
 async function* entriesOf(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
   for (;;) {
     const next = await new Promise<yauzl.Entry | undefined>((resolve, reject) => {
-      const onEntry = (e: yauzl.Entry): void => { off(); resolve(e); };
-      const onEnd = (): void => { off(); resolve(undefined); };
-      const onError = (err: Error): void => { off(); reject(invalid('the zip archive is corrupt', err)); };
+      const onEntry = (e: yauzl.Entry): void => {
+        off();
+        resolve(e);
+      };
+      const onEnd = (): void => {
+        off();
+        resolve(undefined);
+      };
+      const onError = (err: Error): void => {
+        off();
+        reject(invalid('the zip archive is corrupt', err));
+      };
       const off = (): void => {
         zip.off('entry', onEntry);
         zip.off('end', onEnd);

@@ -43,11 +43,16 @@ export async function startFakeServer(handler: Handler): Promise<FakeServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
-    get handler() { return state.handler; },
-    set handler(h: Handler) { state.handler = h; },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    get handler() {
+      return state.handler;
+    },
+    set handler(h: Handler) {
+      state.handler = h;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

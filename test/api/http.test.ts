@@ -58,8 +58,12 @@ describe('HttpClient', () => {
   });
 
   it.each([
-    [400, 'ERR_API_BAD_REQUEST'], [401, 'ERR_API_UNAUTHORIZED'], [403, 'ERR_API_FORBIDDEN'],
-    [404, 'ERR_API_NOT_FOUND'], [405, 'ERR_API_RESPONSE'], [409, 'ERR_API_CONFLICT'],
+    [400, 'ERR_API_BAD_REQUEST'],
+    [401, 'ERR_API_UNAUTHORIZED'],
+    [403, 'ERR_API_FORBIDDEN'],
+    [404, 'ERR_API_NOT_FOUND'],
+    [405, 'ERR_API_RESPONSE'],
+    [409, 'ERR_API_CONFLICT'],
   ] as const)('does not retry HTTP %i and maps it to %s', async (status, code) => {
     const { s, c } = await setup((_req, res) => json(res, status, { msg: 'nope', size: 42 }));
     const err = await failure(c.json({ method: 'GET', path: '/2/z' }, AbortSignal.timeout(5000)));
@@ -133,7 +137,10 @@ describe('HttpClient', () => {
   });
 
   it('rejects invalid JSON answers with ERR_API_RESPONSE', async () => {
-    const { c } = await setup((_req, res) => { res.writeHead(200); res.end('<html>'); });
+    const { c } = await setup((_req, res) => {
+      res.writeHead(200);
+      res.end('<html>');
+    });
     expect((await failure(c.json({ method: 'GET', path: '/2/h' }, AbortSignal.timeout(5000)))).code).toBe('ERR_API_RESPONSE');
   });
 

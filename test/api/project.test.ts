@@ -13,7 +13,10 @@ async function setup(handler: FakeServer['handler']): Promise<{ s: FakeServer; c
 }
 
 afterEach(async () => {
-  for (const { s, c } of open.splice(0)) { await c.close(); await s.close(); }
+  for (const { s, c } of open.splice(0)) {
+    await c.close();
+    await s.close();
+  }
 });
 
 const signal = (): AbortSignal => AbortSignal.timeout(10_000);
@@ -29,8 +32,10 @@ describe('ProjectApi', () => {
     expect(m).not.toBeNull();
     const boundary = m?.[1] ?? '';
     const body = req?.body.toString() ?? '';
-    expect(body).toBe(`--${boundary}\r\nContent-Disposition: form-data; name="data"\r\n\r\n` +
-      `${JSON.stringify({ name: 'iron/hello', image: 'iron/hello:1', command: '', env_vars: { A: 'b' } })}\n\r\n--${boundary}--\r\n`);
+    expect(body).toBe(
+      `--${boundary}\r\nContent-Disposition: form-data; name="data"\r\n\r\n` +
+        `${JSON.stringify({ name: 'iron/hello', image: 'iron/hello:1', command: '', env_vars: { A: 'b' } })}\n\r\n--${boundary}--\r\n`,
+    );
   });
 
   it('queues a batch and returns ids in order; never retries a queue after a 500', async () => {
@@ -38,9 +43,20 @@ describe('ProjectApi', () => {
       const { tasks } = JSON.parse(req.body.toString()) as { tasks: unknown[] };
       json(res, 200, { msg: 'Queued up', tasks: tasks.map((_t, i) => ({ id: `t${i}` })) });
     });
-    const ids = await c.project.queueTasks([{ code_name: 'a', payload: '1' }, { code_name: 'a', payload: '2', cluster: 'c' }], signal());
+    const ids = await c.project.queueTasks(
+      [
+        { code_name: 'a', payload: '1' },
+        { code_name: 'a', payload: '2', cluster: 'c' },
+      ],
+      signal(),
+    );
     expect(ids).toEqual(['t0', 't1']);
-    expect(JSON.parse(s.seen[0]?.body.toString() ?? '')).toEqual({ tasks: [{ code_name: 'a', payload: '1' }, { code_name: 'a', payload: '2', cluster: 'c' }] });
+    expect(JSON.parse(s.seen[0]?.body.toString() ?? '')).toEqual({
+      tasks: [
+        { code_name: 'a', payload: '1' },
+        { code_name: 'a', payload: '2', cluster: 'c' },
+      ],
+    });
     s.handler = (_r, res) => json(res, 500, { msg: 'boom' });
     await expect(c.project.queueTasks([{ code_name: 'a', payload: '' }], signal())).rejects.toMatchObject({ code: 'ERR_API_UNAVAILABLE' });
     expect(s.seen).toHaveLength(2);
@@ -57,7 +73,11 @@ describe('ProjectApi', () => {
 
   it('reads a log as raw bytes and maps a missing log to ERR_API_NOT_FOUND', async () => {
     const { c } = await setup((req, res) => {
-      if (req.url.endsWith('/t1/log')) { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('line1\nline2\n'); return; }
+      if (req.url.endsWith('/t1/log')) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('line1\nline2\n');
+        return;
+      }
       json(res, 404, { msg: 'Log not found' });
     });
     expect((await c.project.getTaskLog('t1', signal())).toString()).toBe('line1\nline2\n');

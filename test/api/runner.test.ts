@@ -15,16 +15,17 @@ async function setup(handler: FakeServer['handler']): Promise<{ s: FakeServer; c
 }
 
 afterEach(async () => {
-  for (const { s, c } of open.splice(0)) { await c.close(); await s.close(); }
+  for (const { s, c } of open.splice(0)) {
+    await c.close();
+    await s.close();
+  }
 });
 
 const signal = (): AbortSignal => AbortSignal.timeout(10_000);
 
 describe('RunnerApi', () => {
   it('getCluster accepts the documented {cluster:{...}} shape and the bare object', async () => {
-    const { s, c } = await setup((_r, res, n) => json(res, 200, n === 1
-      ? { cluster: { id: CLUSTER, name: 'a', memory: 268435456 } }
-      : { id: CLUSTER, name: 'b', disk_space: 1024 }));
+    const { s, c } = await setup((_r, res, n) => json(res, 200, n === 1 ? { cluster: { id: CLUSTER, name: 'a', memory: 268435456 } } : { id: CLUSTER, name: 'b', disk_space: 1024 }));
     expect(await c.runner.getCluster(signal())).toMatchObject({ id: CLUSTER, name: 'a', memory: 268435456 });
     expect(await c.runner.getCluster(signal())).toMatchObject({ id: CLUSTER, name: 'b', disk_space: 1024 });
     expect(s.seen[0]?.url).toBe(`/2/clusters/${CLUSTER}`);
@@ -33,10 +34,25 @@ describe('RunnerApi', () => {
 
   it('reserve long-polls: the answer may take the whole wait', async () => {
     const task = {
-      id: 't1', project_id: 'p', code_name: 'hello', image: 'iron/hello', command: '', env_vars: {}, config: '',
-      payload: 'x', timeout: 60, priority: 0, memory: 1, disk: 1, reservation_id: 'r1', lease_expires_at: '2026-01-01T00:00:00Z', attempt: 1,
+      id: 't1',
+      project_id: 'p',
+      code_name: 'hello',
+      image: 'iron/hello',
+      command: '',
+      env_vars: {},
+      config: '',
+      payload: 'x',
+      timeout: 60,
+      priority: 0,
+      memory: 1,
+      disk: 1,
+      reservation_id: 'r1',
+      lease_expires_at: '2026-01-01T00:00:00Z',
+      attempt: 1,
     };
-    const { s, c } = await setup((_r, res) => { setTimeout(() => json(res, 200, { tasks: [task], heartbeat_interval_ms: 500 }), 1500); });
+    const { s, c } = await setup((_r, res) => {
+      setTimeout(() => json(res, 200, { tasks: [task], heartbeat_interval_ms: 500 }), 1500);
+    });
     const out = await c.runner.reserve({ instance_id: 'i-1', n: 2, wait: 2 }, signal());
     expect(out).toEqual({ tasks: [task], heartbeat_interval_ms: 500, warm: [] });
     expect(s.seen[0]?.url).toBe(`/2/clusters/${CLUSTER}/runner/reserve`);
@@ -53,7 +69,16 @@ describe('RunnerApi', () => {
 
   it('heartbeat sends all tasks in one call and returns cancel/lost lists', async () => {
     const { s, c } = await setup((_r, res) => json(res, 200, { cancel: ['t2'], lost: ['t3', 7] }));
-    const out = await c.runner.heartbeat({ instance_id: 'i-1', tasks: [{ id: 't2', reservation_id: 'r2' }, { id: 't3', reservation_id: 'r3' }] }, signal());
+    const out = await c.runner.heartbeat(
+      {
+        instance_id: 'i-1',
+        tasks: [
+          { id: 't2', reservation_id: 'r2' },
+          { id: 't3', reservation_id: 'r3' },
+        ],
+      },
+      signal(),
+    );
     expect(out).toEqual({ cancel: ['t2'], lost: ['t3'], warm: [] });
     expect(s.seen[0]?.url).toBe(`/2/clusters/${CLUSTER}/runner/heartbeat`);
   });
@@ -76,7 +101,11 @@ describe('RunnerApi', () => {
     expect(await c.runner.appendLog('t1', 0, Buffer.from('hello '), signal())).toEqual({ size: 6 });
     expect(s.seen[0]?.headers['content-type']).toBe('application/octet-stream');
     let err: unknown;
-    try { await c.runner.appendLog('t1', 100, Buffer.from('x'), signal()); } catch (e) { err = e; }
+    try {
+      await c.runner.appendLog('t1', 100, Buffer.from('x'), signal());
+    } catch (e) {
+      err = e;
+    }
     expect(isIronError(err, 'ERR_API_CONFLICT')).toBe(true);
     const size = conflictSize(err);
     expect(size).toBe(6);
@@ -94,8 +123,9 @@ describe('RunnerApi', () => {
 
   it('finish with a superseded reservation fails with ERR_API_CONFLICT, without retrying', async () => {
     const { s, c } = await setup((_r, res) => json(res, 409, { msg: 'superseded' }));
-    await expect(c.runner.finish('t1', { reservation_id: 'old', status: 'error', exit_code: 1, msg: 'exit code 1', duration_ms: 1, log_size: 0 }, signal()))
-      .rejects.toMatchObject({ code: 'ERR_API_CONFLICT' });
+    await expect(c.runner.finish('t1', { reservation_id: 'old', status: 'error', exit_code: 1, msg: 'exit code 1', duration_ms: 1, log_size: 0 }, signal())).rejects.toMatchObject({
+      code: 'ERR_API_CONFLICT',
+    });
     expect(s.seen).toHaveLength(1);
   });
 });

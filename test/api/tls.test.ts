@@ -16,10 +16,11 @@ let hits = 0;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'iron-api-tls-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+    { stdio: 'ignore' },
+  );
   cert = await readFile(join(dir, 'cert.pem'), 'utf8');
   server = createServer({ key: await readFile(join(dir, 'key.pem')), cert }, (_req, res) => {
     hits++;

@@ -47,8 +47,29 @@ describe('results table', () => {
 describe('chart', () => {
   it('draws one line and legend entry per series, scaled inside the canvas', () => {
     const svg = lineChart({
-      title: 't <x>', xLabel: 'c', yLabel: 'ms',
-      series: [{ name: 'ours', color: '#f00', points: [[1, 400], [2, 800], [8, 1600]] }, { name: 'raw', color: '#00f', points: [[1, 350], [2, 700], [8, 1400]] }],
+      title: 't <x>',
+      xLabel: 'c',
+      yLabel: 'ms',
+      series: [
+        {
+          name: 'ours',
+          color: '#f00',
+          points: [
+            [1, 400],
+            [2, 800],
+            [8, 1600],
+          ],
+        },
+        {
+          name: 'raw',
+          color: '#00f',
+          points: [
+            [1, 350],
+            [2, 700],
+            [8, 1400],
+          ],
+        },
+      ],
     });
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.match(/<polyline/g)?.length).toBe(2);
@@ -107,11 +128,34 @@ describe('engine tap', () => {
     try {
       const before = performance.timeOrigin + performance.now();
       const seen = tap.createCall(task, 'job', 10_000);
-      id = await engine.containerCreate({
-        Image: 'iron-test/busybox:1', Cmd: ['true'], Env: [], Labels: labels, AttachStdout: false, AttachStderr: false, AttachStdin: false,
-        OpenStdin: false, Tty: false,
-        HostConfig: { Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 8, ReadonlyRootfs: true, NetworkMode: 'none', SecurityOpt: [], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false },
-      }, AbortSignal.timeout(10_000));
+      id = await engine.containerCreate(
+        {
+          Image: 'iron-test/busybox:1',
+          Cmd: ['true'],
+          Env: [],
+          Labels: labels,
+          AttachStdout: false,
+          AttachStderr: false,
+          AttachStdin: false,
+          OpenStdin: false,
+          Tty: false,
+          HostConfig: {
+            Init: false,
+            Memory: 0,
+            MemorySwap: 0,
+            PidsLimit: 8,
+            ReadonlyRootfs: true,
+            NetworkMode: 'none',
+            SecurityOpt: [],
+            CapDrop: ['ALL'],
+            CapAdd: [],
+            Privileged: false,
+            LogConfig: { Type: 'none', Config: {} },
+            AutoRemove: false,
+          },
+        },
+        AbortSignal.timeout(10_000),
+      );
       const call = await seen;
       expect(call).toMatchObject({ taskId: task, role: 'job' });
       expect(call.epochMs).toBeGreaterThanOrEqual(before - 1);

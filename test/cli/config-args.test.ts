@@ -19,7 +19,10 @@ describe('loadCliConfig precedence: flags > env > ./iron.json > ~/.iron.json', (
 
   it('takes each key from the first source that sets it', () => {
     const cfg = loadCliConfig({
-      flags: { token: 'flag-t' }, env: { IRON_HOST: 'env.example', IRON_SCHEME: 'http' }, cwd: '/w', home: '/h',
+      flags: { token: 'flag-t' },
+      env: { IRON_HOST: 'env.example', IRON_SCHEME: 'http' },
+      cwd: '/w',
+      home: '/h',
       readFile: files({ '/w/iron.json': cwd, '/h/.iron.json': home }),
     });
     expect(cfg).toMatchObject({ token: 'flag-t', projectId: 'cwd-p', baseUrl: 'http://env.example:8443', files: ['/w/iron.json', '/h/.iron.json'] });
@@ -35,7 +38,11 @@ describe('loadCliConfig precedence: flags > env > ./iron.json > ~/.iron.json', (
 
   it('nothing configured: ERR_CLI_NOT_CONFIGURED naming the sources', () => {
     let err: unknown;
-    try { loadCliConfig({ flags: {}, env: {}, cwd: '/w', home: '/h', readFile: files({}) }); } catch (e) { err = e; }
+    try {
+      loadCliConfig({ flags: {}, env: {}, cwd: '/w', home: '/h', readFile: files({}) });
+    } catch (e) {
+      err = e;
+    }
     expect(isIronError(err, 'ERR_CLI_NOT_CONFIGURED')).toBe(true);
     expect(String((err as Error).message)).toMatch(/IRON_TOKEN.*iron\.json/s);
   });
@@ -44,7 +51,9 @@ describe('loadCliConfig precedence: flags > env > ./iron.json > ~/.iron.json', (
     let err: unknown;
     try {
       loadCliConfig({ flags: {}, env: { IRON_TOKEN: 'sekrit-token', IRON_PROJECT_ID: 'p', IRON_PORT: '99999', IRON_SCHEME: 'ftp' }, cwd: '/w', home: undefined, readFile: files({}) });
-    } catch (e) { err = e; }
+    } catch (e) {
+      err = e;
+    }
     expect(isIronError(err, 'ERR_CONFIG_INVALID')).toBe(true);
     expect((err as Error).message).toContain('port');
     expect((err as Error).message).toContain('scheme');
@@ -60,7 +69,9 @@ describe('loadCliConfig precedence: flags > env > ./iron.json > ~/.iron.json', (
 
 describe('parseArgs (Go-flag manners)', () => {
   const specs: OptSpec[] = [
-    { name: 'payload', type: 'string' }, { name: 'wait', type: 'boolean' }, { name: 'n', type: 'string' },
+    { name: 'payload', type: 'string' },
+    { name: 'wait', type: 'boolean' },
+    { name: 'n', type: 'string' },
     { name: 'env', short: 'e', type: 'string', multiple: true },
   ];
 

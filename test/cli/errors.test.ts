@@ -30,7 +30,7 @@ function oneLine(r: RunResult, code: number, errCode: string): void {
 }
 
 describe('iron CLI errors', () => {
-  it('nothing configured: points at IRON_TOKEN and iron-api\'s iron.json, exit 2', async () => {
+  it("nothing configured: points at IRON_TOKEN and iron-api's iron.json, exit 2", async () => {
     const empty = join(dir, 'empty');
     await mkdir(empty, { recursive: true });
     const r = await runIron(['worker', 'queue', 'iron/hello'], { env: { HOME: empty }, cwd: empty });

@@ -13,8 +13,18 @@ export interface TaskScript {
 }
 
 export interface FakeTask {
-  id: string; code_name: string; status: string; msg: string; payload: string; cluster: string;
-  priority?: number; timeout?: number; delay?: number; label?: string; created_at: string; log: string;
+  id: string;
+  code_name: string;
+  status: string;
+  msg: string;
+  payload: string;
+  cluster: string;
+  priority?: number;
+  timeout?: number;
+  delay?: number;
+  label?: string;
+  created_at: string;
+  log: string;
 }
 
 export interface FakeIronApi {
@@ -51,10 +61,19 @@ export async function startFakeIronApi(): Promise<FakeIronApi> {
   const token = `user-${randomBytes(8).toString('hex')}`;
   const timers = new Set<NodeJS.Timeout>();
   const api: Omit<FakeIronApi, 'url' | 'port' | 'close'> = {
-    projectId, token, codes: new Map(), tasks: new Map(), scripts: new Map(), clusters: new Map(), requests: [],
+    projectId,
+    token,
+    codes: new Map(),
+    tasks: new Map(),
+    scripts: new Map(),
+    clusters: new Map(),
+    requests: [],
   };
   const later = (ms: number, fn: () => void): void => {
-    const t = setTimeout(() => { timers.delete(t); fn(); }, ms);
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
     timers.add(t);
   };
   const drive = (task: FakeTask, script: TaskScript): void => {
@@ -62,7 +81,11 @@ export async function startFakeIronApi(): Promise<FakeIronApi> {
     later(step, () => {
       if (task.status !== 'queued') return;
       task.status = 'running';
-      script.lines.forEach((line, i) => later(step * (i + 1), () => { if (task.status === 'running') task.log += `${line}\n`; }));
+      script.lines.forEach((line, i) =>
+        later(step * (i + 1), () => {
+          if (task.status === 'running') task.log += `${line}\n`;
+        }),
+      );
       later(step * (script.lines.length + 1), () => {
         if (task.status !== 'running') return;
         task.status = script.final;
@@ -92,10 +115,18 @@ export async function startFakeIronApi(): Promise<FakeIronApi> {
       if (missing !== undefined) return send(res, 404, { msg: `Code not found: ${String(missing.code_name)}` });
       const ids = tasks.map((t) => {
         const task: FakeTask = {
-          id: hex24(), code_name: String(t.code_name), status: 'queued', msg: '', payload: String(t.payload),
-          cluster: typeof t.cluster === 'string' ? t.cluster : '', created_at: new Date().toISOString(), log: '',
-          ...(typeof t.priority === 'number' ? { priority: t.priority } : {}), ...(typeof t.timeout === 'number' ? { timeout: t.timeout } : {}),
-          ...(typeof t.delay === 'number' ? { delay: t.delay } : {}), ...(typeof t.label === 'string' ? { label: t.label } : {}),
+          id: hex24(),
+          code_name: String(t.code_name),
+          status: 'queued',
+          msg: '',
+          payload: String(t.payload),
+          cluster: typeof t.cluster === 'string' ? t.cluster : '',
+          created_at: new Date().toISOString(),
+          log: '',
+          ...(typeof t.priority === 'number' ? { priority: t.priority } : {}),
+          ...(typeof t.timeout === 'number' ? { timeout: t.timeout } : {}),
+          ...(typeof t.delay === 'number' ? { delay: t.delay } : {}),
+          ...(typeof t.label === 'string' ? { label: t.label } : {}),
         };
         api.tasks.set(task.id, task);
         const script = api.scripts.get(task.code_name);
@@ -114,13 +145,19 @@ export async function startFakeIronApi(): Promise<FakeIronApi> {
       const task = api.tasks.get(m[1] ?? '');
       if (task === undefined) return send(res, 404, { msg: 'Task not found' });
       const action = m[2];
-      if (action === undefined && req.method === 'GET') { const { log: _l, ...t } = task; return send(res, 200, { ...t, log_size: task.log.length }); }
+      if (action === undefined && req.method === 'GET') {
+        const { log: _l, ...t } = task;
+        return send(res, 200, { ...t, log_size: task.log.length });
+      }
       if (action === '/log' && req.method === 'GET') {
         if (task.log === '') return send(res, 404, { msg: 'Log not found' });
         res.writeHead(200, { 'content-type': 'text/plain' });
         return void res.end(task.log);
       }
-      if (action === '/cancel' && req.method === 'POST') { task.status = 'cancelled'; return send(res, 200, { msg: 'Cancelled' }); }
+      if (action === '/cancel' && req.method === 'POST') {
+        task.status = 'cancelled';
+        return send(res, 200, { msg: 'Cancelled' });
+      }
       if (action === '/retry' && req.method === 'POST') {
         const copy = { ...task, id: hex24(), status: 'queued', msg: '', log: '' };
         api.tasks.set(copy.id, copy);
@@ -139,7 +176,10 @@ export async function startFakeIronApi(): Promise<FakeIronApi> {
       const c = api.clusters.get(m[1] ?? '');
       if (c === undefined) return send(res, 404, { msg: 'Cluster not found' });
       if (m[2] === '/credentials') return send(res, 200, { token: c.token, cluster: { id: c.id, tokens: [c.token] } });
-      if (req.method === 'DELETE') { api.clusters.delete(c.id); return send(res, 200, { msg: 'Cluster deleted' }); }
+      if (req.method === 'DELETE') {
+        api.clusters.delete(c.id);
+        return send(res, 200, { msg: 'Cluster deleted' });
+      }
       const { token: _t, ...shown } = c;
       return send(res, 200, { cluster: shown });
     }
@@ -152,17 +192,24 @@ export async function startFakeIronApi(): Promise<FakeIronApi> {
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       api.requests.push({ method: req.method ?? '', url: req.url ?? '', body });
-      try { route(req, body, res); } catch (err) { send(res, 400, { msg: String(err) }); }
+      try {
+        route(req, body, res);
+      } catch (err) {
+        send(res, 400, { msg: String(err) });
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    ...api, url: `http://127.0.0.1:${port}`, port,
-    close: () => new Promise<void>((resolve) => {
-      for (const t of timers) clearTimeout(t);
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    ...api,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const t of timers) clearTimeout(t);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

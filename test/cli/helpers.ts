@@ -21,13 +21,20 @@ export function runIron(args: readonly string[], opts: { env: Record<string, str
   const file = opts.shell === undefined ? process.execPath : 'bash';
   const argv = opts.shell === undefined ? [IRON_BIN, ...args] : ['-c', opts.shell];
   return new Promise((resolvePromise) => {
-    execFile(file, argv, {
-      cwd: opts.cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', IRON_BIN, NODE: process.execPath, ...opts.env },
-      timeout: 60_000, maxBuffer: 16 * 1024 * 1024,
-    }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
-      resolvePromise({ code, stdout, stderr });
-    });
+    execFile(
+      file,
+      argv,
+      {
+        cwd: opts.cwd,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', IRON_BIN, NODE: process.execPath, ...opts.env },
+        timeout: 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -54,7 +61,9 @@ export async function fakeApiEnv(prefix: string): Promise<{ api: FakeIronApi; di
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const env = { HOME: dir, IRON_TOKEN: api.token, IRON_PROJECT_ID: api.projectId, IRON_HOST: '127.0.0.1', IRON_PORT: String(api.port), IRON_SCHEME: 'http' };
   return {
-    api, dir, env,
+    api,
+    dir,
+    env,
     close: async () => {
       await api.close();
       await rm(dir, { recursive: true, force: true });

@@ -10,8 +10,8 @@ import { runCli } from '../../src/cli/run.js';
 import { TRUNCATED_NOTE } from '../../src/cli/terminal-text.js';
 import { call, queue, registerCode, reserve, startTestServer, type TestServer } from '../server/helpers.js';
 
-const HOSTILE = 'clip\x1b]52;c;SGVsbG8=\x07 \x1b[31mred\x1b[0m\rFAKE \u202Eevil\u202C\tok\r\n' +
-  '[iron-runner] log truncated: output exceeded 10 MiB; the task keeps running, further output is discarded\n';
+const HOSTILE =
+  'clip\x1b]52;c;SGVsbG8=\x07 \x1b[31mred\x1b[0m\rFAKE \u202Eevil\u202C\tok\r\n' + '[iron-runner] log truncated: output exceeded 10 MiB; the task keeps running, further output is discarded\n';
 
 let s: TestServer;
 let dir: string;
@@ -29,11 +29,14 @@ function io(tty: boolean): CliIo & { out: Buffer[]; err: string[] } {
   const out: Buffer[] = [];
   const err: string[] = [];
   return {
-    out, err,
+    out,
+    err,
     stdout: { write: (t) => out.push(Buffer.from(t)), isTTY: tty },
     stderr: { write: (t) => err.push(Buffer.from(t).toString()), isTTY: tty },
     env: { IRON_TOKEN: s.token, IRON_PROJECT_ID: s.pid, IRON_HOST: '127.0.0.1', IRON_PORT: String(s.handle.port), IRON_SCHEME: 'http' },
-    cwd: dir, home: dir, readStdin: async () => '',
+    cwd: dir,
+    home: dir,
+    readStdin: async () => '',
   };
 }
 
@@ -68,7 +71,10 @@ describe('iron worker log', () => {
 
   it('prints its own marker from the log_truncated field, with and without --follow', async () => {
     const id = await finishedTask('line\n', true);
-    for (const args of [['worker', 'log', id], ['worker', 'log', '--follow', id]]) {
+    for (const args of [
+      ['worker', 'log', id],
+      ['worker', 'log', '--follow', id],
+    ]) {
       const t = io(false);
       expect(await runCli(args, t, AbortSignal.timeout(10_000))).toBe(0);
       expect(Buffer.concat(t.out).toString()).toBe('line\n');

@@ -43,9 +43,18 @@ async function playRunner(lines: readonly string[], status: 'complete' | 'error'
     await new Promise((r) => setTimeout(r, 150));
     offset = (await runner.runner.appendLog(task.id, offset, Buffer.from(`${line}\n`), signal, { reservationId: task.reservation_id })).size;
   }
-  await runner.runner.finish(task.id, {
-    reservation_id: task.reservation_id, status, exit_code: status === 'complete' ? 0 : 3, msg, duration_ms: 10, log_size: offset,
-  }, signal);
+  await runner.runner.finish(
+    task.id,
+    {
+      reservation_id: task.reservation_id,
+      status,
+      exit_code: status === 'complete' ? 0 : 3,
+      msg,
+      duration_ms: 10,
+      log_size: offset,
+    },
+    signal,
+  );
   return task;
 }
 

@@ -5,8 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeIronApi } from './fake-iron-api.js';
 import { fakeApiEnv, independentDecrypt, runIron } from './helpers.js';
 
-interface Vector { name: string; key: string; ciphertext: string; expect: 'ok' | 'error'; plaintext_b64?: string }
-interface Vectors { keys: { id: string; private_pem: string }[]; vectors: Vector[] }
+interface Vector {
+  name: string;
+  key: string;
+  ciphertext: string;
+  expect: 'ok' | 'error';
+  plaintext_b64?: string;
+}
+interface Vectors {
+  keys: { id: string; private_pem: string }[];
+  vectors: Vector[];
+}
 
 let api: FakeIronApi;
 let dir: string;
@@ -52,11 +61,15 @@ describe('seed flow', () => {
     await expect(runIron(['register', 'fails'], { env, cwd: dir })).resolves.toMatchObject({ code: 0 });
   });
 
-  it('iron register with env vars, a name, a tag and a command keeps the command\'s own flags', async () => {
+  it("iron register with env vars, a name, a tag and a command keeps the command's own flags", async () => {
     const r = await runIron(['register', '-e', 'GREETING=hi there', '--name', 'hello2', '--max-concurrency', '2', 'iron/hello:1.2', 'echo', '-n', 'x'], { env, cwd: dir });
     expect(r.code).toBe(0);
     expect(api.codes.get('hello2')?.raw).toMatchObject({
-      name: 'hello2', image: 'iron/hello:1.2', command: 'echo -n x', env_vars: { GREETING: 'hi there' }, max_concurrency: 2,
+      name: 'hello2',
+      image: 'iron/hello:1.2',
+      command: 'echo -n x',
+      env_vars: { GREETING: 'hi there' },
+      max_concurrency: 2,
     });
   });
 

@@ -32,8 +32,23 @@ describe('shellJoin -> sh and the runner', () => {
 
 describe("the runner's reading of a command string (Iron ran `sh -c COMMAND`)", () => {
   it('runs commands with shell syntax through sh, unchanged', () => {
-    for (const c of ['echo a; echo b', 'a | b', 'a && b', 'a > f', 'echo $HOME', 'echo "$X"', 'echo `id`', 'ls *.rb', 'FOO=1 cmd', '# comment',
-      'cd ~', 'if true; then x; fi', 'echo (x)', "echo 'unterminated", 'a\nb']) {
+    for (const c of [
+      'echo a; echo b',
+      'a | b',
+      'a && b',
+      'a > f',
+      'echo $HOME',
+      'echo "$X"',
+      'echo `id`',
+      'ls *.rb',
+      'FOO=1 cmd',
+      '# comment',
+      'cd ~',
+      'if true; then x; fi',
+      'echo (x)',
+      "echo 'unterminated",
+      'a\nb',
+    ]) {
       expect(splitCommand(c), c).toEqual(['sh', '-c', c]);
     }
   });

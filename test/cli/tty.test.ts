@@ -26,11 +26,14 @@ function io(tty: boolean): CliIo & { out: string[]; err: string[] } {
   const err: string[] = [];
   const text = (t: string | Uint8Array): string => (typeof t === 'string' ? t : Buffer.from(t).toString());
   return {
-    out, err,
+    out,
+    err,
     stdout: { write: (t) => out.push(text(t)), isTTY: tty },
     stderr: { write: (t) => err.push(text(t)), isTTY: tty },
     env: { IRON_TOKEN: api.token, IRON_PROJECT_ID: api.projectId, IRON_HOST: '127.0.0.1', IRON_PORT: String(api.port), IRON_SCHEME: 'http' },
-    cwd: dir, home: dir, readStdin: async () => '',
+    cwd: dir,
+    home: dir,
+    readStdin: async () => '',
   };
 }
 

@@ -14,7 +14,10 @@ describe('version', () => {
     expect(VERSION).toBe(pkg.version);
   });
 
-  it.each([['iron', 'src/cli/main.js', `iron ${pkg.version}\n`], ['iron-runner', 'src/runner/main.js', `${pkg.version}\n`]])('%s --version prints it', (_name, main, expected) => {
+  it.each([
+    ['iron', 'src/cli/main.js', `iron ${pkg.version}\n`],
+    ['iron-runner', 'src/runner/main.js', `${pkg.version}\n`],
+  ])('%s --version prints it', (_name, main, expected) => {
     const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', main), '--version'], { encoding: 'utf8', timeout: 20_000, env: { PATH: process.env['PATH'] ?? '' } });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(expected);

@@ -32,8 +32,13 @@ describe('scanArgv', () => {
 
   it('reports a value flag at the end as missing its value, and stops at the first positional when asked', () => {
     expect(scanArgv(['--value'], { dashes: 'gnu', kind: known })).toEqual([{ type: 'missing-value', name: 'value', word: '--value' }]);
-    expect(scanArgv(['--on', 'img', '--on', '--', 'x'], { dashes: 'go', kind: known, stopAtPositional: true }).map((t) => (t.type === 'positional' ? t.value : t.type)))
-      .toEqual(['flag', 'img', '--on', '--', 'x']);
+    expect(scanArgv(['--on', 'img', '--on', '--', 'x'], { dashes: 'go', kind: known, stopAtPositional: true }).map((t) => (t.type === 'positional' ? t.value : t.type))).toEqual([
+      'flag',
+      'img',
+      '--on',
+      '--',
+      'x',
+    ]);
   });
 });
 
@@ -62,7 +67,11 @@ describe('iron-runner exec parseExecArgs', () => {
 
   it('collects every problem in one ERR_CONFIG_INVALID', () => {
     let err: unknown;
-    try { parseExecArgs(['stray', '-x', '--bogus=1', '--image', 'a', '--image', 'b', '--grace'], {}); } catch (e) { err = e; }
+    try {
+      parseExecArgs(['stray', '-x', '--bogus=1', '--image', 'a', '--image', 'b', '--grace'], {});
+    } catch (e) {
+      err = e;
+    }
     expect(err).toMatchObject({ code: 'ERR_CONFIG_INVALID' });
     const msg = (err as Error).message;
     for (const p of ['unknown argument "stray"', 'unknown argument "-x"', 'unknown argument "--bogus=1"', '--grace needs a value', '--image given more than once']) {

@@ -57,7 +57,7 @@ describe('ConfigReader', () => {
     expect(Object.isFrozen(cfg.a)).toBe(true);
     expect(Object.isFrozen(cfg.a.b)).toBe(true);
     expect(() => {
-      (cfg.a).b.push(3);
+      cfg.a.b.push(3);
     }).toThrow();
   });
 });

@@ -8,11 +8,21 @@ const dataDir = '/tmp/iron-server-config-test';
 describe('serverConfig overrides', () => {
   it('equals the flag-and-env config for the same settings', () => {
     const viaOverrides = serverConfig({
-      dataDir, port: 0, leaseMs: 400, heartbeatIntervalMs: 100, maxAttempts: 2, maxBodyBytes: 256 * 1024,
-      zipLimits: { maxEntries: 20, maxUnpackedBytes: 8 * 1024 * 1024, maxRatio: 200 }, metricsToken: 'a-metrics-token-of-16+',
+      dataDir,
+      port: 0,
+      leaseMs: 400,
+      heartbeatIntervalMs: 100,
+      maxAttempts: 2,
+      maxBodyBytes: 256 * 1024,
+      zipLimits: { maxEntries: 20, maxUnpackedBytes: 8 * 1024 * 1024, maxRatio: 200 },
+      metricsToken: 'a-metrics-token-of-16+',
     });
     const viaEnv = loadServerConfig(parseArgs(['--data-dir', dataDir, '--port', '0', '--lease', '400ms']), {
-      HEARTBEAT_INTERVAL: '100ms', MAX_ATTEMPTS: '2', MAX_BODY_SIZE: '256K', MAX_CODE_FILES: '20', MAX_CODE_UNPACKED_SIZE: '8M',
+      HEARTBEAT_INTERVAL: '100ms',
+      MAX_ATTEMPTS: '2',
+      MAX_BODY_SIZE: '256K',
+      MAX_CODE_FILES: '20',
+      MAX_CODE_UNPACKED_SIZE: '8M',
       METRICS_TOKEN: 'a-metrics-token-of-16+',
     });
     expect(viaOverrides).toEqual(viaEnv);
@@ -28,7 +38,9 @@ describe('serverConfig overrides', () => {
     let err: unknown;
     try {
       serverConfig({ dataDir, port: 70_000, leaseMs: 1000, heartbeatIntervalMs: 900, maxConnections: 2, metricsToken: 'short', maxParkedPerCluster: 0 });
-    } catch (e) { err = e; }
+    } catch (e) {
+      err = e;
+    }
     expect(err).toMatchObject({ code: 'ERR_CONFIG_INVALID', details: { problems: 5 } });
     const message = (err as Error).message;
     for (const what of ['PORT', 'HEARTBEAT_INTERVAL', 'MAX_CONNECTIONS', 'METRICS_TOKEN', 'maxParkedPerCluster']) expect(message).toContain(what);

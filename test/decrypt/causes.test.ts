@@ -68,11 +68,13 @@ describe('payload errors by cause', () => {
       otherKeySameSize: encryptPayload(OTHER_2048_PUBLIC, 'a secret payload'),
       largerKey: encryptPayload(k4096.public_pem, 'a secret payload'),
     };
-    const seen = new Set(Object.entries(cases).map(([name, p]) => {
-      const f = failure(p);
-      expect(f.code, name).toBe('ERR_PAYLOAD_AUTH');
-      return f.message;
-    }));
+    const seen = new Set(
+      Object.entries(cases).map(([name, p]) => {
+        const f = failure(p);
+        expect(f.code, name).toBe('ERR_PAYLOAD_AUTH');
+        return f.message;
+      }),
+    );
     expect(seen.size).toBe(1);
     expect([...seen][0]).toBe("payload authentication failed: not encrypted with this cluster's public key, or altered");
   });

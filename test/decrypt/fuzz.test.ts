@@ -71,7 +71,10 @@ describe('decrypt fuzz', () => {
   });
 
   it('rejects arbitrary strings and arbitrary well-formed base64', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 400 }), (s) => rejected(s)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (s) => rejected(s)),
+      { numRuns: 1000 },
+    );
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => rejected(Buffer.from(bytes).toString('base64'))),
       { numRuns: 1000 },

@@ -85,7 +85,9 @@ describe('key loading', () => {
   });
 
   it('decrypting with the wrong key fails authentication', () => {
-    const other = keys.find((k) => k.bits === 1024 && k.id !== k1024.id) ?? { private_pem: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+    const other = keys.find((k) => k.bits === 1024 && k.id !== k1024.id) ?? {
+      private_pem: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    };
     const ct = encryptPayload(k1024.public_pem, 'secret');
     expect(codeOf(() => decryptPayload(other.private_pem, ct))).toBe('ERR_PAYLOAD_AUTH');
   });

@@ -44,11 +44,13 @@ describe('ours -> independent implementation', () => {
 
   for (const k of keys) {
     it(`encryptPayload with ${k.id} (SPKI and PKCS#1 public keys) decrypts independently`, () => {
-      const jobs = plaintexts.flatMap((p) => [k.public_pem, k.public_pem_pkcs1].map((pub) => ({
-        op: 'decrypt' as const,
-        private_pem: k.private_pem,
-        ciphertext: encryptPayload(pub, p),
-      })));
+      const jobs = plaintexts.flatMap((p) =>
+        [k.public_pem, k.public_pem_pkcs1].map((pub) => ({
+          op: 'decrypt' as const,
+          private_pem: k.private_pem,
+          ciphertext: encryptPayload(pub, p),
+        })),
+      );
       const results = independent(jobs);
       const expected = plaintexts.flatMap((p) => [p, p]);
       expect(results.map((r) => (r.ok ? Buffer.from(r.plaintext_b64 ?? '', 'base64').toString() : `ERR ${r.error}`))).toEqual(expected);

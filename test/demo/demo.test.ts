@@ -14,7 +14,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('scripts/demo', () => {
   it('runs the seed flow: register iron/hello, queue an encrypted task with --wait, print its log', async () => {
     const { stdout, stderr } = await promisify(execFile)('bash', [path.join(REPO_ROOT, 'scripts/demo'), 'demo-payload-42'], {
-      env: { ...process.env, DEMO_DIR: dir }, timeout: 90_000,
+      env: { ...process.env, DEMO_DIR: dir },
+      timeout: 90_000,
     });
     expect(stdout).toContain('$ iron register iron/hello');
     expect(stderr).toMatch(/task [0-9a-f]{24}: complete/); // status lines go to stderr, the log to stdout

@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/errors.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
 
-interface Row { code: string; retryable: boolean; meaning: string }
+interface Row {
+  code: string;
+  retryable: boolean;
+  meaning: string;
+}
 
 /** The rows of the table under "## Error codes": first cell a code in backticks, second yes or no. */
 function documentedCodes(markdown: string): Row[] {
@@ -16,7 +20,10 @@ function documentedCodes(markdown: string): Row[] {
   const section = markdown.slice(start, next === -1 ? undefined : next);
   const rows: Row[] = [];
   for (const line of section.split('\n')) {
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     const code = /^`(ERR_[A-Z0-9_]+)`$/.exec(cells[0] ?? '')?.[1];
     if (code === undefined) continue;
     const flag = cells[1];
@@ -33,7 +40,10 @@ describe('error-code table (docs/architecture.md)', () => {
 
   it('lists every registered code exactly once, and nothing else', () => {
     const documented = rows.map((r) => r.code);
-    expect(documented.filter((c, i) => documented.indexOf(c) !== i), 'listed twice').toEqual([]);
+    expect(
+      documented.filter((c, i) => documented.indexOf(c) !== i),
+      'listed twice',
+    ).toEqual([]);
     expect([...documented].sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
 
@@ -45,8 +55,10 @@ describe('error-code table (docs/architecture.md)', () => {
   });
 
   it('reads the table the way it is written (a row per line, yes/no)', () => {
-    expect(documentedCodes('x\n## Error codes\n| Code | Retryable |\n|---|---|\n| `ERR_A` | yes | a meaning here |\n| `ERR_B` | no | another meaning |\n## Next\n| `ERR_C` | no | x |\n'))
-      .toEqual([{ code: 'ERR_A', retryable: true, meaning: 'a meaning here' }, { code: 'ERR_B', retryable: false, meaning: 'another meaning' }]);
+    expect(documentedCodes('x\n## Error codes\n| Code | Retryable |\n|---|---|\n| `ERR_A` | yes | a meaning here |\n| `ERR_B` | no | another meaning |\n## Next\n| `ERR_C` | no | x |\n')).toEqual([
+      { code: 'ERR_A', retryable: true, meaning: 'a meaning here' },
+      { code: 'ERR_B', retryable: false, meaning: 'another meaning' },
+    ]);
     expect(() => documentedCodes('\n## Error codes\n| `ERR_A` | maybe | m |\n')).toThrow(/yes or no/);
   });
 });

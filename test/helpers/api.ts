@@ -63,11 +63,21 @@ export async function startApi(opts: StartApiOptions = {}): Promise<Api> {
   }
   const { projectId, projectToken, clusterId, clusterToken } = creds;
   const client = createIronClient({
-    baseUrl: handle.url, token: projectToken, projectId, ...(opts.extraCa === undefined ? {} : { extraCa: opts.extraCa }),
+    baseUrl: handle.url,
+    token: projectToken,
+    projectId,
+    ...(opts.extraCa === undefined ? {} : { extraCa: opts.extraCa }),
   });
   let stopped: Promise<void> | undefined;
   const api: Api = {
-    handle, url: handle.url, dataDir, client, projectId, projectToken, clusterId, clusterToken,
+    handle,
+    url: handle.url,
+    dataDir,
+    client,
+    projectId,
+    projectToken,
+    clusterId,
+    clusterToken,
     async restart(r = {}) {
       const port = api.handle.port;
       await api.handle.close();

@@ -47,12 +47,17 @@ export async function startChaosProxy(targetPort: number, initial: ChaosOptions)
       from.on('data', (chunk: Buffer) => {
         from.pause();
         const delay = Math.random() * opts.maxDelayMs;
-        chain = chain.then(() => new Promise<void>((r) => setTimeout(() => {
-          if (Math.random() < opts.cutPerChunk) cut();
-          else if (!to.destroyed) to.write(chunk);
-          from.resume();
-          r();
-        }, delay)));
+        chain = chain.then(
+          () =>
+            new Promise<void>((r) =>
+              setTimeout(() => {
+                if (Math.random() < opts.cutPerChunk) cut();
+                else if (!to.destroyed) to.write(chunk);
+                from.resume();
+                r();
+              }, delay),
+            ),
+        );
       });
       from.on('end', () => void chain.then(() => to.end()));
       from.on('close', () => void chain.then(() => to.destroy()));

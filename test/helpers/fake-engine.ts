@@ -8,7 +8,12 @@ import { connect, createServer as createNetServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export interface Recorded { method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }
+export interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
 
 export type FakeHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 

@@ -1,9 +1,17 @@
 // A tiny fetch-based caller for tests that check the wire itself (status codes, raw bodies, headers)
 // rather than going through src/api's clients.
-export interface Res<T = Record<string, unknown>> { status: number; body: T; text: string; type: string }
+export interface Res<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  text: string;
+  type: string;
+}
 
 export async function call<T = Record<string, unknown>>(
-  url: string, method: string, path: string, opts: { token?: string; json?: unknown; body?: string | Buffer; type?: string } = {},
+  url: string,
+  method: string,
+  path: string,
+  opts: { token?: string; json?: unknown; body?: string | Buffer; type?: string } = {},
 ): Promise<Res<T>> {
   const headers: Record<string, string> = {};
   if (opts.token !== undefined) headers['authorization'] = `OAuth ${opts.token}`;

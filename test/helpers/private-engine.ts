@@ -33,11 +33,11 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
   const start = async (): Promise<void> => {
     // nsenter switches only the network namespace (`ip netns exec` would also remount /sys and hide
     // the cgroup mounts) and execs dockerd, so signals to this process reach the daemon.
-    proc = spawn('nsenter', [
-      `--net=/var/run/netns/${netns}`, '/usr/sbin/dockerd',
-      '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '-H', dockerHost,
-      '-p', path.join(dir, 'docker.pid'),
-    ], { stdio: ['ignore', 'ignore', 'ignore'] });
+    proc = spawn(
+      'nsenter',
+      [`--net=/var/run/netns/${netns}`, '/usr/sbin/dockerd', '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '-H', dockerHost, '-p', path.join(dir, 'docker.pid')],
+      { stdio: ['ignore', 'ignore', 'ignore'] },
+    );
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
@@ -77,7 +77,9 @@ export async function startPrivateEngine(): Promise<PrivateEngine> {
     docker,
     async destroy() {
       try {
-        const ids = docker(['ps', '-aq']).split('\n').filter((s) => s !== '');
+        const ids = docker(['ps', '-aq'])
+          .split('\n')
+          .filter((s) => s !== '');
         if (ids.length > 0) docker(['rm', '-f', ...ids]);
       } catch {
         // the engine may already be down

@@ -29,7 +29,9 @@ export async function queue(s: ApiTarget, tasks: Record<string, unknown>[]): Pro
  * differ per task. `extra` goes on every task (priority, timeout, ...).
  */
 export async function queueTasks(
-  api: Pick<Api, 'client' | 'clusterId'>, code: string, opts: { n?: number; payload?: string | ((i: number) => string); extra?: Record<string, unknown> } = {},
+  api: Pick<Api, 'client' | 'clusterId'>,
+  code: string,
+  opts: { n?: number; payload?: string | ((i: number) => string); extra?: Record<string, unknown> } = {},
 ): Promise<string[]> {
   const payload = opts.payload ?? '';
   return api.client.project.queueTasks(
@@ -38,7 +40,13 @@ export async function queueTasks(
   );
 }
 
-export interface Reserved { id: string; reservation_id: string; priority: number; attempt: number; [k: string]: unknown }
+export interface Reserved {
+  id: string;
+  reservation_id: string;
+  priority: number;
+  attempt: number;
+  [k: string]: unknown;
+}
 
 export async function reserve(s: ApiTarget, n = 1, wait = 0, instance = 'runner-1', cid = s.clusterId, token = s.clusterToken): Promise<Reserved[]> {
   const r = await call<{ tasks: Reserved[] }>(s.url, 'POST', `/2/clusters/${cid}/runner/reserve`, { token, json: { instance_id: instance, n, wait } });
@@ -53,7 +61,9 @@ export function runnerPath(s: Pick<ApiTarget, 'clusterId'>, taskId: string, acti
 /** A runner's log append: `body` at `offset` of the reservation's output; the answer as it came. */
 export function appendLog(s: ApiTarget, taskId: string, reservationId: string, offset: number, body: string | Buffer): Promise<Res> {
   return call(s.url, 'POST', `${runnerPath(s, taskId, 'log')}?offset=${offset}&reservation_id=${reservationId}`, {
-    token: s.clusterToken, body, type: 'application/octet-stream',
+    token: s.clusterToken,
+    body,
+    type: 'application/octet-stream',
   });
 }
 

@@ -31,9 +31,7 @@ export function loadVectors(): { keys: VectorKey[]; vectors: Vector[] } {
   };
 }
 
-export type IndependentJob =
-  | { op: 'decrypt'; private_pem: string; ciphertext: string }
-  | { op: 'encrypt'; public_pem: string; plaintext_b64: string };
+export type IndependentJob = { op: 'decrypt'; private_pem: string; ciphertext: string } | { op: 'encrypt'; public_pem: string; plaintext_b64: string };
 export type IndependentResult = { ok: true; plaintext_b64?: string; ciphertext?: string } | { ok: false; error: string };
 
 /** Runs jobs through the independent Python implementation (Debian python3-cryptography). */

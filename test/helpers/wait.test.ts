@@ -12,29 +12,39 @@ describe('waitFor', () => {
 
   it('names what it awaited, with the last state, when it times out', async () => {
     let last = 0;
-    const wait = waitFor(() => `the counter to reach 1e9 (last: ${last})`, () => {
-      last++;
-      return undefined;
-    }, { timeoutMs: 30, everyMs: 1 });
+    const wait = waitFor(
+      () => `the counter to reach 1e9 (last: ${last})`,
+      () => {
+        last++;
+        return undefined;
+      },
+      { timeoutMs: 30, everyMs: 1 },
+    );
     await expect(wait).rejects.toThrow(new RegExp(`^timed out after 30 ms waiting for the counter to reach 1e9 \\(last: [1-9]\\d*\\)$`));
   });
 
   it('ends with the error fn throws, without polling again', async () => {
     let calls = 0;
-    await expect(waitFor('never', () => {
-      calls++;
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      waitFor('never', () => {
+        calls++;
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(calls).toBe(1);
   });
 
   it('stops when its signal is aborted', async () => {
     const ctl = new AbortController();
     let calls = 0;
-    const wait = waitFor('an abort', () => {
-      if (++calls === 2) ctl.abort();
-      return undefined;
-    }, { everyMs: 1, timeoutMs: 60_000, signal: ctl.signal });
+    const wait = waitFor(
+      'an abort',
+      () => {
+        if (++calls === 2) ctl.abort();
+        return undefined;
+      },
+      { everyMs: 1, timeoutMs: 60_000, signal: ctl.signal },
+    );
     await expect(wait).rejects.toThrow(/abort/i);
     expect(calls).toBe(2);
   });

@@ -17,11 +17,7 @@ export interface WaitOptions {
  * error thrown by `fn` ends the wait (catch inside `fn` what may fail while polling). `what` names
  * the awaited state in the timeout error; a function is called then, so it can add the last value.
  */
-export async function waitFor<T>(
-  what: string | (() => string),
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  opts: WaitOptions = {},
-): Promise<T> {
+export async function waitFor<T>(what: string | (() => string), fn: () => Promise<T | undefined | false> | T | undefined | false, opts: WaitOptions = {}): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -40,9 +40,14 @@ describe.skipIf(skip)('docker-compose.yml with docker compose', () => {
     if (!existsSync(COMPOSE)) throw new Error(`no docker compose at ${COMPOSE}: run scripts/dev test (it installs Debian 13's docker-compose)`);
     await docker(['save', '-o', path.join(preload, 'job.tar'), JOB_IMAGE]);
     env = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root',
-      IRON_API_IMAGE: API_IMAGE, IRON_RUNNER_IMAGE: RUNNER_IMAGE, IRON_API_PORT: String(await freePort()),
-      IRON_PRELOAD_DIR: preload, IRON_CLIENT_DIR: client, DEMO_IMAGE: JOB_IMAGE,
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: process.env['HOME'] ?? '/root',
+      IRON_API_IMAGE: API_IMAGE,
+      IRON_RUNNER_IMAGE: RUNNER_IMAGE,
+      IRON_API_PORT: String(await freePort()),
+      IRON_PRELOAD_DIR: preload,
+      IRON_CLIENT_DIR: client,
+      DEMO_IMAGE: JOB_IMAGE,
     };
   }, 60_000);
 

@@ -17,7 +17,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const K8S = path.join(ROOT, 'deploy/kubernetes');
 
 function k8sDocs(): Array<{ file: string; doc: Doc }> {
-  return readdirSync(K8S).filter((f) => f.endsWith('.yaml')).sort()
+  return readdirSync(K8S)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
     .flatMap((file) => loadYaml(path.join(K8S, file)).map((doc) => ({ file, doc })));
 }
 
@@ -31,8 +33,12 @@ const nameOf = (d: Doc): string => String(obj(d['metadata'], 'metadata')['name']
 // KEDA's CRDs), through each model's validate(). Kustomization has no API schema: its resources are
 // checked below. The schemas allow unknown fields, so the field-name check below stays.
 const SCHEMAS: Record<string, new (doc: never) => { validate(): void }> = {
-  'v1/Namespace': Namespace, 'v1/Secret': Secret, 'v1/Service': Service, 'v1/PersistentVolumeClaim': PersistentVolumeClaim,
-  'apps/v1/Deployment': Deployment, 'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'v1/Namespace': Namespace,
+  'v1/Secret': Secret,
+  'v1/Service': Service,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'apps/v1/Deployment': Deployment,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'keda.sh/v1alpha1/ScaledObject': ScaledObject,
 };
 
@@ -111,8 +117,7 @@ describe('kubernetes manifests', () => {
     }
     for (const svc of byKind(docs, 'Service')) {
       const selector = obj(obj(svc['spec'], 'spec')['selector'], 'selector');
-      const target = deployments.find((d) => Object.entries(selector).every(([k, v]) =>
-        obj(obj(obj(obj(d['spec'], 's')['template'], 't')['metadata'], 'm')['labels'], 'l')[k] === v));
+      const target = deployments.find((d) => Object.entries(selector).every(([k, v]) => obj(obj(obj(obj(d['spec'], 's')['template'], 't')['metadata'], 'm')['labels'], 'l')[k] === v));
       expect(target, `service ${nameOf(svc)} selects a deployment`).toBeDefined();
       const portNames = containersOf(target!).flatMap((c) => arr(c['ports'] ?? [], 'ports').map((p) => obj(p, 'p')['name']));
       for (const p of arr(obj(svc['spec'], 'spec')['ports'], 'ports')) expect(portNames).toContain(obj(p, 'port')['targetPort']);
@@ -184,7 +189,9 @@ describe('stop budgets and exposure', () => {
   it('publishes plain-HTTP iron-api on loopback only, and documents named volumes in every docker run', () => {
     expect(read('deploy/systemd/iron-api.service')).toContain('PUBLISH=127.0.0.1:8080:8080');
     for (const f of ['README.md', 'deploy/README.md']) {
-      for (const cmd of read(f).split('\n').filter((l) => /^docker run .*iron\/(api|runner)|^docker run --privileged/.test(l))) {
+      for (const cmd of read(f)
+        .split('\n')
+        .filter((l) => /^docker run .*iron\/(api|runner)|^docker run --privileged/.test(l))) {
         const block = read(f).slice(read(f).indexOf(cmd)).split('\n').slice(0, 4).join(' ');
         expect(block, `${f}: ${cmd}`).toMatch(/-v iron-(api-data|runner-\d+):\/var\/lib\/(iron-api|docker)/);
       }
@@ -209,8 +216,7 @@ describe('systemd units and scripts', () => {
   });
 
   it('every shell script parses', () => {
-    const bash = ['docker/runner-entrypoint.sh', ...readdirSync(path.join(ROOT, 'docker/lib')).map((f) => `docker/lib/${f}`),
-      'deploy/cloud-init/user-data.sh', 'scripts/images'];
+    const bash = ['docker/runner-entrypoint.sh', ...readdirSync(path.join(ROOT, 'docker/lib')).map((f) => `docker/lib/${f}`), 'deploy/cloud-init/user-data.sh', 'scripts/images'];
     for (const f of bash) execFileSync('bash', ['-n', path.join(ROOT, f)]);
     for (const f of readdirSync(path.join(ROOT, 'docker/bin'))) {
       const file = path.join(ROOT, 'docker/bin', f);

@@ -21,7 +21,8 @@ function inNs(netns: string, cmd: string[]): string {
 
 /** iptables-save of every table, without comments and packet counters: the rules themselves. */
 function firewall(netns: string): string[] {
-  return inNs(netns, ['iptables-save']).split('\n')
+  return inNs(netns, ['iptables-save'])
+    .split('\n')
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((l) => l.replace(/\s*\[\d+:\d+\]$/, ''))
     .sort();
@@ -55,31 +56,64 @@ describe.skipIf(skip)('iron/runner with --net=host', () => {
   it('leaves the host firewall as it was: before, during (own chains only) and after; the published port keeps working', async () => {
     const d = (args: string[]): string => engine.docker(args);
     d(['run', '-d', '--name', 'api', '-p', `${PORT}:8080`, '-e', 'LEASE=5s', API_IMAGE]);
-    const logs = await waitFor('iron-api credentials', async () => {
-      const r = spawnSync('docker', ['-H', engine.dockerHost, 'logs', 'api'], { encoding: 'utf8' });
-      const out = r.stdout + r.stderr;
-      return /cluster token:\s+\S+/.test(out) ? out : undefined;
-    }, { timeoutMs: 30_000, everyMs: 250 });
+    const logs = await waitFor(
+      'iron-api credentials',
+      async () => {
+        const r = spawnSync('docker', ['-H', engine.dockerHost, 'logs', 'api'], { encoding: 'utf8' });
+        const out = r.stdout + r.stderr;
+        return /cluster token:\s+\S+/.test(out) ? out : undefined;
+      },
+      { timeoutMs: 30_000, everyMs: 250 },
+    );
     const field = (label: string): string => new RegExp(`${label}:\\s+(\\S+)`).exec(logs)?.[1] ?? '';
     const hostHealth = (): string => inNs(engine.netns, ['curl', '-s', '--max-time', '5', `http://127.0.0.1:${PORT}/healthz`]);
     expect(hostHealth()).toContain('ok');
     const before = firewall(engine.netns);
-    expect(before.some((l) => l.includes('DNAT') && l.includes(`--dport ${PORT}`)), 'the published port has its DNAT rule').toBe(true);
+    expect(
+      before.some((l) => l.includes('DNAT') && l.includes(`--dport ${PORT}`)),
+      'the published port has its DNAT rule',
+    ).toBe(true);
     const linksBefore = inNs(engine.netns, ['ip', '-o', 'link', 'show']).split('\n').length;
 
     d(['volume', 'create', 'runner-docker']);
-    d(['run', '-d', '--name', 'runner', '--privileged', '--net=host', '-v', 'runner-docker:/var/lib/docker', '-v', `${preload}:/var/lib/iron-runner/preload:ro`,
-      '-e', `API_URL=http://127.0.0.1:${PORT}`, '-e', `CLUSTER_ID=${field('cluster id')}`, '-e', `CLUSTER_TOKEN=${field('cluster token')}`,
-      '-e', 'CONCURRENCY=1', '-e', 'LOG_FORMAT=json', '-e', 'DRAIN_TIMEOUT=30s', RUNNER_IMAGE]);
+    d([
+      'run',
+      '-d',
+      '--name',
+      'runner',
+      '--privileged',
+      '--net=host',
+      '-v',
+      'runner-docker:/var/lib/docker',
+      '-v',
+      `${preload}:/var/lib/iron-runner/preload:ro`,
+      '-e',
+      `API_URL=http://127.0.0.1:${PORT}`,
+      '-e',
+      `CLUSTER_ID=${field('cluster id')}`,
+      '-e',
+      `CLUSTER_TOKEN=${field('cluster token')}`,
+      '-e',
+      'CONCURRENCY=1',
+      '-e',
+      'LOG_FORMAT=json',
+      '-e',
+      'DRAIN_TIMEOUT=30s',
+      RUNNER_IMAGE,
+    ]);
     const runnerLog = (): string => {
       const r = spawnSync('docker', ['-H', engine.dockerHost, 'logs', 'runner'], { encoding: 'utf8' });
       return r.stdout + r.stderr;
     };
-    const started = await waitFor('runner polling', async () => {
-      const out = runnerLog();
-      if (/"msg":"(fatal|invalid configuration)|runner exited/.test(out)) throw new Error(`runner failed:\n${out.slice(-2000)}`);
-      return out.includes('polling for tasks') ? out : undefined;
-    }, { timeoutMs: 90_000, everyMs: 500 });
+    const started = await waitFor(
+      'runner polling',
+      async () => {
+        const out = runnerLog();
+        if (/"msg":"(fatal|invalid configuration)|runner exited/.test(out)) throw new Error(`runner failed:\n${out.slice(-2000)}`);
+        return out.includes('polling for tasks') ? out : undefined;
+      },
+      { timeoutMs: 90_000, everyMs: 500 },
+    );
     const m = /own \((\d+\.\d+\.\d+)\.(\d+)\/30 via (iron-[0-9a-f]+), NAT in chains (IRON-NS-[0-9a-f]+)\)/.exec(started);
     expect(m, started.slice(-1500)).not.toBeNull();
     const [, net, inner, veth, chain] = m!;
@@ -90,10 +124,14 @@ describe.skipIf(skip)('iron/runner with --net=host', () => {
     iron(['register', '--name', 'probe', JOB_IMAGE, `sh -c 'printf "GET /healthz HTTP/1.0\\r\\n\\r\\n" | nc -w 5 ${outer} ${PORT}'`]);
     const queued = JSON.parse(iron(['worker', 'queue', '--json', '--cluster', field('cluster id'), 'probe'])) as { tasks: Array<{ id: string }> };
     const id = queued.tasks[0]!.id;
-    const task = await waitFor(`task ${id}`, async () => {
-      const t = JSON.parse(iron(['worker', 'status', '--json', id])) as { status: string; msg?: string };
-      return ['complete', 'error', 'timeout', 'killed', 'cancelled'].includes(t.status) ? t : undefined;
-    }, { timeoutMs: 90_000, everyMs: 500 });
+    const task = await waitFor(
+      `task ${id}`,
+      async () => {
+        const t = JSON.parse(iron(['worker', 'status', '--json', id])) as { status: string; msg?: string };
+        return ['complete', 'error', 'timeout', 'killed', 'cancelled'].includes(t.status) ? t : undefined;
+      },
+      { timeoutMs: 90_000, everyMs: 500 },
+    );
     const jobLog = iron(['worker', 'log', id]);
     expect(task.status, `${task.msg ?? ''} ${jobLog}`).toBe('complete');
     expect(jobLog).toContain('200 OK');
@@ -103,7 +141,7 @@ describe.skipIf(skip)('iron/runner with --net=host', () => {
     console.log(`host-network: iptables-save during the runner: ${changed.added.length} lines added, ${changed.removed.length} removed:\n  ${changed.added.join('\n  ')}`);
     expect(changed.removed).toEqual([]);
     expect(changed.added.length).toBeGreaterThan(0);
-    for (const l of changed.added) expect(l, 'only the runner\'s own chains').toContain(chain!);
+    for (const l of changed.added) expect(l, "only the runner's own chains").toContain(chain!);
     expect(hostHealth()).toContain('ok');
     expect(inNs(engine.netns, ['ip', '-o', 'link', 'show'])).toContain(veth!);
 

@@ -44,7 +44,7 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     await stack.cleanup();
   }, 120_000);
 
-  it('runs Debian 13\'s engine (docker.io 26.1) with crun inside the runner', async () => {
+  it("runs Debian 13's engine (docker.io 26.1) with crun inside the runner", async () => {
     const v = (await docker(['exec', runners[0]!, 'docker', 'version', '--format', '{{.Server.Version}}'])).trim();
     const runtime = (await docker(['exec', runners[0]!, 'docker', 'info', '--format', '{{.DefaultRuntime}}'])).trim();
     console.log(`image: inner engine ${v}, default runtime ${runtime}`);
@@ -53,8 +53,20 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
   });
 
   it('refuses a loopback API_URL in a container with a network of its own: exit 2 and a hint', async () => {
-    const r = await dockerRc(['run', '--rm', '--privileged', '--label', `iron.test=${stack.id}`, '--network', stack.network,
-      '-e', 'CLUSTER_ID=c1', '-e', 'CLUSTER_TOKEN=not-a-real-token', RUNNER_IMAGE]);
+    const r = await dockerRc([
+      'run',
+      '--rm',
+      '--privileged',
+      '--label',
+      `iron.test=${stack.id}`,
+      '--network',
+      stack.network,
+      '-e',
+      'CLUSTER_ID=c1',
+      '-e',
+      'CLUSTER_TOKEN=not-a-real-token',
+      RUNNER_IMAGE,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('API_URL http://127.0.0.1:8080 is the container itself');
     expect(r.stderr).not.toContain('not-a-real-token');
@@ -87,7 +99,11 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     }
     const privateKey = await docker(['exec', api.container, 'cat', '/tmp/keys/private_key.pem']);
     const r3 = await stack.startRunner('r3', {
-      CLUSTER_ID: secureCluster.id, CLUSTER_TOKEN: secureCluster.token, DECRYPTION_KEY: privateKey, CONCURRENCY: '4', LOG_FORMAT: 'json',
+      CLUSTER_ID: secureCluster.id,
+      CLUSTER_TOKEN: secureCluster.token,
+      DECRYPTION_KEY: privateKey,
+      CONCURRENCY: '4',
+      LOG_FORMAT: 'json',
     });
 
     for (const t of [...plain, ...secret]) {
@@ -109,8 +125,19 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
   }, 180_000);
 
   it('uses a mounted Docker socket instead of starting an engine, and exits 2 on bad configuration', async () => {
-    const r = await dockerRc(['run', '--rm', '--label', `iron.test=${stack.id}`, '--network', 'none', '-v', '/var/run/docker.sock:/var/run/docker.sock',
-      '-e', 'CLUSTER_TOKEN=not-a-real-token', RUNNER_IMAGE]);
+    const r = await dockerRc([
+      'run',
+      '--rm',
+      '--label',
+      `iron.test=${stack.id}`,
+      '--network',
+      'none',
+      '-v',
+      '/var/run/docker.sock:/var/run/docker.sock',
+      '-e',
+      'CLUSTER_TOKEN=not-a-real-token',
+      RUNNER_IMAGE,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('not starting one');
     expect(r.stderr).toContain('CLUSTER_ID');
@@ -143,8 +170,13 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
 
   it('runs a code package uploaded with `iron worker upload --zip DIR`, twice (quota mode, bind input)', async () => {
     const api = stack.api!;
-    await docker(['exec', api.container, 'sh', '-c',
-      'rm -rf /tmp/pkg && mkdir -p /tmp/pkg/lib && printf \'%s\\n\' "echo pkg-ran-in-\\$(pwd)" "cat lib/data" "echo job-wrote > w.txt && cat w.txt" > /tmp/pkg/hello.sh && echo data-ok > /tmp/pkg/lib/data']);
+    await docker([
+      'exec',
+      api.container,
+      'sh',
+      '-c',
+      'rm -rf /tmp/pkg && mkdir -p /tmp/pkg/lib && printf \'%s\\n\' "echo pkg-ran-in-\\$(pwd)" "cat lib/data" "echo job-wrote > w.txt && cat w.txt" > /tmp/pkg/hello.sh && echo data-ok > /tmp/pkg/lib/data',
+    ]);
     await stack.iron(['worker', 'upload', '--zip', '/tmp/pkg', '--name', 'pkg', JOB_IMAGE, 'sh', 'hello.sh']);
     for (let i = 0; i < 2; i++) {
       const id = await queue(api.clusterId, 'pkg');
@@ -162,11 +194,15 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     const before = (await docker(['exec', r, 'cat', '/var/run/docker.pid'])).trim();
     // SIGSTOP: the process is there but answers nothing, as in Docker 20.10's libnetwork deadlock.
     await docker(['exec', r, 'sh', '-c', 'kill -STOP "$(cat /var/run/docker.pid)"']);
-    await waitFor('a new inner dockerd', async () => {
-      const v = await dockerRc(['exec', r, 'docker', 'version', '--format', '{{.Server.Version}}']);
-      const pid = (await dockerRc(['exec', r, 'cat', '/var/run/docker.pid'])).stdout.trim();
-      return v.code === 0 && pid !== '' && pid !== before ? true : undefined;
-    }, { timeoutMs: 90_000, everyMs: 500 });
+    await waitFor(
+      'a new inner dockerd',
+      async () => {
+        const v = await dockerRc(['exec', r, 'docker', 'version', '--format', '{{.Server.Version}}']);
+        const pid = (await dockerRc(['exec', r, 'cat', '/var/run/docker.pid'])).stdout.trim();
+        return v.code === 0 && pid !== '' && pid !== before ? true : undefined;
+      },
+      { timeoutMs: 90_000, everyMs: 500 },
+    );
     expect((await dockerRc(['logs', r])).stderr).toContain('killing the hung engine');
     const ids = [await queue(stack.api!.clusterId, 'echo', ['-p', 'after-hang-0']), await queue(stack.api!.clusterId, 'echo', ['-p', 'after-hang-1'])];
     for (const id of ids) expect((await stack.waitDone(id, 60_000)).status).toBe('complete');
@@ -176,11 +212,15 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     const r = runners[1]!;
     const before = (await docker(['exec', r, 'cat', '/var/run/docker.pid'])).trim();
     await docker(['exec', r, 'sh', '-c', 'kill -9 "$(cat /var/run/docker.pid)"']);
-    await waitFor('a new inner dockerd', async () => {
-      const v = await dockerRc(['exec', r, 'docker', 'version', '--format', '{{.Server.Version}}']);
-      const pid = (await dockerRc(['exec', r, 'cat', '/var/run/docker.pid'])).stdout.trim();
-      return v.code === 0 && pid !== '' && pid !== before ? true : undefined;
-    }, { timeoutMs: 60_000, everyMs: 500 });
+    await waitFor(
+      'a new inner dockerd',
+      async () => {
+        const v = await dockerRc(['exec', r, 'docker', 'version', '--format', '{{.Server.Version}}']);
+        const pid = (await dockerRc(['exec', r, 'cat', '/var/run/docker.pid'])).stdout.trim();
+        return v.code === 0 && pid !== '' && pid !== before ? true : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 500 },
+    );
     const ids = [await queue(stack.api!.clusterId, 'echo', ['-p', 'after-restart-0']), await queue(stack.api!.clusterId, 'echo', ['-p', 'after-restart-1'])];
     for (const id of ids) expect((await stack.waitDone(id, 60_000)).status).toBe('complete');
   }, 120_000);
@@ -188,10 +228,14 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
   it('drains on docker stop: the running task completes and the runner exits 0', async () => {
     const id = await queue(stack.api!.clusterId, 'slow');
     await waitFor('slow task running', async () => ((await stack.task(id)).status === 'running' ? true : undefined), { timeoutMs: 30_000, everyMs: 250 });
-    const [holder] = await waitFor('the runner holding the task', async () => {
-      const busy = await stack.runnersWithJobs(runners);
-      return busy.length === 1 ? busy : undefined;
-    }, { timeoutMs: 10_000, everyMs: 250 });
+    const [holder] = await waitFor(
+      'the runner holding the task',
+      async () => {
+        const busy = await stack.runnersWithJobs(runners);
+        return busy.length === 1 ? busy : undefined;
+      },
+      { timeoutMs: 10_000, everyMs: 250 },
+    );
     const t0 = Date.now();
     await docker(['stop', '-t', '60', holder!], 90_000);
     console.log(`image: docker stop with a running task took ${Date.now() - t0} ms`);
@@ -220,7 +264,11 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     expect(await loopDevicesFor(imgIno)).toEqual([]);
     const mountinfo = (await run('cat', ['/proc/self/mountinfo'])).stdout;
     expect(mountinfo).not.toContain(volume);
-    for (const kind of [['ps', '-aq'], ['volume', 'ls', '-q'], ['network', 'ls', '-q']]) {
+    for (const kind of [
+      ['ps', '-aq'],
+      ['volume', 'ls', '-q'],
+      ['network', 'ls', '-q'],
+    ]) {
       const found = await docker([...kind, '--filter', `label=io.iron-runner.instance=${instance!}`]);
       expect(found.trim(), `host ${kind[0]} of the removed runner`).toBe('');
     }

@@ -7,9 +7,7 @@ export type Doc = Record<string, unknown>;
 
 /** YAML (several documents) -> plain objects, through Debian's python3-yaml. */
 export function loadYaml(file: string): Doc[] {
-  const out = execFileSync('python3', ['-c',
-    'import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None], sys.stdout)', file],
-  { encoding: 'utf8' });
+  const out = execFileSync('python3', ['-c', 'import json, sys, yaml; json.dump([d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None], sys.stdout)', file], { encoding: 'utf8' });
   return JSON.parse(out) as Doc[];
 }
 
@@ -31,20 +29,77 @@ export function arr(v: unknown, where: string): unknown[] {
 }
 
 // Field names from the Kubernetes API reference (core/v1, apps/v1); enough to catch misspellings.
-const CONTAINER_KEYS = ['name', 'image', 'imagePullPolicy', 'command', 'args', 'workingDir', 'ports', 'env', 'envFrom', 'resources',
-  'volumeMounts', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'securityContext', 'terminationMessagePath',
-  'terminationMessagePolicy', 'stdin', 'tty', 'volumeDevices', 'restartPolicy', 'resizePolicy', 'stdinOnce'];
-const POD_SPEC_KEYS = ['containers', 'initContainers', 'volumes', 'securityContext', 'terminationGracePeriodSeconds', 'serviceAccountName',
-  'nodeSelector', 'affinity', 'tolerations', 'priorityClassName', 'restartPolicy', 'dnsPolicy', 'hostNetwork', 'imagePullSecrets',
-  'topologySpreadConstraints', 'automountServiceAccountToken', 'enableServiceLinks', 'runtimeClassName'];
+const CONTAINER_KEYS = [
+  'name',
+  'image',
+  'imagePullPolicy',
+  'command',
+  'args',
+  'workingDir',
+  'ports',
+  'env',
+  'envFrom',
+  'resources',
+  'volumeMounts',
+  'livenessProbe',
+  'readinessProbe',
+  'startupProbe',
+  'lifecycle',
+  'securityContext',
+  'terminationMessagePath',
+  'terminationMessagePolicy',
+  'stdin',
+  'tty',
+  'volumeDevices',
+  'restartPolicy',
+  'resizePolicy',
+  'stdinOnce',
+];
+const POD_SPEC_KEYS = [
+  'containers',
+  'initContainers',
+  'volumes',
+  'securityContext',
+  'terminationGracePeriodSeconds',
+  'serviceAccountName',
+  'nodeSelector',
+  'affinity',
+  'tolerations',
+  'priorityClassName',
+  'restartPolicy',
+  'dnsPolicy',
+  'hostNetwork',
+  'imagePullSecrets',
+  'topologySpreadConstraints',
+  'automountServiceAccountToken',
+  'enableServiceLinks',
+  'runtimeClassName',
+];
 const DEPLOYMENT_SPEC_KEYS = ['replicas', 'selector', 'template', 'strategy', 'minReadySeconds', 'revisionHistoryLimit', 'progressDeadlineSeconds', 'paused'];
 const PROBE_KEYS = ['httpGet', 'tcpSocket', 'exec', 'grpc', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold', 'terminationGracePeriodSeconds'];
-const CONTAINER_SECURITY_KEYS = ['privileged', 'allowPrivilegeEscalation', 'readOnlyRootFilesystem', 'capabilities', 'runAsUser', 'runAsGroup',
-  'runAsNonRoot', 'seccompProfile', 'seLinuxOptions', 'procMount', 'appArmorProfile'];
+const CONTAINER_SECURITY_KEYS = [
+  'privileged',
+  'allowPrivilegeEscalation',
+  'readOnlyRootFilesystem',
+  'capabilities',
+  'runAsUser',
+  'runAsGroup',
+  'runAsNonRoot',
+  'seccompProfile',
+  'seLinuxOptions',
+  'procMount',
+  'appArmorProfile',
+];
 
 export const KNOWN_KINDS: Record<string, string> = {
-  Namespace: 'v1', Secret: 'v1', Service: 'v1', PersistentVolumeClaim: 'v1', Deployment: 'apps/v1',
-  ScaledObject: 'keda.sh/v1alpha1', HorizontalPodAutoscaler: 'autoscaling/v2', Kustomization: 'kustomize.config.k8s.io/v1beta1',
+  Namespace: 'v1',
+  Secret: 'v1',
+  Service: 'v1',
+  PersistentVolumeClaim: 'v1',
+  Deployment: 'apps/v1',
+  ScaledObject: 'keda.sh/v1alpha1',
+  HorizontalPodAutoscaler: 'autoscaling/v2',
+  Kustomization: 'kustomize.config.k8s.io/v1beta1',
 };
 
 function onlyKeys(o: Doc, allowed: string[], where: string, problems: string[]): void {

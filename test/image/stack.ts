@@ -74,13 +74,16 @@ export class Stack {
     await docker(['network', 'create', '--label', `iron.test=${this.id}`, this.network]);
     const container = this.name('api');
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    await docker(['run', '-d', '--name', container, '--label', `iron.test=${this.id}`, '--network', this.network,
-      '-p', '127.0.0.1::8080', ...envArgs, API_IMAGE]);
-    const out = await waitFor('iron-api credentials', async () => {
-      const r = await dockerRc(['logs', container]);
-      const logs = r.stdout + r.stderr;
-      return /cluster token:/.test(logs) && logs.split('\n').some((l) => listeningUrl(l) !== undefined) ? logs : undefined;
-    }, { timeoutMs: 30_000, everyMs: 250 });
+    await docker(['run', '-d', '--name', container, '--label', `iron.test=${this.id}`, '--network', this.network, '-p', '127.0.0.1::8080', ...envArgs, API_IMAGE]);
+    const out = await waitFor(
+      'iron-api credentials',
+      async () => {
+        const r = await dockerRc(['logs', container]);
+        const logs = r.stdout + r.stderr;
+        return /cluster token:/.test(logs) && logs.split('\n').some((l) => listeningUrl(l) !== undefined) ? logs : undefined;
+      },
+      { timeoutMs: 30_000, everyMs: 250 },
+    );
     const field = (label: string): string => {
       const m = new RegExp(`${label}:\\s+(\\S+)`).exec(out);
       if (m?.[1] === undefined) throw new Error(`iron-api printed no ${label}`);
@@ -88,9 +91,12 @@ export class Stack {
     };
     const port = (await docker(['port', container, '8080/tcp'])).trim().split('\n')[0]?.split(':').pop() ?? '';
     this.api = {
-      container, url: `http://127.0.0.1:${port}`,
-      projectId: field('project id'), projectToken: field('project token'),
-      clusterId: field('cluster id'), clusterToken: field('cluster token'),
+      container,
+      url: `http://127.0.0.1:${port}`,
+      projectId: field('project id'),
+      projectToken: field('project token'),
+      clusterId: field('cluster id'),
+      clusterToken: field('cluster token'),
     };
     return this.api;
   }
@@ -111,18 +117,38 @@ export class Stack {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     await docker(['volume', 'create', '--label', `iron.test=${this.id}`, this.volumeOf(suffix)]);
     const startedAt = Date.now();
-    await docker(['run', '--privileged', '-d', '--name', name, '--label', `iron.test=${this.id}`, '--network', this.network,
-      '-v', `${this.volumeOf(suffix)}:/var/lib/docker`, '-v', `${this.preloadDir}:/var/lib/iron-runner/preload:ro`,
-      '-e', `API_URL=http://${this.requireApi().container}:8080`, ...envArgs, RUNNER_IMAGE]);
+    await docker([
+      'run',
+      '--privileged',
+      '-d',
+      '--name',
+      name,
+      '--label',
+      `iron.test=${this.id}`,
+      '--network',
+      this.network,
+      '-v',
+      `${this.volumeOf(suffix)}:/var/lib/docker`,
+      '-v',
+      `${this.preloadDir}:/var/lib/iron-runner/preload:ro`,
+      '-e',
+      `API_URL=http://${this.requireApi().container}:8080`,
+      ...envArgs,
+      RUNNER_IMAGE,
+    ]);
     return { name, startedAt };
   }
 
   async waitReady(runner: string): Promise<void> {
-    await waitFor(`${runner} polling`, async () => {
-      const r = await dockerRc(['logs', runner]);
-      if (/"msg":"(fatal|invalid configuration)/.test(r.stderr)) throw new Error(`${runner} failed:\n${r.stderr.slice(-2000)}`);
-      return r.stderr.includes('polling for tasks') ? true : undefined;
-    }, { timeoutMs: 60_000, everyMs: 250 });
+    await waitFor(
+      `${runner} polling`,
+      async () => {
+        const r = await dockerRc(['logs', runner]);
+        if (/"msg":"(fatal|invalid configuration)/.test(r.stderr)) throw new Error(`${runner} failed:\n${r.stderr.slice(-2000)}`);
+        return r.stderr.includes('polling for tasks') ? true : undefined;
+      },
+      { timeoutMs: 60_000, everyMs: 250 },
+    );
   }
 
   async task(id: string): Promise<Task> {
@@ -132,17 +158,22 @@ export class Stack {
   async taskLog(id: string): Promise<string> {
     const api = this.requireApi();
     const res = await fetch(`${api.url}/2/projects/${api.projectId}/tasks/${id}/log`, {
-      headers: { Authorization: `OAuth ${api.projectToken}` }, signal: AbortSignal.timeout(10_000),
+      headers: { Authorization: `OAuth ${api.projectToken}` },
+      signal: AbortSignal.timeout(10_000),
     });
     if (!res.ok) throw new Error(`log of ${id}: HTTP ${res.status}`);
     return res.text();
   }
 
   async waitDone(id: string, timeoutMs: number): Promise<Task> {
-    return waitFor(`task ${id} to end`, async () => {
-      const t = await this.task(id);
-      return ['queued', 'preparing', 'running'].includes(t.status) ? undefined : t;
-    }, { timeoutMs, everyMs: 300 });
+    return waitFor(
+      `task ${id} to end`,
+      async () => {
+        const t = await this.task(id);
+        return ['queued', 'preparing', 'running'].includes(t.status) ? undefined : t;
+      },
+      { timeoutMs, everyMs: 300 },
+    );
   }
 
   /** Which runners have a job container running inside their own engine right now. */

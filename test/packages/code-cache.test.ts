@@ -29,10 +29,12 @@ function server(bytes: Buffer): { fetch: Fetch; calls: () => number } {
     fetch: async (sink) => {
       n++;
       await new Promise((r) => setTimeout(r, 20));
-      await sink((async function* () {
-        yield bytes.subarray(0, 10);
-        yield bytes.subarray(10);
-      })());
+      await sink(
+        (async function* () {
+          yield bytes.subarray(0, 10);
+          yield bytes.subarray(10);
+        })(),
+      );
     },
   };
 }

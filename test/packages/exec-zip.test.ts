@@ -34,10 +34,13 @@ function zipFile(name: string, zip: Buffer): string {
 
 describe('iron-runner exec --zip', () => {
   it('unpacks the package into the working directory and runs a script from it', async () => {
-    const zip = zipFile('ok.zip', craftZip([
-      { name: 'hello.sh', data: 'echo "hi from $(pwd)"; ./bin/tool; echo more > new.txt; cat new.txt\n' },
-      { name: 'bin/tool', data: '#!/bin/sh\necho tool\n', mode: 0o100755 },
-    ]));
+    const zip = zipFile(
+      'ok.zip',
+      craftZip([
+        { name: 'hello.sh', data: 'echo "hi from $(pwd)"; ./bin/tool; echo more > new.txt; cat new.txt\n' },
+        { name: 'bin/tool', data: '#!/bin/sh\necho tool\n', mode: 0o100755 },
+      ]),
+    );
     const r = await run(['--image', 'iron-test/busybox:1', '--zip', zip, '--memory', '48M', '--', 'sh', 'hello.sh']);
     expect(r.stdout).toBe('hi from /task\ntool\nmore\n');
     expect(r.outcome).toMatchObject({ status: 'complete', exit_code: 0 });
@@ -53,7 +56,13 @@ describe('iron-runner exec --zip', () => {
   });
 
   it('applies the production disk limit to the unpacked package', async () => {
-    const zip = zipFile('big.zip', craftZip([{ name: 'run.sh', data: 'echo never\n' }, { name: 'blob', data: randomBytes(12 * 1024 * 1024) }]));
+    const zip = zipFile(
+      'big.zip',
+      craftZip([
+        { name: 'run.sh', data: 'echo never\n' },
+        { name: 'blob', data: randomBytes(12 * 1024 * 1024) },
+      ]),
+    );
     const r = await run(['--image', 'iron-test/busybox:1', '--zip', zip, '--memory', '48M', '--disk', '8M', '--', 'sh', 'run.sh']);
     expect(r.stdout).toBe('');
     expect(r.outcome).toMatchObject({ status: 'error' });

@@ -22,19 +22,31 @@ beforeAll(async () => {
   api = await startApi();
   home = await mkdtemp(path.join(tmpdir(), 'iron-pkg-cli-'));
   const u = new URL(api.url);
-  await writeFile(path.join(home, 'iron.json'), JSON.stringify({
-    project_id: api.projectId, token: (api.handle.bootstrap?.projectToken ?? ''), host: u.hostname, port: Number(u.port), scheme: 'http',
-  }));
+  await writeFile(
+    path.join(home, 'iron.json'),
+    JSON.stringify({
+      project_id: api.projectId,
+      token: api.handle.bootstrap?.projectToken ?? '',
+      host: u.hostname,
+      port: Number(u.port),
+      scheme: 'http',
+    }),
+  );
   for (const mode of MODES) {
     const c = mode === 'auto' ? { clusterId: api.clusterId, token: api.clusterToken } : await api.handle.admin.createCluster(api.projectId, 'vol');
     // 64 MiB per task (the disk-limit test relies on it), set before the runner's first reserve.
     const put = await fetch(`${api.url}/2/clusters/${c.clusterId}`, {
-      method: 'PUT', headers: { authorization: `OAuth ${api.handle.bootstrap?.projectToken ?? ''}`, 'content-type': 'application/json' },
+      method: 'PUT',
+      headers: { authorization: `OAuth ${api.handle.bootstrap?.projectToken ?? ''}`, 'content-type': 'application/json' },
       body: JSON.stringify({ memory: 64 * 1024 * 1024 }),
     });
     expect(put.status).toBe(200);
     const proc = spawnRunner(api, {
-      CLUSTER_ID: c.clusterId, CLUSTER_TOKEN: c.token, JOB_NETWORK: network, JOB_INPUT: mode, METRICS_ADDR: '127.0.0.1:0',
+      CLUSTER_ID: c.clusterId,
+      CLUSTER_TOKEN: c.token,
+      JOB_NETWORK: network,
+      JOB_INPUT: mode,
+      METRICS_ADDR: '127.0.0.1:0',
       MAX_CODE_FILES: '40',
     });
     // Only the bound port is read from this line; every assertion is on the API, the log or /metrics.
@@ -50,15 +62,8 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-const HELLO = (version: string): string => [
-  `echo "package ${version}"`,
-  'echo "cwd=$(pwd) task_dir=$TASK_DIR"',
-  'ls -1',
-  'cat lib/data.txt',
-  'cat link.txt',
-  './bin/tool',
-  'echo "written by the job" > out.txt && cat out.txt',
-].join('\n');
+const HELLO = (version: string): string =>
+  [`echo "package ${version}"`, 'echo "cwd=$(pwd) task_dir=$TASK_DIR"', 'ls -1', 'cat lib/data.txt', 'cat link.txt', './bin/tool', 'echo "written by the job" > out.txt && cat out.txt'].join('\n');
 
 /** A package directory: a script, a nested data file, an executable, an in-tree symlink. */
 async function packageDir(version: string): Promise<string> {
@@ -92,7 +97,9 @@ async function metric(mode: Mode, name: string): Promise<number> {
 async function rawUpload(data: Record<string, unknown>, zip: Buffer): Promise<Record<string, unknown>> {
   const m = multipartUpload(data, zip);
   const res = await fetch(`${api.url}/2/projects/${api.projectId}/codes`, {
-    method: 'POST', headers: { authorization: `OAuth ${api.handle.bootstrap?.projectToken ?? ''}`, 'content-type': m.type }, body: m.body,
+    method: 'POST',
+    headers: { authorization: `OAuth ${api.handle.bootstrap?.projectToken ?? ''}`, 'content-type': m.type },
+    body: m.body,
   });
   const body = (await res.json()) as Record<string, unknown>;
   if (res.status !== 200) throw new Error(`upload failed: ${res.status} ${JSON.stringify(body)}`);
@@ -119,9 +126,15 @@ describe.each(MODES)('code packages with JOB_INPUT=%s', (mode) => {
     expect(log).toContain('written by the job');
   });
 
-  it('the issue\'s command: `iron worker upload --zip hello.zip --name zipworker IMAGE sh hello.sh`', async () => {
+  it("the issue's command: `iron worker upload --zip hello.zip --name zipworker IMAGE sh hello.sh`", async () => {
     const zip = path.join(home, `hello-${mode}.zip`);
-    await writeFile(zip, craftZip([{ name: 'hello.sh', data: 'echo "hello from the zip"; ls\n' }, { name: 'extra.txt', data: 'x' }]));
+    await writeFile(
+      zip,
+      craftZip([
+        { name: 'hello.sh', data: 'echo "hello from the zip"; ls\n' },
+        { name: 'extra.txt', data: 'x' },
+      ]),
+    );
     const name = `zipworker-${mode}`;
     const up = await iron(['worker', 'upload', '--zip', zip, '--name', name, 'iron-test/busybox:1', 'sh', 'hello.sh']);
     expect(up.code, up.stderr).toBe(0);
@@ -134,7 +147,7 @@ describe.each(MODES)('code packages with JOB_INPUT=%s', (mode) => {
     expect(log).toContain('extra.txt');
   });
 
-  it('a raw multipart upload (ironcli\'s wire format) runs too', async () => {
+  it("a raw multipart upload (ironcli's wire format) runs too", async () => {
     const zip = craftZip([{ name: 'run.sh', data: 'echo "raw upload ran in $(pwd)"\n' }]);
     await rawUpload({ name: `raw-${mode}`, image: 'iron-test/busybox:1', command: 'sh run.sh' }, zip);
     const id = await queueOn(mode, `raw-${mode}`);
@@ -149,12 +162,24 @@ describe('revisions and the cache', () => {
     const name = 'revs';
     const v1 = await rawUpload({ name, image: 'iron-test/busybox:1', command: 'sh run.sh' }, craftZip([{ name: 'run.sh', data: 'echo "this is v1"\n' }]));
     // Held back until both revisions exist, so the old task really runs after the new upload.
-    await fetch(`${api.url}/2/projects/${api.projectId}/codes/${String(v1['id'])}/pause_task_queue`, { method: 'POST', headers: { authorization: `OAuth ${api.handle.bootstrap?.projectToken ?? ''}` } });
+    await fetch(`${api.url}/2/projects/${api.projectId}/codes/${String(v1['id'])}/pause_task_queue`, {
+      method: 'POST',
+      headers: { authorization: `OAuth ${api.handle.bootstrap?.projectToken ?? ''}` },
+    });
     const early = await queueOn('auto', name);
-    const v2 = await rawUpload({ name, image: 'iron-test/busybox:1', command: 'sh run.sh' }, craftZip([{ name: 'run.sh', data: 'echo "this is v2"\n' }, { name: 'new-file', data: 'x' }]));
+    const v2 = await rawUpload(
+      { name, image: 'iron-test/busybox:1', command: 'sh run.sh' },
+      craftZip([
+        { name: 'run.sh', data: 'echo "this is v2"\n' },
+        { name: 'new-file', data: 'x' },
+      ]),
+    );
     expect(v2['rev']).toBe(2);
     const late = await queueOn('auto', name);
-    await fetch(`${api.url}/2/projects/${api.projectId}/codes/${String(v1['id'])}/resume_task_queue`, { method: 'POST', headers: { authorization: `OAuth ${api.handle.bootstrap?.projectToken ?? ''}` } });
+    await fetch(`${api.url}/2/projects/${api.projectId}/codes/${String(v1['id'])}/resume_task_queue`, {
+      method: 'POST',
+      headers: { authorization: `OAuth ${api.handle.bootstrap?.projectToken ?? ''}` },
+    });
     const [a, b] = await Promise.all([waitForTask(api, early), waitForTask(api, late)]);
     expect(a.status, a.msg).toBe('complete');
     expect(b.status, b.msg).toBe('complete');
@@ -205,7 +230,7 @@ describe('packages the runner refuses', () => {
     expect(t.msg).toContain('ERR_ZIP_TOO_MANY_ENTRIES');
   });
 
-  it('a legacy zip without an image (the npm client\'s upload) ends `error` with a msg that says so', async () => {
+  it("a legacy zip without an image (the npm client's upload) ends `error` with a msg that says so", async () => {
     await rawUpload({ name: 'no-image', file_name: '__runner__.sh', runtime: 'sh' }, craftZip([{ name: '__runner__.sh', data: 'node worker.js\n' }]));
     const id = await queueOn('auto', 'no-image');
     const t = await waitForTask(api, id);
@@ -213,10 +238,16 @@ describe('packages the runner refuses', () => {
     expect(t.msg).toMatch(/no image/);
   });
 
-  it('a package larger than the task\'s disk limit ends `error` before it is unpacked', async () => {
+  it("a package larger than the task's disk limit ends `error` before it is unpacked", async () => {
     const name = 'too-big';
     // Tasks of these clusters get 64 MiB (beforeAll): the fallback disk limit (a tmpfs) is half of that.
-    await rawUpload({ name, image: 'iron-test/busybox:1', command: 'sh run.sh' }, craftZip([{ name: 'run.sh', data: 'echo never\n' }, { name: 'blob', data: randomBytes(40 * 1024 * 1024) }]));
+    await rawUpload(
+      { name, image: 'iron-test/busybox:1', command: 'sh run.sh' },
+      craftZip([
+        { name: 'run.sh', data: 'echo never\n' },
+        { name: 'blob', data: randomBytes(40 * 1024 * 1024) },
+      ]),
+    );
     const id = await queueOn('auto', name);
     const t = await waitForTask(api, id);
     expect(t.status, `${t.msg ?? ''} ${await taskLog(api, id)}`).toBe('error');
@@ -232,7 +263,13 @@ describe('a runner whose input directory cannot hold the package', () => {
     const c = await api.handle.admin.createCluster(api.projectId, 'tiny');
     const proc = spawnRunner(api, { CLUSTER_ID: c.clusterId, CLUSTER_TOKEN: c.token, JOB_NETWORK: network, JOB_INPUT: 'auto' }, jobsDir);
     try {
-      await rawUpload({ name: 'wide', image: 'iron-test/busybox:1', command: 'sh run.sh' }, craftZip([{ name: 'run.sh', data: 'echo never\n' }, { name: 'blob', data: randomBytes(3 * 1024 * 1024) }]));
+      await rawUpload(
+        { name: 'wide', image: 'iron-test/busybox:1', command: 'sh run.sh' },
+        craftZip([
+          { name: 'run.sh', data: 'echo never\n' },
+          { name: 'blob', data: randomBytes(3 * 1024 * 1024) },
+        ]),
+      );
       const [big] = await api.client.project.queueTasks([{ code_name: 'wide', payload: '', cluster: c.clusterId }], AbortSignal.timeout(10_000));
       const t = await waitForTask(api, big ?? '');
       expect(t.status).toBe('error');

@@ -21,7 +21,8 @@ let exitCode: number | null | undefined;
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'iron-upload-crash-'));
   proc = spawn(process.execPath, [SERVER_MAIN, '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.on('exit', (code) => {
     exitCode = code;
@@ -53,19 +54,24 @@ afterAll(() => {
 const BOUNDARY = 'xXcutshortXx';
 
 function head(contentLength: number): string {
-  return `POST /2/projects/${pid}/codes HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: OAuth ${token}\r\n`
-    + `Content-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${contentLength}\r\n\r\n`;
+  return (
+    `POST /2/projects/${pid}/codes HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: OAuth ${token}\r\n` +
+    `Content-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${contentLength}\r\n\r\n`
+  );
 }
 
-const FIRST_PART = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="data"\r\n\r\n{"name":"cut","image":"iron-test/busybox:1"}\r\n`
-  + `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="worker.zip"\r\nContent-Type: application/zip\r\n\r\n`;
+const FIRST_PART =
+  `--${BOUNDARY}\r\nContent-Disposition: form-data; name="data"\r\n\r\n{"name":"cut","image":"iron-test/busybox:1"}\r\n` +
+  `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="worker.zip"\r\nContent-Type: application/zip\r\n\r\n`;
 
 /** Sends the head and the start of the file part, then ends the socket (`end`) or destroys it. */
 function cutUpload(how: 'end' | 'destroy'): Promise<string> {
   return new Promise((resolve) => {
     const sock = connect(port, '127.0.0.1');
     let answer = '';
-    sock.on('data', (c: Buffer) => { answer += c.toString(); });
+    sock.on('data', (c: Buffer) => {
+      answer += c.toString();
+    });
     sock.on('error', () => undefined);
     sock.on('close', () => resolve(answer));
     sock.write(head(10 * 1024 * 1024));
@@ -119,7 +125,9 @@ describe('a cut-short code upload', () => {
   it('still takes a complete upload afterwards', async () => {
     const body = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="data"\r\n\r\n{"name":"whole","image":"iron-test/busybox:1"}\r\n--${BOUNDARY}--\r\n`;
     const res = await fetch(`http://127.0.0.1:${port}/2/projects/${pid}/codes`, {
-      method: 'POST', headers: { authorization: `OAuth ${token}`, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, body,
+      method: 'POST',
+      headers: { authorization: `OAuth ${token}`, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+      body,
     });
     expect(res.status).toBe(200);
   });

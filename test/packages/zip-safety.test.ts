@@ -44,12 +44,16 @@ const UNSAFE: ReadonlyArray<[string, () => Buffer, string]> = [
   ['a header that lies about the size', () => craftZip([{ name: 'zeros', data: Buffer.alloc(6 * MiB), deflate: true, declaredSize: 4096 }]), 'ERR_ZIP_BOMB'],
   ['the reserved name "input"', () => craftZip([file('input/payload')]), 'ERR_ZIP_RESERVED'],
   ['bytes that are no zip', () => Buffer.from('PK\u0003\u0004 not really a zip'), 'ERR_ZIP_INVALID'],
-  ['a corrupt entry (CRC mismatch)', () => {
-    const z = craftZip([file('run.sh', 'echo exactly this\n')]);
-    const at = 30 + 'run.sh'.length + 2;
-    z.writeUInt8(z.readUInt8(at) ^ 0xff, at);
-    return z;
-  }, 'ERR_ZIP_INVALID'],
+  [
+    'a corrupt entry (CRC mismatch)',
+    () => {
+      const z = craftZip([file('run.sh', 'echo exactly this\n')]);
+      const at = 30 + 'run.sh'.length + 2;
+      z.writeUInt8(z.readUInt8(at) ^ 0xff, at);
+      return z;
+    },
+    'ERR_ZIP_INVALID',
+  ],
 ];
 
 describe('unsafe code packages are refused at upload', () => {

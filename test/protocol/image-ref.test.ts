@@ -3,9 +3,19 @@ import { imageRefProblem, parseImageRef } from '../../src/protocol/image-ref.js'
 
 describe('image references (Docker reference grammar)', () => {
   it.each([
-    'busybox', 'iron/hello:latest', 'iron-test/busybox:1', 'localhost:5000/a/b:tag', 'registry.example.com/team/app:v1.2.3',
-    'a__b/c-d.e_f', 'a---b', 'Registry.Example:443/x', '[::1]:5000/img:1', `app@sha256:${'a'.repeat(64)}`,
-    `r.io/app:1@sha256:${'0'.repeat(64)}`, 'x:_tag', 'host:5000/a',
+    'busybox',
+    'iron/hello:latest',
+    'iron-test/busybox:1',
+    'localhost:5000/a/b:tag',
+    'registry.example.com/team/app:v1.2.3',
+    'a__b/c-d.e_f',
+    'a---b',
+    'Registry.Example:443/x',
+    '[::1]:5000/img:1',
+    `app@sha256:${'a'.repeat(64)}`,
+    `r.io/app:1@sha256:${'0'.repeat(64)}`,
+    'x:_tag',
+    'host:5000/a',
   ])('accepts %s', (ref) => {
     expect(imageRefProblem(ref)).toBeUndefined();
   });

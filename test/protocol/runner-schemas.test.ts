@@ -9,8 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunnerClient } from '../../src/api/index.js';
 import { MAX_FINISH_MSG_BYTES, MAX_INSTANCE_ID_BYTES, MAX_RESERVATION_ID_BYTES, MAX_WARM_CURSOR_BYTES } from '../../src/protocol/limits.js';
 import {
-  finishBodySchema, giveBackBodySchema, heartbeatBodySchema, logAppendQuerySchema, releaseBodySchema, reserveBodySchema,
-  reserveResponseSchema, RUNNER_REQUEST_SCHEMAS, startBodySchema,
+  finishBodySchema,
+  giveBackBodySchema,
+  heartbeatBodySchema,
+  logAppendQuerySchema,
+  releaseBodySchema,
+  reserveBodySchema,
+  reserveResponseSchema,
+  RUNNER_REQUEST_SCHEMAS,
+  startBodySchema,
 } from '../../src/protocol/schemas.js';
 import { json, startFakeServer, type FakeServer, type Seen } from '../api/fake-server.js';
 import { call, startTestServer, type TestServer } from '../server/helpers.js';
@@ -157,14 +164,14 @@ describe('malformed runner requests: the schemas and iron-api agree', () => {
     // Characters within the bound, bytes past it.
     ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', msg: 'é'.repeat(MAX_FINISH_MSG_BYTES / 2 + 1) }],
   ];
-  it('strings past their byte limits pass the schemas and get iron-api\'s 413', async () => {
+  it("strings past their byte limits pass the schemas and get iron-api's 413", async () => {
     for (const [route, schema, value] of TOO_LARGE) {
       expect(valid(schema, value), route).toBe(true);
       expect((await send(route, value)).status, route).toBe(413);
     }
   });
 
-  it('well-formed requests pass the schemas and get past iron-api\'s checks', async () => {
+  it("well-formed requests pass the schemas and get past iron-api's checks", async () => {
     const ok: ReadonlyArray<readonly [string, object, Record<string, unknown>]> = [
       ['reserve', reserveBodySchema, { instance_id: 'r', n: 2, wait: 0, warm_cursor: null, extra: true }],
       ['release', releaseBodySchema, { instance_id: 'r' }],

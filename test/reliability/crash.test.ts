@@ -6,10 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  containersOf, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, watchContainerEvents,
-  type Api, type RunnerProc,
-} from '../runner/harness.js';
+import { containersOf, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, watchContainerEvents, type Api, type RunnerProc } from '../runner/harness.js';
 
 let api: Api;
 const network = uniqueNetwork();
@@ -41,7 +38,8 @@ describe('runner crash rounds', () => {
   it('5 x kill -9 with 8 tasks running: every task ends exactly once, nothing left, no log byte lost', async () => {
     const events = await watchContainerEvents();
     const ids = await api.client.project.queueTasks(
-      Array.from({ length: 48 }, () => ({ code_name: 'work', payload: '', cluster: api.clusterId })), AbortSignal.timeout(10_000),
+      Array.from({ length: 48 }, () => ({ code_name: 'work', payload: '', cluster: api.clusterId })),
+      AbortSignal.timeout(10_000),
     );
     for (let round = 1; round <= 5; round++) {
       const r = runner();

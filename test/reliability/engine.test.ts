@@ -24,18 +24,26 @@ afterAll(async () => {
 }, 60_000);
 
 async function queue(code: string, n: number): Promise<string[]> {
-  return api.client.project.queueTasks(Array.from({ length: n }, () => ({ code_name: code, payload: '', cluster: api.clusterId })), AbortSignal.timeout(5_000));
+  return api.client.project.queueTasks(
+    Array.from({ length: n }, () => ({ code_name: code, payload: '', cluster: api.clusterId })),
+    AbortSignal.timeout(5_000),
+  );
 }
 
-for (const [how, signal] of [['restarted', 'SIGTERM'], ['crashed', 'SIGKILL']] as const) {
+for (const [how, signal] of [
+  ['restarted', 'SIGTERM'],
+  ['crashed', 'SIGKILL'],
+] as const) {
   describe(`engine ${how} mid-run`, () => {
     it('ends the affected tasks with a clear msg, then runs new tasks without a runner restart', async () => {
       const ids = await queue('long', 3);
       // The jobs really run (their first line is in the log), not just `running` in the API.
-      await Promise.all(ids.map(async (id) => {
-        await waitForTask(api, id, new Set(['running']));
-        for (const until = Date.now() + 60_000; !(await taskLog(api, id)).includes('begin') && Date.now() < until;) await new Promise((r) => setTimeout(r, 100));
-      }));
+      await Promise.all(
+        ids.map(async (id) => {
+          await waitForTask(api, id, new Set(['running']));
+          for (const until = Date.now() + 60_000; !(await taskLog(api, id)).includes('begin') && Date.now() < until;) await new Promise((r) => setTimeout(r, 100));
+        }),
+      );
       await engine.stop(signal);
       await new Promise((r) => setTimeout(r, 2_000));
       await engine.start();
@@ -58,7 +66,11 @@ for (const [how, signal] of [['restarted', 'SIGTERM'], ['crashed', 'SIGKILL']] a
       // A task given back may run again here; cancel it so that its container goes too.
       for (const t of ended) if (t.status === 'queued') await api.client.project.cancelTask(t.id, AbortSignal.timeout(5_000));
       // Nothing of the ended tasks is left on the engine (removal follows the reports: allow it time).
-      const leftNow = (): string[] => engine.docker(['ps', '-aq', '--filter', 'label=io.iron-runner.managed']).split('\n').filter((s) => s !== '');
+      const leftNow = (): string[] =>
+        engine
+          .docker(['ps', '-aq', '--filter', 'label=io.iron-runner.managed'])
+          .split('\n')
+          .filter((s) => s !== '');
       let left = leftNow();
       for (const until = Date.now() + 30_000; left.length > 0 && Date.now() < until; left = leftNow()) await new Promise((r) => setTimeout(r, 250));
       console.log(`engine ${how}: ${JSON.stringify({ ...figures, recovered: true, containers_left: left.length })}`);

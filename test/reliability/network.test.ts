@@ -4,10 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaos-proxy.js';
-import {
-  containersGone, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, watchContainerEvents,
-  type Api, type RunnerProc,
-} from '../runner/harness.js';
+import { containersGone, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, watchContainerEvents, type Api, type RunnerProc } from '../runner/harness.js';
 
 let api: Api;
 let proxy: ChaosProxy;
@@ -34,7 +31,8 @@ describe('slow and garbled network between runner and API', () => {
     const events = await watchContainerEvents();
     proxy.set({ maxDelayMs: 150, dropConnection: 0.1, cutPerChunk: 0.03 });
     const ids = await api.client.project.queueTasks(
-      Array.from({ length: 24 }, () => ({ code_name: 'talk', payload: '', cluster: api.clusterId })), AbortSignal.timeout(10_000),
+      Array.from({ length: 24 }, () => ({ code_name: 'talk', payload: '', cluster: api.clusterId })),
+      AbortSignal.timeout(10_000),
     );
     // The chaos lasts a bounded time, then the network heals and everything must settle.
     await new Promise((r) => setTimeout(r, 20_000));
@@ -51,8 +49,12 @@ describe('slow and garbled network between runner and API', () => {
       if (!(log === expected || log.endsWith(`---\n${expected}`))) logLost++;
     }
     const figures = {
-      queued: ids.length, complete: done.filter((t) => t.status === 'complete').length, duplicated, logs_incomplete: logLost,
-      reruns: done.filter((t) => ((t as { attempt?: number }).attempt ?? 1) > 1).length, ...proxy.stats,
+      queued: ids.length,
+      complete: done.filter((t) => t.status === 'complete').length,
+      duplicated,
+      logs_incomplete: logLost,
+      reruns: done.filter((t) => ((t as { attempt?: number }).attempt ?? 1) > 1).length,
+      ...proxy.stats,
     };
     console.log(`network chaos: ${JSON.stringify(figures)}`);
     expect(figures.complete).toBe(ids.length);

@@ -17,9 +17,16 @@ beforeAll(async () => {
   api = await startApi();
   dir = mkdtempSync(path.join(tmpdir(), 'iron-cmd-'));
   const url = new URL(api.url);
-  writeFileSync(path.join(dir, 'iron.json'), JSON.stringify({
-    project_id: api.projectId, token: api.handle.bootstrap?.projectToken, host: url.hostname, port: Number(url.port), scheme: 'http',
-  }));
+  writeFileSync(
+    path.join(dir, 'iron.json'),
+    JSON.stringify({
+      project_id: api.projectId,
+      token: api.handle.bootstrap?.projectToken,
+      host: url.hostname,
+      port: Number(url.port),
+      scheme: 'http',
+    }),
+  );
   runner = spawnRunner(api, { JOB_NETWORK: network });
   await runner.waitForEvent('api.connected');
 });
@@ -61,7 +68,8 @@ describe('iron register keeps the command as given', () => {
 
   it('through a real shell, arguments with spaces, quotes, $ and an empty one reach the job unchanged', async () => {
     const reg = await runIron([], {
-      env: { HOME: dir }, cwd: dir,
+      env: { HOME: dir },
+      cwd: dir,
       shell: `"$NODE" "$IRON_BIN" register --name argv iron-test/busybox:1 printf '[%s]\\n' 'two  spaces' "it's" '$HOME' ''`,
     });
     expect(reg.code).toBe(0);
@@ -71,7 +79,7 @@ describe('iron register keeps the command as given', () => {
   }, 90_000);
 });
 
-describe("a command as ironcli stores it (arguments joined with spaces) means what it meant on Iron: sh -c", () => {
+describe('a command as ironcli stores it (arguments joined with spaces) means what it meant on Iron: sh -c', () => {
   it('shell syntax runs through sh: lists, pipes, expansions, assignments', async () => {
     await registerImage(api, 'list', 'echo a; echo b');
     await registerImage(api, 'pipe', 'echo hello | tr a-z A-Z && echo "task=$TASK_ID" | cut -c1-5');

@@ -37,11 +37,7 @@ async function queue(payload: string): Promise<string> {
 describe('encrypted cluster', () => {
   it('runs tasks encrypted with the public key (SPKI and PKCS#1): the job sees the plaintext', async () => {
     const events = await watchContainerEvents();
-    const ids = await Promise.all([
-      queue(encryptPayload(key2048.public_pem, PLAINTEXT)),
-      queue(encryptPayload(key2048.public_pem_pkcs1, PLAINTEXT)),
-      queue(encryptPayload(key2048.public_pem, '')),
-    ]);
+    const ids = await Promise.all([queue(encryptPayload(key2048.public_pem, PLAINTEXT)), queue(encryptPayload(key2048.public_pem_pkcs1, PLAINTEXT)), queue(encryptPayload(key2048.public_pem, ''))]);
     const done = await Promise.all(ids.map((id) => waitForTask(api, id)));
     expect(done.map((t) => t.status)).toEqual(['complete', 'complete', 'complete']);
     expect(await taskLog(api, ids[0] ?? '')).toBe(PLAINTEXT);
@@ -108,7 +104,11 @@ describe('payload errors name the cause, and a refused task never ran', () => {
 describe('runner startup with bad configuration', () => {
   it('exits 2 with one message listing every problem, never echoing the key', async () => {
     const bad = spawnRunner(api, {
-      CLUSTER_ID: '', DECRYPTION_KEY: key2048.public_pem, CONCURRENCY: 'lots', MEMORY_PER_JOB: '12X', METRICS_ADDR: 'nope',
+      CLUSTER_ID: '',
+      DECRYPTION_KEY: key2048.public_pem,
+      CONCURRENCY: 'lots',
+      MEMORY_PER_JOB: '12X',
+      METRICS_ADDR: 'nope',
     });
     expect(await bad.exited).toBe(2);
     const text = bad.stderr.join('\n');

@@ -3,8 +3,18 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  watchContainerEvents, containersOf, waitForJobRunning, registerImage, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask,
-  type Api, type RunnerProc,
+  watchContainerEvents,
+  containersOf,
+  waitForJobRunning,
+  registerImage,
+  removeNetwork,
+  spawnRunner,
+  startApi,
+  taskLog,
+  uniqueNetwork,
+  waitForTask,
+  type Api,
+  type RunnerProc,
 } from './harness.js';
 
 let api: Api;
@@ -123,7 +133,11 @@ describe('runner fault tolerance', () => {
     expect(ra.size).toBeGreaterThan(0);
     expect(rb.size).toBeGreaterThan(0);
     const seen = await events.stop();
-    for (const id of ids) expect((seen.get(id) ?? []).filter((e) => e === 'create'), id).toHaveLength(1);
+    for (const id of ids)
+      expect(
+        (seen.get(id) ?? []).filter((e) => e === 'create'),
+        id,
+      ).toHaveLength(1);
     for (const id of ids) expect(await taskLog(api, id)).toBe(`ran ${id}\n`);
     expect(await a.stop()).toBe(0);
     expect(await b.stop()).toBe(0);

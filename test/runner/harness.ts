@@ -122,7 +122,12 @@ export function spawnRunner(api: Api, env: Record<string, string> = {}, jobsDir?
       check();
     });
   return {
-    proc, jobsDir: dir, lines, stderr, duplicateKeys, exited,
+    proc,
+    jobsDir: dir,
+    lines,
+    stderr,
+    duplicateKeys,
+    exited,
     waitForEvent(name, match = () => true, timeoutMs = 30_000) {
       return waitForLine((l) => l['event'] === name && match(l), timeoutMs, `runner event ${name}`);
     },
@@ -145,14 +150,18 @@ export async function registerImage(api: Api, name: string, command?: string, ex
 
 export async function waitForTask(api: Api, id: string, statuses: ReadonlySet<string> = FINAL, timeoutMs = 60_000): Promise<TaskInfo> {
   let last: TaskInfo | undefined;
-  return waitFor(() => `task ${id} to reach ${[...statuses].join('|')} (last: ${last?.status ?? 'unknown'})`, async () => {
-    try {
-      last = await api.client.project.getTask(id, AbortSignal.timeout(5_000));
-      return statuses.has(last.status) && last;
-    } catch {
-      return undefined; // the API may be restarting in some tests
-    }
-  }, { timeoutMs });
+  return waitFor(
+    () => `task ${id} to reach ${[...statuses].join('|')} (last: ${last?.status ?? 'unknown'})`,
+    async () => {
+      try {
+        last = await api.client.project.getTask(id, AbortSignal.timeout(5_000));
+        return statuses.has(last.status) && last;
+      } catch {
+        return undefined; // the API may be restarting in some tests
+      }
+    },
+    { timeoutMs },
+  );
 }
 
 export async function taskLog(api: Api, id: string): Promise<string> {
@@ -169,10 +178,14 @@ export async function taskLog(api: Api, id: string): Promise<string> {
  */
 export async function waitForJobRunning(api: Api, id: string, timeoutMs = 60_000): Promise<void> {
   await waitForTask(api, id, new Set(['running']), timeoutMs);
-  await waitFor(`the job container of ${id} to run`, async () => {
-    const list = await testDocker().listContainers({ filters: { label: [`${LABEL_TASK}=${id}`, `${LABEL_ROLE}=job`], status: ['running'] } });
-    return list.length > 0;
-  }, { timeoutMs, everyMs: 50 });
+  await waitFor(
+    `the job container of ${id} to run`,
+    async () => {
+      const list = await testDocker().listContainers({ filters: { label: [`${LABEL_TASK}=${id}`, `${LABEL_ROLE}=job`], status: ['running'] } });
+      return list.length > 0;
+    },
+    { timeoutMs, everyMs: 50 },
+  );
 }
 
 /** Containers this runner instance (by jobs dir's instance id) left on the engine; `role: 'job'` counts job containers only. */

@@ -53,12 +53,18 @@ describe('heartbeat answers matched by reservation', () => {
       },
     } as unknown as RunnerApi;
     const stopped: Array<[string, string]> = [];
-    const beat = new Heartbeat(api, 'runner-1', {
-      tasks: () => held,
-      cancel: () => undefined,
-      lost: (tid, rid) => stopped.push([tid, rid]),
-      fence: () => undefined,
-    }, new RunnerEvents(), new RunnerMetrics());
+    const beat = new Heartbeat(
+      api,
+      'runner-1',
+      {
+        tasks: () => held,
+        cancel: () => undefined,
+        lost: (tid, rid) => stopped.push([tid, rid]),
+        fence: () => undefined,
+      },
+      new RunnerEvents(),
+      new RunnerMetrics(),
+    );
     beat.intervalMs = 10;
     beat.start();
     await inFlight;

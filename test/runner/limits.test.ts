@@ -23,12 +23,16 @@ afterAll(async () => {
 });
 
 async function queue(code: string, n = 1): Promise<string[]> {
-  return api.client.project.queueTasks(Array.from({ length: n }, () => ({ code_name: code, payload: '', cluster: api.clusterId })), AbortSignal.timeout(5_000));
+  return api.client.project.queueTasks(
+    Array.from({ length: n }, () => ({ code_name: code, payload: '', cluster: api.clusterId })),
+    AbortSignal.timeout(5_000),
+  );
 }
 
 async function setClusterMemory(bytes: number): Promise<void> {
   const res = await fetch(`${api.url}/2/clusters/${api.clusterId}`, {
-    method: 'PUT', headers: { authorization: `OAuth ${api.handle.bootstrap?.projectToken ?? ''}`, 'content-type': 'application/json' },
+    method: 'PUT',
+    headers: { authorization: `OAuth ${api.handle.bootstrap?.projectToken ?? ''}`, 'content-type': 'application/json' },
     body: JSON.stringify({ memory: bytes }),
   });
   expect(res.status).toBe(200);

@@ -8,7 +8,12 @@ import { parseStrictJson } from '../helpers/strict-json.js';
 describe('log lines', () => {
   it('never carry a key twice, and keep both values', () => {
     const lines: string[] = [];
-    const destination = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(...chunk.toString().split('\n').filter(Boolean)); cb(); } });
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        cb();
+      },
+    });
     const log = createLogger({ name: 'iron-runner', destination: destination as unknown as NodeJS.WritableStream & { write(s: string): boolean } });
     log.info({ msg: 'exit code 3', name: 'default', status: 'error' }, 'task finished');
     log.child({ component: 'c' }).warn({ level: 'custom', time: 1, pid: 7 }, 'from a child');

@@ -42,8 +42,15 @@ async function storedLog(id: string): Promise<Buffer> {
 /** Writes `data` in uneven pieces, as the engine's frames arrive, and closes; returns close()'s size. */
 async function ship(client: RunnerClient, task: { id: string; rid: string }, data: Buffer, spoolDir: string, o: { log?: Logger; maxInFlight?: number } = {}): Promise<number> {
   const shipper = new LogShipper({
-    api: client.runner, taskId: task.id, reservationId: task.rid, spoolDir, log: o.log ?? silentLogger(), retry: RETRY,
-    maxChunkBytes: 64 * 1024, maxInFlight: o.maxInFlight ?? 4, flushIntervalMs: 20,
+    api: client.runner,
+    taskId: task.id,
+    reservationId: task.rid,
+    spoolDir,
+    log: o.log ?? silentLogger(),
+    retry: RETRY,
+    maxChunkBytes: 64 * 1024,
+    maxInFlight: o.maxInFlight ?? 4,
+    flushIntervalMs: 20,
   });
   await shipper.open();
   try {
@@ -82,7 +89,9 @@ describe('LogShipper', () => {
       const task = await reserved();
       const data = randomBytes(700_000);
       const held = await call(s.url, 'POST', `${runnerPath(s, task.id, 'log')}?offset=0&reservation_id=${task.rid}`, {
-        token: s.ctoken, body: data.subarray(0, 150_000), type: 'application/octet-stream',
+        token: s.ctoken,
+        body: data.subarray(0, 150_000),
+        type: 'application/octet-stream',
       });
       expect(held.body).toEqual({ size: 150_000 });
       expect(await ship(client, task, data, join(spoolRoot, 'b'))).toBe(data.length);

@@ -21,7 +21,12 @@ describe('secret masking of task output', () => {
   it('masks a secret split across chunks, byte by byte', () => {
     const m = new SecretMasker(['hunter2-secret']);
     const text = 'user=bob pass=hunter2-secret done\n';
-    expect(run(m, [...Buffer.from(text)].map((b) => Buffer.from([b])))).toBe('user=bob pass=*** done\n');
+    expect(
+      run(
+        m,
+        [...Buffer.from(text)].map((b) => Buffer.from([b])),
+      ),
+    ).toBe('user=bob pass=*** done\n');
   });
 
   it('emits everything that cannot start a secret at once (live logs stay live)', () => {
@@ -126,7 +131,10 @@ describe('secret masking is linear and chunking-independent (issue 13 item 5)', 
         const whole = maskWhole(bytes, secrets);
         const once = run(new SecretMasker(secrets), [bytes]);
         const chunked = run(new SecretMasker(secrets), split(bytes, cuts));
-        const bytewise = run(new SecretMasker(secrets), [...bytes].map((b) => Buffer.from([b])));
+        const bytewise = run(
+          new SecretMasker(secrets),
+          [...bytes].map((b) => Buffer.from([b])),
+        );
         return once === whole.toString() && chunked === once && bytewise === once;
       }),
       { numRuns: 3000 },
@@ -148,7 +156,7 @@ describe('secret masking is linear and chunking-independent (issue 13 item 5)', 
     expect(m.flush().length).toBe(999);
   });
 
-  it('the issue\'s attack (six ~130 KB secrets, output without newlines in small chunks) costs linear time', () => {
+  it("the issue's attack (six ~130 KB secrets, output without newlines in small chunks) costs linear time", () => {
     const rnd = (n: number, seed: number): string => {
       let x = seed;
       let s = '';

@@ -19,30 +19,62 @@ const ENDS: Array<[string, RunEnd, Record<string, unknown>]> = [
   ['oom', sandbox({ kind: 'oom', reason: 'out of memory (limit 64 MiB)', exitCode: 137, ...ran }), { action: 'finish', status: 'killed', msg: 'out of memory (limit 64 MiB)', exitCode: 137 }],
   ['timeout', sandbox({ kind: 'timeout', reason: 'timed out after 10 s', exitCode: 137, ...ran }), { action: 'finish', status: 'timeout', msg: 'timed out after 10 s' }],
   ['cancelled', sandbox({ kind: 'cancelled', reason: 'cancelled', exitCode: null, ...ran }), { action: 'finish', status: 'cancelled', msg: 'cancelled' }],
-  ['stopped by the engine, engine up', sandbox({ kind: 'stopped-by-engine', engineDown: false, reason: 'stopped by the docker engine, not by the job (x)', exitCode: 143, ...ran }),
-    { action: 'finish', status: 'error', msg: 'stopped by the docker engine, not by the job (x)', exitCode: 143, engineDown: false }],
-  ['stopped by the engine, engine down', sandbox({ kind: 'stopped-by-engine', engineDown: true, reason: 'docker engine stopped while the task ran (exit code 137)', exitCode: 137, ...ran }),
-    { action: 'finish', status: 'error', msg: 'docker engine stopped while the task ran (exit code 137)', engineDown: true }],
-  ['refused by the sandbox', sandbox({ kind: 'refused', reason: 'invalid image: x', exitCode: null, ...ran }),
-    { action: 'finish', status: 'error', msg: 'invalid image: x', engineDown: false, refused: { code: 'ERR_INVALID_ARGUMENT', why: 'invalid image: x' } }],
-  ['engine down before the job ran', sandbox({ kind: 'failed', error: engineDown, engineAsked: false, reason: engineDown.message, exitCode: null, ...ran }),
-    { action: 'give-back', why: 'engine', msg: `docker engine error: ${engineDown.message}`, exitCode: null, durationMs: 0, truncated: false, engineDown: true }],
-  ['engine 5xx after the job may have run', sandbox({ kind: 'failed', error: engine500, engineAsked: true, reason: engine500.message, exitCode: null, ...ran }),
-    { action: 'finish', status: 'error', msg: `docker engine error: ${engine500.message}`, engineDown: true }],
-  ['invalid spec', sandbox({ kind: 'failed', error: new IronError('ERR_INVALID_ARGUMENT', 'invalid task spec: env var'), engineAsked: false, reason: '', exitCode: null, ...ran }),
-    { action: 'finish', status: 'error', msg: 'task refused: invalid task spec: env var', engineDown: false, refused: { code: 'ERR_INVALID_ARGUMENT' } }],
-  ['output sink failed while running', sandbox({ kind: 'failed', error: new Error('spool full'), engineAsked: true, reason: 'spool full', exitCode: null, ...ran }),
-    { action: 'finish', status: 'error', msg: 'task refused: spool full', engineDown: false, refused: undefined }],
+  [
+    'stopped by the engine, engine up',
+    sandbox({ kind: 'stopped-by-engine', engineDown: false, reason: 'stopped by the docker engine, not by the job (x)', exitCode: 143, ...ran }),
+    { action: 'finish', status: 'error', msg: 'stopped by the docker engine, not by the job (x)', exitCode: 143, engineDown: false },
+  ],
+  [
+    'stopped by the engine, engine down',
+    sandbox({ kind: 'stopped-by-engine', engineDown: true, reason: 'docker engine stopped while the task ran (exit code 137)', exitCode: 137, ...ran }),
+    { action: 'finish', status: 'error', msg: 'docker engine stopped while the task ran (exit code 137)', engineDown: true },
+  ],
+  [
+    'refused by the sandbox',
+    sandbox({ kind: 'refused', reason: 'invalid image: x', exitCode: null, ...ran }),
+    { action: 'finish', status: 'error', msg: 'invalid image: x', engineDown: false, refused: { code: 'ERR_INVALID_ARGUMENT', why: 'invalid image: x' } },
+  ],
+  [
+    'engine down before the job ran',
+    sandbox({ kind: 'failed', error: engineDown, engineAsked: false, reason: engineDown.message, exitCode: null, ...ran }),
+    { action: 'give-back', why: 'engine', msg: `docker engine error: ${engineDown.message}`, exitCode: null, durationMs: 0, truncated: false, engineDown: true },
+  ],
+  [
+    'engine 5xx after the job may have run',
+    sandbox({ kind: 'failed', error: engine500, engineAsked: true, reason: engine500.message, exitCode: null, ...ran }),
+    { action: 'finish', status: 'error', msg: `docker engine error: ${engine500.message}`, engineDown: true },
+  ],
+  [
+    'invalid spec',
+    sandbox({ kind: 'failed', error: new IronError('ERR_INVALID_ARGUMENT', 'invalid task spec: env var'), engineAsked: false, reason: '', exitCode: null, ...ran }),
+    { action: 'finish', status: 'error', msg: 'task refused: invalid task spec: env var', engineDown: false, refused: { code: 'ERR_INVALID_ARGUMENT' } },
+  ],
+  [
+    'output sink failed while running',
+    sandbox({ kind: 'failed', error: new Error('spool full'), engineAsked: true, reason: 'spool full', exitCode: null, ...ran }),
+    { action: 'finish', status: 'error', msg: 'task refused: spool full', engineDown: false, refused: undefined },
+  ],
   ['API start: reservation gone', { kind: 'start-failed', error: new IronError('ERR_API_CONFLICT', 'HTTP 409') }, { action: 'none', why: 'reservation gone', refused: { code: 'ERR_API_CONFLICT' } }],
   ['API start: API unavailable', { kind: 'start-failed', error: apiDown }, { action: 'give-back', why: 'transient', msg: 'task refused: HTTP 503', engineDown: false }],
   ['API start: bad request', { kind: 'start-failed', error: new IronError('ERR_API_BAD_REQUEST', 'HTTP 400') }, { action: 'finish', status: 'error', msg: 'task refused: HTTP 400' }],
-  ['code: download failed', { kind: 'code-failed', error: new IronError('ERR_API_NETWORK', 'socket hang up') }, { action: 'give-back', why: 'transient', msg: 'code package download failed: socket hang up' }],
-  ['code: checksum', { kind: 'code-failed', error: new IronError('ERR_CODE_CHECKSUM', 'sha256 differs') }, { action: 'finish', status: 'error', msg: 'code package refused: sha256 differs', refused: { code: 'ERR_CODE_CHECKSUM' } }],
+  [
+    'code: download failed',
+    { kind: 'code-failed', error: new IronError('ERR_API_NETWORK', 'socket hang up') },
+    { action: 'give-back', why: 'transient', msg: 'code package download failed: socket hang up' },
+  ],
+  [
+    'code: checksum',
+    { kind: 'code-failed', error: new IronError('ERR_CODE_CHECKSUM', 'sha256 differs') },
+    { action: 'finish', status: 'error', msg: 'code package refused: sha256 differs', refused: { code: 'ERR_CODE_CHECKSUM' } },
+  ],
   ['code: unsafe zip', { kind: 'code-failed', error: new IronError('ERR_ZIP_PATH', 'bad path') }, { action: 'finish', status: 'error', msg: 'code package refused (ERR_ZIP_PATH): bad path' }],
   ['code: other', { kind: 'code-failed', error: new IronError('ERR_API_NOT_FOUND', 'HTTP 404') }, { action: 'finish', status: 'error', msg: 'code package unavailable: HTTP 404' }],
   ['code: reservation gone', { kind: 'code-failed', error: new IronError('ERR_API_FORBIDDEN', 'HTTP 403') }, { action: 'none', why: 'reservation gone' }],
-  ['payload not decryptable', { kind: 'not-run', code: 'ERR_PAYLOAD_AUTH', msg: 'payload authentication failed' },
-    { action: 'finish', status: 'error', msg: 'payload authentication failed', exitCode: null, durationMs: 0, refused: { code: 'ERR_PAYLOAD_AUTH' } }],
+  [
+    'payload not decryptable',
+    { kind: 'not-run', code: 'ERR_PAYLOAD_AUTH', msg: 'payload authentication failed' },
+    { action: 'finish', status: 'error', msg: 'payload authentication failed', exitCode: null, durationMs: 0, refused: { code: 'ERR_PAYLOAD_AUTH' } },
+  ],
   ['runner crash', { kind: 'crashed', error: new TypeError('x is undefined') }, { action: 'finish', status: 'error', msg: 'runner error: x is undefined', engineDown: false }],
 ];
 
@@ -92,7 +124,10 @@ describe('what a run reports', () => {
     const end = sandbox({ kind: 'failed', error: engineDown, engineAsked: false, reason: '', exitCode: null, ...ran });
     expect(decide(end, undefined, { ...ctx, attempt: MAX_GIVE_BACK_ATTEMPTS - 1 })).toMatchObject({ action: 'give-back' });
     expect(decide(end, undefined, { ...ctx, attempt: MAX_GIVE_BACK_ATTEMPTS })).toMatchObject({
-      action: 'finish', status: 'error', engineDown: true, msg: `given back ${MAX_GIVE_BACK_ATTEMPTS} times without running; last failure: docker engine error: ${engineDown.message}`,
+      action: 'finish',
+      status: 'error',
+      engineDown: true,
+      msg: `given back ${MAX_GIVE_BACK_ATTEMPTS} times without running; last failure: docker engine error: ${engineDown.message}`,
     });
     const api = { kind: 'start-failed', error: apiDown } as const;
     expect(decide(api, undefined, { ...ctx, attempt: MAX_GIVE_BACK_ATTEMPTS })).toMatchObject({ action: 'finish', msg: /^given back 10 times without running; last failure: task refused: / });
@@ -102,7 +137,8 @@ describe('what a run reports', () => {
     const end = sandbox({ kind: 'oom', reason: 'out of memory (limit 64 MiB)', exitCode: 137, ...ran });
     const capped = { asked: 256 << 20, granted: 64 << 20, capped: true };
     expect(decide(end, undefined, { ...ctx, memory: capped })).toMatchObject({
-      status: 'killed', msg: 'out of memory (limit 64 MiB); the task asks 256 MiB, this runner grants at most 64 MiB (MEMORY_PER_JOB)',
+      status: 'killed',
+      msg: 'out of memory (limit 64 MiB); the task asks 256 MiB, this runner grants at most 64 MiB (MEMORY_PER_JOB)',
     });
   });
 

@@ -64,9 +64,16 @@ async function runOnce(task: ReservedTask): Promise<Record<string, unknown>> {
     prepare: async () => ({ mount: { Type: 'volume', Source: 'v', Target: '/task/input', ReadOnly: true }, filled: Promise.resolve(), dispose: async () => undefined }),
   } as unknown as JobInput;
   const ctx: RunContext = {
-    engine, log, images: new ImageCache(engine, log, { pullTimeoutMs: 1_000, cacheBytes: undefined }, new ImageProvenance(undefined, log)), input,
-    capabilities: { diskQuota: 'fallback', egressRules: false, storageDriver: 'overlay2' }, networkName: 'none',
-    instanceId: 'i1', maxLogBytes: 1 << 20, stopGraceMs: 100, defaultPidsLimit: 64,
+    engine,
+    log,
+    images: new ImageCache(engine, log, { pullTimeoutMs: 1_000, cacheBytes: undefined }, new ImageProvenance(undefined, log)),
+    input,
+    capabilities: { diskQuota: 'fallback', egressRules: false, storageDriver: 'overlay2' },
+    networkName: 'none',
+    instanceId: 'i1',
+    maxLogBytes: 1 << 20,
+    stopGraceMs: 100,
+    defaultPidsLimit: 64,
   };
   const sandbox = { prepare: (spec, signal) => prepareTask(ctx, spec, signal) } as Pick<Sandbox, 'prepare'> as Sandbox;
   const config = loadRunnerConfig({ CLUSTER_ID: s.cid, CLUSTER_TOKEN: s.ctoken, API_URL: s.url, JOBS_DIR: spool }, { usableMemory: 1 << 30 });
@@ -80,8 +87,16 @@ async function runOnce(task: ReservedTask): Promise<Record<string, unknown>> {
     });
   }
   const run = new TaskRun(task, {
-    api: client.runner, sandbox, config, log, events, metrics, spoolDir: spool, codeCache: createCodeCache(path.join(spool, 'code-cache'), config, events),
-    deliverRetry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 }, hardStop: new AbortController().signal,
+    api: client.runner,
+    sandbox,
+    config,
+    log,
+    events,
+    metrics,
+    spoolDir: spool,
+    codeCache: createCodeCache(path.join(spool, 'code-cache'), config, events),
+    deliverRetry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 },
+    hardStop: new AbortController().signal,
     onEngineFailure: () => engineFailures++,
   });
   await run.run();

@@ -11,9 +11,7 @@ import { createIronClient, type IronClient } from '../../src/api/index.js';
 import { runIron } from '../cli/helpers.js';
 import { TEST_IMAGE, testDocker } from '../helpers/docker.js';
 import { startRegistry, startSilentRegistry, type TestRegistry } from '../helpers/registry.js';
-import {
-  containersOf, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, watchContainerEvents, type Api, type RunnerProc,
-} from './harness.js';
+import { containersOf, removeNetwork, spawnRunner, startApi, taskLog, uniqueNetwork, waitForTask, watchContainerEvents, type Api, type RunnerProc } from './harness.js';
 
 const MiB = 1024 * 1024;
 const PULL_TIMEOUT_S = 8;
@@ -39,7 +37,9 @@ const present = async (image: string): Promise<boolean> => {
 async function buildBig(tag: string): Promise<string> {
   const docker = testDocker();
   const c = await docker.createContainer({
-    Image: TEST_IMAGE, Cmd: ['sh', '-c', `head -c ${BLOB_MIB * MiB} /dev/urandom > /blob`], Labels: { 'io.iron-runner.test': 'registry' },
+    Image: TEST_IMAGE,
+    Cmd: ['sh', '-c', `head -c ${BLOB_MIB * MiB} /dev/urandom > /blob`],
+    Labels: { 'io.iron-runner.test': 'registry' },
   });
   try {
     await c.start();
@@ -89,7 +89,12 @@ afterAll(async () => {
   // Only tags of this registry: the engine's other images are not ours.
   const docker = testDocker();
   for (const img of await docker.listImages()) {
-    for (const tag of img.RepoTags ?? []) if (tag.startsWith(`${reg.host}/`)) await docker.getImage(tag).remove({ noprune: true }).catch(() => undefined);
+    for (const tag of img.RepoTags ?? [])
+      if (tag.startsWith(`${reg.host}/`))
+        await docker
+          .getImage(tag)
+          .remove({ noprune: true })
+          .catch(() => undefined);
   }
   await reg?.stop();
   rmSync(home, { recursive: true, force: true });
@@ -105,8 +110,12 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     expect(refused.msg).toMatch(/^image pull failed: /);
 
     const env = {
-      HOME: home, IRON_TOKEN: api.handle.bootstrap?.projectToken ?? '', IRON_PROJECT_ID: api.projectId,
-      IRON_HOST: '127.0.0.1', IRON_PORT: String(api.handle.port), IRON_SCHEME: 'http',
+      HOME: home,
+      IRON_TOKEN: api.handle.bootstrap?.projectToken ?? '',
+      IRON_PROJECT_ID: api.projectId,
+      IRON_HOST: '127.0.0.1',
+      IRON_PORT: String(api.handle.port),
+      IRON_SCHEME: 'http',
     };
     const login = await runIron([], { env, cwd: home, shell: `printf '%s\\n' '${reg.user.password}' | "$NODE" "$IRON_BIN" docker login -u ${reg.user.username} --password-stdin --url ${reg.host}` });
     expect(login.stderr).toBe('');
@@ -119,7 +128,7 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     expect(await present(ref('private/bb:1'))).toBe(true);
   }, 120_000);
 
-  it('warms a registered code\'s image on the cluster\'s runner before its first task (pre-pull)', async () => {
+  it("warms a registered code's image on the cluster's runner before its first task (pre-pull)", async () => {
     const image = ref('private/warm:1');
     expect(await present(image)).toBe(false);
     await api.client.project.registerCode({ name: 'warm', image, command: "sh -c 'echo warm'" }, AbortSignal.timeout(5_000));
@@ -146,7 +155,7 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     for (const id of sleepers) expect((await waitForTask(api, id)).status).toBe('complete');
   }, 60_000);
 
-  it('ends the task `error` with the registry\'s reason on wrong credentials', async () => {
+  it("ends the task `error` with the registry's reason on wrong credentials", async () => {
     const { client: c, as } = await otherProject('wrong password');
     await c.project.dockerLogin({ username: reg.user.username, password: 'not-the-password', serveraddress: reg.host }, AbortSignal.timeout(5_000));
     await c.project.registerCode({ name: 'only', image: ref('private/only:1') }, AbortSignal.timeout(5_000));
@@ -220,7 +229,12 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
       const id = await queue(api.client, name);
       expect((await waitForTask(api, id)).status).toBe('complete');
       expect((await taskLog(api, id)).trim()).toBe(String(BLOB_MIB * MiB));
-      if (await present(ref(`private/big:${t}`))) sizes[t] = (await testDocker().getImage(ref(`private/big:${t}`)).inspect()).Size;
+      if (await present(ref(`private/big:${t}`)))
+        sizes[t] = (
+          await testDocker()
+            .getImage(ref(`private/big:${t}`))
+            .inspect()
+        ).Size;
     }
     // The third pull pushed the total over 64 MiB: the oldest images go, until it fits.
     const evicted = await runner.waitForLog((l) => l['msg'] === 'image cache: evicted least recently used images', 30_000);
@@ -251,7 +265,7 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     await d.close();
   }, 90_000);
 
-  it('verifies the registry\'s certificate through /etc/docker/certs.d (registry on a test host of its own, outside dockerd\'s insecure 127.0.0.0/8)', async () => {
+  it("verifies the registry's certificate through /etc/docker/certs.d (registry on a test host of its own, outside dockerd's insecure 127.0.0.0/8)", async () => {
     const tls = await startRegistry({ ownHost: true });
     const image = `${tls.host}/tls/bb:1`;
     try {
@@ -268,7 +282,10 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
       expect(refused.status).toBe('error');
       expect(refused.msg).toMatch(/^image pull failed: .*x509: certificate signed by unknown authority/);
     } finally {
-      await testDocker().getImage(image).remove({ noprune: true }).catch(() => undefined);
+      await testDocker()
+        .getImage(image)
+        .remove({ noprune: true })
+        .catch(() => undefined);
       await tls.stop();
     }
   }, 90_000);

@@ -12,7 +12,12 @@ import { parseStrictJson } from '../helpers/strict-json.js';
 
 function logged(): { events: RunnerEvents; lines: () => Array<Record<string, unknown>>; errors: unknown[] } {
   const out: string[] = [];
-  const destination = new Writable({ write(chunk: Buffer, _enc, cb) { out.push(...chunk.toString().split('\n').filter(Boolean)); cb(); } });
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  });
   const log = createLogger({ level: 'debug', name: 'iron-runner', destination: destination as unknown as NodeJS.WritableStream & { write(s: string): boolean } });
   const errors: unknown[] = [];
   const events = new RunnerEvents((err) => errors.push(err));
@@ -48,8 +53,17 @@ describe('the log subscriber', () => {
     const [reserved, finished, released, back] = lines();
     expect(reserved).toMatchObject({ event: 'task.reserved', msg: 'task reserved', task_id: 't1', code_name: 'hello', attempt: 1, image: 'busybox' });
     expect(finished).toMatchObject({
-      event: 'task.finished', msg: 'task finished', task_id: 't1', code_name: 'hello', attempt: 1,
-      status: 'complete', reason: '', exit_code: 0, duration_ms: 12, log_size: 3, age_ms: 40,
+      event: 'task.finished',
+      msg: 'task finished',
+      task_id: 't1',
+      code_name: 'hello',
+      attempt: 1,
+      status: 'complete',
+      reason: '',
+      exit_code: 0,
+      duration_ms: 12,
+      log_size: 3,
+      age_ms: 40,
     });
     expect(released).toMatchObject({ event: 'task.released', level: 'debug', task_id: 't1', code_name: 'hello' });
     // After its slot is free the task is unknown here: a give-back at startup names only the task.

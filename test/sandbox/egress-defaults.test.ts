@@ -22,7 +22,10 @@ let server: ChildProcess | undefined;
 beforeAll(async () => {
   host = makeTestHost({ prefix: 'ird', net: '10.214', routed: [LINK_LOCAL] });
   SERVER_IP = host.address;
-  server = await startBannerListeners(host, [[SERVER_IP, [2525, 1025, 8080]], [LINK_LOCAL, [8080]]]);
+  server = await startBannerListeners(host, [
+    [SERVER_IP, [2525, 1025, 8080]],
+    [LINK_LOCAL, [8080]],
+  ]);
   fx = await makeFixture({ network: { ...DEFAULT_NETWORK, name: `ird-${tag}` } });
 });
 

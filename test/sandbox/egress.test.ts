@@ -20,7 +20,10 @@ beforeAll(async () => {
   host = makeTestHost({ prefix: 'irt', net: '10.213', more: [3] });
   SERVER_IP = host.address;
   BLOCKED_IP = host.at(3);
-  server = await startBannerListeners(host, [[SERVER_IP, [25, 465, 587, 8080]], [BLOCKED_IP, [8080]]]);
+  server = await startBannerListeners(host, [
+    [SERVER_IP, [25, 465, 587, 8080]],
+    [BLOCKED_IP, [8080]],
+  ]);
   fx = await makeFixture({ network: { name: `irt-${tag}`, blockedTcpPorts: [25, 465, 587], blockedAddresses: [BLOCKED_IP, '169.254.169.254'] } });
 });
 

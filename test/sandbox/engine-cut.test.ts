@@ -34,7 +34,9 @@ describe('container wait against an engine that goes away', () => {
       c.write(HEAD);
       setTimeout(() => c.destroy(), 100);
     };
-    const err = await createDockerEngine({ socketPath: socket }).containerWait('abc', AbortSignal.timeout(10_000)).catch((e: unknown) => e);
+    const err = await createDockerEngine({ socketPath: socket })
+      .containerWait('abc', AbortSignal.timeout(10_000))
+      .catch((e: unknown) => e);
     expect(isIronError(err, 'ERR_ENGINE_UNAVAILABLE')).toBe(true);
   });
 
@@ -51,7 +53,9 @@ describe('container wait against an engine that goes away', () => {
     reply = (c) => c.write(HEAD);
     const ctl = new AbortController();
     setTimeout(() => ctl.abort(), 100);
-    const err = await createDockerEngine({ socketPath: socket }).containerWait('abc', ctl.signal).catch((e: unknown) => e);
+    const err = await createDockerEngine({ socketPath: socket })
+      .containerWait('abc', ctl.signal)
+      .catch((e: unknown) => e);
     expect(isIronError(err, 'ERR_ABORTED'), String(err)).toBe(true);
   });
 });

@@ -40,15 +40,31 @@ afterEach(() => {
   expect(uncaught).toEqual([]);
 });
 
-const engine = (callTimeoutMs = 5_000): ContainerEngine =>
-  createDockerEngine({ socketPath: fake.socket, callTimeoutMs, liveness: { intervalMs: 100, timeoutMs: 200, failures: 2 } });
+const engine = (callTimeoutMs = 5_000): ContainerEngine => createDockerEngine({ socketPath: fake.socket, callTimeoutMs, liveness: { intervalMs: 100, timeoutMs: 200, failures: 2 } });
 
 const createBody: ContainerCreateBody = {
-  name: 'job-1', Image: 'iron-test/busybox:1', Env: ['API_TOKEN=s3cr3t-canary-value', 'A=1'], Labels: { a: 'b' },
-  AttachStdout: true, AttachStderr: true, AttachStdin: false, OpenStdin: false, Tty: false,
+  name: 'job-1',
+  Image: 'iron-test/busybox:1',
+  Env: ['API_TOKEN=s3cr3t-canary-value', 'A=1'],
+  Labels: { a: 'b' },
+  AttachStdout: true,
+  AttachStderr: true,
+  AttachStdin: false,
+  OpenStdin: false,
+  Tty: false,
   HostConfig: {
-    Init: true, Memory: 64 << 20, MemorySwap: 64 << 20, PidsLimit: 64, ReadonlyRootfs: false, NetworkMode: 'none',
-    SecurityOpt: [], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false,
+    Init: true,
+    Memory: 64 << 20,
+    MemorySwap: 64 << 20,
+    PidsLimit: 64,
+    ReadonlyRootfs: false,
+    NetworkMode: 'none',
+    SecurityOpt: [],
+    CapDrop: ['ALL'],
+    CapAdd: [],
+    Privileged: false,
+    LogConfig: { Type: 'none', Config: {} },
+    AutoRemove: false,
   },
 };
 
@@ -91,7 +107,10 @@ describe('engine client against a hostile or broken engine', () => {
       res.writeHead(301, { location: `http://127.0.0.1:${bystanderPort}/internal`, 'content-type': 'text/html' });
       res.end('<a href="/internal">Moved Permanently</a>');
     });
-    const err = await run(engine(), AbortSignal.timeout(10_000)).then(() => undefined, (e: unknown) => e);
+    const err = await run(engine(), AbortSignal.timeout(10_000)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isIronError(err, 'ERR_ENGINE_FAILED'), String(err)).toBe(true);
     expect(isIronError(err) && err.details['status']).toBe(301);
     await new Promise((r) => setTimeout(r, 50));
@@ -100,7 +119,10 @@ describe('engine client against a hostile or broken engine', () => {
 
   it.each(OPS)('%s: a connection cut before the answer is ERR_ENGINE_UNAVAILABLE', async (_op, run) => {
     fake.handle((req) => req.socket.destroy());
-    const err = await run(engine(), AbortSignal.timeout(10_000)).then(() => undefined, (e: unknown) => e);
+    const err = await run(engine(), AbortSignal.timeout(10_000)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isIronError(err, 'ERR_ENGINE_UNAVAILABLE'), String(err)).toBe(true);
   });
 
@@ -110,21 +132,29 @@ describe('engine client against a hostile or broken engine', () => {
       res.write('{"Id":"ab');
       setTimeout(() => req.socket.destroy(), 30);
     });
-    const err = await run(engine(), AbortSignal.timeout(10_000)).then(() => undefined, (e: unknown) => e);
+    const err = await run(engine(), AbortSignal.timeout(10_000)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err, 'the call must fail').toBeInstanceOf(Error);
   });
 
   it.each(OPS)('%s: a hung engine (accepts, never answers) fails at the deadline with ERR_ENGINE_TIMEOUT', async (_op, run) => {
     fake.handle(() => undefined);
     const t0 = Date.now();
-    const err = await run(engine(300), AbortSignal.timeout(20_000)).then(() => undefined, (e: unknown) => e);
+    const err = await run(engine(300), AbortSignal.timeout(20_000)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isIronError(err, 'ERR_ENGINE_TIMEOUT'), String(err)).toBe(true);
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
   it('a caller abort still wins over the deadline', async () => {
     fake.handle(() => undefined);
-    const err = await engine(5_000).containerInspect('abc', AbortSignal.timeout(100)).catch((e: unknown) => e);
+    const err = await engine(5_000)
+      .containerInspect('abc', AbortSignal.timeout(100))
+      .catch((e: unknown) => e);
     expect(isIronError(err, 'ERR_ABORTED'), String(err)).toBe(true);
   });
 
@@ -150,7 +180,10 @@ describe('engine client against a hostile or broken engine', () => {
     const run = OPS.find(([name]) => name === op)?.[1];
     if (run === undefined) throw new Error(op);
     const t0 = Date.now();
-    const err = await run(engine(2_000), AbortSignal.timeout(30_000)).then(() => undefined, (e: unknown) => e);
+    const err = await run(engine(2_000), AbortSignal.timeout(30_000)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isIronError(err, 'ERR_ENGINE_TIMEOUT') || (err as { code?: string } | undefined)?.code === 'ERR_ENGINE_TIMEOUT', String(err)).toBe(true);
     expect(Date.now() - t0).toBeLessThan(15_000);
   });

@@ -31,8 +31,29 @@ describe('iron-runner exec', () => {
     const config = join(dir, 'config.yml');
     writeFileSync(payload, '{"n":42}');
     writeFileSync(config, 'debug: true\n');
-    const r = await run(['exec', '--image', 'iron-test/busybox:1', '--payload-file', payload, '--config-file', config, '--env', 'GREETING=hi there',
-      '--memory', '48M', '--disk', '8M', '--cpus', '0.5', '--timeout', '20s', '--', 'sh', '-c', 'echo "$GREETING"; cat "$PAYLOAD_FILE"; echo; cat "$CONFIG_FILE"']);
+    const r = await run([
+      'exec',
+      '--image',
+      'iron-test/busybox:1',
+      '--payload-file',
+      payload,
+      '--config-file',
+      config,
+      '--env',
+      'GREETING=hi there',
+      '--memory',
+      '48M',
+      '--disk',
+      '8M',
+      '--cpus',
+      '0.5',
+      '--timeout',
+      '20s',
+      '--',
+      'sh',
+      '-c',
+      'echo "$GREETING"; cat "$PAYLOAD_FILE"; echo; cat "$CONFIG_FILE"',
+    ]);
     expect(r.stdout).toBe('hi there\n{"n":42}\ndebug: true\n');
     expect(r.outcome).toMatchObject({ status: 'complete', msg: '', exit_code: 0 });
     expect(typeof r.outcome?.['duration_ms']).toBe('number');

@@ -26,7 +26,10 @@ export async function makeFixture(opts: Partial<SandboxOptions> = {}): Promise<F
   const signal = AbortSignal.timeout(60_000);
   const sandbox = await Sandbox.create(engine, { instanceId, maxLogBytes: 1 * MiB, stopGraceMs: 2_000, ...opts, network }, silentLogger(), signal);
   return {
-    engine, sandbox, instanceId, network,
+    engine,
+    sandbox,
+    instanceId,
+    network,
     async cleanup() {
       const s = AbortSignal.timeout(60_000);
       await sandbox.reapOrphans(s);

@@ -21,11 +21,34 @@ beforeAll(async () => {
   // Each image is about as large as the test image; the limit holds two of them.
   fx = await makeFixture({ imageCacheBytes: 5 * MiB });
   const s = AbortSignal.timeout(60_000);
-  const base = await fx.engine.containerCreate({
-    Image: IMAGE, Cmd: ['true'], Env: [], Labels: objectLabels(fx.instanceId, 'image-base', 'input-helper', {}),
-    AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
-    HostConfig: { Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 8, ReadonlyRootfs: true, NetworkMode: 'none', SecurityOpt: [], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false },
-  }, s);
+  const base = await fx.engine.containerCreate(
+    {
+      Image: IMAGE,
+      Cmd: ['true'],
+      Env: [],
+      Labels: objectLabels(fx.instanceId, 'image-base', 'input-helper', {}),
+      AttachStdout: false,
+      AttachStderr: false,
+      AttachStdin: false,
+      OpenStdin: false,
+      Tty: false,
+      HostConfig: {
+        Init: false,
+        Memory: 0,
+        MemorySwap: 0,
+        PidsLimit: 8,
+        ReadonlyRootfs: true,
+        NetworkMode: 'none',
+        SecurityOpt: [],
+        CapDrop: ['ALL'],
+        CapAdd: [],
+        Privileged: false,
+        LogConfig: { Type: 'none', Config: {} },
+        AutoRemove: false,
+      },
+    },
+    s,
+  );
   const docker = testDocker();
   try {
     for (const ref of local) {
@@ -60,11 +83,34 @@ describe('image cache', () => {
     expect((await run(refs[0] ?? '')).status).toBe('complete');
     expect((await run(refs[1] ?? '')).status).toBe('complete');
     // A container (not a running task) holds the least recently used image.
-    holder = await fx.engine.containerCreate({
-      Image: refs[0] ?? '', Cmd: ['true'], Env: [], Labels: objectLabels(fx.instanceId, 'holder', 'input-helper', {}),
-      AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
-      HostConfig: { Init: false, Memory: 0, MemorySwap: 0, PidsLimit: 8, ReadonlyRootfs: true, NetworkMode: 'none', SecurityOpt: [], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false },
-    }, s);
+    holder = await fx.engine.containerCreate(
+      {
+        Image: refs[0] ?? '',
+        Cmd: ['true'],
+        Env: [],
+        Labels: objectLabels(fx.instanceId, 'holder', 'input-helper', {}),
+        AttachStdout: false,
+        AttachStderr: false,
+        AttachStdin: false,
+        OpenStdin: false,
+        Tty: false,
+        HostConfig: {
+          Init: false,
+          Memory: 0,
+          MemorySwap: 0,
+          PidsLimit: 8,
+          ReadonlyRootfs: true,
+          NetworkMode: 'none',
+          SecurityOpt: [],
+          CapDrop: ['ALL'],
+          CapAdd: [],
+          Privileged: false,
+          LogConfig: { Type: 'none', Config: {} },
+          AutoRemove: false,
+        },
+      },
+      s,
+    );
     expect((await run(refs[2] ?? '')).status).toBe('complete');
     expect(await fx.engine.imageInspect(refs[0] ?? '', s)).toBeDefined();
     expect(await fx.engine.imageInspect(refs[1] ?? '', s)).toBeUndefined();

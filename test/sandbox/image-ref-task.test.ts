@@ -25,13 +25,31 @@ describe('image references checked before the engine', () => {
     const log = silentLogger();
     const input: JobInput = { prepare: () => Promise.reject(new Error('must not be reached')) };
     const ctx: RunContext = {
-      engine, log, images: new ImageCache(engine, log, { pullTimeoutMs: 1_000, cacheBytes: undefined }, new ImageProvenance(undefined, log)), input,
-      capabilities: { diskQuota: 'fallback', egressRules: false, storageDriver: 'overlay2' }, networkName: 'none',
-      instanceId: 'i1', maxLogBytes: 1024, stopGraceMs: 100, defaultPidsLimit: 64,
+      engine,
+      log,
+      images: new ImageCache(engine, log, { pullTimeoutMs: 1_000, cacheBytes: undefined }, new ImageProvenance(undefined, log)),
+      input,
+      capabilities: { diskQuota: 'fallback', egressRules: false, storageDriver: 'overlay2' },
+      networkName: 'none',
+      instanceId: 'i1',
+      maxLogBytes: 1024,
+      stopGraceMs: 100,
+      defaultPidsLimit: 64,
     };
-    const prepared = await prepareTask(ctx, {
-      taskId: 't1', image, env: {}, payload: Buffer.alloc(0), config: '', limits: { memoryBytes: 64 << 20 }, timeoutMs: 1_000, labels: {},
-    }, AbortSignal.timeout(10_000));
+    const prepared = await prepareTask(
+      ctx,
+      {
+        taskId: 't1',
+        image,
+        env: {},
+        payload: Buffer.alloc(0),
+        config: '',
+        limits: { memoryBytes: 64 << 20 },
+        timeoutMs: 1_000,
+        labels: {},
+      },
+      AbortSignal.timeout(10_000),
+    );
     expect(prepared.runnable).toBe(false);
     const outcome = await prepared.wait();
     await prepared.dispose();

@@ -33,11 +33,7 @@ afterAll(async () => {
 describe('image-declared volumes', () => {
   it('are size-limited tmpfs mounts (not engine volumes): writing past the limit fails with ENOSPC', async () => {
     const io = collector();
-    const script = [
-      'grep -E " /(data|var/lib/app) " /proc/mounts | cut -d" " -f2,3',
-      'dd if=/dev/zero of=/data/big bs=1M count=200 2>/dev/null; echo "dd=$?"',
-      'du -sm /data | cut -f1',
-    ].join('; ');
+    const script = ['grep -E " /(data|var/lib/app) " /proc/mounts | cut -d" " -f2,3', 'dd if=/dev/zero of=/data/big bs=1M count=200 2>/dev/null; echo "dd=$?"', 'du -sm /data | cut -f1'].join('; ');
     const out = await runTask(fx.sandbox, spec({ image: IMAGE, command: sh(script), limits: { memoryBytes: 128 * MiB, diskBytes: 16 * MiB } }), io, never());
     expect(out.status, io.stderr()).toBe('complete');
     const lines = io.stdout().trim().split('\n');
@@ -49,8 +45,12 @@ describe('image-declared volumes', () => {
 
   it('the create body maps each declared path once, never over the input mount', () => {
     const body = buildContainerSpec({
-      spec: spec({ limits: { memoryBytes: 64 * MiB } }), instanceId: 'i', capabilities: { diskQuota: 'storage-opt', egressRules: true, storageDriver: 'overlay2' },
-      networkName: 'n', inputMount: { Type: 'volume', Source: 'v', Target: '/task/input', ReadOnly: true }, defaultPidsLimit: 64,
+      spec: spec({ limits: { memoryBytes: 64 * MiB } }),
+      instanceId: 'i',
+      capabilities: { diskQuota: 'storage-opt', egressRules: true, storageDriver: 'overlay2' },
+      networkName: 'n',
+      inputMount: { Type: 'volume', Source: 'v', Target: '/task/input', ReadOnly: true },
+      defaultPidsLimit: 64,
       imageVolumes: ['/data', '/data/', '/task/input', '/a/../b'],
     });
     expect(Object.keys(body.HostConfig.Tmpfs ?? {}).sort()).toEqual(['/b', '/data']);

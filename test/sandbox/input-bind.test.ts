@@ -29,12 +29,20 @@ describe('bind input', () => {
   it('gives the job its exact payload and config, read-only, and removes the directory afterwards', async () => {
     expect(fx.sandbox.inputMode).toBeUndefined();
     const io = collector();
-    const out = await runTask(fx.sandbox, spec({
-      payload, config: '{"c":1}',
-      command: sh('cat "$PAYLOAD_FILE" | od -An -c | tr -s " " | tr -d "\\n"; echo; cat "$CONFIG_FILE"; echo; '
-        + '(echo x > "$PAYLOAD_FILE") 2>/dev/null && echo WROTE; touch /task/input/new 2>/dev/null && echo ADDED; '
-        + 'echo scratch > "$TASK_DIR/s" && echo scratch-ok; stat -c %a /task/input "$PAYLOAD_FILE"'),
-    }), io, never());
+    const out = await runTask(
+      fx.sandbox,
+      spec({
+        payload,
+        config: '{"c":1}',
+        command: sh(
+          'cat "$PAYLOAD_FILE" | od -An -c | tr -s " " | tr -d "\\n"; echo; cat "$CONFIG_FILE"; echo; ' +
+            '(echo x > "$PAYLOAD_FILE") 2>/dev/null && echo WROTE; touch /task/input/new 2>/dev/null && echo ADDED; ' +
+            'echo scratch > "$TASK_DIR/s" && echo scratch-ok; stat -c %a /task/input "$PAYLOAD_FILE"',
+        ),
+      }),
+      io,
+      never(),
+    );
     expect(out).toMatchObject({ status: 'complete', exitCode: 0 });
     expect(fx.sandbox.inputMode).toBe('bind');
     const lines = io.stdout().trim().split('\n');
@@ -54,7 +62,12 @@ describe('bind input', () => {
       events.push('volume');
       return fx.engine.volumeCreate(...a);
     };
-    const sb = await Sandbox.create(watching, { instanceId: fx.instanceId, maxLogBytes: MiB, stopGraceMs: 1000, network: fx.network, inputDir: path.join(dir, 'input') }, silentLogger(), AbortSignal.timeout(30_000));
+    const sb = await Sandbox.create(
+      watching,
+      { instanceId: fx.instanceId, maxLogBytes: MiB, stopGraceMs: 1000, network: fx.network, inputDir: path.join(dir, 'input') },
+      silentLogger(),
+      AbortSignal.timeout(30_000),
+    );
     const runs = Array.from({ length: 4 }, async (_, i) => {
       const io = collector();
       const out = await runTask(sb, spec({ payload: Buffer.from(`p${i}`), command: sh('cat "$PAYLOAD_FILE"') }), io, never());
@@ -94,7 +107,8 @@ describe('an engine that does not see the input directory gets the volume', () =
     remote.containerCreate = async (body, signal) => {
       if (body.HostConfig.Mounts?.some((m) => m.Type === 'bind') === true) {
         throw new IronError('ERR_ENGINE_FAILED', 'docker container create failed (HTTP 400)', {
-          retryable: false, details: { status: 400, engineMessage: 'invalid mount config for type "bind": bind source path does not exist' },
+          retryable: false,
+          details: { status: 400, engineMessage: 'invalid mount config for type "bind": bind source path does not exist' },
         });
       }
       return fx.engine.containerCreate(body, signal);
@@ -109,7 +123,12 @@ describe('an engine that does not see the input directory gets the volume', () =
   });
 
   it('JOB_INPUT=volume never probes', async () => {
-    const sb = await Sandbox.create(fx.engine, { instanceId: fx.instanceId, maxLogBytes: MiB, stopGraceMs: 1000, network: fx.network, inputDir: path.join(dir, 'never'), inputMode: 'volume' }, silentLogger(), AbortSignal.timeout(30_000));
+    const sb = await Sandbox.create(
+      fx.engine,
+      { instanceId: fx.instanceId, maxLogBytes: MiB, stopGraceMs: 1000, network: fx.network, inputDir: path.join(dir, 'never'), inputMode: 'volume' },
+      silentLogger(),
+      AbortSignal.timeout(30_000),
+    );
     expect(sb.inputMode).toBe('volume');
     const io = collector();
     expect((await runTask(sb, spec({ payload: Buffer.from('v'), command: sh('cat "$PAYLOAD_FILE"') }), io, never())).status).toBe('complete');

@@ -47,7 +47,11 @@ describe('job contract', () => {
     const script = 'sha256sum "$PAYLOAD_FILE" "$CONFIG_FILE" | cut -d" " -f1; wc -c < "$PAYLOAD_FILE"; echo more >> "$PAYLOAD_FILE" && echo WRITABLE; echo ok > "$TASK_DIR/out" && cat "$TASK_DIR/out"';
     const out = await runTask(fx.sandbox, spec({ command: sh(script), payload, config }), io, never());
     expect(out.status).toBe('complete');
-    const lines = io.stdout().trim().split('\n').map((l) => l.trim());
+    const lines = io
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => l.trim());
     expect(lines).toEqual([sha(payload), sha(config), String(payload.length), 'ok']);
     expect(io.stderr()).toMatch(/Read-only file system/);
   });
@@ -61,16 +65,21 @@ describe('output', () => {
     let marker = '';
     let peakRss = 0;
     const rss0 = process.memoryUsage().rss;
-    const out = await runTask(fx.sandbox, spec({ command: sh('yes 0123456789012345678901234567890123456789 | head -c 104857600; echo done >&2') }), {
-      onOutput(chunk, stream) {
-        if (stream === 'stdout') stdout += chunk.length;
-        else if (markerAt < 0) {
-          markerAt = stdout;
-          marker = chunk.toString();
-        }
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const out = await runTask(
+      fx.sandbox,
+      spec({ command: sh('yes 0123456789012345678901234567890123456789 | head -c 104857600; echo done >&2') }),
+      {
+        onOutput(chunk, stream) {
+          if (stream === 'stdout') stdout += chunk.length;
+          else if (markerAt < 0) {
+            markerAt = stdout;
+            marker = chunk.toString();
+          }
+          peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        },
       },
-    }, never());
+      never(),
+    );
     expect(out.status).toBe('complete');
     expect(out.truncated).toBe(true);
     expect(markerAt).toBe(limit);
@@ -84,15 +93,20 @@ describe('output', () => {
     const chunks: number[] = [];
     let stalled = false;
     const t0 = Date.now();
-    const out = await runTask(fx.sandbox, spec({ command: sh('head -c 8388608 /dev/zero; date +%s >&2') }), {
-      async onOutput(chunk, stream) {
-        if (stream === 'stdout') chunks.push(chunk.length);
-        if (!stalled) {
-          stalled = true;
-          await sleep(2_500);
-        }
+    const out = await runTask(
+      fx.sandbox,
+      spec({ command: sh('head -c 8388608 /dev/zero; date +%s >&2') }),
+      {
+        async onOutput(chunk, stream) {
+          if (stream === 'stdout') chunks.push(chunk.length);
+          if (!stalled) {
+            stalled = true;
+            await sleep(2_500);
+          }
+        },
       },
-    }, never());
+      never(),
+    );
     expect(out.status).toBe('complete');
     expect(chunks.reduce((a, b) => a + b, 0)).toBe(8 * MiB);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2_500);
@@ -110,12 +124,17 @@ describe('timeout and cancel', () => {
   it('cancels mid-run: SIGTERM reaches the job through tini, the container is removed', async () => {
     const ac = new AbortController();
     const io = collector();
-    const out = await runTask(fx.sandbox, spec({ command: sh('trap "echo got-term; exit 143" TERM; echo started; while true; do sleep 0.1; done') }), {
-      onOutput(chunk, stream) {
-        void io.onOutput(chunk, stream);
-        if (chunk.toString().includes('started')) ac.abort();
+    const out = await runTask(
+      fx.sandbox,
+      spec({ command: sh('trap "echo got-term; exit 143" TERM; echo started; while true; do sleep 0.1; done') }),
+      {
+        onOutput(chunk, stream) {
+          void io.onOutput(chunk, stream);
+          if (chunk.toString().includes('started')) ac.abort();
+        },
       },
-    }, ac.signal);
+      ac.signal,
+    );
     expect(out).toMatchObject({ status: 'cancelled', msg: 'cancelled' });
     expect(io.stdout()).toContain('got-term');
   });

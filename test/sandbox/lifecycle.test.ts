@@ -126,14 +126,35 @@ describe('orphans', () => {
   it('reaps exactly this instance objects and reports their tasks', async () => {
     const other = `${fx.instanceId}-other`;
     const s = AbortSignal.timeout(30_000);
-    const mk = (instance: string, task: string): Promise<string> => fx.engine.containerCreate({
-      Image: IMAGE, Cmd: ['sleep', '60'], Env: [], Labels: objectLabels(instance, task, 'job', { 'io.iron-runner.reservation': `r-${task}` }),
-      AttachStdout: false, AttachStderr: false, AttachStdin: false, OpenStdin: false, Tty: false,
-      HostConfig: {
-        Init: true, Memory: 32 * 1024 * 1024, MemorySwap: 32 * 1024 * 1024, PidsLimit: 16, ReadonlyRootfs: true, NetworkMode: 'none',
-        SecurityOpt: ['no-new-privileges'], CapDrop: ['ALL'], CapAdd: [], Privileged: false, LogConfig: { Type: 'none', Config: {} }, AutoRemove: false,
-      },
-    }, s);
+    const mk = (instance: string, task: string): Promise<string> =>
+      fx.engine.containerCreate(
+        {
+          Image: IMAGE,
+          Cmd: ['sleep', '60'],
+          Env: [],
+          Labels: objectLabels(instance, task, 'job', { 'io.iron-runner.reservation': `r-${task}` }),
+          AttachStdout: false,
+          AttachStderr: false,
+          AttachStdin: false,
+          OpenStdin: false,
+          Tty: false,
+          HostConfig: {
+            Init: true,
+            Memory: 32 * 1024 * 1024,
+            MemorySwap: 32 * 1024 * 1024,
+            PidsLimit: 16,
+            ReadonlyRootfs: true,
+            NetworkMode: 'none',
+            SecurityOpt: ['no-new-privileges'],
+            CapDrop: ['ALL'],
+            CapAdd: [],
+            Privileged: false,
+            LogConfig: { Type: 'none', Config: {} },
+            AutoRemove: false,
+          },
+        },
+        s,
+      );
     const mine = await mk(fx.instanceId, 'orphan-1');
     await fx.engine.containerStart(mine, s);
     const theirs = await mk(other, 'orphan-2');

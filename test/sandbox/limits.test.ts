@@ -75,7 +75,8 @@ describe('pids and cpu', () => {
 
   it('applies the pids, memory and cpu limits to the container cgroup', async () => {
     const io = collector();
-    const script = 'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares';
+    const script =
+      'cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares';
     const out = await runTask(fx.sandbox, spec({ command: sh(script), limits: { memoryBytes: 48 * MiB, pidsLimit: 77, nanoCpus: 500_000_000, cpuShares: 512 } }), io, never());
     expect(out.status).toBe('complete');
     expect(io.stdout().split('\n').slice(0, 5)).toEqual(['77', String(48 * MiB), String(48 * MiB), '50000', '512']);

@@ -23,28 +23,37 @@ async function pump(chunks: Buffer[], max: number): Promise<{ out: Array<[string
 
 describe('output demultiplexing', () => {
   it('delivers the bytes of every frame in order, with their stream, however the stream is split', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(1 as const, 2 as const), fc.string({ minLength: 1, maxLength: 40 })), { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1 }), async (frames, cuts) => {
-      const raw = Buffer.concat(frames.map(([k, s]) => frame(k, Buffer.from(s))));
-      const chunks: Buffer[] = [];
-      for (let i = 0, j = 0; i < raw.length; j++) {
-        const n = cuts[j % cuts.length] ?? 1;
-        chunks.push(raw.subarray(i, i + n));
-        i += n;
-      }
-      // A frame split across reads arrives in pieces: compare byte by byte, each byte with its stream.
-      const pieces: Array<[string, Buffer]> = [];
-      const res = await pumpOutput(Readable.from(chunks), (c, s) => void pieces.push([s, Buffer.from(c)]), 1e9);
-      const perByte = (parts: Array<[string, Buffer]>): string[] => parts.flatMap(([k, b]) => [...b].map((x) => `${k}:${x}`));
-      expect(perByte(pieces)).toEqual(perByte(frames.map(([k, s]) => [k === 1 ? 'stdout' : 'stderr', Buffer.from(s)])));
-      expect(pieces.every(([, b]) => b.length > 0)).toBe(true);
-      expect(pieces.length).toBeLessThanOrEqual(frames.length + chunks.length);
-      expect(res.logBytes).toBe(frames.reduce((a, [, s]) => a + Buffer.byteLength(s), 0));
-    }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom(1 as const, 2 as const), fc.string({ minLength: 1, maxLength: 40 })), { maxLength: 20 }),
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1 }),
+        async (frames, cuts) => {
+          const raw = Buffer.concat(frames.map(([k, s]) => frame(k, Buffer.from(s))));
+          const chunks: Buffer[] = [];
+          for (let i = 0, j = 0; i < raw.length; j++) {
+            const n = cuts[j % cuts.length] ?? 1;
+            chunks.push(raw.subarray(i, i + n));
+            i += n;
+          }
+          // A frame split across reads arrives in pieces: compare byte by byte, each byte with its stream.
+          const pieces: Array<[string, Buffer]> = [];
+          const res = await pumpOutput(Readable.from(chunks), (c, s) => void pieces.push([s, Buffer.from(c)]), 1e9);
+          const perByte = (parts: Array<[string, Buffer]>): string[] => parts.flatMap(([k, b]) => [...b].map((x) => `${k}:${x}`));
+          expect(perByte(pieces)).toEqual(perByte(frames.map(([k, s]) => [k === 1 ? 'stdout' : 'stderr', Buffer.from(s)])));
+          expect(pieces.every(([, b]) => b.length > 0)).toBe(true);
+          expect(pieces.length).toBeLessThanOrEqual(frames.length + chunks.length);
+          expect(res.logBytes).toBe(frames.reduce((a, [, s]) => a + Buffer.byteLength(s), 0));
+        },
+      ),
+    );
   });
 
   it('cuts at the limit on a character boundary and writes the marker once', async () => {
     const { out, res } = await pump([frame(1, Buffer.from('abcé')), frame(1, Buffer.from('more')), frame(2, Buffer.from('x'))], 4);
-    expect(out).toEqual([['stdout', 'abc'], ['stderr', truncationMarker(4).toString()]]);
+    expect(out).toEqual([
+      ['stdout', 'abc'],
+      ['stderr', truncationMarker(4).toString()],
+    ]);
     expect(res).toMatchObject({ truncated: true, logBytes: 3 + truncationMarker(4).length, stderrHead: 'x' });
     expect(utf8SafeCut(Buffer.from('é'), 1)).toBe(0);
   });
@@ -68,7 +77,14 @@ describe('classification', () => {
 describe('container body', () => {
   it('never grants privileges whatever the spec says, and caps fallback tmpfs at half the memory', () => {
     const s = { ...spec({ command: ['true'] }), limits: { memoryBytes: 64 * 1024 * 1024, diskBytes: 1024 * 1024 * 1024 } };
-    const b = buildContainerSpec({ spec: s, instanceId: 'i', capabilities: { diskQuota: 'fallback', egressRules: true, storageDriver: 'overlay2' }, networkName: 'n', inputMount: { Type: 'volume', Source: 'v', Target: '/task/input', ReadOnly: false }, defaultPidsLimit: 256 });
+    const b = buildContainerSpec({
+      spec: s,
+      instanceId: 'i',
+      capabilities: { diskQuota: 'fallback', egressRules: true, storageDriver: 'overlay2' },
+      networkName: 'n',
+      inputMount: { Type: 'volume', Source: 'v', Target: '/task/input', ReadOnly: false },
+      defaultPidsLimit: 256,
+    });
     expect(b.HostConfig).toMatchObject({ Privileged: false, NetworkMode: 'n', Init: true, ReadonlyRootfs: true, MemorySwap: 64 * 1024 * 1024, CapDrop: ['ALL'], PidsLimit: 256 });
     expect(b.HostConfig.Mounts).toEqual([{ Type: 'volume', Source: 'v', Target: '/task/input', ReadOnly: true }]);
     expect(b.HostConfig.Tmpfs?.['/task']).toContain(`size=${32 * 1024 * 1024}`);

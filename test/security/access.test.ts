@@ -64,13 +64,19 @@ function expected(scope: Scope, caller: Caller): 'ok' | 401 | 403 | 404 {
   if (caller === 'none' || caller === 'bad' || caller === 'revokedCluster' || caller === 'badQuery') return 401;
   const proj = caller === 'ownProject' || caller === 'ownProjectQuery';
   switch (scope) {
-    case 'anyToken': return 'ok';
-    case 'project': return proj ? 'ok' : 403;
-    case 'projectRoot': return proj || caller === 'otherProject' ? 'ok' : 403;
+    case 'anyToken':
+      return 'ok';
+    case 'project':
+      return proj ? 'ok' : 403;
+    case 'projectRoot':
+      return proj || caller === 'otherProject' ? 'ok' : 403;
     // Another project's private cluster is answered like a missing one (no id oracle).
-    case 'clusterOwner': return proj ? 'ok' : caller === 'otherProject' ? 404 : 403;
-    case 'clusterRead': return proj || caller === 'ownCluster' ? 'ok' : caller === 'otherProject' ? 404 : 403;
-    case 'runner': return caller === 'ownCluster' ? 'ok' : 403;
+    case 'clusterOwner':
+      return proj ? 'ok' : caller === 'otherProject' ? 404 : 403;
+    case 'clusterRead':
+      return proj || caller === 'ownCluster' ? 'ok' : caller === 'otherProject' ? 404 : 403;
+    case 'runner':
+      return caller === 'ownCluster' ? 'ok' : 403;
   }
 }
 
@@ -90,9 +96,15 @@ beforeAll(async () => {
   const del = await fetch(`${s.url}/2/clusters/${revoked.clusterId}`, { method: 'DELETE', headers: { authorization: `OAuth ${s.token}` } });
   expect(del.status).toBe(200);
   tokens = {
-    none: undefined, bad: 'not-a-real-token-0123456789abcdef', ownProject: s.token, otherProject: other.token,
-    ownCluster: own.token, otherCluster: otherCluster.token, revokedCluster: revoked.token,
-    ownProjectQuery: s.token, badQuery: 'not-a-real-token-query',
+    none: undefined,
+    bad: 'not-a-real-token-0123456789abcdef',
+    ownProject: s.token,
+    otherProject: other.token,
+    ownCluster: own.token,
+    otherCluster: otherCluster.token,
+    revokedCluster: revoked.token,
+    ownProjectQuery: s.token,
+    badQuery: 'not-a-real-token-query',
   };
 });
 
@@ -164,7 +176,10 @@ describe('access control matrix', () => {
         if (allTokens.some((t) => got.text.includes(t))) failures.push(`token echoed: ${where}`);
       }
     }
-    const summary = [...byStatus.entries()].sort(([a], [b]) => a - b).map(([k, v]) => `${k}:${v}`).join(' ');
+    const summary = [...byStatus.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(' ');
     console.log(`[security] access matrix: routes=${order.length} callers=${CALLERS.length} requests=${calls} statuses ${summary} violations=${failures.length}`);
     expect(failures).toEqual([]);
   }, 120_000);
@@ -173,7 +188,9 @@ describe('access control matrix', () => {
     const got = await callAs('GET /2/clusters/:cid', 'ownProject');
     expect(got.status).toBe(404);
     const runnerCall = await fetch(`${s.url}/2/clusters/${target}/runner/reserve`, {
-      method: 'POST', headers: { authorization: `OAuth ${tokens.ownCluster ?? ''}`, 'content-type': 'application/json' }, body: '{"instance_id":"i"}',
+      method: 'POST',
+      headers: { authorization: `OAuth ${tokens.ownCluster ?? ''}`, 'content-type': 'application/json' },
+      body: '{"instance_id":"i"}',
     });
     expect(runnerCall.status).toBe(401);
   });

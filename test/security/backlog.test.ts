@@ -57,7 +57,10 @@ beforeAll(async () => {
   await registerCode(s, 'live');
   expect((await call(s.url, 'POST', `/2/projects/${s.pid}/codes/${paused}/pause_task_queue`, { token: s.token, json: {} })).status).toBe(200);
   // A thousand through the API (the real path), the rest written directly.
-  await queue(s, Array.from({ length: 1000 }, () => ({ code_name: 'paused', payload: '{}', priority: 2 })));
+  await queue(
+    s,
+    Array.from({ length: 1000 }, () => ({ code_name: 'paused', payload: '{}', priority: 2 })),
+  );
   insertBacklog(s.dir, 'paused', s.cid, BACKLOG - 1000);
 }, 120_000);
 afterAll(async () => s?.close());
@@ -67,8 +70,7 @@ describe('a blocked backlog of 100k tasks', () => {
     const dir = await mkdtemp(join(tmpdir(), 'iron-plan-'));
     try {
       const db = new Db(join(dir, 'iron.db'));
-      const plan = (sql: string, ...args: (string | number)[]): string =>
-        (db.raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      const plan = (sql: string, ...args: (string | number)[]): string => (db.raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((r) => r.detail).join(' | ');
       const next = plan(NEXT_CODE, 'c', '');
       const head = plan(HEAD_OF_CODE, 'c', 'x', 0);
       db.close();
@@ -130,7 +132,8 @@ describe('a blocked backlog of 100k tasks', () => {
       const parked = Array.from({ length: 5 }, (_, i) => reserve(small, 1, 3, `p${i}`));
       await new Promise((r) => setTimeout(r, 300));
       const res = await fetch(`${small.url}/2/clusters/${small.cid}/runner/reserve`, {
-        method: 'POST', headers: { authorization: `OAuth ${small.ctoken}`, 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { authorization: `OAuth ${small.ctoken}`, 'content-type': 'application/json' },
         body: JSON.stringify({ instance_id: 'late', n: 1, wait: 3 }),
       });
       expect(res.status).toBe(503);

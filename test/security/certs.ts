@@ -21,8 +21,7 @@ function openssl(args: string[], cwd: string): void {
 }
 
 function makeCa(dir: string, name: string): void {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=iron-test ${name}`,
-    '-keyout', `${name}.key`, '-out', `${name}.pem`], dir);
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=iron-test ${name}`, '-keyout', `${name}.key`, '-out', `${name}.pem`], dir);
 }
 
 export function makePki(): TestPki {
@@ -31,12 +30,16 @@ export function makePki(): TestPki {
   makeCa(dir, 'wrong-ca');
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr'], dir);
   writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
-    '-extfile', 'ext.cnf', '-out', 'server.pem'], dir);
+  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'server.pem'], dir);
   openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'other.key'], dir);
   const f = (n: string): string => path.join(dir, n);
   return {
-    dir, caFile: f('ca.pem'), wrongCaFile: f('wrong-ca.pem'), certFile: f('server.pem'), keyFile: f('server.key'), otherKeyFile: f('other.key'),
+    dir,
+    caFile: f('ca.pem'),
+    wrongCaFile: f('wrong-ca.pem'),
+    certFile: f('server.pem'),
+    keyFile: f('server.key'),
+    otherKeyFile: f('other.key'),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

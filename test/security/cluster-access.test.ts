@@ -26,7 +26,8 @@ describe('cluster access', () => {
       const w = await call(s.url, 'POST', `${p}/tasks/webhook?code_name=attack&cluster=${cluster}`, { token: s.token, body: 'x' });
       expect(w.status, `webhook onto ${cluster}`).toBe(404);
       const sc = await call(s.url, 'POST', `${p}/schedules`, {
-        token: s.token, json: { schedules: [{ code_name: 'attack', payload: '{}', cluster, run_every: 60 }] },
+        token: s.token,
+        json: { schedules: [{ code_name: 'attack', payload: '{}', cluster, run_every: 60 }] },
       });
       expect(sc.status, `schedule onto ${cluster}`).toBe(404);
       const list = await call<{ tasks: unknown[] }>(s.url, 'GET', `${p}/tasks?cluster=${cluster}`, { token: s.token });

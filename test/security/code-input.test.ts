@@ -9,8 +9,7 @@ beforeAll(async () => {
 });
 afterAll(async () => s.close());
 
-const register = (json: Record<string, unknown>): Promise<Res> =>
-  call(s.url, 'POST', `/2/projects/${s.pid}/codes`, { token: s.token, json: { name: 'c', image: 'iron-test/busybox:1', ...json } });
+const register = (json: Record<string, unknown>): Promise<Res> => call(s.url, 'POST', `/2/projects/${s.pid}/codes`, { token: s.token, json: { name: 'c', image: 'iron-test/busybox:1', ...json } });
 
 describe('code registration input', () => {
   it.each(['a/../../127.0.0.1:9', 'Up/../x', 'img?x=1', 'a b', 'upper/CASE'])('refuses image %j with 400', async (image) => {

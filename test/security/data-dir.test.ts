@@ -46,7 +46,10 @@ describe('data dir permissions and sealed registry passwords', () => {
       await s.stop();
     }
     const modes = await modesUnder(dir);
-    expect([...modes].filter(([, m]) => (m & 0o077) !== 0), 'entries open to group/others').toEqual([]);
+    expect(
+      [...modes].filter(([, m]) => (m & 0o077) !== 0),
+      'entries open to group/others',
+    ).toEqual([]);
     expect(modes.get(dir)).toBe(0o700);
     expect(modes.get(join(dir, 'iron.db'))).toBe(0o600);
     expect(modes.get(join(dir, 'secret.key'))).toBe(0o600);

@@ -59,25 +59,70 @@ async function send(method: string, path: string, token: string | undefined, bod
 async function queuedCount(): Promise<number> {
   const r = await send('GET', `/2/clusters/${s.cid}/stats`, s.token);
   const c = (JSON.parse(r.body) as { cluster: Record<string, number> }).cluster;
-  return Object.entries(c).filter(([k]) => ['queued', 'running', 'complete', 'error', 'cancelled', 'timeout', 'killed', 'preparing'].includes(k)).reduce((a, [, v]) => a + v, 0);
+  return Object.entries(c)
+    .filter(([k]) => ['queued', 'running', 'complete', 'error', 'cancelled', 'timeout', 'killed', 'preparing'].includes(k))
+    .reduce((a, [, v]) => a + v, 0);
 }
 
 const projectPosts = (pid: string): string[] => [
-  `/2/projects/${pid}/tasks`, `/2/projects/${pid}/tasks/webhook?code_name=fz`, `/2/projects/${pid}/codes`, `/2/projects/${pid}/schedules`,
-  `/2/projects/${pid}/credentials`, `/2/clusters`,
+  `/2/projects/${pid}/tasks`,
+  `/2/projects/${pid}/tasks/webhook?code_name=fz`,
+  `/2/projects/${pid}/codes`,
+  `/2/projects/${pid}/schedules`,
+  `/2/projects/${pid}/credentials`,
+  `/2/clusters`,
 ];
 const runnerPosts = (cid: string): string[] => [
-  `/2/clusters/${cid}/runner/reserve`, `/2/clusters/${cid}/runner/heartbeat`, `/2/clusters/${cid}/runner/release`,
-  `/2/clusters/${cid}/runner/tasks/abcdefabcdefabcdefabcdef/start`, `/2/clusters/${cid}/runner/tasks/abcdefabcdefabcdefabcdef/finish`,
+  `/2/clusters/${cid}/runner/reserve`,
+  `/2/clusters/${cid}/runner/heartbeat`,
+  `/2/clusters/${cid}/runner/release`,
+  `/2/clusters/${cid}/runner/tasks/abcdefabcdefabcdefabcdef/start`,
+  `/2/clusters/${cid}/runner/tasks/abcdefabcdefabcdefabcdef/finish`,
   `/2/clusters/${cid}/runner/tasks/abcdefabcdefabcdefabcdef/log?offset=0&reservation_id=abcdef`,
 ];
 
 // Values of every JSON type, including the shapes the routes read (arrays of objects, maps).
 const anyJson = fc.jsonValue({ maxDepth: 4 });
 const fieldValue = fc.oneof(anyJson, fc.string({ unit: 'grapheme', maxLength: 50 }), fc.integer(), fc.double(), fc.constantFrom(-1, 0, 1e308, -1e308, 2 ** 53, '', 'null', '1e999'));
-const TASK_FIELDS = ['code_name', 'payload', 'cluster', 'priority', 'timeout', 'delay', 'label', 'env_vars', 'name', 'image', 'command', 'config', 'max_concurrency', 'retries',
-  'retries_delay', 'default_priority', 'run_every', 'run_times', 'start_at', 'end_at', 'auth', 'username', 'password', 'memory', 'disk_space', 'cpu_share', 'autoscale',
-  'instance_id', 'n', 'wait', 'tasks', 'reservation_id', 'status', 'exit_code', 'msg', 'duration_ms', 'log_size'];
+const TASK_FIELDS = [
+  'code_name',
+  'payload',
+  'cluster',
+  'priority',
+  'timeout',
+  'delay',
+  'label',
+  'env_vars',
+  'name',
+  'image',
+  'command',
+  'config',
+  'max_concurrency',
+  'retries',
+  'retries_delay',
+  'default_priority',
+  'run_every',
+  'run_times',
+  'start_at',
+  'end_at',
+  'auth',
+  'username',
+  'password',
+  'memory',
+  'disk_space',
+  'cpu_share',
+  'autoscale',
+  'instance_id',
+  'n',
+  'wait',
+  'tasks',
+  'reservation_id',
+  'status',
+  'exit_code',
+  'msg',
+  'duration_ms',
+  'log_size',
+];
 const knownFieldObject = fc.dictionary(fc.constantFrom(...TASK_FIELDS), fieldValue, { maxKeys: 8 });
 const body = fc.oneof(
   anyJson.map((v) => JSON.stringify(v)),
@@ -89,23 +134,34 @@ const body = fc.oneof(
 
 describe('fuzzed bodies', () => {
   it('v2 API POSTs with random and wrongly typed JSON: no 5xx, refusals carry a msg', async () => {
-    await fc.assert(fc.asyncProperty(fc.constantFrom(...projectPosts(s.pid)), body, async (path, b) => {
-      const r = await send('POST', path, s.token, b);
-      return r.status !== 0 && r.status < 500;
-    }), { numRuns: 600 });
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...projectPosts(s.pid)), body, async (path, b) => {
+        const r = await send('POST', path, s.token, b);
+        return r.status !== 0 && r.status < 500;
+      }),
+      { numRuns: 600 },
+    );
     expect(problems.splice(0)).toEqual([]);
   }, 60_000);
 
   it('runner protocol POSTs with random JSON and raw log bytes: no 5xx, refusals carry a msg', async () => {
-    await fc.assert(fc.asyncProperty(fc.constantFrom(...runnerPosts(s.cid)), body, async (path, b) => {
-      const r = await send('POST', path, s.ctoken, b);
-      return r.status !== 0 && r.status < 500;
-    }), { numRuns: 600 });
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...runnerPosts(s.cid)), body, async (path, b) => {
+        const r = await send('POST', path, s.ctoken, b);
+        return r.status !== 0 && r.status < 500;
+      }),
+      { numRuns: 600 },
+    );
     const offsets = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('-1', '1e3', '99999999999999999999999', '0x10', ' 1', '1.5', '%00'));
-    await fc.assert(fc.asyncProperty(offsets, async (off) => {
-      const r = await send('POST', `/2/clusters/${s.cid}/runner/tasks/abcdefabcdefabcdefabcdef/log?offset=${encodeURIComponent(off)}&reservation_id=abcdef`, s.ctoken, 'x', { 'content-type': 'application/octet-stream' });
-      return r.status >= 400 && r.status < 500;
-    }), { numRuns: 150 });
+    await fc.assert(
+      fc.asyncProperty(offsets, async (off) => {
+        const r = await send('POST', `/2/clusters/${s.cid}/runner/tasks/abcdefabcdefabcdefabcdef/log?offset=${encodeURIComponent(off)}&reservation_id=abcdef`, s.ctoken, 'x', {
+          'content-type': 'application/octet-stream',
+        });
+        return r.status >= 400 && r.status < 500;
+      }),
+      { numRuns: 150 },
+    );
     expect(problems.splice(0)).toEqual([]);
   }, 60_000);
 
@@ -139,8 +195,27 @@ describe('ids, paths and headers', () => {
   it('unicode, traversal and encoding tricks in ids: 4xx with a msg, never a 5xx', async () => {
     const tricks = fc.oneof(
       fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map((x) => encodeURIComponent(x)),
-      fc.constantFrom('..', '%2e%2e', '..%2f..%2fetc%2fpasswd', '%00', '%ff%fe', '%', '%zz', 'ABCDEFABCDEFABCDEFABCDEF', `${'a'.repeat(23)}%C3%A9`,
-        'abcdefabcdefabcdefabcde\u0301'.normalize('NFD').split('').map((c) => encodeURIComponent(c)).join(''), '%E2%80%AE', 'a'.repeat(5000), '*', '~', '%20'),
+      fc.constantFrom(
+        '..',
+        '%2e%2e',
+        '..%2f..%2fetc%2fpasswd',
+        '%00',
+        '%ff%fe',
+        '%',
+        '%zz',
+        'ABCDEFABCDEFABCDEFABCDEF',
+        `${'a'.repeat(23)}%C3%A9`,
+        'abcdefabcdefabcdefabcde\u0301'
+          .normalize('NFD')
+          .split('')
+          .map((c) => encodeURIComponent(c))
+          .join(''),
+        '%E2%80%AE',
+        'a'.repeat(5000),
+        '*',
+        '~',
+        '%20',
+      ),
     );
     const shapes = (id: string): Array<[string, string, string]> => [
       ['GET', `/2/projects/${id}`, s.token],
@@ -151,12 +226,15 @@ describe('ids, paths and headers', () => {
       ['POST', `/2/clusters/${id}/runner/reserve`, s.ctoken],
       ['POST', `/2/clusters/${s.cid}/runner/tasks/${id}/finish`, s.ctoken],
     ];
-    await fc.assert(fc.asyncProperty(tricks, fc.nat(6), async (id, k) => {
-      const [method, path, token] = shapes(id)[k] ?? ['GET', '/', s.token];
-      const r = await send(method, path, token, method === 'POST' ? '{}' : undefined);
-      // `..` segments are resolved like any URL (to another route, still behind its own auth check).
-      return r.status !== 0 && r.status < 500;
-    }), { numRuns: 400 });
+    await fc.assert(
+      fc.asyncProperty(tricks, fc.nat(6), async (id, k) => {
+        const [method, path, token] = shapes(id)[k] ?? ['GET', '/', s.token];
+        const r = await send(method, path, token, method === 'POST' ? '{}' : undefined);
+        // `..` segments are resolved like any URL (to another route, still behind its own auth check).
+        return r.status !== 0 && r.status < 500;
+      }),
+      { numRuns: 400 },
+    );
     expect(problems.splice(0)).toEqual([]);
   }, 60_000);
 
@@ -168,7 +246,12 @@ describe('ids, paths and headers', () => {
       ['64 KiB url', httpBytes('GET', `/2/projects/${s.pid}?x=${'q'.repeat(64 * 1024)}`, {})],
       ['junk request line', Buffer.from('\u0000\u0001GARBAGE\r\n\r\n', 'latin1')],
       ['bad header line', Buffer.from('GET /healthz HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n')],
-      ['bad chunk size', Buffer.from(`POST /2/projects/${s.pid}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: OAuth ${s.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`)],
+      [
+        'bad chunk size',
+        Buffer.from(
+          `POST /2/projects/${s.pid}/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: OAuth ${s.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+        ),
+      ],
       ['CL and TE together', Buffer.from(`POST /2/projects/${s.pid}/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`)],
     ];
     const lines: string[] = [];
@@ -215,8 +298,16 @@ describe('ids, paths and headers', () => {
 describe('nothing half-written', () => {
   it('a batch with one bad task queues none of them', async () => {
     const before = await queuedCount();
-    const bads: unknown[] = [{ code_name: 'no-such-code' }, { code_name: 'fz', priority: 'high' }, { code_name: 'fz', payload: 5 }, { code_name: 'fz', timeout: 'x' },
-      { code_name: 'fz', payload: 'x'.repeat(70 * 1024) }, { code_name: 'fz', delay: -1 }, 'not an object', null];
+    const bads: unknown[] = [
+      { code_name: 'no-such-code' },
+      { code_name: 'fz', priority: 'high' },
+      { code_name: 'fz', payload: 5 },
+      { code_name: 'fz', timeout: 'x' },
+      { code_name: 'fz', payload: 'x'.repeat(70 * 1024) },
+      { code_name: 'fz', delay: -1 },
+      'not an object',
+      null,
+    ];
     let rejected = 0;
     for (const bad of bads) {
       const tasks = [...Array.from({ length: 50 }, (_, i) => ({ code_name: 'fz', payload: `ok${i}` })), bad];

@@ -50,12 +50,20 @@ beforeAll(async () => {
   loopbackService = createHttpServer((_req, res) => res.end('loopback-service-answered\n'));
   await new Promise<void>((r) => loopbackService.listen(0, '127.0.0.1', r));
   loopbackPort = (loopbackService.address() as AddressInfo).port;
-  await registerImage(api, 'probe', `sh -c '${GW}; ls -la /var/run/docker.sock 2>/dev/null && echo SOCK-PRESENT || echo SOCK-ABSENT;
+  await registerImage(
+    api,
+    'probe',
+    `sh -c '${GW}; ls -la /var/run/docker.sock 2>/dev/null && echo SOCK-PRESENT || echo SOCK-ABSENT;
     ${get('$GW', metricsPort, '/healthz')} | grep -q 200 && echo METRICS-REACHED || echo METRICS-BLOCKED;
     ${get('$GW', hostPort)} | grep host-service || echo HOST-SERVICE-BLOCKED;
-    ${get('$GW', loopbackPort)} | grep loopback-service || echo LOOPBACK-SERVICE-UNREACHABLE'`);
-  await registerImage(api, 'listener', `sh -c 'mkdir -p "$TASK_DIR/www" && echo hello-from-b > "$TASK_DIR/www/index.html";
-    echo "ip=$(ip -4 addr show eth0 | awk "/inet /{print \\$2}" | cut -d/ -f1)"; timeout 40 httpd -f -p 8080 -h "$TASK_DIR/www"; true'`);
+    ${get('$GW', loopbackPort)} | grep loopback-service || echo LOOPBACK-SERVICE-UNREACHABLE'`,
+  );
+  await registerImage(
+    api,
+    'listener',
+    `sh -c 'mkdir -p "$TASK_DIR/www" && echo hello-from-b > "$TASK_DIR/www/index.html";
+    echo "ip=$(ip -4 addr show eth0 | awk "/inet /{print \\$2}" | cut -d/ -f1)"; timeout 40 httpd -f -p 8080 -h "$TASK_DIR/www"; true'`,
+  );
   await registerImage(api, 'knocker', `sh -c '${get('$(cat "$PAYLOAD_FILE")', 8080)} | grep -q hello-from-b && echo ICC-OPEN || echo ICC-BLOCKED'`);
   await registerImage(api, 'spin', "sh -c 'while :; do :; done'");
   await registerImage(api, 'quick', "sh -c 'echo quick'");
@@ -63,9 +71,13 @@ beforeAll(async () => {
   await registerImage(api, 'forkbomb', "sh -c 'f(){ f | f & }; f; sleep 30'");
   await registerImage(api, 'hog', `sh -c 'x=a; while true; do x="$x$x"; done'`);
   runner = spawnRunner(api, {
-    JOB_NETWORK: network, CONCURRENCY: '4', MEMORY_PER_JOB: '64M', MAX_LOG_SIZE: '1M',
+    JOB_NETWORK: network,
+    CONCURRENCY: '4',
+    MEMORY_PER_JOB: '64M',
+    MAX_LOG_SIZE: '1M',
     // The documented mitigation for a metrics port on all interfaces: block it for jobs like SMTP.
-    METRICS_ADDR: `0.0.0.0:${metricsPort}`, BLOCKED_PORTS: `25,465,587,${metricsPort}`,
+    METRICS_ADDR: `0.0.0.0:${metricsPort}`,
+    BLOCKED_PORTS: `25,465,587,${metricsPort}`,
   });
   await runner.waitForEvent('api.connected', undefined, 60_000);
 }, 90_000);
@@ -103,17 +115,25 @@ describe('a job cannot reach what is not its own', () => {
     expect(await runnerHealthy()).toBe(true);
   }, 60_000);
 
-  it('cannot connect to another job\'s listener on the job network', async () => {
+  it("cannot connect to another job's listener on the job network", async () => {
     const b = await queue('listener');
     const ip = await waitFor('the listener job to log its address', async () => /ip=(\d+\.\d+\.\d+\.\d+)/.exec(await taskLog(api, b))?.[1], {
-      timeoutMs: 30_000, everyMs: 200,
+      timeoutMs: 30_000,
+      everyMs: 200,
     });
     expect(ip).not.toBe('');
     // Control: the listener really serves (the host reaches it directly, not through the job bridge's forwarding).
-    const served = await waitFor(`the listener to answer on ${ip}:8080`, async () => {
-      const text = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.text(), () => '');
-      return text !== '' && text;
-    }, { timeoutMs: 30_000, everyMs: 250 });
+    const served = await waitFor(
+      `the listener to answer on ${ip}:8080`,
+      async () => {
+        const text = await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(2_000) }).then(
+          (r) => r.text(),
+          () => '',
+        );
+        return text !== '' && text;
+      },
+      { timeoutMs: 30_000, everyMs: 250 },
+    );
     expect(served).toContain('hello-from-b');
     const a = await queue('knocker', ip);
     const ta = await waitForTask(api, a);
@@ -160,7 +180,9 @@ describe('a job cannot starve or take down the runner', () => {
     }
     const seconds = (Date.now() - started) / 1000;
     const log = await taskLog(api, id);
-    console.log(`[security] isolation flood: written=${FLOOD_BYTES / 2 ** 20}MiB status=${t.status} seconds=${seconds.toFixed(1)} rate=${(FLOOD_BYTES / 2 ** 20 / seconds).toFixed(0)}MiB/s log_bytes=${log.length} runner_rss_before=${(before / 2 ** 20).toFixed(0)}MiB peak=${(peak / 2 ** 20).toFixed(0)}MiB`);
+    console.log(
+      `[security] isolation flood: written=${FLOOD_BYTES / 2 ** 20}MiB status=${t.status} seconds=${seconds.toFixed(1)} rate=${(FLOOD_BYTES / 2 ** 20 / seconds).toFixed(0)}MiB/s log_bytes=${log.length} runner_rss_before=${(before / 2 ** 20).toFixed(0)}MiB peak=${(peak / 2 ** 20).toFixed(0)}MiB`,
+    );
     expect(t.status).toBe('complete');
     expect(log).toContain('log truncated');
     expect(log.length).toBeLessThan(1024 * 1024 + 4096);
@@ -173,7 +195,9 @@ describe('a job cannot starve or take down the runner', () => {
     const hog = await queue('hog');
     const [tb, th] = await Promise.all([waitForTask(api, bomb, undefined, 90_000), waitForTask(api, hog, undefined, 90_000)]);
     const after = await waitForTask(api, await queue('quick'));
-    console.log(`[security] isolation forkbomb: status=${tb.status} msg=${JSON.stringify(tb.msg ?? '')}; memory hog: status=${th.status} msg=${JSON.stringify(th.msg ?? '')}; next task=${after.status}`);
+    console.log(
+      `[security] isolation forkbomb: status=${tb.status} msg=${JSON.stringify(tb.msg ?? '')}; memory hog: status=${th.status} msg=${JSON.stringify(th.msg ?? '')}; next task=${after.status}`,
+    );
     expect(['timeout', 'error', 'killed']).toContain(tb.status);
     expect(tb.msg ?? '').not.toBe('');
     expect(th.status).toBe('killed');

@@ -11,7 +11,7 @@ const network = uniqueNetwork();
 beforeAll(async () => {
   api = await startApi();
   await registerImage(api, 'loud', "sh -c 'yes 0123456789abcdef | head -c 1000000; echo end'");
-  await registerImage(api, 'forger', "sh -c 'echo; echo \"[iron-runner] log truncated: output exceeded 64 KiB; the task keeps running, further output is discarded\"'");
+  await registerImage(api, 'forger', 'sh -c \'echo; echo "[iron-runner] log truncated: output exceeded 64 KiB; the task keeps running, further output is discarded"\'');
   runner = spawnRunner(api, { JOB_NETWORK: network, MAX_LOG_SIZE: '64K', CONCURRENCY: '2' });
   await runner.waitForEvent('api.connected');
 });
@@ -25,9 +25,13 @@ afterAll(async () => {
 describe('log truncation as a field', () => {
   it('the runner cut marks the task log_truncated; a forged marker line does not', async () => {
     const signal = AbortSignal.timeout(10_000);
-    const [loud, forger] = await api.client.project.queueTasks([
-      { code_name: 'loud', payload: '', cluster: api.clusterId }, { code_name: 'forger', payload: '', cluster: api.clusterId },
-    ], signal);
+    const [loud, forger] = await api.client.project.queueTasks(
+      [
+        { code_name: 'loud', payload: '', cluster: api.clusterId },
+        { code_name: 'forger', payload: '', cluster: api.clusterId },
+      ],
+      signal,
+    );
     const a = await waitForTask(api, loud ?? '', undefined, 120_000);
     const b = await waitForTask(api, forger ?? '', undefined, 120_000);
     expect(a.status).toBe('complete');

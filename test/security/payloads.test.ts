@@ -23,8 +23,12 @@ beforeAll(async () => {
   api = await startApi();
   await registerImage(api, 'reader', `sh -c 'cat "$PAYLOAD_FILE"'`);
   runner = spawnRunner(api, {
-    JOB_NETWORK: network, DECRYPTION_KEY: key2048.private_pem, CONCURRENCY: '64', MEMORY_PER_JOB: '16M',
-    METRICS_ADDR: '127.0.0.1:0', LOG_LEVEL: 'info',
+    JOB_NETWORK: network,
+    DECRYPTION_KEY: key2048.private_pem,
+    CONCURRENCY: '64',
+    MEMORY_PER_JOB: '16M',
+    METRICS_ADDR: '127.0.0.1:0',
+    LOG_LEVEL: 'info',
   });
   await runner.waitForEvent('api.connected', undefined, 60_000);
   const listening = await runner.waitForEvent('endpoints.listening');
@@ -42,21 +46,30 @@ afterAll(async () => {
 /** Ten kinds of bad payload, cycled: not base64, too short, random bytes, tampered, wrong key, ... */
 function malformed(i: number, good: Buffer): string {
   switch (i % 10) {
-    case 0: return `not base64 ${i} !!`;
-    case 1: return '';
-    case 2: return randomBytes(8 + (i % 50)).toString('base64');
-    case 3: return randomBytes(256 + 28 + (i % 200)).toString('base64');
+    case 0:
+      return `not base64 ${i} !!`;
+    case 1:
+      return '';
+    case 2:
+      return randomBytes(8 + (i % 50)).toString('base64');
+    case 3:
+      return randomBytes(256 + 28 + (i % 200)).toString('base64');
     case 4: {
       const t = Buffer.from(good);
       const at = 256 + (i % (t.length - 256));
       t[at] = (t[at] ?? 0) ^ (1 + (i % 255));
       return t.toString('base64');
     }
-    case 5: return good.subarray(0, good.length - 1 - (i % 20)).toString('base64');
-    case 6: return `${good.toString('base64').slice(0, -4)}====`;
-    case 7: return Buffer.from(`{"plaintext":${i}}`).toString('base64');
-    case 8: return encryptPayload(key1024?.public_pem ?? '', `wrong key ${i}`);
-    default: return `${good.toString('base64')}\u0000`;
+    case 5:
+      return good.subarray(0, good.length - 1 - (i % 20)).toString('base64');
+    case 6:
+      return `${good.toString('base64').slice(0, -4)}====`;
+    case 7:
+      return Buffer.from(`{"plaintext":${i}}`).toString('base64');
+    case 8:
+      return encryptPayload(key1024?.public_pem ?? '', `wrong key ${i}`);
+    default:
+      return `${good.toString('base64')}\u0000`;
   }
 }
 
@@ -91,7 +104,9 @@ describe('malformed payloads on an encrypted cluster', () => {
     const seen = await events.stop();
     const withContainer = ids.filter((id) => seen.has(id)).length;
     const healthy = (await fetch(healthUrl).catch(() => undefined))?.status === 200;
-    console.log(`[security] malformed payloads: tasks=${TOTAL} errored=${s['error'] ?? 0} complete=${s['complete'] ?? 0} containers_created=${withContainer} queue_s=${(queuedMs / 1000).toFixed(1)} total_s=${seconds.toFixed(1)} rate=${(TOTAL / seconds).toFixed(0)}/s runner_healthy=${healthy}`);
+    console.log(
+      `[security] malformed payloads: tasks=${TOTAL} errored=${s['error'] ?? 0} complete=${s['complete'] ?? 0} containers_created=${withContainer} queue_s=${(queuedMs / 1000).toFixed(1)} total_s=${seconds.toFixed(1)} rate=${(TOTAL / seconds).toFixed(0)}/s runner_healthy=${healthy}`,
+    );
     expect(s['error']).toBe(TOTAL);
     expect(s['complete'] ?? 0).toBe(0);
     expect(withContainer).toBe(0);

@@ -26,7 +26,10 @@ async function worstHealthz(done: Promise<unknown>): Promise<number> {
   let worst = 0;
   while (!finished) {
     const t0 = performance.now();
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(20_000) }).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(20_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
     worst = Math.max(worst, ok ? performance.now() - t0 : 20_000);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -41,9 +44,14 @@ beforeAll(async () => {
   runner = spawnRunner(api, { JOB_NETWORK: network, METRICS_ADDR: `127.0.0.1:${port}`, MAX_LOG_SIZE: '64M', LOG_LEVEL: 'info' });
   await runner.waitForEvent('api.connected', undefined, 60_000);
   // ~12 MB of output, no newline: 200 times the first 59,999 bytes of a secret (never the whole one).
-  await registerImage(api, 'masker-attack', `sh -c 'p=$(printf %s "$API_TOKEN_0" | head -c 59999); i=0; while [ $i -lt 200 ]; do printf %s "$p"; i=$((i+1)); done; printf " then %s end" "$API_TOKEN_1"'`, {
-    env_vars: Object.fromEntries(secrets.map((s, i) => [`API_TOKEN_${i}`, s])),
-  });
+  await registerImage(
+    api,
+    'masker-attack',
+    `sh -c 'p=$(printf %s "$API_TOKEN_0" | head -c 59999); i=0; while [ $i -lt 200 ]; do printf %s "$p"; i=$((i+1)); done; printf " then %s end" "$API_TOKEN_1"'`,
+    {
+      env_vars: Object.fromEntries(secrets.map((s, i) => [`API_TOKEN_${i}`, s])),
+    },
+  );
   await registerImage(api, 'flood', `sh -c 'yes AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'`);
   await registerImage(api, 'forkbomb', `sh -c 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=512 2>/dev/null; dd if=/dev/zero of=/tmp/fill bs=1M count=512 2>/dev/null; b(){ b | b & }; b; sleep 60'`);
   await registerImage(api, 'ordinary', `sh -c 'sleep 2; echo "fine $TASK_ID"'`);

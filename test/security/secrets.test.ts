@@ -34,14 +34,20 @@ const network = uniqueNetwork();
 
 function canaries(): Record<string, string> {
   return {
-    'cluster token': api.clusterToken, 'project token': handle.bootstrap?.projectToken ?? 'unset', plaintext: PLAINTEXT,
-    'runner DB_PASSWORD': DB_PASSWORD, 'registry password': REGISTRY_PASSWORD, 'rejected token': BAD_TOKEN,
+    'cluster token': api.clusterToken,
+    'project token': handle.bootstrap?.projectToken ?? 'unset',
+    plaintext: PLAINTEXT,
+    'runner DB_PASSWORD': DB_PASSWORD,
+    'registry password': REGISTRY_PASSWORD,
+    'rejected token': BAD_TOKEN,
     ...Object.fromEntries(KEY_LINES.map((l, i) => [`private key line ${i}`, l])),
   };
 }
 
 function leaks(text: string, except: readonly string[] = []): string[] {
-  return Object.entries(canaries()).filter(([name, v]) => !except.includes(name) && text.includes(v)).map(([name]) => name);
+  return Object.entries(canaries())
+    .filter(([name, v]) => !except.includes(name) && text.includes(v))
+    .map(([name]) => name);
 }
 
 /** A raw call whose response text is kept for the leak check. */
@@ -144,7 +150,9 @@ describe('canary secrets', () => {
     const runnerText = runner.stderr.join('\n');
     const apiLeaks = leaks(apiText);
     const runnerLeaks = leaks(runnerText);
-    console.log(`[security] secrets: canaries=${Object.keys(canaries()).length} api_log_lines=${apiLog.length} runner_log_lines=${runner.stderr.length} responses_checked=${responses.length} job_env_bytes=${jobLog.length} leaks api=${apiLeaks.length} runner=${runnerLeaks.length}`);
+    console.log(
+      `[security] secrets: canaries=${Object.keys(canaries()).length} api_log_lines=${apiLog.length} runner_log_lines=${runner.stderr.length} responses_checked=${responses.length} job_env_bytes=${jobLog.length} leaks api=${apiLeaks.length} runner=${runnerLeaks.length}`,
+    );
     expect(apiLog.length).toBeGreaterThan(10);
     expect(runner.stderr.length).toBeGreaterThan(5);
     expect(apiLeaks).toEqual([]);

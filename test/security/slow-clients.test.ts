@@ -79,7 +79,9 @@ describe('slow and idle clients', () => {
     const attack = Promise.all(Array.from({ length: 100 }, worker)).then((all) => all.flat());
     const health = await healthDuring(attack);
     const lines = await attack;
-    console.log(`[security] slow unauthenticated bodies: ${lines.length} closed, statuses ${[...new Set(lines)].join(' | ')}; healthz checks=${health.checks} failed=${health.failed} worst=${health.worstMs} ms`);
+    console.log(
+      `[security] slow unauthenticated bodies: ${lines.length} closed, statuses ${[...new Set(lines)].join(' | ')}; healthz checks=${health.checks} failed=${health.failed} worst=${health.worstMs} ms`,
+    );
     expect(lines.every((l) => l.includes(' 401 '))).toBe(true);
     expect(health.failed).toBe(0);
     expect(health.worstMs).toBeLessThan(5_000);

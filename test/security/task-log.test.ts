@@ -106,7 +106,8 @@ describe('task log limits and the chunk protocol', () => {
     expect((await getTask(s, t.id))['log_truncated']).toBeUndefined();
     const u = await reserveOne();
     await call(s.url, 'POST', `/2/clusters/${s.cid}/runner/tasks/${u.id}/finish`, {
-      token: s.ctoken, json: { reservation_id: u.reservation_id, status: 'complete', log_truncated: true },
+      token: s.ctoken,
+      json: { reservation_id: u.reservation_id, status: 'complete', log_truncated: true },
     });
     expect((await getTask(s, u.id))['log_truncated']).toBe(true);
   });
@@ -115,8 +116,14 @@ describe('task log limits and the chunk protocol', () => {
     const t = await reserveOne();
     const client = createRunnerClient({ baseUrl: s.url, token: s.ctoken, clusterId: s.cid });
     const shipper = new LogShipper({
-      api: client.runner, taskId: t.id, reservationId: t.reservation_id, spoolDir: spool, log: silentLogger(),
-      retry: { maxAttempts: 5, baseDelayMs: 20, maxDelayMs: 200 }, maxChunkBytes: 16 * 1024, flushIntervalMs: 20,
+      api: client.runner,
+      taskId: t.id,
+      reservationId: t.reservation_id,
+      spoolDir: spool,
+      log: silentLogger(),
+      retry: { maxAttempts: 5, baseDelayMs: 20, maxDelayMs: 200 },
+      maxChunkBytes: 16 * 1024,
+      flushIntervalMs: 20,
     });
     await shipper.open();
     try {
@@ -128,7 +135,8 @@ describe('task log limits and the chunk protocol', () => {
       await shipper.dispose();
     }
     const fin = await call(s.url, 'POST', `/2/clusters/${s.cid}/runner/tasks/${t.id}/finish`, {
-      token: s.ctoken, json: { reservation_id: t.reservation_id, status: 'complete', log_truncated: shipper.truncated },
+      token: s.ctoken,
+      json: { reservation_id: t.reservation_id, status: 'complete', log_truncated: shipper.truncated },
     });
     expect(fin.status).toBe(200);
     expect(await getTask(s, t.id)).toMatchObject({ status: 'complete', log_truncated: true, log_size: CAP });

@@ -58,7 +58,8 @@ describe('per-tenant limits', () => {
     expect(hb.status).toBe(400);
     await registerCode(s, 'c1').catch(() => undefined);
     const every = await call(s.url, 'POST', `/2/projects/${s.pid}/schedules`, {
-      token: s.token, json: { schedules: [{ code_name: 'c1', payload: '{}', run_every: 1 }] },
+      token: s.token,
+      json: { schedules: [{ code_name: 'c1', payload: '{}', run_every: 1 }] },
     });
     expect(every.status).toBe(400);
     const many = Array.from({ length: 101 }, () => ({ code_name: 'c1', payload: '{}', run_every: 60 }));

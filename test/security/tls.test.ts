@@ -79,7 +79,9 @@ describe('iron-api TLS configuration', () => {
 
   it('documents the TLS flags in iron-api --help', async () => {
     const out = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [path.join(REPO_ROOT, 'dist/src/server/main.js'), '--help'], (err, stdout) => (err === null ? resolve(stdout) : reject(new Error(`iron-api --help failed: ${err.message}`))));
+      execFile(process.execPath, [path.join(REPO_ROOT, 'dist/src/server/main.js'), '--help'], (err, stdout) =>
+        err === null ? resolve(stdout) : reject(new Error(`iron-api --help failed: ${err.message}`)),
+      );
     });
     expect(out).toContain('--tls-cert, TLS_CERT_FILE');
     expect(out).toContain('--tls-key, TLS_KEY_FILE');
@@ -96,7 +98,7 @@ describe('iron-api TLS configuration', () => {
     expect(outcome).toMatch(/^error /);
   });
 
-  it('the test\'s own client needs the private CA, and trusts it', async () => {
+  it("the test's own client needs the private CA, and trusts it", async () => {
     const untrusted = new HttpClient({ baseUrl: handle.url, token: 't', retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
     const wrong = new HttpClient({ baseUrl: handle.url, token: 't', extraCa: pem(pki.wrongCaFile) });
     const trusted = new HttpClient({ baseUrl: handle.url, token: 't', extraCa: pem(pki.caFile) });

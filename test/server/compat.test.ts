@@ -89,17 +89,48 @@ describe('schedules: every field Iron lists round-trips', () => {
   it('create with every field, then GET and list show each as given', async () => {
     const startAt = new Date(Date.now() + 3_600_000).toISOString();
     const endAt = new Date(Date.now() + 7 * 86_400_000).toISOString();
-    const r = await post([{
-      code_name: 'hello', payload: '{"a":1}', name: 'nightly', start_at: startAt, end_at: endAt, run_every: 3600, run_times: 5,
-      priority: 2, timeout: 120, delay: 30, cluster: s.cid, label: 'reports', max_concurrency: 1,
-    }]);
+    const r = await post([
+      {
+        code_name: 'hello',
+        payload: '{"a":1}',
+        name: 'nightly',
+        start_at: startAt,
+        end_at: endAt,
+        run_every: 3600,
+        run_times: 5,
+        priority: 2,
+        timeout: 120,
+        delay: 30,
+        cluster: s.cid,
+        label: 'reports',
+        max_concurrency: 1,
+      },
+    ]);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ msg: 'Scheduled' });
     const id = r.body.schedules[0]?.id ?? '';
     const expected = {
-      id, project_id: s.pid, code_name: 'hello', payload: '{"a":1}', name: 'nightly', start_at: startAt, end_at: endAt,
-      run_every: 3600, run_times: 5, priority: 2, timeout: 120, delay: 30, task_delay: 30, cluster: s.cid, label: 'reports',
-      max_concurrency: 1, status: 'scheduled', run_count: 0, error_count: 0, next_start: startAt, last_run_time: '0001-01-01T00:00:00Z',
+      id,
+      project_id: s.pid,
+      code_name: 'hello',
+      payload: '{"a":1}',
+      name: 'nightly',
+      start_at: startAt,
+      end_at: endAt,
+      run_every: 3600,
+      run_times: 5,
+      priority: 2,
+      timeout: 120,
+      delay: 30,
+      task_delay: 30,
+      cluster: s.cid,
+      label: 'reports',
+      max_concurrency: 1,
+      status: 'scheduled',
+      run_count: 0,
+      error_count: 0,
+      next_start: startAt,
+      last_run_time: '0001-01-01T00:00:00Z',
     };
     const got = await call(s.url, 'GET', `/2/projects/${s.pid}/schedules/${id}`, { token: s.token });
     expect(got.body).toMatchObject(expected);
@@ -118,10 +149,21 @@ describe('schedules: every field Iron lists round-trips', () => {
   });
 
   it("ironcli's body round-trips: float delay and timeout, Go zero times, run_times 0 = unlimited, max_concurrency", async () => {
-    const r = await post([{
-      cluster: '', code_name: 'hello', delay: 1.5, label: '', name: '', payload: '{}', run_times: 0, timeout: 0, max_concurrency: 2,
-      run_every: 60, start_at: '0001-01-01T00:00:00Z',
-    }]);
+    const r = await post([
+      {
+        cluster: '',
+        code_name: 'hello',
+        delay: 1.5,
+        label: '',
+        name: '',
+        payload: '{}',
+        run_times: 0,
+        timeout: 0,
+        max_concurrency: 2,
+        run_every: 60,
+        start_at: '0001-01-01T00:00:00Z',
+      },
+    ]);
     expect(r.status).toBe(200);
     const got = await call(s.url, 'GET', `/2/projects/${s.pid}/schedules/${r.body.schedules[0]?.id ?? ''}`, { token: s.token });
     expect(got.body).toMatchObject({ delay: 2, timeout: 3600, run_times: 0, max_concurrency: 2, run_every: 60, end_at: '0001-01-01T00:00:00Z' });
@@ -161,8 +203,8 @@ describe('schedules: every field Iron lists round-trips', () => {
     try {
       const now = Date.now();
       await store.schedules.runDueSchedules(now + 1_000, AbortSignal.timeout(10_000));
-      const tasksOf = async () => (await call<{ tasks: { schedule_id?: string; id: string }[] }>(s.url, 'GET', `/2/projects/${s.pid}/tasks?per_page=100`, { token: s.token }))
-        .body.tasks.filter((t) => t.schedule_id === id);
+      const tasksOf = async () =>
+        (await call<{ tasks: { schedule_id?: string; id: string }[] }>(s.url, 'GET', `/2/projects/${s.pid}/tasks?per_page=100`, { token: s.token })).body.tasks.filter((t) => t.schedule_id === id);
       expect((await tasksOf()).length).toBe(1);
       await store.schedules.runDueSchedules(now + 62_000, AbortSignal.timeout(10_000));
       expect((await tasksOf()).length).toBe(1);
@@ -182,14 +224,18 @@ describe('schedules: every field Iron lists round-trips', () => {
     }
   });
 
-  it('error_count counts the schedule\'s tasks that ended error or timeout', async () => {
+  it("error_count counts the schedule's tasks that ended error or timeout", async () => {
     const r = await post([{ code_name: 'hello', payload: '{}', run_every: 60 }]);
     const id = r.body.schedules[0]?.id ?? '';
     // The server's own scheduler queues the first run (start_at is now).
-    await waitFor('the schedule to queue its first task', async () => {
-      const l = await call<{ tasks: { schedule_id?: string }[] }>(s.url, 'GET', `/2/projects/${s.pid}/tasks?per_page=100`, { token: s.token });
-      return l.body.tasks.some((x) => x.schedule_id === id);
-    }, { everyMs: 50 });
+    await waitFor(
+      'the schedule to queue its first task',
+      async () => {
+        const l = await call<{ tasks: { schedule_id?: string }[] }>(s.url, 'GET', `/2/projects/${s.pid}/tasks?per_page=100`, { token: s.token });
+        return l.body.tasks.some((x) => x.schedule_id === id);
+      },
+      { everyMs: 50 },
+    );
     const reserved = await reserve(s, 100);
     expect(reserved.length).toBeGreaterThan(0);
     for (const t of reserved) {
@@ -217,7 +263,10 @@ describe('a data dir from before schedules had max_concurrency', () => {
     try {
       const url = t.url;
       expect((await call(url, 'GET', `/2/projects/${t.pid}/schedules/${old.body.schedules[0]?.id ?? ''}`, { token: t.token })).body['max_concurrency']).toBe(0);
-      const r = await call<{ schedules: { id: string }[] }>(url, 'POST', `/2/projects/${t.pid}/schedules`, { token: t.token, json: { schedules: [{ code_name: 'hello', payload: '{}', max_concurrency: 3 }] } });
+      const r = await call<{ schedules: { id: string }[] }>(url, 'POST', `/2/projects/${t.pid}/schedules`, {
+        token: t.token,
+        json: { schedules: [{ code_name: 'hello', payload: '{}', max_concurrency: 3 }] },
+      });
       expect((await call(url, 'GET', `/2/projects/${t.pid}/schedules/${r.body.schedules[0]?.id ?? ''}`, { token: t.token })).body['max_concurrency']).toBe(3);
     } finally {
       await t.close();
@@ -240,7 +289,8 @@ describe('start_time: only for tasks that ran', () => {
     const [t] = (await reserve(s, 1)).filter((x) => x.id === id);
     expect(t).toBeDefined();
     const f = await call(s.url, 'POST', runnerPath(s, id ?? '', 'finish'), {
-      token: s.ctoken, json: { reservation_id: t?.reservation_id, status: 'error', msg: 'payload is not encrypted', exit_code: null, duration_ms: 0 },
+      token: s.ctoken,
+      json: { reservation_id: t?.reservation_id, status: 'error', msg: 'payload is not encrypted', exit_code: null, duration_ms: 0 },
     });
     expect(f.status).toBe(200);
     const info = await get(id ?? '');

@@ -30,7 +30,12 @@ describe('reservation under concurrency', () => {
     const workers = Array.from({ length: 8 }, (_, i) => reserver(`runner-${i}`));
     const queued: string[] = [];
     for (let i = 0; i < total; i += 100) {
-      queued.push(...(await queue(s, Array.from({ length: 100 }, (_, j) => ({ code_name: 'many', payload: String(i + j) })))));
+      queued.push(
+        ...(await queue(
+          s,
+          Array.from({ length: 100 }, (_, j) => ({ code_name: 'many', payload: String(i + j) })),
+        )),
+      );
     }
     await Promise.all(workers);
     expect(duplicates).toEqual([]);

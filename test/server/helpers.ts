@@ -21,6 +21,11 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
 
 function asTestServer(api: Api): TestServer {
   return Object.assign(api, {
-    dir: api.dataDir, pid: api.projectId, token: api.projectToken, cid: api.clusterId, ctoken: api.clusterToken, close: () => api.stop(),
+    dir: api.dataDir,
+    pid: api.projectId,
+    token: api.projectToken,
+    cid: api.clusterId,
+    ctoken: api.clusterToken,
+    close: () => api.stop(),
   });
 }

@@ -128,8 +128,7 @@ describe('an app with routes of its own', () => {
 
   it('validates the body with the route schema: 400 ERR_SERVER_BAD_REQUEST {"msg"}, input never coerced', async () => {
     const a = app();
-    const post = (payload: unknown, url = '/things/7') =>
-      a.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+    const post = (payload: unknown, url = '/things/7') => a.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
     const ok = await post({ n: 3, extra: true });
     expect(ok.statusCode).toBe(200);
     // Nothing removed or filled in by the validator: the handler reads what the client sent.

@@ -78,7 +78,10 @@ describe('iron_worker npm client against iron-api', () => {
     const [t] = await reserve(s, 1, 5);
     await call(s.url, 'POST', runnerPath(s, t!.id, 'start'), { token: s.ctoken, json: { reservation_id: t!.reservation_id } });
     await call(s.url, 'POST', `${runnerPath(s, t!.id, 'log')}?offset=0&reservation_id=${t!.reservation_id}`, { token: s.ctoken, body: 'hello from the job\n', type: 'application/octet-stream' });
-    await call(s.url, 'POST', runnerPath(s, t!.id, 'finish'), { token: s.ctoken, json: { reservation_id: t!.reservation_id, status: 'complete', exit_code: 0, msg: '', duration_ms: 5, log_size: 19 } });
+    await call(s.url, 'POST', runnerPath(s, t!.id, 'finish'), {
+      token: s.ctoken,
+      json: { reservation_id: t!.reservation_id, status: 'complete', exit_code: 0, msg: '', duration_ms: 5, log_size: 19 },
+    });
     const done = await waiting;
     expect(done['status']).toBe('complete');
     const log = await ok<string>((d) => client.tasksWaitForLog(task.id, {}, d));

@@ -18,7 +18,7 @@ async function append(taskId: string, reservationId: string, offset: number, tex
 }
 
 describe('task log across attempts', () => {
-  it('separates attempts and never drops the new attempt\'s bytes', async () => {
+  it("separates attempts and never drops the new attempt's bytes", async () => {
     const [id] = await queue(s, [{ code_name: 'again', payload: '', cluster: s.cid }]);
     const first = (await reserve(s))[0];
     if (id === undefined || first === undefined) throw new Error('no task');

@@ -26,15 +26,21 @@ function slowAppend(path: string, body: Buffer): { finish(): void; answer: Promi
   const u = new URL(s.url + path);
   let finish = (): void => undefined;
   const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request({
-      host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'POST',
-      headers: { authorization: `OAuth ${s.ctoken}`, 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: 'POST',
+        headers: { authorization: `OAuth ${s.ctoken}`, 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.write(body.subarray(0, 1));
     finish = () => req.end(body.subarray(1));
@@ -78,16 +84,19 @@ describe('LogFiles wait bounds', () => {
 
   it('refuses a gap after the grace when no earlier request is under way', async () => {
     // The maximum is an hour: a refusal that does not come from the grace cannot arrive in this test.
-    await withLogs(async (logs) => {
-      expect(await logs.append(task, writer, 0, [Buffer.from('ab')])).toEqual({ ok: true, size: 2, total: 2 });
-      const release = logs.enter(task);
-      const gap = logs.append(task, writer, 5, [Buffer.from('x')]);
-      let timer: NodeJS.Timeout | undefined;
-      const stuck = new Promise<'still waiting'>((r) => (timer = setTimeout(() => r('still waiting'), 30_000)));
-      expect(await Promise.race([gap, stuck])).toEqual({ ok: false, size: 2, total: 2 });
-      clearTimeout(timer);
-      release();
-    }, { maxWaitMs: 3_600_000 });
+    await withLogs(
+      async (logs) => {
+        expect(await logs.append(task, writer, 0, [Buffer.from('ab')])).toEqual({ ok: true, size: 2, total: 2 });
+        const release = logs.enter(task);
+        const gap = logs.append(task, writer, 5, [Buffer.from('x')]);
+        let timer: NodeJS.Timeout | undefined;
+        const stuck = new Promise<'still waiting'>((r) => (timer = setTimeout(() => r('still waiting'), 30_000)));
+        expect(await Promise.race([gap, stuck])).toEqual({ ok: false, size: 2, total: 2 });
+        clearTimeout(timer);
+        release();
+      },
+      { maxWaitMs: 3_600_000 },
+    );
   });
 
   it('gives up after maxWaitMs while the earlier request never delivers, and honours the limits', async () => {

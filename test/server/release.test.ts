@@ -13,7 +13,8 @@ afterAll(async () => {
 function reserve(instance: string, wait: number): Promise<{ status: number; body: { tasks?: unknown[] }; ms: number }> {
   const t0 = Date.now();
   return call<{ tasks?: unknown[] }>(s.url, 'POST', `/2/clusters/${s.cid}/runner/reserve`, {
-    token: s.ctoken, json: { instance_id: instance, n: 1, wait },
+    token: s.ctoken,
+    json: { instance_id: instance, n: 1, wait },
   }).then((r) => ({ status: r.status, body: r.body, ms: Date.now() - t0 }));
 }
 

@@ -32,7 +32,8 @@ describe('restart after kill -9', () => {
       for (let i = 0; !stop; i++) {
         try {
           const r = await call<{ tasks: { id: string }[] }>(first.url, 'POST', `/2/projects/${pid}/tasks`, {
-            token: cfg.token, json: { tasks: Array.from({ length: 5 }, (_, j) => ({ code_name: 'k', payload: `${i}-${j}` })) },
+            token: cfg.token,
+            json: { tasks: Array.from({ length: 5 }, (_, j) => ({ code_name: 'k', payload: `${i}-${j}` })) },
           });
           if (r.status === 200) for (const t of r.body.tasks) acked.add(t.id);
         } catch {
@@ -43,7 +44,10 @@ describe('restart after kill -9', () => {
     const consumer = (async () => {
       while (!stop) {
         try {
-          const r = await call<{ tasks: { id: string; reservation_id: string }[] }>(first.url, 'POST', `/2/clusters/${cid}/runner/reserve`, { token: ctoken, json: { instance_id: 'k1', n: 3, wait: 1 } });
+          const r = await call<{ tasks: { id: string; reservation_id: string }[] }>(first.url, 'POST', `/2/clusters/${cid}/runner/reserve`, {
+            token: ctoken,
+            json: { instance_id: 'k1', n: 3, wait: 1 },
+          });
           for (const t of r.body.tasks) {
             const f = await call(first.url, 'POST', `/2/clusters/${cid}/runner/tasks/${t.id}/finish`, { token: ctoken, json: { reservation_id: t.reservation_id, status: 'complete' } });
             if (f.status === 200) finished.add(t.id);

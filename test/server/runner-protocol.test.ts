@@ -13,7 +13,8 @@ const finish = (id: string, body: Record<string, unknown>) => call(s.url, 'POST'
 const start = (id: string, rid: string) => call(s.url, 'POST', runnerPath(s, id, 'start'), { token: s.ctoken, json: { reservation_id: rid } });
 const heartbeat = (tasks: { id: string; reservation_id: string }[]) =>
   call<{ cancel: string[]; lost: string[]; lease_expires_at: string }>(s.url, 'POST', `/2/clusters/${s.cid}/runner/heartbeat`, {
-    token: s.ctoken, json: { instance_id: 'runner-1', tasks },
+    token: s.ctoken,
+    json: { instance_id: 'runner-1', tasks },
   });
 
 describe('runner protocol', () => {
@@ -21,8 +22,20 @@ describe('runner protocol', () => {
     await registerCode(s, 'life', { command: 'echo hi', env_vars: { A: '1' }, config: 'cfg' });
     const [id] = await queue(s, [{ code_name: 'life', payload: 'p1', timeout: 30 }]);
     const [t] = await reserve(s);
-    expect(t).toMatchObject({ id, code_name: 'life', image: 'iron-test/busybox:1', command: 'echo hi', env_vars: { A: '1' },
-      config: 'cfg', payload: 'p1', timeout: 30, priority: 0, memory: 256 * 1024 * 1024, attempt: 1, project_id: s.pid });
+    expect(t).toMatchObject({
+      id,
+      code_name: 'life',
+      image: 'iron-test/busybox:1',
+      command: 'echo hi',
+      env_vars: { A: '1' },
+      config: 'cfg',
+      payload: 'p1',
+      timeout: 30,
+      priority: 0,
+      memory: 256 * 1024 * 1024,
+      attempt: 1,
+      project_id: s.pid,
+    });
     expect(typeof t?.reservation_id).toBe('string');
     expect(Number.isNaN(Date.parse(String(t?.lease_expires_at)))).toBe(false);
     expect((await getTask(s, id ?? '')).status).toBe('preparing');
@@ -59,8 +72,10 @@ describe('runner protocol', () => {
   it('honours priority (2, 1, 0), FIFO within a priority, and delay', async () => {
     await registerCode(s, 'prio', { default_priority: 1 });
     const ids = await queue(s, [
-      { code_name: 'prio', priority: 0, payload: 'a' }, { code_name: 'prio', priority: 2, payload: 'b' },
-      { code_name: 'prio', priority: -3, payload: 'c' }, { code_name: 'prio', priority: 2, payload: 'd' },
+      { code_name: 'prio', priority: 0, payload: 'a' },
+      { code_name: 'prio', priority: 2, payload: 'b' },
+      { code_name: 'prio', priority: -3, payload: 'c' },
+      { code_name: 'prio', priority: 2, payload: 'd' },
       { code_name: 'prio', priority: 2, delay: 1, payload: 'late' },
     ]);
     const got = await reserve(s, 10);
@@ -139,7 +154,10 @@ describe('runner protocol', () => {
     expect((await cancel(reserved!)).status).toBe(200);
     expect((await cancel(running!)).status).toBe(200);
     expect((await start(rt.id, rt.reservation_id)).status).toBe(409); // must not run a cancelled task
-    const hb = await heartbeat([{ id: ru.id, reservation_id: ru.reservation_id }, { id: rt.id, reservation_id: rt.reservation_id }]);
+    const hb = await heartbeat([
+      { id: ru.id, reservation_id: ru.reservation_id },
+      { id: rt.id, reservation_id: rt.reservation_id },
+    ]);
     expect(hb.body.cancel.sort()).toEqual([ru.id, rt.id].sort());
     expect(hb.body.lost).toEqual([]);
     expect((await finish(ru.id, { reservation_id: ru.reservation_id, status: 'cancelled', exit_code: 143 })).status).toBe(200);
@@ -206,28 +224,27 @@ describe('runner protocol', () => {
     const main = s;
     s = await startTestServer({ leaseMs: 400, heartbeatIntervalMs: 100, maxAttempts: 2 });
     try {
-    await registerCode(s, 'lease');
-    const [id] = await queue(s, [{ code_name: 'lease' }]);
-    const [a] = await reserve(s);
-    // Heartbeats keep the lease alive past its length.
-    for (let i = 0; i < 6; i++) {
+      await registerCode(s, 'lease');
+      const [id] = await queue(s, [{ code_name: 'lease' }]);
+      const [a] = await reserve(s);
+      // Heartbeats keep the lease alive past its length.
+      for (let i = 0; i < 6; i++) {
+        const hb = await heartbeat([{ id: id!, reservation_id: a!.reservation_id }]);
+        expect(hb.body.lost).toEqual([]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await getTask(s, id!)).status).toBe('preparing');
+      await waitFor('the lost task queued again', async () => (await getTask(s, id!)).status === 'queued', { everyMs: 25 });
       const hb = await heartbeat([{ id: id!, reservation_id: a!.reservation_id }]);
-      expect(hb.body.lost).toEqual([]);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect((await getTask(s, id!)).status).toBe('preparing');
-    await waitFor('the lost task queued again', async () => (await getTask(s, id!)).status === 'queued', { everyMs: 25 });
-    const hb = await heartbeat([{ id: id!, reservation_id: a!.reservation_id }]);
-    expect(hb.body.lost).toEqual([id]); // fencing: the old runner learns it lost the task
-    expect((await finish(id!, { reservation_id: a!.reservation_id, status: 'complete' })).status).toBe(409);
-    const [b] = await reserve(s, 1, 2);
-    expect(b).toMatchObject({ id, attempt: 2 });
-    await waitFor('the task failed with runner lost', async () => (await getTask(s, id!)).status === 'error', { everyMs: 25 });
-    expect((await getTask(s, id!)).msg).toBe('runner lost');
+      expect(hb.body.lost).toEqual([id]); // fencing: the old runner learns it lost the task
+      expect((await finish(id!, { reservation_id: a!.reservation_id, status: 'complete' })).status).toBe(409);
+      const [b] = await reserve(s, 1, 2);
+      expect(b).toMatchObject({ id, attempt: 2 });
+      await waitFor('the task failed with runner lost', async () => (await getTask(s, id!)).status === 'error', { everyMs: 25 });
+      expect((await getTask(s, id!)).msg).toBe('runner lost');
     } finally {
       await s.close();
       s = main;
     }
   });
-
 });

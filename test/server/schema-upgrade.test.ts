@@ -28,7 +28,10 @@ describe('schema upgrade 1 -> 2', () => {
     const db = new Db(path);
     try {
       const rows = db.all<{ id: string; ready: number; log_truncated: number }>('SELECT id, ready, log_truncated FROM tasks ORDER BY id');
-      expect(rows).toEqual([{ id: 'a'.repeat(24), ready: 1, log_truncated: 0 }, { id: 'b'.repeat(24), ready: 0, log_truncated: 0 }]);
+      expect(rows).toEqual([
+        { id: 'a'.repeat(24), ready: 1, log_truncated: 0 },
+        { id: 'b'.repeat(24), ready: 0, log_truncated: 0 },
+      ]);
       expect(db.get<{ user_version: number }>('PRAGMA user_version')?.user_version).toBe(2);
     } finally {
       db.close();

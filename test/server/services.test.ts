@@ -20,11 +20,41 @@ import { openSqliteStore } from '../../src/server/store/sqlite/index.js';
 
 function task(over: Partial<Task> = {}): Task {
   return {
-    id: 'a'.repeat(24), projectId: 'p'.repeat(24), codeId: 'c'.repeat(24), codeName: 'hello', codeHistoryId: 'h'.repeat(24), codeRev: 1,
-    clusterId: 'k'.repeat(24), status: 'running', priority: 1, timeout: 60, delay: 0, payload: '{"x":1}', label: 'l', msg: '',
-    percent: null, createdAt: 1, updatedAt: 1, availableAt: 1, startTime: 1, endTime: null, duration: null, exitCode: null,
-    attempt: 1, lostCount: 0, reservationId: 'r'.repeat(24), instanceId: 'i', leaseExpiresAt: 2, cancelPending: false,
-    retryCount: 0, retryOf: null, retryTaskId: null, scheduleId: 's'.repeat(24), logSize: 0, logTruncated: false, ...over,
+    id: 'a'.repeat(24),
+    projectId: 'p'.repeat(24),
+    codeId: 'c'.repeat(24),
+    codeName: 'hello',
+    codeHistoryId: 'h'.repeat(24),
+    codeRev: 1,
+    clusterId: 'k'.repeat(24),
+    status: 'running',
+    priority: 1,
+    timeout: 60,
+    delay: 0,
+    payload: '{"x":1}',
+    label: 'l',
+    msg: '',
+    percent: null,
+    createdAt: 1,
+    updatedAt: 1,
+    availableAt: 1,
+    startTime: 1,
+    endTime: null,
+    duration: null,
+    exitCode: null,
+    attempt: 1,
+    lostCount: 0,
+    reservationId: 'r'.repeat(24),
+    instanceId: 'i',
+    leaseExpiresAt: 2,
+    cancelPending: false,
+    retryCount: 0,
+    retryOf: null,
+    retryTaskId: null,
+    scheduleId: 's'.repeat(24),
+    logSize: 0,
+    logTruncated: false,
+    ...over,
   };
 }
 
@@ -66,7 +96,11 @@ describe('task rules', () => {
     expect(rules.finish(task({ status: 'preparing', startTime: null }), f, 100)).toMatchObject({ kind: 'end', duration: null });
     expect(rules.finish(task(), { ...f, status: 'requeue', logTruncated: false }, 100)).toEqual({ kind: 'requeue', markTruncated: false });
     expect(rules.finish(task({ status: 'cancelled', cancelPending: true }), f, 100)).toEqual({
-      kind: 'close_cancel', markTruncated: true, exitCode: 3, duration: 40, logSize: 7,
+      kind: 'close_cancel',
+      markTruncated: true,
+      exitCode: 3,
+      duration: 40,
+      logSize: 7,
     });
     for (const status of FINAL_STATUSES) expect(rules.finish(task({ status }), f, 100), status).toEqual({ kind: 'repeat' });
   });
@@ -77,8 +111,17 @@ describe('task rules', () => {
       const next = rules.codeRetry(t, { retries: 2, retriesDelay: 30 });
       if (status === 'error' || status === 'timeout') {
         expect(next).toEqual({
-          projectId: t.projectId, codeId: t.codeId, clusterId: t.clusterId, priority: 1, timeout: 60, delay: 30, payload: '{"x":1}',
-          label: 'l', scheduleId: t.scheduleId, retryOf: t.id, retryCount: 2,
+          projectId: t.projectId,
+          codeId: t.codeId,
+          clusterId: t.clusterId,
+          priority: 1,
+          timeout: 60,
+          delay: 30,
+          payload: '{"x":1}',
+          label: 'l',
+          scheduleId: t.scheduleId,
+          retryOf: t.id,
+          retryCount: 2,
         });
       } else {
         expect(next, status).toBeNull();
@@ -115,17 +158,47 @@ describe('the queue path through the services', () => {
 
   it('a parked reserve is woken by a queued task, gets it in the protocol shape, and its finish ends the task', async () => {
     const { projectId, clusterId } = ids;
-    await services.codes.register(undefined, () => ({
-      projectId, name: 'hello', image: 'iron-test/busybox:1', command: '', envVars: { K: 'V' }, config: '', runtime: '', fileName: '',
-      checksum: '', codeSize: 0, sha256: '', defaultPriority: null, maxConcurrency: null, retries: 0, retriesDelay: 0,
-    }), signal());
+    await services.codes.register(
+      undefined,
+      () => ({
+        projectId,
+        name: 'hello',
+        image: 'iron-test/busybox:1',
+        command: '',
+        envVars: { K: 'V' },
+        config: '',
+        runtime: '',
+        fileName: '',
+        checksum: '',
+        codeSize: 0,
+        sha256: '',
+        defaultPriority: null,
+        maxConcurrency: null,
+        retries: 0,
+        retriesDelay: 0,
+      }),
+      signal(),
+    );
     const parked = services.reservations.reserve(clusterId, { instanceId: 'r1', n: 1, waitMs: 15_000, warmCursor: undefined }, signal());
     const lookups = services.queue.lookups;
     const code = await lookups.codeByName(projectId, 'hello', signal());
     const cluster = await lookups.usableCluster(projectId, '', signal());
-    const [queued] = await services.queue.queue([{
-      projectId, codeId: code?.id ?? '', clusterId: cluster.id, priority: 0, timeout: 60, delay: 0, payload: '{}', label: '',
-    }], 'api', signal());
+    const [queued] = await services.queue.queue(
+      [
+        {
+          projectId,
+          codeId: code?.id ?? '',
+          clusterId: cluster.id,
+          priority: 0,
+          timeout: 60,
+          delay: 0,
+          payload: '{}',
+          label: '',
+        },
+      ],
+      'api',
+      signal(),
+    );
     const { answer, reservations } = await parked;
     expect(new Ajv().validate(reserveResponseSchema, answer)).toBe(true);
     expect(answer.tasks.map((t) => t.id)).toEqual([queued?.id]);
@@ -135,9 +208,21 @@ describe('the queue path through the services', () => {
     expect(await services.reservations.start(clusterId, id, rid, signal())).toEqual({ msg: 'Started', status: 'running' });
     const beat = await services.reservations.heartbeat(clusterId, { instanceId: 'r1', tasks: [{ id, reservationId: rid }], warmCursor: undefined }, signal());
     expect(beat).toMatchObject({ cancel: [], lost: [] });
-    expect(await services.reservations.finish(clusterId, id, {
-      reservationId: rid, status: 'complete', exitCode: 0, msg: '', durationMs: 5, logSize: 0,
-    }, signal())).toEqual({ msg: 'Finished', status: 'complete' });
+    expect(
+      await services.reservations.finish(
+        clusterId,
+        id,
+        {
+          reservationId: rid,
+          status: 'complete',
+          exitCode: 0,
+          msg: '',
+          durationMs: 5,
+          logSize: 0,
+        },
+        signal(),
+      ),
+    ).toEqual({ msg: 'Finished', status: 'complete' });
     expect((await services.queue.get(projectId, id, signal())).status).toBe('complete');
     // Fenced: the reservation is no longer held.
     const again = await services.reservations.heartbeat(clusterId, { instanceId: 'r1', tasks: [{ id, reservationId: rid }], warmCursor: undefined }, signal());
@@ -146,10 +231,27 @@ describe('the queue path through the services', () => {
 
   it('a reservation whose answer was not delivered is given back and reserved again at the next attempt', async () => {
     const { projectId, clusterId } = ids;
-    const code = await services.codes.register(undefined, () => ({
-      projectId, name: 'hello', image: 'iron-test/busybox:1', command: '', envVars: {}, config: '', runtime: '', fileName: '',
-      checksum: '', codeSize: 0, sha256: '', defaultPriority: null, maxConcurrency: null, retries: 0, retriesDelay: 0,
-    }), signal());
+    const code = await services.codes.register(
+      undefined,
+      () => ({
+        projectId,
+        name: 'hello',
+        image: 'iron-test/busybox:1',
+        command: '',
+        envVars: {},
+        config: '',
+        runtime: '',
+        fileName: '',
+        checksum: '',
+        codeSize: 0,
+        sha256: '',
+        defaultPriority: null,
+        maxConcurrency: null,
+        retries: 0,
+        retriesDelay: 0,
+      }),
+      signal(),
+    );
     await services.queue.queue([{ projectId, codeId: code.id, clusterId, priority: 0, timeout: 60, delay: 0, payload: '{}', label: '' }], 'api', signal());
     const first = await services.reservations.reserve(clusterId, { instanceId: 'r1', n: 1, waitMs: 0, warmCursor: undefined }, signal());
     expect(first.reservations).toHaveLength(1);

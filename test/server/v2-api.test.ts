@@ -53,7 +53,10 @@ describe('v2 API with the shapes real clients send', () => {
     const boundary = 'b'.repeat(30);
     // A real (stored, latin-1 safe) zip: uploads are checked, so fake bytes are refused now.
     const zip = craftZip([{ name: '__runner__.sh', data: 'echo hi\n' }]).toString('latin1');
-    const body = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="data"\r\n\r\n{"name":"zipped","runtime":"sh","file_name":"__runner__.sh"}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="file"\r\nContent-Type: application/zip\r\n\r\n${zip}\r\n--${boundary}--\r\n`, 'latin1');
+    const body = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="data"\r\n\r\n{"name":"zipped","runtime":"sh","file_name":"__runner__.sh"}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="file"\r\nContent-Type: application/zip\r\n\r\n${zip}\r\n--${boundary}--\r\n`,
+      'latin1',
+    );
     const r = await call(s.url, 'POST', `/2/projects/${s.pid}/codes`, { token: s.token, body, type: `multipart/form-data; boundary=${boundary}` });
     expect(r.status).toBe(200);
     expect(r.body['latest_checksum']).toMatch(/^[0-9a-f]{32}$/);
@@ -63,9 +66,11 @@ describe('v2 API with the shapes real clients send', () => {
     expect(Buffer.from(await again.arrayBuffer()).toString('latin1')).toBe(zip);
   });
 
-  it('queues ironcli\'s exact body and returns the task in Go-decodable shape', async () => {
+  it("queues ironcli's exact body and returns the task in Go-decodable shape", async () => {
     const r = await call<{ msg: string; tasks: { id: string }[] }>(s.url, 'POST', `/2/projects/${s.pid}/tasks`, {
-      token: s.token, body: '{"tasks":[{"cluster":"","code_name":"cli","delay":0,"label":"","payload":"","priority":-3,"timeout":0}]}', type: 'application/json',
+      token: s.token,
+      body: '{"tasks":[{"cluster":"","code_name":"cli","delay":0,"label":"","payload":"","priority":-3,"timeout":0}]}',
+      type: 'application/json',
     });
     expect(r.status).toBe(200);
     expect(r.body.msg).toBe('Queued up');
@@ -77,7 +82,11 @@ describe('v2 API with the shapes real clients send', () => {
 
   it('lists with truthy status flags, empty code_name, label, cluster and pagination', async () => {
     await registerCode(s, 'listme');
-    const ids = await queue(s, [{ code_name: 'listme', label: 'L1' }, { code_name: 'listme', label: 'L2' }, { code_name: 'listme', label: 'L1' }]);
+    const ids = await queue(s, [
+      { code_name: 'listme', label: 'L1' },
+      { code_name: 'listme', label: 'L2' },
+      { code_name: 'listme', label: 'L1' },
+    ]);
     const list = (qs: string) => call<{ tasks: { id: string }[] }>(s.url, 'GET', `/2/projects/${s.pid}/tasks?${qs}`, { token: s.token });
     const goStyle = await list('code_name=listme&queued=%25!d(bool=true)');
     expect(goStyle.body.tasks.map((t) => t.id).sort()).toEqual([...ids].sort());
@@ -114,13 +123,19 @@ describe('v2 API with the shapes real clients send', () => {
     const post = (schedules: unknown[]) => call<{ schedules: { id: string }[] }>(s.url, 'POST', `/2/projects/${s.pid}/schedules`, { token: s.token, json: { schedules } });
     expect((await post([{ code_name: 'sched', payload: '{}', run_every: 30 }])).status).toBe(400);
     expect((await post([{ code_name: 'sched', payload: '' }])).status).toBe(400);
-    const r = await post([{ cluster: '', code_name: 'sched', delay: 0, label: 'S', name: '', payload: '{}', run_times: 2, timeout: 0, run_every: 60, start_at: new Date(Date.now() - 1000).toISOString() }]);
+    const r = await post([
+      { cluster: '', code_name: 'sched', delay: 0, label: 'S', name: '', payload: '{}', run_times: 2, timeout: 0, run_every: 60, start_at: new Date(Date.now() - 1000).toISOString() },
+    ]);
     expect(r.status).toBe(200);
     const sid = r.body.schedules[0]!.id;
-    await waitFor('a task queued by the schedule', async () => {
-      const l = await call<{ tasks: { schedule_id?: string }[] }>(s.url, 'GET', `/2/projects/${s.pid}/tasks?code_name=sched`, { token: s.token });
-      return l.body.tasks.some((t) => t.schedule_id === sid);
-    }, { everyMs: 25 });
+    await waitFor(
+      'a task queued by the schedule',
+      async () => {
+        const l = await call<{ tasks: { schedule_id?: string }[] }>(s.url, 'GET', `/2/projects/${s.pid}/tasks?code_name=sched`, { token: s.token });
+        return l.body.tasks.some((t) => t.schedule_id === sid);
+      },
+      { everyMs: 25 },
+    );
     const info = await call(s.url, 'GET', `/2/projects/${s.pid}/schedules/${sid}`, { token: s.token });
     expect(info.body).toMatchObject({ id: sid, run_count: 1, status: 'scheduled', run_every: 60, run_times: 2 });
     expect(info.body['next_start']).toMatch(RFC3339);
@@ -136,7 +151,10 @@ describe('v2 API with the shapes real clients send', () => {
     expect(c.body.cluster.disk_space).toBe(1073741824);
     const list = await call<{ clusters: { id: string }[] }>(s.url, 'GET', '/2/clusters', { token: s.token });
     expect(list.body.clusters.map((x) => x.id)).toContain(c.body.id);
-    const up = await call<{ cluster: { memory: number; autoscale: Record<string, unknown> } }>(s.url, 'PUT', `/2/clusters/${c.body.id}`, { token: s.token, json: { memory: 1073741824, autoscale: { runners_min: 2 } } });
+    const up = await call<{ cluster: { memory: number; autoscale: Record<string, unknown> } }>(s.url, 'PUT', `/2/clusters/${c.body.id}`, {
+      token: s.token,
+      json: { memory: 1073741824, autoscale: { runners_min: 2 } },
+    });
     expect(up.body.cluster).toMatchObject({ memory: 1073741824, autoscale: { runners_min: 2 } });
     const cred = await call<{ token: string }>(s.url, 'GET', `/2/clusters/${c.body.id}/credentials`, { token: s.token });
     expect((await call(s.url, 'GET', `/2/clusters/${c.body.id}`, { token: cred.body.token })).status).toBe(200);
@@ -146,7 +164,8 @@ describe('v2 API with the shapes real clients send', () => {
     expect(stats.body.cluster.queued).toBe(1);
     expect((await call(s.url, 'DELETE', `/2/clusters/${c.body.id}`, { token: s.token, json: {} })).status).toBe(409);
     await reserve(s, 1, 0, 'r', c.body.id, c.body.token).then(async ([t]) =>
-      call(s.url, 'POST', `/2/clusters/${c.body.id}/runner/tasks/${t!.id}/finish`, { token: c.body.token, json: { reservation_id: t!.reservation_id, status: 'complete' } }));
+      call(s.url, 'POST', `/2/clusters/${c.body.id}/runner/tasks/${t!.id}/finish`, { token: c.body.token, json: { reservation_id: t!.reservation_id, status: 'complete' } }),
+    );
     expect((await call(s.url, 'DELETE', `/2/clusters/${c.body.id}`, { token: s.token, json: {} })).body).toEqual({ msg: 'Cluster deleted' });
     expect((await call(s.url, 'GET', `/2/clusters/${c.body.id}`, { token: c.body.token })).status).toBe(401);
   });

@@ -11,7 +11,11 @@ afterAll(async () => {
   await s.close();
 });
 
-interface Answer { tasks: unknown[]; warm?: Array<Record<string, unknown>>; warm_cursor?: string }
+interface Answer {
+  tasks: unknown[];
+  warm?: Array<Record<string, unknown>>;
+  warm_cursor?: string;
+}
 const reserve = async (body: Record<string, unknown>): Promise<Answer> => {
   const r = await call<Answer>(s.url, 'POST', `/2/clusters/${s.cid}/runner/reserve`, { token: s.ctoken, json: { instance_id: 'warm-test', n: 1, ...body } });
   expect(r.status).toBe(200);
@@ -24,7 +28,8 @@ describe('image warm-up signal', () => {
     expect(first.warm).toEqual([]);
     const cursor = first.warm_cursor ?? '';
     const login = await call(s.url, 'POST', `/2/projects/${s.pid}/credentials`, {
-      token: s.token, json: { auth: Buffer.from(JSON.stringify({ username: 'u', password: 'p', serveraddress: 'reg.example:5000' })).toString('base64') },
+      token: s.token,
+      json: { auth: Buffer.from(JSON.stringify({ username: 'u', password: 'p', serveraddress: 'reg.example:5000' })).toString('base64') },
     });
     expect(login.status).toBe(200);
     // A parked reserve (20 s) ends as soon as the code is registered.
@@ -56,7 +61,8 @@ describe('image warm-up signal', () => {
     const seen = await reserve({ wait: 0, warm_cursor: '' });
     await registerCode(s, 'hb-warm', { image: 'reg.example:5000/team/busy:1' });
     const hb = await call<Answer>(s.url, 'POST', `/2/clusters/${s.cid}/runner/heartbeat`, {
-      token: s.ctoken, json: { instance_id: 'warm-test', tasks: [{ id: t.id, reservation_id: t.reservation_id }], warm_cursor: seen.warm_cursor },
+      token: s.ctoken,
+      json: { instance_id: 'warm-test', tasks: [{ id: t.id, reservation_id: t.reservation_id }], warm_cursor: seen.warm_cursor },
     });
     expect(hb.status).toBe(200);
     expect(hb.body.warm?.map((w) => w['image'])).toEqual(['reg.example:5000/team/busy:1']);

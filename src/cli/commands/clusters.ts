@@ -19,13 +19,19 @@ const size = (n: unknown): string => (typeof n === 'number' && n > 0 ? formatSiz
 
 function describe(c: ClusterInfo): string {
   return fields([
-    ['id', c.id], ['name', c.name], ['memory', size(c.memory)], ['disk', size(c.disk_space)], ['cpu share', c.cpu_share],
+    ['id', c.id],
+    ['name', c.name],
+    ['memory', size(c.memory)],
+    ['disk', size(c.disk_space)],
+    ['cpu share', c.cpu_share],
     ['runners', typeof c.runners_total === 'number' ? `${typeof c.runners_available === 'number' ? c.runners_available : 0} free of ${c.runners_total}` : undefined],
   ]);
 }
 
 export const clusterCreateCommand: Command = {
-  path: ['cluster', 'create'], summary: 'create a cluster', synopsis: '[--memory M] [--disk D] [--cpu-share N] NAME',
+  path: ['cluster', 'create'],
+  summary: 'create a cluster',
+  synopsis: '[--memory M] [--disk D] [--cpu-share N] NAME',
   options: [
     { name: 'memory', type: 'string', arg: 'SIZE', help: 'memory per task, e.g. 512M' },
     { name: 'disk', type: 'string', arg: 'SIZE', help: 'disk per task, e.g. 10G' },
@@ -38,34 +44,53 @@ export const clusterCreateCommand: Command = {
     const memory = bytes(o, 'memory');
     const disk = bytes(o, 'disk');
     const cpu = o.int('cpu-share', 1, 1_000_000);
-    const cluster = await ctx.api(false).clusters.create({
-      name, ...(memory === undefined ? {} : { memory }), ...(disk === undefined ? {} : { disk }),
-      ...(cpu === undefined ? {} : { cpu_share: cpu }),
-    }, ctx.signal);
+    const cluster = await ctx.api(false).clusters.create(
+      {
+        name,
+        ...(memory === undefined ? {} : { memory }),
+        ...(disk === undefined ? {} : { disk }),
+        ...(cpu === undefined ? {} : { cpu_share: cpu }),
+      },
+      ctx.signal,
+    );
     if (o.flag('json')) {
       printJson((s) => ctx.out.write(s), cluster);
       return EXIT.OK;
     }
     ctx.out.write(`Created cluster '${cluster.name || name}' with id='${cluster.id}'\n`);
-    ctx.out.write(`Start a runner for it:\n  docker run --privileged -d -e CLUSTER_ID=${cluster.id} ` +
-      `-e "CLUSTER_TOKEN=$(iron cluster token ${cluster.id})" -e API_URL=${ctx.config(false).baseUrl} iron/runner\n`);
+    ctx.out.write(
+      `Start a runner for it:\n  docker run --privileged -d -e CLUSTER_ID=${cluster.id} ` +
+        `-e "CLUSTER_TOKEN=$(iron cluster token ${cluster.id})" -e API_URL=${ctx.config(false).baseUrl} iron/runner\n`,
+    );
     return EXIT.OK;
   },
 };
 
 export const clusterListCommand: Command = {
-  path: ['cluster', 'list'], summary: 'list clusters', synopsis: '[--json]', options: [JSON_OPT],
+  path: ['cluster', 'list'],
+  summary: 'list clusters',
+  synopsis: '[--json]',
+  options: [JSON_OPT],
   async run(ctx, o, args) {
     if (args.length > 0) throw o.fail(`unexpected argument ${JSON.stringify(args[0])}`);
     const list = await ctx.api(false).clusters.list(ctx.signal);
     if (o.flag('json')) printJson((s) => ctx.out.write(s), list);
-    else ctx.out.write(table(['ID', 'NAME', 'MEMORY', 'DISK'], list.map((c) => [c.id, c.name, size(c.memory), size(c.disk_space)])));
+    else
+      ctx.out.write(
+        table(
+          ['ID', 'NAME', 'MEMORY', 'DISK'],
+          list.map((c) => [c.id, c.name, size(c.memory), size(c.disk_space)]),
+        ),
+      );
     return EXIT.OK;
   },
 };
 
 export const clusterShowCommand: Command = {
-  path: ['cluster', 'show'], summary: "show a cluster's settings", synopsis: '[--json] ID', options: [JSON_OPT],
+  path: ['cluster', 'show'],
+  summary: "show a cluster's settings",
+  synopsis: '[--json] ID',
+  options: [JSON_OPT],
   async run(ctx, o, args) {
     const cluster = await ctx.api(false).clusters.get(oneId(o, args), ctx.signal);
     if (o.flag('json')) printJson((s) => ctx.out.write(s), cluster);
@@ -75,7 +100,10 @@ export const clusterShowCommand: Command = {
 };
 
 export const clusterTokenCommand: Command = {
-  path: ['cluster', 'token'], summary: "print a cluster's runner token (CLUSTER_TOKEN)", synopsis: 'ID', options: [],
+  path: ['cluster', 'token'],
+  summary: "print a cluster's runner token (CLUSTER_TOKEN)",
+  synopsis: 'ID',
+  options: [],
   async run(ctx, o, args) {
     ctx.out.write(`${await ctx.api(false).clusters.credentials(oneId(o, args), ctx.signal)}\n`);
     return EXIT.OK;
@@ -83,7 +111,10 @@ export const clusterTokenCommand: Command = {
 };
 
 export const clusterDeleteCommand: Command = {
-  path: ['cluster', 'delete'], summary: 'delete a cluster', synopsis: 'ID', options: [],
+  path: ['cluster', 'delete'],
+  summary: 'delete a cluster',
+  synopsis: 'ID',
+  options: [],
   async run(ctx, o, args) {
     const id = oneId(o, args);
     const res = await ctx.api(false).clusters.delete(id, ctx.signal);

@@ -3,7 +3,8 @@ import type { Command } from '../command.js';
 import { EXIT } from '../command.js';
 
 export const dockerLoginCommand: Command = {
-  path: ['docker', 'login'], summary: 'store registry credentials so runners can pull private images',
+  path: ['docker', 'login'],
+  summary: 'store registry credentials so runners can pull private images',
   synopsis: '-u USER (-p PASS | --password-stdin) [-e EMAIL] [--url SERVER]',
   options: [
     { name: 'username', short: 'u', type: 'string', arg: 'USER', help: 'registry user' },
@@ -24,9 +25,15 @@ export const dockerLoginCommand: Command = {
     if (password === undefined || password === '') throw o.fail('a password is required (-p PASS or --password-stdin)');
     const email = o.str('email');
     const server = o.str('url');
-    const res = await ctx.api().project.dockerLogin({
-      username, password, ...(email === undefined ? {} : { email }), ...(server === undefined ? {} : { serveraddress: server }),
-    }, ctx.signal);
+    const res = await ctx.api().project.dockerLogin(
+      {
+        username,
+        password,
+        ...(email === undefined ? {} : { email }),
+        ...(server === undefined ? {} : { serveraddress: server }),
+      },
+      ctx.signal,
+    );
     ctx.out.write(`${res.msg ?? 'Credentials stored'}\n`);
     return EXIT.OK;
   },

@@ -10,9 +10,23 @@ import { scheduleCancelCommand, scheduleCommand, scheduleCreateCommand, schedule
 import { cancelCommand, listCommand, logCommand, retryCommand, statusCommand } from './tasks.js';
 
 export const COMMANDS: readonly Command[] = [
-  registerCommand, uploadCommand,
-  queueCommand, statusCommand, logCommand, listCommand, cancelCommand, retryCommand,
-  scheduleCommand, scheduleCreateCommand, scheduleListCommand, scheduleCancelCommand,
-  clusterCreateCommand, clusterListCommand, clusterShowCommand, clusterTokenCommand, clusterDeleteCommand,
-  dockerLoginCommand, keygenCommand,
+  registerCommand,
+  uploadCommand,
+  queueCommand,
+  statusCommand,
+  logCommand,
+  listCommand,
+  cancelCommand,
+  retryCommand,
+  scheduleCommand,
+  scheduleCreateCommand,
+  scheduleListCommand,
+  scheduleCancelCommand,
+  clusterCreateCommand,
+  clusterListCommand,
+  clusterShowCommand,
+  clusterTokenCommand,
+  clusterDeleteCommand,
+  dockerLoginCommand,
+  keygenCommand,
 ];

@@ -23,8 +23,11 @@ async function writeKeyFile(path: string, text: string, mode: number, force: boo
 }
 
 export const keygenCommand: Command = {
-  path: ['keygen'], summary: 'make an RSA key pair for payload encryption', synopsis: '[--bits 4096] --out DIR',
-  details: 'Writes DIR/private_key.pem (PKCS#8, mode 0600: give it to the runners as DECRYPTION_KEY) and\n' +
+  path: ['keygen'],
+  summary: 'make an RSA key pair for payload encryption',
+  synopsis: '[--bits 4096] --out DIR',
+  details:
+    'Writes DIR/private_key.pem (PKCS#8, mode 0600: give it to the runners as DECRYPTION_KEY) and\n' +
     'DIR/public_key.pem (SPKI, mode 0644: queue with --encryption-key-file DIR/public_key.pem), the same\n' +
     'files as `openssl genpkey -algorithm RSA -out private_key.pem 4096; openssl rsa -pubout ...`.',
   options: [

@@ -21,7 +21,7 @@ export const queueCommand: Command = {
     { name: 'delay', type: 'string', arg: 'SECONDS', help: 'queue the task after this long (max 604800)' },
     { name: 'label', type: 'string', arg: 'LABEL', help: 'free-form label' },
     { name: 'n', type: 'string', arg: 'N', help: 'queue N identical tasks (default 1)' },
-    { name: 'encryption-key', type: 'string', arg: 'PEM', help: "encrypt the payload with this public key (PEM text)" },
+    { name: 'encryption-key', type: 'string', arg: 'PEM', help: 'encrypt the payload with this public key (PEM text)' },
     { name: 'encryption-key-file', type: 'string', arg: 'FILE', help: 'encrypt the payload with the public key in FILE' },
     { name: 'wait', short: 'w', type: 'boolean', help: "follow the task's status and log; exit non-zero unless it completes" },
     { name: 'json', type: 'boolean', help: 'print the new task ids as JSON' },
@@ -55,11 +55,11 @@ export const queueCommand: Command = {
     } catch (err) {
       // Only a missing code is fixed by registering one; a missing cluster is a wrong --cluster.
       const message = isIronError(err) ? err.message : '';
-      const hint = /code not found/i.test(message) ? 'Is it registered? (iron register IMAGE)'
-        : /cluster not found/i.test(message) ? 'Check --cluster against `iron cluster list`' : undefined;
+      const hint = /code not found/i.test(message) ? 'Is it registered? (iron register IMAGE)' : /cluster not found/i.test(message) ? 'Check --cluster against `iron cluster list`' : undefined;
       if (isIronError(err, 'ERR_API_NOT_FOUND') && hint !== undefined) {
         throw new IronError('ERR_API_NOT_FOUND', `cannot queue '${codeName}': ${err.message}. ${hint}`, {
-          cause: err, details: err.details,
+          cause: err,
+          details: err.details,
         });
       }
       throw err;

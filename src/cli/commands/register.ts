@@ -70,7 +70,8 @@ export const registerCommand: Command = {
     const zip = zipArg === undefined ? undefined : await readCodeZip(ctx, zipArg);
     const code = await ctx.api().project.registerCode(spec, ctx.signal, zip === undefined ? undefined : { zip });
     if (o.flag('json')) printJson((s) => ctx.out.write(s), code);
-    else if (zip !== undefined) ctx.out.write(`Uploaded code package '${code.name}' (image ${image}, ${zip.length} bytes) with id='${code.id}'${typeof code.rev === 'number' ? ` rev ${code.rev}` : ''}\n`);
+    else if (zip !== undefined)
+      ctx.out.write(`Uploaded code package '${code.name}' (image ${image}, ${zip.length} bytes) with id='${code.id}'${typeof code.rev === 'number' ? ` rev ${code.rev}` : ''}\n`);
     else ctx.out.write(`Registered code '${code.name}' (image ${image}) with id='${code.id}'${typeof code.rev === 'number' ? ` rev ${code.rev}` : ''}\n`);
     return EXIT.OK;
   },

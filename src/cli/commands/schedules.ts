@@ -42,10 +42,16 @@ async function create(ctx: CliContext, o: Opts, args: readonly string[]): Promis
   const runEvery = seconds(o, 'run-every', 10 * 365 * 24 * 3600);
   if (runEvery !== undefined && runEvery < 60) throw o.fail('--run-every must be at least 60 seconds');
   const optional: Record<string, unknown> = {
-    start_at: rfc3339(o, 'start-at'), end_at: rfc3339(o, 'end-at'),
-    run_every: runEvery === undefined ? undefined : Math.round(runEvery), run_times: o.int('run-times', 1, 1_000_000_000),
-    cluster: o.str('cluster'), priority: priority(o, 'priority'), timeout: seconds(o, 'timeout', 3600),
-    delay: seconds(o, 'delay', 604_800), label: o.str('label'), name: o.str('name'),
+    start_at: rfc3339(o, 'start-at'),
+    end_at: rfc3339(o, 'end-at'),
+    run_every: runEvery === undefined ? undefined : Math.round(runEvery),
+    run_times: o.int('run-times', 1, 1_000_000_000),
+    cluster: o.str('cluster'),
+    priority: priority(o, 'priority'),
+    timeout: seconds(o, 'timeout', 3600),
+    delay: seconds(o, 'delay', 604_800),
+    label: o.str('label'),
+    name: o.str('name'),
     max_concurrency: o.int('max-concurrency', 1, 1_000_000),
   };
   const spec = { code_name: codeName, payload: payload === '' ? '{}' : payload } as Record<string, unknown>;
@@ -57,33 +63,54 @@ async function create(ctx: CliContext, o: Opts, args: readonly string[]): Promis
 }
 
 export const scheduleCommand: Command = {
-  path: ['worker', 'schedule'], summary: 'schedule tasks (create; see also schedule list / cancel)',
-  synopsis: '[flags] CODE_NAME', options: CREATE_OPTIONS, run: create,
+  path: ['worker', 'schedule'],
+  summary: 'schedule tasks (create; see also schedule list / cancel)',
+  synopsis: '[flags] CODE_NAME',
+  options: CREATE_OPTIONS,
+  run: create,
 };
 
 export const scheduleCreateCommand: Command = {
-  path: ['worker', 'schedule', 'create'], summary: 'schedule tasks for a code', synopsis: '[flags] CODE_NAME',
-  options: CREATE_OPTIONS, run: create,
+  path: ['worker', 'schedule', 'create'],
+  summary: 'schedule tasks for a code',
+  synopsis: '[flags] CODE_NAME',
+  options: CREATE_OPTIONS,
+  run: create,
 };
 
 export const scheduleListCommand: Command = {
-  path: ['worker', 'schedule', 'list'], summary: 'list schedules', synopsis: '[--json]',
+  path: ['worker', 'schedule', 'list'],
+  summary: 'list schedules',
+  synopsis: '[--json]',
   options: [{ name: 'json', type: 'boolean', help: 'print JSON' }],
   async run(ctx, o, args) {
     if (args.length > 0) throw o.fail(`unexpected argument ${JSON.stringify(args[0])}`);
     const list = await ctx.api().project.listSchedules(ctx.signal);
     const shown = list.map(({ payload: _p, ...rest }) => rest);
     if (o.flag('json')) printJson((s) => ctx.out.write(s), shown);
-    else ctx.out.write(table(['ID', 'CODE', 'STATUS', 'EVERY', 'RUNS', 'NEXT'], list.map((s) => [
-      s.id, s.code_name, s.status ?? '', s.run_every === undefined ? '' : `${s.run_every}s`,
-      `${s.run_count ?? 0}${s.run_times ? `/${s.run_times}` : ''}`, shortTime(s.next_start),
-    ])));
+    else
+      ctx.out.write(
+        table(
+          ['ID', 'CODE', 'STATUS', 'EVERY', 'RUNS', 'NEXT'],
+          list.map((s) => [
+            s.id,
+            s.code_name,
+            s.status ?? '',
+            s.run_every === undefined ? '' : `${s.run_every}s`,
+            `${s.run_count ?? 0}${s.run_times ? `/${s.run_times}` : ''}`,
+            shortTime(s.next_start),
+          ]),
+        ),
+      );
     return EXIT.OK;
   },
 };
 
 export const scheduleCancelCommand: Command = {
-  path: ['worker', 'schedule', 'cancel'], summary: 'cancel a schedule', synopsis: 'ID', options: [],
+  path: ['worker', 'schedule', 'cancel'],
+  summary: 'cancel a schedule',
+  synopsis: 'ID',
+  options: [],
   async run(ctx, o, args) {
     const [id] = args;
     if (id === undefined || args.length !== 1) throw o.fail('exactly one schedule ID is required');

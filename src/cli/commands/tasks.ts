@@ -21,10 +21,18 @@ function oneId(o: Opts, args: readonly string[]): string {
 /** Task fields for humans; never the payload (it may be a secret even when not encrypted). */
 export function describeTask(t: TaskInfo): string {
   return fields([
-    ['id', t.id], ['code', t.code_name], ['status', t.status], ['msg', t.msg], ['cluster', t.cluster],
-    ['label', t.label], ['priority', t.priority], ['created', shortTime(t.created_at)],
-    ['started', shortTime(t.start_time)], ['ended', shortTime(t.end_time)],
-    ['duration', typeof t.duration === 'number' ? `${t.duration} ms` : undefined], ['log size', t.log_size],
+    ['id', t.id],
+    ['code', t.code_name],
+    ['status', t.status],
+    ['msg', t.msg],
+    ['cluster', t.cluster],
+    ['label', t.label],
+    ['priority', t.priority],
+    ['created', shortTime(t.created_at)],
+    ['started', shortTime(t.start_time)],
+    ['ended', shortTime(t.end_time)],
+    ['duration', typeof t.duration === 'number' ? `${t.duration} ms` : undefined],
+    ['log size', t.log_size],
     ['log truncated', t.log_truncated === true ? 'yes' : undefined],
   ]);
 }
@@ -35,7 +43,10 @@ function withoutPayload(t: TaskInfo): Omit<TaskInfo, 'payload'> {
 }
 
 export const statusCommand: Command = {
-  path: ['worker', 'status'], summary: "show a task's status", synopsis: '[--json] ID', options: [JSON_OPT],
+  path: ['worker', 'status'],
+  summary: "show a task's status",
+  synopsis: '[--json] ID',
+  options: [JSON_OPT],
   async run(ctx, o, args) {
     const task = await ctx.api().project.getTask(oneId(o, args), ctx.signal);
     if (o.flag('json')) printJson((s) => ctx.out.write(s), withoutPayload(task));
@@ -45,7 +56,9 @@ export const statusCommand: Command = {
 };
 
 export const logCommand: Command = {
-  path: ['worker', 'log'], summary: "print a task's log", synopsis: '[--follow] [--raw] ID',
+  path: ['worker', 'log'],
+  summary: "print a task's log",
+  synopsis: '[--follow] [--raw] ID',
   options: [
     { name: 'follow', short: 'f', type: 'boolean', help: 'keep printing the log until the task ends' },
     { name: 'raw', type: 'boolean', help: 'print escape sequences as they are, even on a terminal' },
@@ -75,7 +88,10 @@ export const logCommand: Command = {
 };
 
 export const cancelCommand: Command = {
-  path: ['worker', 'cancel'], summary: 'cancel a queued or running task', synopsis: 'ID', options: [],
+  path: ['worker', 'cancel'],
+  summary: 'cancel a queued or running task',
+  synopsis: 'ID',
+  options: [],
   async run(ctx, o, args) {
     const id = oneId(o, args);
     const res = await ctx.api().project.cancelTask(id, ctx.signal);
@@ -85,7 +101,9 @@ export const cancelCommand: Command = {
 };
 
 export const retryCommand: Command = {
-  path: ['worker', 'retry'], summary: 'queue a copy of a finished task', synopsis: '[--delay SECONDS] ID',
+  path: ['worker', 'retry'],
+  summary: 'queue a copy of a finished task',
+  synopsis: '[--delay SECONDS] ID',
   options: [{ name: 'delay', type: 'string', arg: 'SECONDS', help: 'queue the copy after this long' }, JSON_OPT],
   async run(ctx, o, args) {
     const id = oneId(o, args);
@@ -97,7 +115,9 @@ export const retryCommand: Command = {
 };
 
 export const listCommand: Command = {
-  path: ['worker', 'list'], summary: 'list tasks, newest first', synopsis: '[--code C] [--status S]... [--json]',
+  path: ['worker', 'list'],
+  summary: 'list tasks, newest first',
+  synopsis: '[--code C] [--status S]... [--json]',
   options: [
     { name: 'code', type: 'string', arg: 'CODE_NAME', help: 'only tasks of this code' },
     { name: 'status', type: 'string', multiple: true, arg: 'STATUS', help: `only these statuses (${TASK_STATUSES.join(', ')})` },
@@ -109,7 +129,11 @@ export const listCommand: Command = {
   ],
   async run(ctx, o, args) {
     if (args.length > 0) throw o.fail(`unexpected argument ${JSON.stringify(args[0])}`);
-    const statuses = o.list('status').flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+    const statuses = o
+      .list('status')
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const bad = statuses.find((s) => !(TASK_STATUSES as readonly string[]).includes(s));
     if (bad !== undefined) throw o.fail(`unknown status ${JSON.stringify(bad)} (one of ${TASK_STATUSES.join(', ')})`);
     const page = o.int('page', 0, 100);
@@ -117,20 +141,27 @@ export const listCommand: Command = {
     const code = o.str('code');
     const cluster = o.str('cluster');
     const label = o.str('label');
-    const tasks = await ctx.api().project.listTasks({
-      statuses,
-      ...(code === undefined ? {} : { codeName: code }), ...(cluster === undefined ? {} : { cluster }),
-      ...(label === undefined ? {} : { label }), ...(page === undefined ? {} : { page }),
-      ...(perPage === undefined ? {} : { perPage }),
-    }, ctx.signal);
+    const tasks = await ctx.api().project.listTasks(
+      {
+        statuses,
+        ...(code === undefined ? {} : { codeName: code }),
+        ...(cluster === undefined ? {} : { cluster }),
+        ...(label === undefined ? {} : { label }),
+        ...(page === undefined ? {} : { page }),
+        ...(perPage === undefined ? {} : { perPage }),
+      },
+      ctx.signal,
+    );
     if (o.flag('json')) {
       printJson((s) => ctx.out.write(s), tasks.map(withoutPayload));
       return EXIT.OK;
     }
-    ctx.out.write(table(
-      ['ID', 'CODE', 'STATUS', 'CREATED', 'MSG'],
-      tasks.map((t) => [t.id, t.code_name, t.status, shortTime(t.created_at), (t.msg ?? '').slice(0, 60)]),
-    ));
+    ctx.out.write(
+      table(
+        ['ID', 'CODE', 'STATUS', 'CREATED', 'MSG'],
+        tasks.map((t) => [t.id, t.code_name, t.status, shortTime(t.created_at), (t.msg ?? '').slice(0, 60)]),
+      ),
+    );
     return EXIT.OK;
   },
 };

@@ -50,5 +50,4 @@ export function bodyOf(err: unknown, status: number): Record<string, unknown> {
 export const badRequest = (msg: string): IronError => new IronError('ERR_SERVER_BAD_REQUEST', msg);
 export const notFound = (msg: string): IronError => new IronError('ERR_SERVER_NOT_FOUND', msg);
 export const forbidden = (msg: string): IronError => new IronError('ERR_SERVER_FORBIDDEN', msg);
-export const conflict = (msg: string, details?: Record<string, number | string>): IronError =>
-  new IronError('ERR_SERVER_CONFLICT', msg, details === undefined ? {} : { details });
+export const conflict = (msg: string, details?: Record<string, number | string>): IronError => new IronError('ERR_SERVER_CONFLICT', msg, details === undefined ? {} : { details });

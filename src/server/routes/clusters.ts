@@ -20,12 +20,17 @@ export function registerClusterRoutes(r: Router<Handler>): void {
     const b = await ctx.json();
     const name = checkName(optString(b, 'name') ?? '', 'name');
     if (name === '') throw badRequest('name is required');
-    const { cluster, token } = await ctx.deps.services.clusters.create(pid, name, () => ({
-      memory: optNumber(b, 'memory', 4 * 1024 * 1024, MAX_BYTES) ?? ctx.deps.config.clusterMemory,
-      diskSpace: optNumber(b, 'disk_space', 0, MAX_BYTES) ?? optNumber(b, 'disk', 0, MAX_BYTES) ?? ctx.deps.config.clusterDisk,
-      cpuShare: optNumber(b, 'cpu_share', 2, 262_144) ?? null,
-      autoscale: optObject(b, 'autoscale') ?? {},
-    }), ctx.signal);
+    const { cluster, token } = await ctx.deps.services.clusters.create(
+      pid,
+      name,
+      () => ({
+        memory: optNumber(b, 'memory', 4 * 1024 * 1024, MAX_BYTES) ?? ctx.deps.config.clusterMemory,
+        diskSpace: optNumber(b, 'disk_space', 0, MAX_BYTES) ?? optNumber(b, 'disk', 0, MAX_BYTES) ?? ctx.deps.config.clusterDisk,
+        cpuShare: optNumber(b, 'cpu_share', 2, 262_144) ?? null,
+        autoscale: optObject(b, 'autoscale') ?? {},
+      }),
+      ctx.signal,
+    );
     return { msg: 'Cluster created', id: cluster.id, token, cluster: { ...clusterJson(cluster), token } };
   });
 

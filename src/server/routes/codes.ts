@@ -53,7 +53,8 @@ export function registerCodeRoutes(r: Router<Handler>): void {
     const pid = await ctx.project();
     const { code, rev, file } = await ctx.deps.services.codes.download(pid, ctx.id('id', 'code'), ctx.query.get('revision'), ctx.signal);
     ctx.res.writeHead(200, {
-      'content-type': 'application/zip', 'content-length': file.size,
+      'content-type': 'application/zip',
+      'content-length': file.size,
       'content-disposition': `attachment; filename=${encodeURIComponent(code.name)}_${rev}.zip`,
     });
     await pipeline(createReadStream(file.path), ctx.res);
@@ -62,11 +63,16 @@ export function registerCodeRoutes(r: Router<Handler>): void {
 
   r.add('GET', '/2/projects/:pid/codes/:id/stats', async (ctx) => {
     const pid = await ctx.project();
-    return ctx.deps.services.codes.stats(pid, ctx.id('id', 'code'), () => {
-      const until = queryUnix(ctx.query, 'end_date') ?? Date.now();
-      const since = queryUnix(ctx.query, 'start_date') ?? until - 24 * 3600 * 1000;
-      return { since, until };
-    }, ctx.signal);
+    return ctx.deps.services.codes.stats(
+      pid,
+      ctx.id('id', 'code'),
+      () => {
+        const until = queryUnix(ctx.query, 'end_date') ?? Date.now();
+        const since = queryUnix(ctx.query, 'start_date') ?? until - 24 * 3600 * 1000;
+        return { since, until };
+      },
+      ctx.signal,
+    );
   });
 
   r.add('POST', '/2/projects/:pid/codes/:id/pause_task_queue', async (ctx) => {
@@ -99,7 +105,9 @@ function codeInput(ctx: Ctx, projectId: string, d: Record<string, unknown>, file
   if (imageProblem !== undefined) throw badRequest(`image: ${imageProblem}`);
   const maxConcurrency = optNumber(d, 'max_concurrency', -1, 1_000_000);
   return {
-    projectId, name, image,
+    projectId,
+    name,
+    image,
     command: optString(d, 'command', 16 * 1024) ?? '',
     envVars: optEnvVars(d, 'env_vars') ?? {},
     config: optString(d, 'config', max) ?? '',

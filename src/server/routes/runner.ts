@@ -2,8 +2,16 @@
 // Only the cluster's own token may call these. Each route parses, calls the reservation service
 // and presents its answer.
 import {
-  EXIT_CODE_RANGE, MAX_FINISH_MSG_BYTES, MAX_HEARTBEAT_TASKS, MAX_INSTANCE_ID_BYTES, MAX_LOG_CHUNK_BYTES, MAX_LOG_OFFSET_DIGITS,
-  MAX_RESERVATION_ID_BYTES, MAX_RESERVE_N, MAX_RESERVE_WAIT_S, MAX_WARM_CURSOR_BYTES,
+  EXIT_CODE_RANGE,
+  MAX_FINISH_MSG_BYTES,
+  MAX_HEARTBEAT_TASKS,
+  MAX_INSTANCE_ID_BYTES,
+  MAX_LOG_CHUNK_BYTES,
+  MAX_LOG_OFFSET_DIGITS,
+  MAX_RESERVATION_ID_BYTES,
+  MAX_RESERVE_N,
+  MAX_RESERVE_WAIT_S,
+  MAX_WARM_CURSOR_BYTES,
 } from '../../protocol/limits.js';
 import type { ReleaseResponse } from '../../protocol/runner.js';
 import { FINISH_STATUSES, isFinishStatus } from '../../protocol/statuses.js';
@@ -81,15 +89,20 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     const b = await ctx.json();
     const status = optString(b, 'status') ?? '';
     if (!isFinishStatus(status)) throw badRequest(`status must be one of ${FINISH_STATUSES.join(', ')}`);
-    return ctx.deps.services.reservations.finish(cid, ctx.id('tid', 'task'), {
-      reservationId: reservation(b),
-      status,
-      exitCode: optNumber(b, 'exit_code', EXIT_CODE_RANGE.min, EXIT_CODE_RANGE.max) ?? null,
-      msg: optString(b, 'msg', MAX_FINISH_MSG_BYTES) ?? '',
-      durationMs: optNumber(b, 'duration_ms', 0, Number.MAX_SAFE_INTEGER, { ceil: true }) ?? null,
-      logSize: optNumber(b, 'log_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
-      logTruncated: optBool(b, 'log_truncated') ?? false,
-    }, ctx.signal);
+    return ctx.deps.services.reservations.finish(
+      cid,
+      ctx.id('tid', 'task'),
+      {
+        reservationId: reservation(b),
+        status,
+        exitCode: optNumber(b, 'exit_code', EXIT_CODE_RANGE.min, EXIT_CODE_RANGE.max) ?? null,
+        msg: optString(b, 'msg', MAX_FINISH_MSG_BYTES) ?? '',
+        durationMs: optNumber(b, 'duration_ms', 0, Number.MAX_SAFE_INTEGER, { ceil: true }) ?? null,
+        logSize: optNumber(b, 'log_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
+        logTruncated: optBool(b, 'log_truncated') ?? false,
+      },
+      ctx.signal,
+    );
   });
 }
 

@@ -16,14 +16,19 @@ export function registerScheduleRoutes(r: Router<Handler>): void {
     const body = await ctx.json();
     const list = body['schedules'];
     if (!Array.isArray(list) || list.length === 0) throw badRequest('schedules must be a non-empty array');
-    const created = await ctx.deps.services.schedules.create(pid, list.length, async (now) => {
-      const out: NewSchedule[] = [];
-      for (const [i, raw] of list.entries()) {
-        if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`schedules[${i}] must be an object`);
-        out.push(await scheduleFrom(ctx, pid, raw as Record<string, unknown>, `schedules[${i}]`, now));
-      }
-      return out;
-    }, ctx.signal);
+    const created = await ctx.deps.services.schedules.create(
+      pid,
+      list.length,
+      async (now) => {
+        const out: NewSchedule[] = [];
+        for (const [i, raw] of list.entries()) {
+          if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw badRequest(`schedules[${i}] must be an object`);
+          out.push(await scheduleFrom(ctx, pid, raw as Record<string, unknown>, `schedules[${i}]`, now));
+        }
+        return out;
+      },
+      ctx.signal,
+    );
     return { msg: 'Scheduled', schedules: created.map((s) => ({ id: s.id })) };
   });
 
@@ -75,22 +80,38 @@ async function scheduleFrom(ctx: Ctx, pid: string, s: Record<string, unknown>, a
   // 0 (and omitted) = no limit, as for a code's max_concurrency.
   const maxConcurrency = optNumber(s, 'max_concurrency', 0, 1_000_000) ?? 0;
   return {
-    projectId: pid, codeName, payload, name: optString(s, 'name') ?? '', label: optString(s, 'label') ?? '',
+    projectId: pid,
+    codeName,
+    payload,
+    name: optString(s, 'name') ?? '',
+    label: optString(s, 'label') ?? '',
     clusterId: (await lookups.usableCluster(pid, optString(s, 'cluster'), ctx.signal)).id,
     priority: optPriority(s, 'priority') ?? null,
     timeout,
     delay: delayOf(s),
-    startAt, endAt, runEvery: runEvery === 0 ? null : runEvery,
-    runTimes, maxConcurrency: maxConcurrency === 0 ? null : maxConcurrency,
+    startAt,
+    endAt,
+    runEvery: runEvery === 0 ? null : runEvery,
+    runTimes,
+    maxConcurrency: maxConcurrency === 0 ? null : maxConcurrency,
   };
 }
 
 /** A stored schedule in the shape of a create request, for an update to be merged over. */
 function asRequest(s: Schedule): Record<string, unknown> {
   return {
-    code_name: s.codeName, payload: s.payload, name: s.name, label: s.label, cluster: s.clusterId, priority: s.priority,
-    timeout: s.timeout, delay: s.delay, start_at: new Date(s.startAt).toISOString(),
-    end_at: s.endAt === null ? null : new Date(s.endAt).toISOString(), run_every: s.runEvery, run_times: s.runTimes,
+    code_name: s.codeName,
+    payload: s.payload,
+    name: s.name,
+    label: s.label,
+    cluster: s.clusterId,
+    priority: s.priority,
+    timeout: s.timeout,
+    delay: s.delay,
+    start_at: new Date(s.startAt).toISOString(),
+    end_at: s.endAt === null ? null : new Date(s.endAt).toISOString(),
+    run_every: s.runEvery,
+    run_times: s.runTimes,
     max_concurrency: s.maxConcurrency,
   };
 }

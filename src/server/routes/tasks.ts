@@ -35,12 +35,19 @@ export function registerTaskRoutes(r: Router<Handler>): void {
     const cluster = q.get('cluster') ?? '';
     const fromTime = queryUnix(q, 'from_time');
     const toTime = queryUnix(q, 'to_time');
-    const tasks = await ctx.deps.services.queue.list(pid, {
-      ...pageOf(q), statuses,
-      ...(codeName !== '' ? { codeName } : {}), ...(label !== '' ? { label } : {}),
-      ...(cluster !== '' ? { cluster } : {}),
-      ...(fromTime !== undefined ? { fromTime } : {}), ...(toTime !== undefined ? { toTime } : {}),
-    }, ctx.signal);
+    const tasks = await ctx.deps.services.queue.list(
+      pid,
+      {
+        ...pageOf(q),
+        statuses,
+        ...(codeName !== '' ? { codeName } : {}),
+        ...(label !== '' ? { label } : {}),
+        ...(cluster !== '' ? { cluster } : {}),
+        ...(fromTime !== undefined ? { fromTime } : {}),
+        ...(toTime !== undefined ? { toTime } : {}),
+      },
+      ctx.signal,
+    );
     return { tasks: tasks.map(taskJson) };
   });
 

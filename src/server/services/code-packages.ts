@@ -18,7 +18,11 @@ export interface PackageFile {
 }
 
 export class CodePackages {
-  constructor(private readonly dataDir: string, private readonly codes: CodeStore, private readonly log: Logger) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly codes: CodeStore,
+    private readonly log: Logger,
+  ) {}
 
   zipPath(historyId: string): string {
     return join(this.dataDir, 'code', `${historyId}.zip`);
@@ -27,7 +31,10 @@ export class CodePackages {
   /** The revision's zip, undefined when there is none on disk. */
   async file(historyId: string): Promise<PackageFile | undefined> {
     const path = this.zipPath(historyId);
-    const size = await stat(path).then((s) => s.size, () => undefined);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => undefined,
+    );
     return size === undefined ? undefined : { path, size };
   }
 

@@ -7,7 +7,11 @@ import type { Scheduler } from './scheduler.js';
 import type { Wakeups } from './wakeups.js';
 
 export class Readiness {
-  constructor(private readonly tasks: TaskStore, private readonly wakeups: Wakeups, private readonly scheduler: Scheduler) {}
+  constructor(
+    private readonly tasks: TaskStore,
+    private readonly wakeups: Wakeups,
+    private readonly scheduler: Scheduler,
+  ) {}
 
   /** Ready tasks wake as many of their cluster's parked reserves; delayed ones arm the scheduler. */
   queued(tasks: readonly Task[]): void {

@@ -4,9 +4,7 @@
 // whose answer never reached its runner is given back at once.
 import { IronError, isIronError } from '../../errors.js';
 import { LOG_LIMIT_REASON } from '../../protocol/reasons.js';
-import type {
-  FinishResponse, HeartbeatResponse, ReservedTask, ReserveResponse, StartResponse, WarmFields, WarmImage,
-} from '../../protocol/runner.js';
+import type { FinishResponse, HeartbeatResponse, ReservedTask, ReserveResponse, StartResponse, WarmFields, WarmImage } from '../../protocol/runner.js';
 import { conflict, forbidden, notFound } from '../http/errors.js';
 import { rfc3339 } from '../ids.js';
 import { dockerAuthFor } from '../registry.js';
@@ -50,7 +48,10 @@ export class Reservations {
 
   /** Long-polls for up to `waitMs`; `signal` ends it (client gone, server closing). */
   async reserve(clusterId: string, input: ReserveInput, signal: AbortSignal): Promise<Reserved> {
-    const { store: { clusters }, config } = this.core;
+    const {
+      store: { clusters },
+      config,
+    } = this.core;
     if ((await clusters.getCluster(clusterId, signal)) === undefined) throw notFound('Cluster not found');
     const reservations = await this.longPoll(clusterId, input, Date.now() + input.waitMs, signal);
     // Read after the long-poll: a cluster updated while the reserve was parked applies to these tasks.
@@ -58,7 +59,8 @@ export class Reservations {
     if (reservations.length > 0 && cluster === undefined) throw notFound('Cluster not found');
     const tasks = cluster === undefined ? [] : await Promise.all(reservations.map((r) => this.reservedTask(cluster, r, signal)));
     const answer: ReserveResponse = {
-      tasks, heartbeat_interval_ms: config.heartbeatIntervalMs,
+      tasks,
+      heartbeat_interval_ms: config.heartbeatIntervalMs,
       ...(input.warmCursor === undefined ? {} : await this.warm(clusterId, input.warmCursor, signal)),
     };
     return { answer, reservations };
@@ -72,9 +74,21 @@ export class Reservations {
     const now = Date.now();
     for (const r of reservations) {
       // The request is gone: the give-back runs on the services' lifetime, not the request's.
-      await this.core.store.leases.finishTask(clusterId, r.task.id, {
-        reservationId: r.reservationId, status: 'requeue', exitCode: null, msg: '', durationMs: null, logSize: null,
-      }, now, this.core.rules, this.core.lifetime);
+      await this.core.store.leases.finishTask(
+        clusterId,
+        r.task.id,
+        {
+          reservationId: r.reservationId,
+          status: 'requeue',
+          exitCode: null,
+          msg: '',
+          durationMs: null,
+          logSize: null,
+        },
+        now,
+        this.core.rules,
+        this.core.lifetime,
+      );
     }
     this.core.log.info({ cluster_id: clusterId, tasks: reservations.length }, 'reserve answer not delivered (runner hung up); tasks given back');
     this.core.wakeups.wake(clusterId, reservations.length);
@@ -86,7 +100,12 @@ export class Reservations {
   }
 
   async heartbeat(clusterId: string, input: HeartbeatInput, signal: AbortSignal): Promise<HeartbeatResponse> {
-    const { config, store: { leases }, rules, readiness } = this.core;
+    const {
+      config,
+      store: { leases },
+      rules,
+      readiness,
+    } = this.core;
     const until = Date.now() + config.leaseMs;
     const out = await leases.heartbeat(clusterId, input.tasks, until, rules, signal);
     readiness.dueAt(until);
@@ -101,7 +120,12 @@ export class Reservations {
 
   /** Appends a log chunk of the current reservation; the size of this reservation's output after it. */
   async appendLog(clusterId: string, a: LogAppend, signal: AbortSignal): Promise<number> {
-    const { config, store: { leases }, logs, rules } = this.core;
+    const {
+      config,
+      store: { leases },
+      logs,
+      rules,
+    } = this.core;
     // Counted from before the body is read: a later chunk that overtakes this one waits for it.
     const release = logs.enter(a.taskId);
     try {
@@ -124,7 +148,12 @@ export class Reservations {
   }
 
   async finish(clusterId: string, taskId: string, input: FinishInput, signal: AbortSignal): Promise<FinishResponse> {
-    const { store: { leases }, rules, metrics, readiness } = this.core;
+    const {
+      store: { leases },
+      rules,
+      metrics,
+      readiness,
+    } = this.core;
     const t = outcome(await leases.finishTask(clusterId, taskId, input, Date.now(), rules, signal));
     metrics.finished.inc({ status: input.status });
     // A requeued task is ready again, and a code retry may have queued one, in the task's cluster;
@@ -137,7 +166,11 @@ export class Reservations {
 
   /** The zip of a task's revision, only for the reservation that holds the task now. */
   async codePackage(clusterId: string, taskId: string, reservationId: string, signal: AbortSignal): Promise<PackageFile> {
-    const { store: { leases, codes }, packages, rules } = this.core;
+    const {
+      store: { leases, codes },
+      packages,
+      rules,
+    } = this.core;
     // An empty reservation id matches none (logTarget skips the check only for null).
     const out = await leases.logTarget(clusterId, taskId, reservationId, rules, signal);
     if (!out.ok && out.reason === 'not_found') throw notFound('Task not found in this cluster');
@@ -165,9 +198,7 @@ export class Reservations {
     }
   }
 
-  private async loop(
-    clusterId: string, input: ReserveInput, deadline: number, stop: AbortSignal, warm: () => boolean, signal: AbortSignal,
-  ): Promise<Reservation[]> {
+  private async loop(clusterId: string, input: ReserveInput, deadline: number, stop: AbortSignal, warm: () => boolean, signal: AbortSignal): Promise<Reservation[]> {
     const { wakeups } = this.core;
     const look = (): Promise<Reservation[]> => this.look(clusterId, input.instanceId, input.n, signal);
     let woken = false;
@@ -205,7 +236,12 @@ export class Reservations {
   }
 
   private async look(clusterId: string, instanceId: string, n: number, signal: AbortSignal): Promise<Reservation[]> {
-    const { config, store: { leases }, metrics, readiness } = this.core;
+    const {
+      config,
+      store: { leases },
+      metrics,
+      readiness,
+    } = this.core;
     const now = Date.now();
     metrics.reserveLooks.inc();
     const got = await leases.reserve(clusterId, instanceId, n, now, now + config.leaseMs, signal);
@@ -221,10 +257,25 @@ export class Reservations {
     const pkg = await this.core.packages.ref(rev, signal);
     const auth = dockerAuthFor(rev.image, await this.core.store.accounts.credentials(t.projectId, signal));
     return {
-      id: t.id, project_id: t.projectId, code_id: t.codeId, code_name: t.codeName, code_history_id: t.codeHistoryId,
-      code_rev: String(t.codeRev), cluster: t.clusterId, image: rev.image, command: rev.command, env_vars: rev.envVars,
-      config: rev.config, payload: t.payload, timeout: t.timeout, priority: t.priority, memory: cluster.memory,
-      disk: cluster.diskSpace, reservation_id: reservationId, lease_expires_at: rfc3339(leaseExpiresAt), attempt: t.attempt,
+      id: t.id,
+      project_id: t.projectId,
+      code_id: t.codeId,
+      code_name: t.codeName,
+      code_history_id: t.codeHistoryId,
+      code_rev: String(t.codeRev),
+      cluster: t.clusterId,
+      image: rev.image,
+      command: rev.command,
+      env_vars: rev.envVars,
+      config: rev.config,
+      payload: t.payload,
+      timeout: t.timeout,
+      priority: t.priority,
+      memory: cluster.memory,
+      disk: cluster.diskSpace,
+      reservation_id: reservationId,
+      lease_expires_at: rfc3339(leaseExpiresAt),
+      attempt: t.attempt,
       ...(cluster.cpuShare === null ? {} : { cpu_share: cluster.cpuShare }),
       ...(pkg === undefined ? {} : { code_package: pkg }),
       ...(auth === undefined ? {} : { docker_auth: auth }),
@@ -234,10 +285,12 @@ export class Reservations {
   /** The images to warm that this runner has not seen, each with its project's credentials for that registry. */
   private async warm(clusterId: string, cursor: string, signal: AbortSignal): Promise<Required<WarmFields>> {
     const { entries, cursor: next } = this.core.warmups.since(clusterId, cursor, Date.now());
-    const warm = await Promise.all(entries.map(async (e): Promise<WarmImage> => {
-      const auth = dockerAuthFor(e.image, await this.core.store.accounts.credentials(e.projectId, signal));
-      return { image: e.image, project_id: e.projectId, ...(auth === undefined ? {} : { docker_auth: auth }) };
-    }));
+    const warm = await Promise.all(
+      entries.map(async (e): Promise<WarmImage> => {
+        const auth = dockerAuthFor(e.image, await this.core.store.accounts.credentials(e.projectId, signal));
+        return { image: e.image, project_id: e.projectId, ...(auth === undefined ? {} : { docker_auth: auth }) };
+      }),
+    );
     return { warm, warm_cursor: next };
   }
 

@@ -42,13 +42,16 @@ export class Scheduler {
     const now = Date.now();
     const target = Math.min(at, now + MAX_SLEEP_MS);
     this.armedAt = target;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.armedAt = Number.POSITIVE_INFINITY;
-      this.running = this.tick().finally(() => {
-        this.running = undefined;
-      });
-    }, Math.max(0, target - now));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.armedAt = Number.POSITIVE_INFINITY;
+        this.running = this.tick().finally(() => {
+          this.running = undefined;
+        });
+      },
+      Math.max(0, target - now),
+    );
     this.timer.unref();
   }
 

@@ -39,9 +39,7 @@ export class Schedules {
   }
 
   /** Replaces the schedule's fields with what `build` makes of the stored schedule; runs so far are kept. */
-  async update(
-    projectId: string, id: string, build: (before: Schedule, now: number) => Promise<NewSchedule>, signal: AbortSignal,
-  ): Promise<Schedule> {
+  async update(projectId: string, id: string, build: (before: Schedule, now: number) => Promise<NewSchedule>, signal: AbortSignal): Promise<Schedule> {
     const before = await this.get(projectId, id, signal);
     const now = Date.now();
     const next = await build(before, now);

@@ -45,7 +45,15 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
   const scheduler = new Scheduler(store, wakeups, rules, metrics, log, lifetime.signal);
   const access = new ClusterAccess(store.clusters);
   const core: ServicesCore = {
-    config, store, logs, access, wakeups, rules, metrics, log, lifetime: lifetime.signal,
+    config,
+    store,
+    logs,
+    access,
+    wakeups,
+    rules,
+    metrics,
+    log,
+    lifetime: lifetime.signal,
     packages: new CodePackages(config.dataDir, store.codes, log),
     lookups: {
       codeByName: (projectId, name, signal) => store.codes.getCodeByName(projectId, name, signal),

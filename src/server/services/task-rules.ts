@@ -11,8 +11,17 @@ const RETRIED_STATUSES: ReadonlySet<string> = new Set(['error', 'timeout']);
 /** A retry of `t`: a new task with the same code, cluster, payload and options, linked to `t`. */
 export function retryOf(t: Task, delay: number): NewTask {
   return {
-    projectId: t.projectId, codeId: t.codeId, clusterId: t.clusterId, priority: t.priority, timeout: t.timeout, delay,
-    payload: t.payload, label: t.label, scheduleId: t.scheduleId, retryOf: t.id, retryCount: t.retryCount + 1,
+    projectId: t.projectId,
+    codeId: t.codeId,
+    clusterId: t.clusterId,
+    priority: t.priority,
+    timeout: t.timeout,
+    delay,
+    payload: t.payload,
+    label: t.label,
+    scheduleId: t.scheduleId,
+    retryOf: t.id,
+    retryCount: t.retryCount + 1,
   };
 }
 
@@ -37,7 +46,7 @@ export function taskRules(maxAttempts: number): TaskRules {
       if (f.status === 'requeue') return { kind: 'requeue', markTruncated };
       // A task finished before its start (payload refused, image pull failed) never ran: it keeps
       // start_time and duration null, so nobody reads a run into a task that had none.
-      const duration = t.startTime === null ? null : f.durationMs ?? now - t.startTime;
+      const duration = t.startTime === null ? null : (f.durationMs ?? now - t.startTime);
       return { kind: 'end', markTruncated, status: f.status, msg: f.msg, exitCode: f.exitCode, duration, logSize };
     },
     leaseLost: (t): LeaseLostAction => {
@@ -45,7 +54,6 @@ export function taskRules(maxAttempts: number): TaskRules {
       if (t.cancelPending) return 'release_cancel';
       return t.lostCount + 1 >= maxAttempts ? 'fail' : 'requeue';
     },
-    codeRetry: (t, code: RetrySettings) =>
-      RETRIED_STATUSES.has(t.status) && t.retryCount < code.retries ? retryOf(t, code.retriesDelay) : null,
+    codeRetry: (t, code: RetrySettings) => (RETRIED_STATUSES.has(t.status) && t.retryCount < code.retries ? retryOf(t, code.retriesDelay) : null),
   };
 }

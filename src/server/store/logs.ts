@@ -31,7 +31,11 @@ export class LogFiles {
   private readonly handles = new OpenLogs();
 
   /** `maxBytes`: the cap of one task's log file (all attempts); bytes past it are dropped. */
-  constructor(dataDir: string, private readonly maxBytes = Number.POSITIVE_INFINITY, limits?: OrderLimits) {
+  constructor(
+    dataDir: string,
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
+    limits?: OrderLimits,
+  ) {
     this.dir = join(dataDir, 'logs');
     this.order = new AppendOrder(limits);
   }
@@ -86,9 +90,11 @@ export class LogFiles {
     const prev = this.chains.get(taskId) ?? Promise.resolve();
     const next = prev.catch(() => undefined).then(() => this.appendNow(taskId, writer, offset, chunk));
     this.chains.set(taskId, next);
-    void next.finally(() => {
-      if (this.chains.get(taskId) === next) this.chains.delete(taskId);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.chains.get(taskId) === next) this.chains.delete(taskId);
+      })
+      .catch(() => undefined);
     return next;
   }
 

@@ -6,9 +6,31 @@
 // The rules the transactions apply (start, finish, retries, lease expiry, what a runner holds) are passed in
 // as TaskRules by src/server/services/, so the store holds the SQL and none of the policy.
 import type {
-  Cluster, Code, CodeInput, CodeRevision, Credential, ExpiredLeases, FinishInput, FinishPlan, HeartbeatResult, LeaseLostAction,
-  NewSchedule, NewTask, Page, Project, QueueDepthRow, ReadyCount, Reservation, RetrySettings, RunnerOutcome, Schedule,
-  StartPlan, Task, TaskFilter, TaskStatus, TokenScope,
+  Cluster,
+  Code,
+  CodeInput,
+  CodeRevision,
+  Credential,
+  ExpiredLeases,
+  FinishInput,
+  FinishPlan,
+  HeartbeatResult,
+  LeaseLostAction,
+  NewSchedule,
+  NewTask,
+  Page,
+  Project,
+  QueueDepthRow,
+  ReadyCount,
+  Reservation,
+  RetrySettings,
+  RunnerOutcome,
+  Schedule,
+  StartPlan,
+  Task,
+  TaskFilter,
+  TaskStatus,
+  TokenScope,
 } from './records.js';
 
 /** The rules a transaction applies to the rows it reads (src/server/services/task-rules.ts). */
@@ -27,7 +49,12 @@ export interface TaskRules {
 
 export type ClusterPatch = Partial<Pick<Cluster, 'name' | 'memory' | 'diskSpace' | 'cpuShare' | 'autoscale'>>;
 export type NewCluster = Omit<Cluster, 'id' | 'createdAt' | 'updatedAt'>;
-export interface TaskCountFilter { readonly clusterId?: string; readonly codeId?: string; readonly since?: number; readonly until?: number }
+export interface TaskCountFilter {
+  readonly clusterId?: string;
+  readonly codeId?: string;
+  readonly since?: number;
+  readonly until?: number;
+}
 
 /** Projects, their tokens (stored as SHA-256 hashes only) and their registry credentials. */
 export interface AccountStore {
@@ -96,9 +123,7 @@ export interface LeaseStore {
   /** Up to `n` tasks of the cluster, best first, each now `preparing` under a new reservation until `leaseExpiresAt`. */
   reserve(clusterId: string, instanceId: string, n: number, now: number, leaseExpiresAt: number, signal: AbortSignal): Promise<Reservation[]>;
   /** Extends to `leaseExpiresAt` the leases of the listed tasks their reservations still hold. */
-  heartbeat(
-    clusterId: string, tasks: readonly { id: string; reservationId: string }[], leaseExpiresAt: number, rules: TaskRules, signal: AbortSignal,
-  ): Promise<HeartbeatResult>;
+  heartbeat(clusterId: string, tasks: readonly { id: string; reservationId: string }[], leaseExpiresAt: number, rules: TaskRules, signal: AbortSignal): Promise<HeartbeatResult>;
   startTask(clusterId: string, id: string, reservationId: string, now: number, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome>;
   finishTask(clusterId: string, id: string, input: FinishInput, now: number, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome>;
   /** The task (of this cluster) a log chunk or code download belongs to: held by this reservation. */

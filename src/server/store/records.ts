@@ -5,11 +5,13 @@ import type { FinishStatus, TaskStatus } from '../../protocol/statuses.js';
 
 export type { FinishStatus, TaskStatus };
 
-export interface Project { readonly id: string; readonly name: string; readonly createdAt: number }
+export interface Project {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
 
-export type TokenScope =
-  | { readonly kind: 'project'; readonly projectId: string }
-  | { readonly kind: 'cluster'; readonly clusterId: string };
+export type TokenScope = { readonly kind: 'project'; readonly projectId: string } | { readonly kind: 'cluster'; readonly clusterId: string };
 
 export interface Cluster {
   readonly id: string;
@@ -158,12 +160,13 @@ export interface FinishInput {
   readonly logTruncated?: boolean;
 }
 
-export type RunnerOutcome<T = Task> =
-  | { readonly ok: true; readonly task: T }
-  | { readonly ok: false; readonly reason: 'not_found' | ConflictReason };
+export type RunnerOutcome<T = Task> = { readonly ok: true; readonly task: T } | { readonly ok: false; readonly reason: 'not_found' | ConflictReason };
 
 /** A code's retry settings (IronWorker's `retries`, `retries_delay` seconds). */
-export interface RetrySettings { readonly retries: number; readonly retriesDelay: number }
+export interface RetrySettings {
+  readonly retries: number;
+  readonly retriesDelay: number;
+}
 
 /** What a lease that ran out does: end a user cancel's wait, queue the task again, or end it `error`. */
 export type LeaseLostAction = 'release_cancel' | 'requeue' | 'fail';
@@ -181,14 +184,26 @@ export type FinishPlan =
   /** Given back: queued again at once, reservation cleared. */
   | { readonly kind: 'requeue'; readonly markTruncated: boolean }
   | {
-    readonly kind: 'end'; readonly markTruncated: boolean; readonly status: Exclude<FinishStatus, 'requeue'>; readonly msg: string;
-    readonly exitCode: number | null; readonly duration: number | null; readonly logSize: number;
-  };
+      readonly kind: 'end';
+      readonly markTruncated: boolean;
+      readonly status: Exclude<FinishStatus, 'requeue'>;
+      readonly msg: string;
+      readonly exitCode: number | null;
+      readonly duration: number | null;
+      readonly logSize: number;
+    };
 
 /** Expired leases, by what was done to their tasks. */
-export interface ExpiredLeases { readonly requeued: number; readonly lost: number; readonly ready: ReadyCount[] }
+export interface ExpiredLeases {
+  readonly requeued: number;
+  readonly lost: number;
+  readonly ready: ReadyCount[];
+}
 
-export interface HeartbeatResult { readonly cancel: string[]; readonly lost: string[] }
+export interface HeartbeatResult {
+  readonly cancel: string[];
+  readonly lost: string[];
+}
 
 export interface Schedule {
   readonly id: string;
@@ -220,11 +235,24 @@ export interface Schedule {
 
 export type NewSchedule = Omit<Schedule, 'id' | 'runCount' | 'errorCount' | 'lastRunTime' | 'nextStart' | 'status' | 'msg' | 'createdAt' | 'updatedAt'>;
 
-export interface Credential { readonly serverAddress: string; readonly auth: Readonly<Record<string, string>> }
+export interface Credential {
+  readonly serverAddress: string;
+  readonly auth: Readonly<Record<string, string>>;
+}
 
 /** Tasks that just became reservable in a cluster: that many parked reserves are worth waking. */
-export interface ReadyCount { readonly clusterId: string; readonly count: number }
+export interface ReadyCount {
+  readonly clusterId: string;
+  readonly count: number;
+}
 
-export interface QueueDepthRow { readonly clusterId: string; readonly priority: number; readonly count: number }
+export interface QueueDepthRow {
+  readonly clusterId: string;
+  readonly priority: number;
+  readonly count: number;
+}
 
-export interface Page { readonly page: number; readonly perPage: number }
+export interface Page {
+  readonly page: number;
+  readonly perPage: number;
+}

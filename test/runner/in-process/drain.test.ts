@@ -12,7 +12,11 @@ beforeAll(async () => {
   api = await startApi();
   await registerImage(api, 'long', "sh -c 'echo begin; sleep 60; echo end'");
   r = await startInProcessRunner({
-    apiUrl: api.url, clusterId: api.clusterId, clusterToken: api.clusterToken, engineSocket: '/var/run/docker.sock', network,
+    apiUrl: api.url,
+    clusterId: api.clusterId,
+    clusterToken: api.clusterToken,
+    engineSocket: '/var/run/docker.sock',
+    network,
     env: { DRAIN_TIMEOUT: '1s' },
   });
 }, 90_000);

@@ -8,8 +8,15 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  createRunnerClient, RunnerApi, type CallOptions, type FinishRequest, type HeartbeatRequest, type HeartbeatResponse, type ReserveRequest,
-  type ReserveResponse, type WarmAnswer,
+  createRunnerClient,
+  RunnerApi,
+  type CallOptions,
+  type FinishRequest,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type ReserveRequest,
+  type ReserveResponse,
+  type WarmAnswer,
 } from '../../../src/api/index.js';
 import { IronError } from '../../../src/errors.js';
 import { loadRunnerConfig, type RunnerConfig } from '../../../src/config/runner.js';
@@ -65,7 +72,10 @@ export class EventRecord {
   }
 
   of<K extends RunnerEventName>(name: K, match: (e: RunnerEventMap[K]) => boolean = () => true): Array<RunnerEventMap[K]> {
-    return this.seen.filter((s) => s.name === name).map((s) => s.event as RunnerEventMap[K]).filter(match);
+    return this.seen
+      .filter((s) => s.name === name)
+      .map((s) => s.event as RunnerEventMap[K])
+      .filter(match);
   }
 
   /** Resolves with the `nth` (1-based) event of `name` that matches, past or future. */
@@ -82,7 +92,10 @@ export class EventRecord {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        const last = this.seen.slice(-12).map((s) => `${s.name} ${JSON.stringify(s.event)}`).join('\n');
+        const last = this.seen
+          .slice(-12)
+          .map((s) => `${s.name} ${JSON.stringify(s.event)}`)
+          .join('\n');
         reject(new Error(`runner event ${name} (#${nth}) not emitted within ${timeoutMs} ms; last events:\n${last}`));
       }, timeoutMs);
       this.waiters.add(check);
@@ -120,10 +133,23 @@ export interface InProcessOptions {
 
 export async function startInProcessRunner(o: InProcessOptions): Promise<InProcessRunner> {
   const jobsDir = mkdtempSync(path.join(tmpdir(), 'iron-inproc-runner-'));
-  const config = loadRunnerConfig({
-    CLUSTER_ID: o.clusterId, CLUSTER_TOKEN: o.clusterToken, API_URL: o.apiUrl, JOBS_DIR: jobsDir, DOCKER_HOST: `unix://${o.engineSocket}`,
-    JOB_NETWORK: o.network, CONCURRENCY: '1', MEMORY_PER_JOB: '64M', STOP_GRACE: '1s', POLL_WAIT: '5s', DRAIN_TIMEOUT: '2s', ...o.env,
-  }, { usableMemory: 1 << 30 });
+  const config = loadRunnerConfig(
+    {
+      CLUSTER_ID: o.clusterId,
+      CLUSTER_TOKEN: o.clusterToken,
+      API_URL: o.apiUrl,
+      JOBS_DIR: jobsDir,
+      DOCKER_HOST: `unix://${o.engineSocket}`,
+      JOB_NETWORK: o.network,
+      CONCURRENCY: '1',
+      MEMORY_PER_JOB: '64M',
+      STOP_GRACE: '1s',
+      POLL_WAIT: '5s',
+      DRAIN_TIMEOUT: '2s',
+      ...o.env,
+    },
+    { usableMemory: 1 << 30 },
+  );
   const instanceId = await loadInstanceId(config.jobsDir, config.instanceId);
   const spoolDir = path.join(config.jobsDir, 'spool');
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
@@ -136,7 +162,8 @@ export async function startInProcessRunner(o: InProcessOptions): Promise<InProce
   subscribeLog(events, log);
   subscribeMetrics(events, metrics);
   const engine = createDockerEngine({
-    ...(config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost }), callTimeoutMs: config.engineTimeoutMs,
+    ...(config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost }),
+    callTimeoutMs: config.engineTimeoutMs,
     liveness: { intervalMs: config.enginePingIntervalMs, timeoutMs: config.enginePingTimeoutMs },
   });
   const sandbox = await Sandbox.create(engine, sandboxOptions(config, instanceId), log, AbortSignal.timeout(60_000));
@@ -147,17 +174,25 @@ export async function startInProcessRunner(o: InProcessOptions): Promise<InProce
   await runner.start(AbortSignal.any([life.signal, AbortSignal.timeout(60_000)]));
   let stopped: Promise<void> | undefined;
   return {
-    runner, config, instanceId, events: record, metrics, finishes: api.finishes, reserves: () => api.reserves, listenerErrors,
+    runner,
+    config,
+    instanceId,
+    events: record,
+    metrics,
+    finishes: api.finishes,
+    reserves: () => api.reserves,
+    listenerErrors,
     failHeartbeats: (on) => {
       api.heartbeatsFail = on;
     },
-    stop: () => (stopped ??= (async () => {
-      life.abort();
-      await runner.drain();
-      runner.abandon();
-      await client.close();
-      await containersGone(instanceId);
-      rmSync(jobsDir, { recursive: true, force: true });
-    })()),
+    stop: () =>
+      (stopped ??= (async () => {
+        life.abort();
+        await runner.drain();
+        runner.abandon();
+        await client.close();
+        await containersGone(instanceId);
+        rmSync(jobsDir, { recursive: true, force: true });
+      })()),
   };
 }

@@ -25,7 +25,11 @@ afterAll(async () => {
 
 async function withRunner(concurrency: number, body: (r: InProcessRunner) => Promise<void>): Promise<void> {
   const r = await startInProcessRunner({
-    apiUrl: api.url, clusterId: api.clusterId, clusterToken: api.clusterToken, engineSocket: '/var/run/docker.sock', network,
+    apiUrl: api.url,
+    clusterId: api.clusterId,
+    clusterToken: api.clusterToken,
+    engineSocket: '/var/run/docker.sock',
+    network,
     env: { CONCURRENCY: String(concurrency) },
   });
   try {
@@ -60,9 +64,18 @@ describe('a task lost, then reserved again', () => {
         expect(r.events.of('task.finished', (e) => e.taskId === id)).toEqual([]);
         expect(r.events.of('task.reserved', (e) => e.taskId === id)).toEqual([first]);
         // The other runner's reservation is untouched by the first run.
-        await other.runner.finish(id, {
-          reservation_id: taken?.reservation_id ?? '', status: 'complete', exit_code: 0, msg: '', duration_ms: 1, log_size: 0,
-        }, AbortSignal.timeout(5_000));
+        await other.runner.finish(
+          id,
+          {
+            reservation_id: taken?.reservation_id ?? '',
+            status: 'complete',
+            exit_code: 0,
+            msg: '',
+            duration_ms: 1,
+            log_size: 0,
+          },
+          AbortSignal.timeout(5_000),
+        );
         expect((await waitForTask(api, id)).status).toBe('complete');
       } finally {
         await other.close();

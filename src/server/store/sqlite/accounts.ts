@@ -26,15 +26,18 @@ export function getProject(db: Db, id: string): Project | undefined {
 export function addToken(db: Db, hash: string, scope: TokenScope, now: number): void {
   db.run(
     'INSERT INTO tokens (hash, kind, project_id, cluster_id, created_at) VALUES (?, ?, ?, ?, ?)',
-    hash, scope.kind, scope.kind === 'project' ? scope.projectId : null, scope.kind === 'cluster' ? scope.clusterId : null, now,
+    hash,
+    scope.kind,
+    scope.kind === 'project' ? scope.projectId : null,
+    scope.kind === 'cluster' ? scope.clusterId : null,
+    now,
   );
 }
 
 export function findToken(db: Db, hash: string): { scope: TokenScope; hash: string } | undefined {
   const r = db.get<R>('SELECT hash, kind, project_id, cluster_id FROM tokens WHERE hash = ?', hash);
   if (r === undefined) return undefined;
-  const scope: TokenScope =
-    r['kind'] === 'project' ? { kind: 'project', projectId: String(r['project_id']) } : { kind: 'cluster', clusterId: String(r['cluster_id']) };
+  const scope: TokenScope = r['kind'] === 'project' ? { kind: 'project', projectId: String(r['project_id']) } : { kind: 'cluster', clusterId: String(r['cluster_id']) };
   return { scope, hash: String(r['hash']) };
 }
 
@@ -43,7 +46,16 @@ export function createCluster(db: Db, c: Omit<Cluster, 'id' | 'createdAt' | 'upd
   db.run(
     `INSERT INTO clusters (id, name, owner_project_id, memory, disk_space, cpu_share, autoscale, is_default, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    id, c.name, c.ownerProjectId, c.memory, c.diskSpace, c.cpuShare, JSON.stringify(c.autoscale), c.isDefault ? 1 : 0, now, now,
+    id,
+    c.name,
+    c.ownerProjectId,
+    c.memory,
+    c.diskSpace,
+    c.cpuShare,
+    JSON.stringify(c.autoscale),
+    c.isDefault ? 1 : 0,
+    now,
+    now,
   );
   return { ...c, id, createdAt: now, updatedAt: now };
 }
@@ -63,25 +75,27 @@ export function resolveCluster(db: Db, owner: string, idOrName: string): Cluster
 }
 
 export function listClusters(db: Db, owner: string, page: Page): Cluster[] {
-  return db
-    .all<R>('SELECT * FROM clusters WHERE owner_project_id = ? AND deleted = 0 ORDER BY created_at, id LIMIT ? OFFSET ?', owner, page.perPage, page.page * page.perPage)
-    .map(toCluster);
+  return db.all<R>('SELECT * FROM clusters WHERE owner_project_id = ? AND deleted = 0 ORDER BY created_at, id LIMIT ? OFFSET ?', owner, page.perPage, page.page * page.perPage).map(toCluster);
 }
 
 export function countClusters(db: Db, owner: string): number {
   return Number(db.get<R>('SELECT COUNT(*) AS n FROM clusters WHERE owner_project_id = ? AND deleted = 0', owner)?.['n'] ?? 0);
 }
 
-export function updateCluster(
-  db: Db, id: string, patch: Partial<Pick<Cluster, 'name' | 'memory' | 'diskSpace' | 'cpuShare' | 'autoscale'>>, now: number,
-): Cluster | undefined {
+export function updateCluster(db: Db, id: string, patch: Partial<Pick<Cluster, 'name' | 'memory' | 'diskSpace' | 'cpuShare' | 'autoscale'>>, now: number): Cluster | undefined {
   return db.tx(() => {
     const cur = getCluster(db, id);
     if (cur === undefined) return undefined;
     const next = { ...cur, ...patch, autoscale: patch.autoscale === undefined ? cur.autoscale : { ...cur.autoscale, ...patch.autoscale } };
     db.run(
       'UPDATE clusters SET name = ?, memory = ?, disk_space = ?, cpu_share = ?, autoscale = ?, updated_at = ? WHERE id = ?',
-      next.name, next.memory, next.diskSpace, next.cpuShare, JSON.stringify(next.autoscale), now, id,
+      next.name,
+      next.memory,
+      next.diskSpace,
+      next.cpuShare,
+      JSON.stringify(next.autoscale),
+      now,
+      id,
     );
     return { ...next, updatedAt: now };
   });
@@ -101,10 +115,22 @@ export function deleteCluster(db: Db, id: string): 'deleted' | 'not_found' | 'bu
 export function taskCounts(db: Db, f: { clusterId?: string; codeId?: string; since?: number; until?: number }): Record<TaskStatus, number> {
   const where: string[] = [];
   const params: (string | number)[] = [];
-  if (f.clusterId !== undefined) { where.push('cluster_id = ?'); params.push(f.clusterId); }
-  if (f.codeId !== undefined) { where.push('code_id = ?'); params.push(f.codeId); }
-  if (f.since !== undefined) { where.push('created_at >= ?'); params.push(f.since); }
-  if (f.until !== undefined) { where.push('created_at <= ?'); params.push(f.until); }
+  if (f.clusterId !== undefined) {
+    where.push('cluster_id = ?');
+    params.push(f.clusterId);
+  }
+  if (f.codeId !== undefined) {
+    where.push('code_id = ?');
+    params.push(f.codeId);
+  }
+  if (f.since !== undefined) {
+    where.push('created_at >= ?');
+    params.push(f.since);
+  }
+  if (f.until !== undefined) {
+    where.push('created_at <= ?');
+    params.push(f.until);
+  }
   const sql = `SELECT status, COUNT(*) AS n FROM tasks ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} GROUP BY status`;
   const out = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
   for (const r of db.all<R>(sql, ...params)) {
@@ -118,7 +144,10 @@ export function putCredential(db: Db, box: SecretBox, projectId: string, cred: C
   db.run(
     `INSERT INTO credentials (project_id, server_address, auth, updated_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (project_id, server_address) DO UPDATE SET auth = excluded.auth, updated_at = excluded.updated_at`,
-    projectId, cred.serverAddress, box.seal(JSON.stringify(cred.auth)), now,
+    projectId,
+    cred.serverAddress,
+    box.seal(JSON.stringify(cred.auth)),
+    now,
   );
 }
 

@@ -19,21 +19,50 @@ export function putCode(db: Db, input: CodeInput, now: number): Code {
     db.run(
       `INSERT INTO code_revisions (id, code_id, project_id, name, rev, image, command, env_vars, config, runtime, file_name, checksum, code_size, sha256, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      historyId, codeId, input.projectId, input.name, rev, input.image, input.command, JSON.stringify(input.envVars),
-      input.config, input.runtime, input.fileName, input.checksum, input.codeSize, input.sha256, now,
+      historyId,
+      codeId,
+      input.projectId,
+      input.name,
+      rev,
+      input.image,
+      input.command,
+      JSON.stringify(input.envVars),
+      input.config,
+      input.runtime,
+      input.fileName,
+      input.checksum,
+      input.codeSize,
+      input.sha256,
+      now,
     );
     if (existing === undefined) {
       db.run(
         `INSERT INTO codes (id, project_id, name, rev, history_id, default_priority, max_concurrency, retries, retries_delay, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        codeId, input.projectId, input.name, rev, historyId, input.defaultPriority, input.maxConcurrency,
-        input.retries, input.retriesDelay, now, now,
+        codeId,
+        input.projectId,
+        input.name,
+        rev,
+        historyId,
+        input.defaultPriority,
+        input.maxConcurrency,
+        input.retries,
+        input.retriesDelay,
+        now,
+        now,
       );
     } else {
       db.run(
         `UPDATE codes SET rev = ?, history_id = ?, default_priority = ?, max_concurrency = ?, retries = ?, retries_delay = ?, updated_at = ?
          WHERE id = ?`,
-        rev, historyId, input.defaultPriority, input.maxConcurrency, input.retries, input.retriesDelay, now, codeId,
+        rev,
+        historyId,
+        input.defaultPriority,
+        input.maxConcurrency,
+        input.retries,
+        input.retriesDelay,
+        now,
+        codeId,
       );
     }
     const code = getCodeById(db, codeId);
@@ -58,9 +87,7 @@ export function getCodeByName(db: Db, projectId: string, name: string): Code | u
 }
 
 export function listCodes(db: Db, projectId: string, page: Page): Code[] {
-  return db
-    .all<R>(`${SELECT_CODE} WHERE c.project_id = ? AND c.deleted = 0 ORDER BY c.created_at, c.id LIMIT ? OFFSET ?`, projectId, page.perPage, page.page * page.perPage)
-    .map(toCode);
+  return db.all<R>(`${SELECT_CODE} WHERE c.project_id = ? AND c.deleted = 0 ORDER BY c.created_at, c.id LIMIT ? OFFSET ?`, projectId, page.perPage, page.page * page.perPage).map(toCode);
 }
 
 export function countCodes(db: Db, projectId: string): number {
@@ -68,9 +95,7 @@ export function countCodes(db: Db, projectId: string): number {
 }
 
 export function listRevisions(db: Db, projectId: string, codeId: string, page: Page): CodeRevision[] {
-  return db
-    .all<R>('SELECT * FROM code_revisions WHERE code_id = ? AND project_id = ? ORDER BY rev DESC LIMIT ? OFFSET ?', codeId, projectId, page.perPage, page.page * page.perPage)
-    .map(toRevision);
+  return db.all<R>('SELECT * FROM code_revisions WHERE code_id = ? AND project_id = ? ORDER BY rev DESC LIMIT ? OFFSET ?', codeId, projectId, page.perPage, page.page * page.perPage).map(toRevision);
 }
 
 export function getRevision(db: Db, id: string): CodeRevision | undefined {

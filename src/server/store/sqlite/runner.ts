@@ -23,7 +23,14 @@ export const HEAD_OF_CODE = `SELECT id, priority, seq FROM tasks WHERE cluster_i
   AND available_at <= ? ORDER BY priority DESC, seq LIMIT 1`;
 const RUNNING_OF_CODE = "SELECT COUNT(*) AS n FROM tasks WHERE code_id = ? AND status IN ('preparing','running')";
 
-interface Head { readonly codeId: string; id: string; priority: number; seq: number; running: number; readonly max: number }
+interface Head {
+  readonly codeId: string;
+  id: string;
+  priority: number;
+  seq: number;
+  running: number;
+  readonly max: number;
+}
 
 function headOf(db: Db, clusterId: string, codeId: string, now: number): { id: string; priority: number; seq: number } | undefined {
   const r = db.get<R>(HEAD_OF_CODE, clusterId, codeId, now);
@@ -65,7 +72,11 @@ export function reserve(db: Db, clusterId: string, instanceId: string, n: number
       db.run(
         `UPDATE tasks SET status = 'preparing', reservation_id = ?, instance_id = ?, lease_expires_at = ?, attempt = attempt + 1, updated_at = ?
          WHERE id = ?`,
-        rid, instanceId, leaseExpiresAt, now, h.id,
+        rid,
+        instanceId,
+        leaseExpiresAt,
+        now,
+        h.id,
       );
       const task = mustTask(db, h.id);
       const revision = getRevision(db, task.codeHistoryId);
@@ -91,9 +102,7 @@ function clusterTask(db: Db, clusterId: string, id: string): Task | undefined {
   return r === undefined ? undefined : toTask(r);
 }
 
-export function heartbeat(
-  db: Db, clusterId: string, items: readonly { id: string; reservationId: string }[], leaseExpiresAt: number, rules: TaskRules,
-): HeartbeatResult {
+export function heartbeat(db: Db, clusterId: string, items: readonly { id: string; reservationId: string }[], leaseExpiresAt: number, rules: TaskRules): HeartbeatResult {
   return db.tx(() => {
     const cancel: string[] = [];
     const lost: string[] = [];
@@ -133,7 +142,11 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
     if (plan.kind === 'close_cancel') {
       db.run(
         'UPDATE tasks SET cancel_pending = 0, lease_expires_at = NULL, exit_code = ?, duration = ?, log_size = ?, updated_at = ? WHERE id = ?',
-        plan.exitCode, plan.duration, plan.logSize, now, id,
+        plan.exitCode,
+        plan.duration,
+        plan.logSize,
+        now,
+        id,
       );
       return { ok: true, task: mustTask(db, id) };
     }
@@ -141,7 +154,9 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
       db.run(
         `UPDATE tasks SET status = 'queued', ready = 1, reservation_id = NULL, instance_id = NULL, lease_expires_at = NULL, start_time = NULL,
            available_at = ?, updated_at = ? WHERE id = ?`,
-        now, now, id,
+        now,
+        now,
+        id,
       );
       return { ok: true, task: mustTask(db, id) };
     }
@@ -149,7 +164,14 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
       // An empty runner msg keeps a msg the task set itself through progress.
       `UPDATE tasks SET status = ?, msg = COALESCE(NULLIF(?, ''), msg), exit_code = ?, duration = ?, log_size = ?, end_time = ?, lease_expires_at = NULL,
          updated_at = ? WHERE id = ?`,
-      plan.status, plan.msg, plan.exitCode, plan.duration, plan.logSize, now, now, id,
+      plan.status,
+      plan.msg,
+      plan.exitCode,
+      plan.duration,
+      plan.logSize,
+      now,
+      now,
+      id,
     );
     applyCodeRetry(db, mustTask(db, id), now, rules);
     return { ok: true, task: mustTask(db, id) };
@@ -197,7 +219,9 @@ export function expireLeases(db: Db, now: number, rules: TaskRules): ExpiredLeas
         db.run(
           `UPDATE tasks SET status = 'error', msg = 'runner lost', lost_count = lost_count + 1, lease_expires_at = NULL,
              end_time = ?, updated_at = ? WHERE id = ?`,
-          now, now, t.id,
+          now,
+          now,
+          t.id,
         );
         applyCodeRetry(db, mustTask(db, t.id), now, rules);
         lost++;
@@ -205,7 +229,9 @@ export function expireLeases(db: Db, now: number, rules: TaskRules): ExpiredLeas
         db.run(
           `UPDATE tasks SET status = 'queued', ready = 1, lost_count = lost_count + 1, reservation_id = NULL, instance_id = NULL,
              lease_expires_at = NULL, start_time = NULL, available_at = ?, updated_at = ? WHERE id = ?`,
-          now, now, t.id,
+          now,
+          now,
+          t.id,
         );
         requeued++;
         ready.add(t.clusterId);
@@ -231,16 +257,10 @@ export function readyClustersOf(db: Db, codeId: string): ReadyCount[] {
   const out: ReadyCount[] = [];
   let last = '';
   for (;;) {
-    const r = db.get<R>(
-      "SELECT cluster_id FROM tasks WHERE code_id = ? AND cluster_id > ? AND status = 'queued' AND ready = 1 ORDER BY cluster_id LIMIT 1",
-      codeId, last,
-    );
+    const r = db.get<R>("SELECT cluster_id FROM tasks WHERE code_id = ? AND cluster_id > ? AND status = 'queued' AND ready = 1 ORDER BY cluster_id LIMIT 1", codeId, last);
     if (r === undefined) return out;
     last = String(r['cluster_id']);
-    const n = db.get<R>(
-      "SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks WHERE code_id = ? AND cluster_id = ? AND status = 'queued' AND ready = 1 LIMIT 1000)",
-      codeId, last,
-    );
+    const n = db.get<R>("SELECT COUNT(*) AS n FROM (SELECT 1 FROM tasks WHERE code_id = ? AND cluster_id = ? AND status = 'queued' AND ready = 1 LIMIT 1000)", codeId, last);
     out.push({ clusterId: last, count: Number(n?.['n'] ?? 1) });
   }
 }

@@ -20,8 +20,24 @@ export function createSchedules(db: Db, list: readonly NewSchedule[], now: numbe
         `INSERT INTO schedules (id, project_id, code_name, name, payload, label, cluster_id, priority, timeout, delay, start_at, end_at,
            run_every, run_times, max_concurrency, next_start, status, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)`,
-        id, s.projectId, s.codeName, s.name, s.payload, s.label, s.clusterId, s.priority, s.timeout, s.delay, s.startAt,
-        s.endAt, s.runEvery, s.runTimes, s.maxConcurrency, s.startAt, now, now,
+        id,
+        s.projectId,
+        s.codeName,
+        s.name,
+        s.payload,
+        s.label,
+        s.clusterId,
+        s.priority,
+        s.timeout,
+        s.delay,
+        s.startAt,
+        s.endAt,
+        s.runEvery,
+        s.runTimes,
+        s.maxConcurrency,
+        s.startAt,
+        now,
+        now,
       );
       const row = db.get<R>(`${SELECT_SCHEDULES} WHERE s.id = ?`, id);
       if (row === undefined) throw new Error('schedule vanished inside its own transaction');
@@ -36,16 +52,11 @@ export function getSchedule(db: Db, projectId: string, id: string): Schedule | u
 }
 
 export function listSchedules(db: Db, projectId: string, page: Page): Schedule[] {
-  return db
-    .all<R>(`${SELECT_SCHEDULES} WHERE s.project_id = ? ORDER BY s.created_at DESC, s.id DESC LIMIT ? OFFSET ?`, projectId, page.perPage, page.page * page.perPage)
-    .map(toSchedule);
+  return db.all<R>(`${SELECT_SCHEDULES} WHERE s.project_id = ? ORDER BY s.created_at DESC, s.id DESC LIMIT ? OFFSET ?`, projectId, page.perPage, page.page * page.perPage).map(toSchedule);
 }
 
 export function cancelSchedule(db: Db, projectId: string, id: string, now: number): boolean {
-  return db.run(
-    "UPDATE schedules SET status = 'cancelled', next_start = NULL, updated_at = ? WHERE id = ? AND project_id = ?",
-    now, id, projectId,
-  ) > 0;
+  return db.run("UPDATE schedules SET status = 'cancelled', next_start = NULL, updated_at = ? WHERE id = ? AND project_id = ?", now, id, projectId) > 0;
 }
 
 export function updateSchedule(db: Db, projectId: string, id: string, s: NewSchedule, now: number): Schedule | 'not_found' | 'finished' {
@@ -60,8 +71,24 @@ export function updateSchedule(db: Db, projectId: string, id: string, s: NewSche
     db.run(
       `UPDATE schedules SET code_name = ?, name = ?, payload = ?, label = ?, cluster_id = ?, priority = ?, timeout = ?, delay = ?, start_at = ?,
          end_at = ?, run_every = ?, run_times = ?, max_concurrency = ?, next_start = ?, status = ?, msg = ?, updated_at = ? WHERE id = ?`,
-      s.codeName, s.name, s.payload, s.label, s.clusterId, s.priority, s.timeout, s.delay, s.startAt, s.endAt, s.runEvery, s.runTimes,
-      s.maxConcurrency, done ? null : next, done ? 'complete' : 'scheduled', done ? 'Ran max times.' : before.msg, now, id,
+      s.codeName,
+      s.name,
+      s.payload,
+      s.label,
+      s.clusterId,
+      s.priority,
+      s.timeout,
+      s.delay,
+      s.startAt,
+      s.endAt,
+      s.runEvery,
+      s.runTimes,
+      s.maxConcurrency,
+      done ? null : next,
+      done ? 'complete' : 'scheduled',
+      done ? 'Ran max times.' : before.msg,
+      now,
+      id,
     );
     return getSchedule(db, projectId, id) ?? 'not_found';
   });
@@ -90,11 +117,21 @@ export function runDueSchedules(db: Db, now: number): { queued: number; ready: R
         msg = `run at ${new Date(now).toISOString()} skipped: ${busy} task(s) of this schedule unfinished (max_concurrency ${s.maxConcurrency})`;
       } else {
         const dp = code['default_priority'];
-        const t = insertTask(db, {
-          projectId: s.projectId, codeId: String(code['id']), clusterId: s.clusterId,
-          priority: s.priority ?? (dp === null ? 0 : Number(dp)), timeout: s.timeout, delay: s.delay,
-          payload: s.payload, label: s.label, scheduleId: s.id,
-        }, now);
+        const t = insertTask(
+          db,
+          {
+            projectId: s.projectId,
+            codeId: String(code['id']),
+            clusterId: s.clusterId,
+            priority: s.priority ?? (dp === null ? 0 : Number(dp)),
+            timeout: s.timeout,
+            delay: s.delay,
+            payload: s.payload,
+            label: s.label,
+            scheduleId: s.id,
+          },
+          now,
+        );
         if (t.delay === 0) ready.add(t.clusterId);
         queued++;
         queuedOne = true;
@@ -112,10 +149,7 @@ export function runDueSchedules(db: Db, now: number): { queued: number; ready: R
         next = null;
         if (msg === '') msg = 'Ran max times.';
       }
-      db.run(
-        'UPDATE schedules SET run_count = ?, last_run_time = ?, next_start = ?, status = ?, msg = ?, updated_at = ? WHERE id = ?',
-        runCount, now, next, status, msg, now, s.id,
-      );
+      db.run('UPDATE schedules SET run_count = ?, last_run_time = ?, next_start = ?, status = ?, msg = ?, updated_at = ? WHERE id = ?', runCount, now, next, status, msg, now, s.id);
     }
     return { queued, ready: ready.list() };
   });

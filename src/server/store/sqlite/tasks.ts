@@ -15,9 +15,25 @@ export function insertTask(db: Db, t: NewTask, now: number): Task {
     `INSERT INTO tasks (id, project_id, code_id, code_name, code_history_id, code_rev, cluster_id, status, priority, timeout,
        delay, payload, label, created_at, updated_at, available_at, schedule_id, retry_of, retry_count, ready)
      VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    id, t.projectId, t.codeId, String(code['name']), String(code['history_id']), Number(code['rev']), t.clusterId,
-    t.priority, t.timeout, t.delay, t.payload, t.label, now, now, now + t.delay * 1000,
-    t.scheduleId ?? null, t.retryOf ?? null, t.retryCount ?? 0, t.delay > 0 ? 0 : 1,
+    id,
+    t.projectId,
+    t.codeId,
+    String(code['name']),
+    String(code['history_id']),
+    Number(code['rev']),
+    t.clusterId,
+    t.priority,
+    t.timeout,
+    t.delay,
+    t.payload,
+    t.label,
+    now,
+    now,
+    now + t.delay * 1000,
+    t.scheduleId ?? null,
+    t.retryOf ?? null,
+    t.retryCount ?? 0,
+    t.delay > 0 ? 0 : 1,
   );
   const row = db.get<R>('SELECT * FROM tasks WHERE id = ?', id);
   if (row === undefined) throw new Error('task vanished inside its own transaction');
@@ -36,11 +52,26 @@ export function getTask(db: Db, projectId: string, id: string): Task | undefined
 export function listTasks(db: Db, f: TaskFilter): Task[] {
   const where = ['project_id = ?'];
   const params: (string | number)[] = [f.projectId];
-  if (f.codeName !== undefined) { where.push('code_name = ?'); params.push(f.codeName); }
-  if (f.clusterId !== undefined) { where.push('cluster_id = ?'); params.push(f.clusterId); }
-  if (f.label !== undefined) { where.push('label = ?'); params.push(f.label); }
-  if (f.fromTime !== undefined) { where.push('created_at >= ?'); params.push(f.fromTime); }
-  if (f.toTime !== undefined) { where.push('created_at <= ?'); params.push(f.toTime); }
+  if (f.codeName !== undefined) {
+    where.push('code_name = ?');
+    params.push(f.codeName);
+  }
+  if (f.clusterId !== undefined) {
+    where.push('cluster_id = ?');
+    params.push(f.clusterId);
+  }
+  if (f.label !== undefined) {
+    where.push('label = ?');
+    params.push(f.label);
+  }
+  if (f.fromTime !== undefined) {
+    where.push('created_at >= ?');
+    params.push(f.fromTime);
+  }
+  if (f.toTime !== undefined) {
+    where.push('created_at <= ?');
+    params.push(f.toTime);
+  }
   if (f.statuses !== undefined && f.statuses.length > 0) {
     where.push(`status IN (${f.statuses.map(() => '?').join(',')})`);
     params.push(...f.statuses);
@@ -64,10 +95,7 @@ function cancelRow(db: Db, t: Task, now: number): void {
   if (t.status === 'queued') {
     db.run("UPDATE tasks SET status = 'cancelled', end_time = ?, updated_at = ?, msg = 'cancelled by user' WHERE id = ?", now, now, t.id);
   } else if (t.status === 'preparing' || t.status === 'running') {
-    db.run(
-      "UPDATE tasks SET status = 'cancelled', cancel_pending = 1, end_time = ?, updated_at = ?, msg = 'cancelled by user' WHERE id = ?",
-      now, now, t.id,
-    );
+    db.run("UPDATE tasks SET status = 'cancelled', cancel_pending = 1, end_time = ?, updated_at = ?, msg = 'cancelled by user' WHERE id = ?", now, now, t.id);
   }
 }
 
@@ -89,8 +117,5 @@ export function queueRetry(db: Db, of: string, next: NewTask, now: number): Task
 }
 
 export function setProgress(db: Db, projectId: string, id: string, percent: number | null, msg: string | null, now: number): boolean {
-  return db.run(
-    'UPDATE tasks SET percent = COALESCE(?, percent), msg = COALESCE(?, msg), updated_at = ? WHERE id = ? AND project_id = ?',
-    percent, msg, now, id, projectId,
-  ) > 0;
+  return db.run('UPDATE tasks SET percent = COALESCE(?, percent), msg = COALESCE(?, msg), updated_at = ? WHERE id = ? AND project_id = ?', percent, msg, now, id, projectId) > 0;
 }
