@@ -14,63 +14,94 @@ import {
   MAX_WARM_CURSOR_BYTES,
 } from '../../protocol/limits.js';
 import type { ReleaseResponse } from '../../protocol/runner.js';
+import { RUNNER_REQUEST_SCHEMAS } from '../../protocol/schemas.js';
 import { FINISH_STATUSES, isFinishStatus } from '../../protocol/statuses.js';
 import { sendJson } from '../http/json.js';
 import { HANDLED, type Ctx, type Handler } from '../context.js';
 import { badRequest } from '../http/errors.js';
-import type { Router } from '../http/router.js';
+import type { RouteOptions, Router } from '../http/router.js';
 import { isId } from '../ids.js';
 import { optBool, optFloat, optNumber, optString } from '../validate.js';
 
 const OFFSET_RE = new RegExp(`^\\d{1,${MAX_LOG_OFFSET_DIGITS}}$`);
 
+/**
+ * The protocol's schema of a route's JSON body (src/protocol/schemas.ts). It is checked when the
+ * handler reads the body (`ctx.json()`), after the cluster token, so a caller without the token
+ * learns nothing from a 400. Query strings are left to the handler for the same reason.
+ */
+function bodySchema(key: keyof typeof RUNNER_REQUEST_SCHEMAS): RouteOptions {
+  const s = RUNNER_REQUEST_SCHEMAS[key];
+  return 'body' in s ? { schema: { body: s.body } } : {};
+}
+
 export function registerRunnerRoutes(r: Router<Handler>): void {
-  r.add('POST', '/2/clusters/:cid/runner/reserve', async (ctx) => {
-    const cid = await ctx.runner();
-    const b = await ctx.json();
-    const instanceId = instance(b);
-    const n = optNumber(b, 'n', 1, MAX_RESERVE_N) ?? 1;
-    const waitMs = Math.min(ctx.deps.config.maxWaitMs, Math.round((optFloat(b, 'wait', 0, MAX_RESERVE_WAIT_S) ?? 0) * 1000));
-    const warmCursor = optString(b, 'warm_cursor', MAX_WARM_CURSOR_BYTES);
-    const svc = ctx.deps.services.reservations;
-    const out = await svc.reserve(cid, { instanceId, n, waitMs, warmCursor }, ctx.signal);
-    if (out.reservations.length === 0) return out.answer;
-    if (!(await deliver(ctx, out.answer))) await svc.giveBack(cid, out.reservations);
-    return HANDLED;
-  });
+  r.add(
+    'POST',
+    '/2/clusters/:cid/runner/reserve',
+    async (ctx) => {
+      const cid = await ctx.runner();
+      const b = await ctx.json();
+      const instanceId = instance(b);
+      const n = optNumber(b, 'n', 1, MAX_RESERVE_N) ?? 1;
+      const waitMs = Math.min(ctx.deps.config.maxWaitMs, Math.round((optFloat(b, 'wait', 0, MAX_RESERVE_WAIT_S) ?? 0) * 1000));
+      const warmCursor = optString(b, 'warm_cursor', MAX_WARM_CURSOR_BYTES);
+      const svc = ctx.deps.services.reservations;
+      const out = await svc.reserve(cid, { instanceId, n, waitMs, warmCursor }, ctx.signal);
+      if (out.reservations.length === 0) return out.answer;
+      if (!(await deliver(ctx, out.answer))) await svc.giveBack(cid, out.reservations);
+      return HANDLED;
+    },
+    bodySchema('POST /2/clusters/:cid/runner/reserve'),
+  );
 
   // A draining runner ends its own parked reserve so that the answer (empty, or tasks reserved a moment
   // earlier) reaches it and it can give them back, instead of hanging up and stranding them.
-  r.add('POST', '/2/clusters/:cid/runner/release', async (ctx): Promise<ReleaseResponse> => {
-    const cid = await ctx.runner();
-    const b = await ctx.json();
-    return { msg: 'Released', released: ctx.deps.services.reservations.release(cid, instance(b)) };
-  });
+  r.add(
+    'POST',
+    '/2/clusters/:cid/runner/release',
+    async (ctx): Promise<ReleaseResponse> => {
+      const cid = await ctx.runner();
+      const b = await ctx.json();
+      return { msg: 'Released', released: ctx.deps.services.reservations.release(cid, instance(b)) };
+    },
+    bodySchema('POST /2/clusters/:cid/runner/release'),
+  );
 
-  r.add('POST', '/2/clusters/:cid/runner/heartbeat', async (ctx) => {
-    const cid = await ctx.runner();
-    const b = await ctx.json();
-    const instanceId = instance(b);
-    const raw = b['tasks'] ?? [];
-    // A runner holds at most CONCURRENCY (<= 1024) tasks; each item is a query in one transaction.
-    if (!Array.isArray(raw) || raw.length > MAX_HEARTBEAT_TASKS) throw badRequest(`tasks must be an array of at most ${MAX_HEARTBEAT_TASKS} {id, reservation_id}`);
-    const tasks = raw.map((t: unknown, i) => {
-      if (t === null || typeof t !== 'object') throw badRequest(`tasks[${i}] must be an object`);
-      const o = t as Record<string, unknown>;
-      const id = optString(o, 'id') ?? '';
-      const reservationId = optString(o, 'reservation_id') ?? '';
-      if (!isId(id) || reservationId === '') throw badRequest(`tasks[${i}] needs id and reservation_id`);
-      return { id, reservationId };
-    });
-    const warmCursor = optString(b, 'warm_cursor', MAX_WARM_CURSOR_BYTES);
-    return ctx.deps.services.reservations.heartbeat(cid, { instanceId, tasks, warmCursor }, ctx.signal);
-  });
+  r.add(
+    'POST',
+    '/2/clusters/:cid/runner/heartbeat',
+    async (ctx) => {
+      const cid = await ctx.runner();
+      const b = await ctx.json();
+      const instanceId = instance(b);
+      const raw = b['tasks'] ?? [];
+      // A runner holds at most CONCURRENCY (<= 1024) tasks; each item is a query in one transaction.
+      if (!Array.isArray(raw) || raw.length > MAX_HEARTBEAT_TASKS) throw badRequest(`tasks must be an array of at most ${MAX_HEARTBEAT_TASKS} {id, reservation_id}`);
+      const tasks = raw.map((t: unknown, i) => {
+        if (t === null || typeof t !== 'object') throw badRequest(`tasks[${i}] must be an object`);
+        const o = t as Record<string, unknown>;
+        const id = optString(o, 'id') ?? '';
+        const reservationId = optString(o, 'reservation_id') ?? '';
+        if (!isId(id) || reservationId === '') throw badRequest(`tasks[${i}] needs id and reservation_id`);
+        return { id, reservationId };
+      });
+      const warmCursor = optString(b, 'warm_cursor', MAX_WARM_CURSOR_BYTES);
+      return ctx.deps.services.reservations.heartbeat(cid, { instanceId, tasks, warmCursor }, ctx.signal);
+    },
+    bodySchema('POST /2/clusters/:cid/runner/heartbeat'),
+  );
 
-  r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/start', async (ctx) => {
-    const cid = await ctx.runner();
-    const b = await ctx.json();
-    return ctx.deps.services.reservations.start(cid, ctx.id('tid', 'task'), reservation(b), ctx.signal);
-  });
+  r.add(
+    'POST',
+    '/2/clusters/:cid/runner/tasks/:tid/start',
+    async (ctx) => {
+      const cid = await ctx.runner();
+      const b = await ctx.json();
+      return ctx.deps.services.reservations.start(cid, ctx.id('tid', 'task'), reservation(b), ctx.signal);
+    },
+    bodySchema('POST /2/clusters/:cid/runner/tasks/:tid/start'),
+  );
 
   r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/log', async (ctx) => {
     const cid = await ctx.runner();
@@ -84,26 +115,31 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     return { size };
   });
 
-  r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/finish', async (ctx) => {
-    const cid = await ctx.runner();
-    const b = await ctx.json();
-    const status = optString(b, 'status') ?? '';
-    if (!isFinishStatus(status)) throw badRequest(`status must be one of ${FINISH_STATUSES.join(', ')}`);
-    return ctx.deps.services.reservations.finish(
-      cid,
-      ctx.id('tid', 'task'),
-      {
-        reservationId: reservation(b),
-        status,
-        exitCode: optNumber(b, 'exit_code', EXIT_CODE_RANGE.min, EXIT_CODE_RANGE.max) ?? null,
-        msg: optString(b, 'msg', MAX_FINISH_MSG_BYTES) ?? '',
-        durationMs: optNumber(b, 'duration_ms', 0, Number.MAX_SAFE_INTEGER, { ceil: true }) ?? null,
-        logSize: optNumber(b, 'log_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
-        logTruncated: optBool(b, 'log_truncated') ?? false,
-      },
-      ctx.signal,
-    );
-  });
+  r.add(
+    'POST',
+    '/2/clusters/:cid/runner/tasks/:tid/finish',
+    async (ctx) => {
+      const cid = await ctx.runner();
+      const b = await ctx.json();
+      const status = optString(b, 'status') ?? '';
+      if (!isFinishStatus(status)) throw badRequest(`status must be one of ${FINISH_STATUSES.join(', ')}`);
+      return ctx.deps.services.reservations.finish(
+        cid,
+        ctx.id('tid', 'task'),
+        {
+          reservationId: reservation(b),
+          status,
+          exitCode: optNumber(b, 'exit_code', EXIT_CODE_RANGE.min, EXIT_CODE_RANGE.max) ?? null,
+          msg: optString(b, 'msg', MAX_FINISH_MSG_BYTES) ?? '',
+          durationMs: optNumber(b, 'duration_ms', 0, Number.MAX_SAFE_INTEGER, { ceil: true }) ?? null,
+          logSize: optNumber(b, 'log_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
+          logTruncated: optBool(b, 'log_truncated') ?? false,
+        },
+        ctx.signal,
+      );
+    },
+    bodySchema('POST /2/clusters/:cid/runner/tasks/:tid/finish'),
+  );
 }
 
 function instance(b: Record<string, unknown>): string {
