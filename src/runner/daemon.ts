@@ -154,9 +154,10 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
 
 /** The engine may start after us (the image's own dockerd): wait for it, bounded only by a signal. */
 /** What the sandbox is created with, from the runner's config (also used by in-process runner tests). */
-export function sandboxOptions(config: Readonly<RunnerConfig>, instanceId: string): SandboxOptions {
+export function sandboxOptions(config: Readonly<RunnerConfig>, instanceId: string, events?: RunnerEvents): SandboxOptions {
   return {
     instanceId,
+    ...(events === undefined ? {} : { notices: { imagePulled: (e) => events.emit('image.pulled', e), imagesEvicted: (e) => events.emit('image.evicted', e) } }),
     maxLogBytes: config.maxLogSize,
     stopGraceMs: config.stopGraceMs,
     defaultPidsLimit: config.pidsPerJob,
@@ -181,7 +182,7 @@ async function createSandbox(
 ): Promise<Sandbox | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await Sandbox.create(engine, sandboxOptions(config, instanceId), out.log, signal);
+      return await Sandbox.create(engine, sandboxOptions(config, instanceId, out.events), out.log, signal);
     } catch (err) {
       if (signal.aborted) return undefined;
       if (!isIronError(err) || !err.retryable) throw err;

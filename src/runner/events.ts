@@ -57,6 +57,9 @@ export interface RunnerEventMap {
   'runner.giving_back': { tasks: string[]; why: string };
   'runner.drained': Record<string, never>;
   'runner.stopped': Record<string, never>;
+  'image.pulled': { image: string; ms: number };
+  /** The image cache (IMAGE_CACHE_SIZE) removed least recently used images it had pulled. */
+  'image.evicted': { removed: string[]; remainingBytes: number; limitBytes: number };
   'image.warmed': { image: string; projectId: string; ms: number };
   /** `reason` when the pull failed, `code` when the warm-up itself threw. */
   'image.warm_failed': { image: string; projectId: string; code?: string; reason?: string };

@@ -1,6 +1,7 @@
 // The runner's log as a subscriber of its lifecycle events: every event becomes one structured line
 // with the level, message and fields operators know, plus `event: '<name>'`, the stable key that
 // tests and log queries match on (messages may be reworded; event names may not).
+import { formatSize } from '../config/units.js';
 import type { Logger } from '../log.js';
 import type { RunnerEventMap, RunnerEventName, RunnerEvents } from './events.js';
 
@@ -98,6 +99,12 @@ const RENDER: Renderers = {
   'runner.giving_back': (e) => ({ level: 'warn', msg: 'stopping running tasks and giving them back', fields: { tasks: e.tasks, why: e.why } }),
   'runner.drained': () => ({ level: 'info', msg: 'drained' }),
   'runner.stopped': () => ({ level: 'info', msg: 'iron-runner stopped cleanly' }),
+  'image.pulled': (e) => ({ level: 'info', msg: 'image pulled', fields: { image: e.image, ms: e.ms } }),
+  'image.evicted': (e) => ({
+    level: 'info',
+    msg: 'image cache: evicted least recently used images',
+    fields: { removed: e.removed, remaining: formatSize(e.remainingBytes), limit: formatSize(e.limitBytes) },
+  }),
   'image.warmed': (e) => ({ level: 'info', msg: 'image warmed', fields: { image: e.image, project_id: e.projectId, ms: e.ms } }),
   'image.warm_failed': (e) => ({
     level: 'warn',

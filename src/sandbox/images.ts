@@ -8,11 +8,11 @@
 // or any container still uses.
 import type { Logger } from 'pino';
 import { IronError, abortError } from '../errors.js';
-import { formatSize } from '../config/units.js';
 import { imageRefProblem } from '../protocol/image-ref.js';
 import type { ContainerEngine, RegistryAuth } from './engine.js';
 import { engineMessageOf, statusOf } from './engine-errors.js';
 import { scopeKey, type ImageProvenance } from './image-provenance.js';
+import type { SandboxNotices } from './types.js';
 
 export type EnsureResult = { ok: true; imageId: string; volumes: string[]; entrypoint: string[] | null; cmd: string[] | null } | { ok: false; msg: string };
 
@@ -45,6 +45,7 @@ export class ImageCache {
     private readonly log: Logger,
     private readonly opts: { pullTimeoutMs: number; cacheBytes: number | undefined },
     private readonly provenance: ImageProvenance,
+    private readonly notices: SandboxNotices = {},
   ) {}
 
   /**
@@ -127,7 +128,7 @@ export class ImageCache {
       if (statusOf(err) === undefined) throw err;
       return engineMessageOf(err).slice(0, 300);
     }
-    this.log.info({ image: ref, ms: Date.now() - started }, 'image pulled');
+    this.notices.imagePulled?.({ image: ref, ms: Date.now() - started });
     return undefined;
   }
 
@@ -170,7 +171,7 @@ export class ImageCache {
         throw err instanceof IronError ? err : new IronError('ERR_ENGINE_FAILED', 'image eviction failed', { cause: err });
       }
     }
-    if (removed.length > 0) this.log.info({ removed, remaining: formatSize(total()), limit: formatSize(limit) }, 'image cache: evicted least recently used images');
+    if (removed.length > 0) this.notices.imagesEvicted?.({ removed, remainingBytes: total(), limitBytes: limit });
     return removed;
   }
 

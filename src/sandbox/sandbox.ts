@@ -67,6 +67,7 @@ export class Sandbox {
         cacheBytes: options.imageCacheBytes,
       },
       provenance,
+      options.notices,
     );
     const input = new InputChooser(engine, options.inputMode ?? 'auto', options.inputDir, options.instanceId, slog);
     return new Sandbox(

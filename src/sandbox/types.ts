@@ -50,6 +50,17 @@ export interface SandboxOptions {
   inputMode?: 'auto' | 'volume';
   /** Skip installing iptables rules (tests of other parts; an operator who manages the firewall). */
   manageEgressRules?: boolean;
+  /** Where the sandbox tells what it did on its own (the runner turns these into its events). */
+  notices?: SandboxNotices;
+}
+
+/**
+ * What the sandbox did that nobody asked for by name: notifications only, never asked for an answer,
+ * so they cannot steer a task (the runner maps them onto its typed events; the log subscribes there).
+ */
+export interface SandboxNotices {
+  imagePulled?(e: { image: string; ms: number }): void;
+  imagesEvicted?(e: { removed: string[]; remainingBytes: number; limitBytes: number }): void;
 }
 
 export interface TaskLimits {

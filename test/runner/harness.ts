@@ -45,11 +45,6 @@ export interface RunnerProc {
   waitForEvent(name: RunnerEventName, match?: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Every line of runner event `name` so far, in order (for replays). */
   eventLines(name: RunnerEventName): Array<Record<string, unknown>>;
-  /**
-   * Any JSON line. Only for what the runner logs outside its events (the sandbox's own lines, such
-   * as image pulls and evictions); runner lifecycle waits use waitForEvent.
-   */
-  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -133,9 +128,6 @@ export function spawnRunner(api: Api, env: Record<string, string> = {}, jobsDir?
     },
     eventLines(name) {
       return lines.filter((l) => l['event'] === name);
-    },
-    waitForLog(match, timeoutMs = 30_000) {
-      return waitForLine(match, timeoutMs, 'runner log line');
     },
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);

@@ -139,7 +139,7 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
     expect((await waitForTask(api, id)).status).toBe('complete');
     expect(await taskLog(api, id)).toBe('warm\n');
     // One pull in all: the task found the image present (and its project's credentials checked).
-    expect(runner.lines.filter((l) => l['msg'] === 'image pulled' && l['image'] === image)).toHaveLength(1);
+    expect(runner.eventLines('image.pulled').filter((l) => l['image'] === image)).toHaveLength(1);
   }, 60_000);
 
   it('warms through the heartbeat answer while every slot is busy (no reserve calls)', async () => {
@@ -237,7 +237,7 @@ describe('private registry (docker-registry 2.8, htpasswd + TLS)', () => {
         ).Size;
     }
     // The third pull pushed the total over 64 MiB: the oldest images go, until it fits.
-    const evicted = await runner.waitForLog((l) => l['msg'] === 'image cache: evicted least recently used images', 30_000);
+    const evicted = await runner.waitForEvent('image.evicted', undefined, 30_000);
     const removed = evicted['removed'] as string[];
     expect(removed).toContain(ref('private/big:a'));
     expect(removed).not.toContain(ref('private/big:b'));
