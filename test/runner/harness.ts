@@ -10,7 +10,7 @@ import type { RunnerEventName } from '../../src/runner/events.js';
 import { createDockerEngine, LABEL_INSTANCE, LABEL_TASK, removeJobNetwork } from '../../src/sandbox/index.js';
 import { LABEL_ROLE } from '../../src/sandbox/labels.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
-import { testDocker } from '../helpers/docker.js';
+import { removeLabelled, testDocker } from '../helpers/docker.js';
 import { parseStrictJson } from '../helpers/strict-json.js';
 import { startApi as startTestApi, type Api, type StartApiOptions as ApiOptions } from '../helpers/api.js';
 import { TEST_IMAGE } from '../helpers/queue.js';
@@ -131,7 +131,12 @@ export function spawnRunner(api: Api, env: Record<string, string> = {}, jobsDir?
     },
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
+      const code = await exited;
+      // A killed runner cannot stop its jobs: a flood job of a failed test ran on for two hours once.
+      // Remove what carries its instance id (a SIGTERM stop is the runner's own to clean up).
+      const instanceId = lines.find((l) => l['event'] === 'runner.starting')?.['instance_id'];
+      if (signal === 'SIGKILL' && typeof instanceId === 'string') await removeLabelled(testDocker(), LABEL_INSTANCE, instanceId);
+      return code;
     },
   };
 }
