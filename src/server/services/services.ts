@@ -4,7 +4,8 @@
 import type { ServerConfig } from '../../config/server.js';
 import type { Logger } from '../../log.js';
 import { createMetrics, type ServerMetrics } from '../metrics.js';
-import type { LogFiles } from '../store/logs.js';
+import type { LogStore } from '../store/log-appends.js';
+import { FilePackages, type PackageStore } from '../store/packages.js';
 import type { Store } from '../store/ports.js';
 import { Accounts } from './accounts.js';
 import { ClusterAccess } from './cluster-access.js';
@@ -36,7 +37,8 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function createServices(opts: { config: ServerConfig; store: Store; logs: LogFiles; log: Logger }): Services {
+/** `packages`: where code zips are kept (default: files in the data dir). */
+export function createServices(opts: { config: ServerConfig; store: Store; logs: LogStore; packages?: PackageStore; log: Logger }): Services {
   const { config, store, logs, log } = opts;
   const lifetime = new AbortController();
   const wakeups = new Wakeups(config.maxParkedPerCluster);
@@ -54,7 +56,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     metrics,
     log,
     lifetime: lifetime.signal,
-    packages: new CodePackages(config.dataDir, store.codes, log),
+    packages: new CodePackages(opts.packages ?? new FilePackages(config.dataDir), store.codes, log),
     lookups: {
       codeByName: (projectId, name, signal) => store.codes.getCodeByName(projectId, name, signal),
       usableCluster: (projectId, name, signal) => access.usable(projectId, name, signal),
