@@ -16,6 +16,7 @@ import type { ServicesCore } from './core.js';
 import { TaskQueue } from './queue.js';
 import { Readiness } from './readiness.js';
 import { Reservations } from './reservations.js';
+import { Retention } from './retention.js';
 import { Scheduler } from './scheduler.js';
 import { Schedules } from './schedules.js';
 import { taskRules } from './task-rules.js';
@@ -31,6 +32,8 @@ export interface Services {
   readonly schedules: Schedules;
   /** The server's metrics: the services count domain events, the HTTP layer its requests. */
   readonly metrics: ServerMetrics;
+  /** Deletes finished tasks past RETENTION (periodically once started; runOnce for tests and operators). */
+  readonly retention: Retention;
   /** Arms the scheduler (after the server listens). */
   start(): void;
   /** Stops the scheduler (waiting for a tick in progress), ends the services' lifetime, closes the store. Idempotent. */
@@ -65,6 +68,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     readiness: new Readiness(store.tasks, wakeups, scheduler, store.ready),
   };
   scheduler.onReady((ready) => core.readiness.ready(ready));
+  const retention = new Retention(store.retention, logs, config.retentionMs, log, lifetime.signal);
   // Other replicas' ready tasks wake this one's parked reserves.
   const unsubscribe = store.ready.subscribe((ready) => wakeups.wakeReady(ready));
   let closed: Promise<void> | undefined;
@@ -76,12 +80,17 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     reservations: new Reservations(core),
     schedules: new Schedules(core),
     metrics,
-    start: () => scheduler.start(),
+    retention,
+    start: () => {
+      scheduler.start();
+      retention.start();
+    },
     close: () => {
       closed ??= (async () => {
         await scheduler.stop();
-        unsubscribe();
         lifetime.abort();
+        await retention.stop();
+        unsubscribe();
         await store.close();
       })();
       return closed;
