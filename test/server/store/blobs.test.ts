@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../../src/server/ids.js';
 import { silentLogger } from '../../../src/log.js';
 import { Retention } from '../../../src/server/services/retention.js';
-import { STORE_KINDS, storeSite, type StoreSite } from './harness.js';
+import { codeInput, STORE_KINDS, storeSite, type StoreSite } from './harness.js';
 
 const S = new AbortController().signal;
 
@@ -74,27 +74,7 @@ describe.each(STORE_KINDS)('%s log and package stores', (kind) => {
     const now = Date.now();
     const p = await store.accounts.createProject('p', now, S);
     const c = await store.clusters.createCluster({ name: 'c', ownerProjectId: p.id, memory: 1, diskSpace: 1, cpuShare: null, autoscale: {}, isDefault: false }, now, S);
-    const code = await store.codes.putCode(
-      {
-        projectId: p.id,
-        name: 'x',
-        image: 'i',
-        command: '',
-        envVars: {},
-        config: '',
-        runtime: 'image',
-        fileName: '',
-        checksum: '',
-        codeSize: 0,
-        sha256: '',
-        defaultPriority: null,
-        maxConcurrency: null,
-        retries: 0,
-        retriesDelay: 0,
-      },
-      now,
-      S,
-    );
+    const code = await store.codes.putCode(codeInput(p.id, 'x'), now, S);
     const [t] = await store.tasks.queueTasks([{ projectId: p.id, codeId: code.id, clusterId: c.id, priority: 0, timeout: 60, delay: 0, payload: '', label: '' }], now, S);
     if (t === undefined) throw new Error('not queued');
     await logs.append(t.id, { reservationId: 'r', attempt: 1 }, 0, [Buffer.from('out')]);
