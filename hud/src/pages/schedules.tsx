@@ -1,0 +1,5 @@
+import type { Api } from '../api.js';
+
+export function SchedulesPage({ api: _api }: { api: Api }) {
+  return <h1>SchedulesPage</h1>;
+}
