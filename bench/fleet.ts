@@ -4,6 +4,7 @@
 // runners x 4 slots, ~1 s tasks (start, 2 log chunks, finish), offered load in steps (completed
 // tasks/s, API CPU-ms per completed task, heartbeat p99); every queued task must finish exactly once.
 // Flags: --quick (short windows, fewer steps), --scenario idle|busy, --store sqlite, --replicas N.
+import { cpus, loadavg } from 'node:os';
 import { spawnApiProcess, type ApiProcess } from './lib/api-proc.js';
 import { busyFleet, idleFleet, type FleetApi } from './lib/fleet-run.js';
 import { metric, type Metrics } from './lib/results.js';
@@ -37,8 +38,11 @@ export function fleetFlags(flags: readonly string[]): FleetFlags {
 
 async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () => Promise<void> }> {
   if (flags.store === 'postgres') throw new Error('--store postgres needs the PostgreSQL store (not in this build)');
-  const env = flags.profile === undefined ? undefined : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${flags.profile}` };
-  const procs: ApiProcess[] = [await spawnApiProcess(env === undefined ? {} : { env })];
+  // A fleet of N runners holds ~2N connections (a parked reserve and a heartbeat each): past the
+  // default MAX_CONNECTIONS (1000) idle ones would be closed, so the bench sets it as an operator would.
+  const env: Record<string, string> = { MAX_CONNECTIONS: '20000' };
+  if (flags.profile !== undefined) env['NODE_OPTIONS'] = `--cpu-prof --cpu-prof-dir=${flags.profile}`;
+  const procs: ApiProcess[] = [await spawnApiProcess({ env })];
   const c = procs[0]?.credentials;
   if (c === null || c === undefined) throw new Error('iron-api did not print its bootstrap credentials');
   return {
@@ -50,6 +54,11 @@ async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () =>
 export async function benchFleet(print: (line: string) => void, rawFlags: readonly string[] = []): Promise<Metrics> {
   const flags = fleetFlags(rawFlags);
   const out: Metrics = {};
+  print(
+    `fleet: load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} cores at the start (other work on the machine slows the API)`,
+  );
   const where = `iron-api (${flags.store}${flags.replicas > 1 ? ` x ${flags.replicas} replicas` : ''}) in its own process`;
   if (flags.scenario !== 'busy') {
     for (const runners of flags.quick ? [1000] : [1000, 2000]) {
@@ -75,7 +84,7 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
       print(`fleet busy: 100 runners x 4 slots, 1 s tasks (start, 2 log chunks, finish), ${where}; ${r.queued} tasks`);
       for (const s of r.steps) {
         print(
-          `  offered ${s.offered}/s (queued ${fmt(s.queuedPerS, 0)}/s): completed ${fmt(s.completedPerS, 0)}/s, API CPU ${fmt(s.apiCpuPct, 0)} % = ${fmt(s.apiCpuMsPerTask, 2)} ms per task, ` +
+          `  offered ${s.offered}/s (queued ${fmt(s.queuedPerS, 0)}/s): completed ${fmt(s.completedPerS, 0)}/s, API CPU ${fmt(s.apiCpuPct, 0)} % = ${fmt(s.apiCpuMsPerTask, 2)} ms per task, ${fmt(s.looksPerTask, 1)} reserve looks per task, ` +
             `heartbeat p99 ${fmt(s.hbP99, 0)} ms, generators CPU ${fmt(s.genCpuPct, 0)} %${errors(s.errors)}`,
         );
       }

@@ -73,6 +73,17 @@ class Project {
     return (res['tasks'] as { id: string }[]).map((t) => t.id);
   }
 
+  /** Reserve queries the API ran so far (all replicas): iron_reserve_looks_total of /metrics. */
+  async looks(): Promise<number> {
+    let n = 0;
+    for (const url of this.api.urls) {
+      const res = await request(`${url}/metrics`, { dispatcher: this.agent });
+      const m = /^iron_reserve_looks_total (\d+)/m.exec(await res.body.text());
+      n += Number(m?.[1] ?? Number.NaN);
+    }
+    return n;
+  }
+
   close(): Promise<void> {
     return this.agent.close();
   }
@@ -187,6 +198,8 @@ export interface BusyStep {
   apiCpuPct: number;
   /** API CPU milliseconds per completed task (all replicas). */
   apiCpuMsPerTask: number;
+  /** Reserve queries per completed task (one is the least a task needs). */
+  looksPerTask: number;
   genCpuPct: number;
   hbP99: number;
   errors: Record<string, number>;
@@ -226,20 +239,24 @@ export async function busyFleet(api: FleetApi, opts: BusyOptions): Promise<BusyR
   try {
     await sleep(1000);
     const meter = await Meter.start(api, gens);
+    let looks = await project.looks();
     for (const rate of opts.steps) {
       const before = queued.length;
       await offer(project, meter, queued, rate, opts.stepS, opts.total);
       const w = await meter.take();
+      const looked = await project.looks();
       steps.push({
         offered: rate,
         queuedPerS: (queued.length - before) / w.wallS,
         completedPerS: w.completed / w.wallS,
         apiCpuPct: (100 * w.apiCpuS) / w.wallS,
         apiCpuMsPerTask: (1000 * w.apiCpuS) / Math.max(1, w.completed),
+        looksPerTask: (looked - looks) / Math.max(1, w.completed),
         genCpuPct: (100 * w.genCpuS) / w.wallS,
         hbP99: quantile(w.heartbeats, 0.99),
         errors: w.errors,
       });
+      looks = looked;
       if (opts.total !== undefined && queued.length >= opts.total) break;
     }
     // Drain: every queued task is to finish before the runners stop.

@@ -1,14 +1,15 @@
 // What a state change makes possible, said once: tasks became reservable (wake that many parked
 // reserves of their cluster), a concurrency slot freed up, something becomes due later (arm the
 // scheduler). Every service that changes the queue tells this; no route wakes anything itself.
-import type { TaskStore } from '../store/ports.js';
-import type { ReadyCount, Task } from '../store/records.js';
+import type { CodeStore, TaskStore } from '../store/ports.js';
+import type { Code, ReadyCount, Task } from '../store/records.js';
 import type { Scheduler } from './scheduler.js';
 import type { Wakeups } from './wakeups.js';
 
 export class Readiness {
   constructor(
     private readonly tasks: TaskStore,
+    private readonly codes: CodeStore,
     private readonly wakeups: Wakeups,
     private readonly scheduler: Scheduler,
   ) {}
@@ -28,7 +29,19 @@ export class Readiness {
     this.wakeups.wakeReady(ready);
   }
 
-  /** One parked reserve of the cluster looks (a task may have been requeued or retried there). */
+  /**
+   * A runner's finish: a requeued task, or a code retry queued without delay, is ready again in the
+   * task's cluster (a delayed retry arms the scheduler). A plain finish makes nothing reservable but a
+   * concurrency slot (slotFreed): waking a reserve for it would only re-run a look that finds nothing.
+   */
+  finished(t: Task, retryDelayS: number | undefined): void {
+    if (t.status === 'queued') this.wakeups.wake(t.clusterId, 1);
+    if (t.retryTaskId === null || retryDelayS === undefined) return;
+    if (retryDelayS <= 0) this.wakeups.wake(t.clusterId, 1);
+    else this.scheduler.poke(Date.now() + retryDelayS * 1000);
+  }
+
+  /** One parked reserve of the cluster looks (a task given back is ready there again). */
   wakeOne(clusterId: string): void {
     this.wakeups.wake(clusterId, 1);
   }
@@ -36,10 +49,14 @@ export class Readiness {
   /**
    * A task of the code left preparing/running: if the code was at its max_concurrency, one of its
    * waiting tasks may run now. One reserve per cluster holding such tasks looks (a wasted look costs
-   * one indexed query; a missed one would leave the task waiting for a timeout).
+   * one indexed query; a missed one would leave the task waiting for a timeout). A code without a
+   * max_concurrency never holds tasks back, so there is nothing to look for. Returns the code.
    */
-  async slotFreed(codeId: string, signal: AbortSignal): Promise<void> {
+  async slotFreed(projectId: string, codeId: string, signal: AbortSignal): Promise<Code | undefined> {
+    const code = await this.codes.getCode(projectId, codeId, signal);
+    if (code !== undefined && (code.maxConcurrency ?? 0) <= 0) return code;
     for (const r of await this.tasks.readyClustersOf(codeId, signal)) this.wakeups.wake(r.clusterId, 1);
+    return code;
   }
 
   /** Every waiting task of the code may run now (its queue resumed, its max_concurrency raised). */

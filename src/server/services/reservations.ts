@@ -156,11 +156,10 @@ export class Reservations {
     } = this.core;
     const t = outcome(await leases.finishTask(clusterId, taskId, input, Date.now(), rules, signal));
     metrics.finished.inc({ status: input.status });
-    // A requeued task is ready again, and a code retry may have queued one, in the task's cluster;
-    // the freed slot may let a task of the same code run (max_concurrency); a delayed retry arms the scheduler.
-    readiness.wakeOne(t.clusterId);
-    await readiness.slotFreed(t.codeId, signal);
-    readiness.dueAt(Date.now());
+    // The freed slot may let a task of the same code run (max_concurrency); a requeued task or a code
+    // retry is ready again in the task's cluster, a delayed retry arms the scheduler.
+    const code = await readiness.slotFreed(t.projectId, t.codeId, signal);
+    readiness.finished(t, code === undefined ? 0 : code.retriesDelay);
     return { msg: 'Finished', status: t.status };
   }
 

@@ -60,7 +60,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
       usableCluster: (projectId, name, signal) => access.usable(projectId, name, signal),
     },
     warmups: new Warmups(),
-    readiness: new Readiness(store.tasks, wakeups, scheduler),
+    readiness: new Readiness(store.tasks, store.codes, wakeups, scheduler),
   };
   let closed: Promise<void> | undefined;
   return {
