@@ -3,7 +3,8 @@
 // runners parked in a reserve, heartbeating once a second (API CPU %, heartbeat p50/p99). Busy: 100
 // runners x 4 slots, ~1 s tasks (start, 2 log chunks, finish), offered load in steps (completed
 // tasks/s, API CPU-ms per completed task, heartbeat p99); every queued task must finish exactly once.
-// Flags: --quick (short windows, fewer steps), --scenario idle|busy, --store sqlite, --replicas N.
+// Flags: --quick (short windows, fewer steps), --scenario idle|busy, --steps 20,50 (offered tasks/s),
+// --store sqlite, --replicas N, --profile DIR (node --cpu-prof of the API).
 import { cpus, loadavg } from 'node:os';
 import { spawnApiProcess, type ApiProcess } from './lib/api-proc.js';
 import { busyFleet, idleFleet, type FleetApi } from './lib/fleet-run.js';
@@ -17,6 +18,8 @@ export interface FleetFlags {
   replicas: number;
   /** node --cpu-prof directory for the API processes. */
   profile: string | undefined;
+  /** Offered tasks/s of the busy scenario's steps (--steps 20,50); default by --quick. */
+  steps: number[] | undefined;
 }
 
 export function fleetFlags(flags: readonly string[]): FleetFlags {
@@ -33,7 +36,9 @@ export function fleetFlags(flags: readonly string[]): FleetFlags {
   if (store !== 'sqlite' && store !== 'postgres') throw new Error(`--store must be sqlite or postgres, not ${store}`);
   if (!Number.isInteger(replicas) || replicas < 1) throw new Error('--replicas must be a whole number >= 1');
   if (store === 'sqlite' && replicas !== 1) throw new Error('SQLite is embedded in one iron-api: --replicas needs --store postgres');
-  return { quick: flags.includes('--quick'), scenario, store, replicas, profile: value('--profile') };
+  const steps = value('--steps')?.split(',').map(Number);
+  if (steps !== undefined && steps.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error('--steps must list offered tasks/s, e.g. 20,50');
+  return { quick: flags.includes('--quick'), scenario, store, replicas, profile: value('--profile'), steps };
 }
 
 async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () => Promise<void> }> {
@@ -79,7 +84,7 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
   if (flags.scenario !== 'idle') {
     const { api, stop } = await startApi(flags);
     try {
-      const steps = flags.quick ? [200, 800] : [200, 400, 800];
+      const steps = flags.steps ?? (flags.quick ? [200, 800] : [200, 400, 800]);
       const r = await busyFleet(api, { processes: true, generators: 2, runners: 100, slots: 4, taskMs: 1000, steps, stepS: flags.quick ? 5 : 10 });
       print(`fleet busy: 100 runners x 4 slots, 1 s tasks (start, 2 log chunks, finish), ${where}; ${r.queued} tasks`);
       for (const s of r.steps) {

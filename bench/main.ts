@@ -20,7 +20,7 @@ import { renderTable, updateDoc } from './lib/report.js';
 import { writeResults, type Metrics } from './lib/results.js';
 
 /** `flags`: the command line's `--options`, for the benchmarks that take any (fleet). */
-const VALUED = new Set(['--store', '--replicas', '--scenario', '--profile']);
+const VALUED = new Set(['--store', '--replicas', '--scenario', '--profile', '--steps']);
 
 type Bench = (print: (line: string) => void, flags: readonly string[]) => Promise<Metrics>;
 
@@ -40,7 +40,7 @@ const BENCHES: Record<string, Bench> = {
 };
 
 async function main(args: string[]): Promise<number> {
-  // `--x` and the value after `--store`/`--replicas`/`--scenario`/`--profile` are flags, the rest names.
+  // `--x` and the value after the flags in VALUED are flags, the rest names.
   const flags: string[] = [];
   const argv: string[] = [];
   for (let i = 0; i < args.length; i++) {

@@ -217,8 +217,8 @@ export class Reservations {
       try {
         if (stop.aborted) return [];
         const got = await look();
-        // Woken and filled: more tasks may be waiting for the next reserve.
-        if (woken && got.length === input.n) wakeups.wake(clusterId, 1);
+        // Woken and filled: more tasks may be waiting for the next reserve (if any were announced).
+        if (woken && got.length === input.n) wakeups.passOn(clusterId);
         // A warm-up listed for this runner ends the long-poll so that it can start pulling.
         if (got.length > 0 || Date.now() >= deadline || warm()) return got;
         reason = await parked.promise;
@@ -228,7 +228,7 @@ export class Reservations {
       woken = reason === 'woken';
       if (Date.now() >= deadline || stop.aborted) {
         // This reserve was meant to take a task but is leaving: hand the wake-up to another one.
-        if (woken) wakeups.wake(clusterId, 1);
+        if (woken) wakeups.nudge(clusterId, 1);
         return [];
       }
     }
@@ -243,7 +243,9 @@ export class Reservations {
     } = this.core;
     const now = Date.now();
     metrics.reserveLooks.inc();
+    const started = this.core.wakeups.lookStarts(clusterId);
     const got = await leases.reserve(clusterId, instanceId, n, now, now + config.leaseMs, signal);
+    this.core.wakeups.looked(clusterId, started, n, got.length);
     if (got.length > 0) {
       metrics.reservations.inc({ cluster: clusterId }, got.length);
       readiness.dueAt(now + config.leaseMs);
