@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchApi } from './api.js';
 import { benchCrypto } from './crypto.js';
+import { benchFleet } from './fleet.js';
 import { benchFootprint } from './footprint.js';
 import { benchLogs } from './logs.js';
 import { benchMasker } from './masker.js';
@@ -18,7 +19,10 @@ import { machineFacts } from './lib/machine.js';
 import { renderTable, updateDoc } from './lib/report.js';
 import { writeResults, type Metrics } from './lib/results.js';
 
-type Bench = (print: (line: string) => void) => Promise<Metrics>;
+/** `flags`: the command line's `--options`, for the benchmarks that take any (fleet). */
+const VALUED = new Set(['--store', '--replicas', '--scenario', '--profile', '--steps']);
+
+type Bench = (print: (line: string) => void, flags: readonly string[]) => Promise<Metrics>;
 
 const BENCHES: Record<string, Bench> = {
   crypto: benchCrypto,
@@ -32,9 +36,20 @@ const BENCHES: Record<string, Bench> = {
   footprint: benchFootprint,
   api: benchApi,
   reserve: benchReserve,
+  fleet: benchFleet,
 };
 
-async function main(argv: string[]): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  // `--x` and the value after the flags in VALUED are flags, the rest names.
+  const flags: string[] = [];
+  const argv: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a.startsWith('--')) {
+      flags.push(a);
+      if (VALUED.has(a) && args[i + 1] !== undefined) flags.push(args[++i] ?? '');
+    } else argv.push(a);
+  }
   const names = argv.length > 0 ? argv : Object.keys(BENCHES);
   const unknown = names.filter((n) => !(n in BENCHES));
   if (unknown.length > 0) {
@@ -52,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
     if (bench === undefined) continue;
     const t0 = performance.now();
     try {
-      Object.assign(all, await bench(print));
+      Object.assign(all, await bench(print, flags));
     } catch (err) {
       // One broken benchmark must not hide the others' results; it still fails the run.
       failed.push(name);
@@ -66,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
   writeResults(file, all, { ...machine });
   // Subsets keep the other benchmarks' earlier values (see writeResults); the table says which command ran last.
   const merged = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  updateDoc(path.join(root, 'docs/benchmarks.md'), renderTable(merged, `npm run bench${argv.length > 0 ? ` -- ${names.join(' ')}` : ''}`));
+  updateDoc(path.join(root, 'docs/benchmarks.md'), renderTable(merged, `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`));
   const missed = Object.entries(all)
     .filter(([, m]) => m.ok === false)
     .map(([k]) => k);

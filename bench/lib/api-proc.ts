@@ -36,6 +36,8 @@ export interface SpawnApiOptions {
   startTimeoutMs?: number;
   /** PostgreSQL instead of the data dir's SQLite (test/helpers/postgres.ts createDatabase gives one). */
   databaseUrl?: string;
+  /** More environment for the process (NODE_OPTIONS for a CPU profile, a DATABASE_URL). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface ApiProcess {
@@ -95,6 +97,7 @@ export async function spawnApiProcess(opts: SpawnApiOptions = {}): Promise<ApiPr
       HOST: '127.0.0.1',
       LOG_LEVEL: opts.logLevel ?? 'info',
       ...(opts.databaseUrl === undefined ? {} : { DATABASE_URL: opts.databaseUrl }),
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -35,3 +35,9 @@ export function sampleSync(fn: () => void, minMs: number, minRuns = 5): number[]
 export function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
+
+/** The q-quantile (0..1) of the samples, nearest rank; NaN when there are none. */
+export function quantile(samples: readonly number[], q: number): number {
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
+}

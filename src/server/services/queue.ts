@@ -77,7 +77,7 @@ export class TaskQueue {
     if (before === undefined) throw notFound('Task not found');
     const after = await this.tasks.cancelTask(projectId, before.id, Date.now(), signal);
     if (after?.status !== 'cancelled') throw conflict(`task already finished (${after?.status ?? before.status})`);
-    if (before.status !== 'queued') await this.core.readiness.slotFreed(before.codeId, signal);
+    if (before.status !== 'queued') await this.core.readiness.slotFreed(projectId, before.codeId, signal);
   }
 
   /** A manual retry: a new task (new id) with the same code, payload and options, after `delay` seconds. */

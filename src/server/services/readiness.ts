@@ -3,14 +3,15 @@
 // scheduler). Every service that changes the queue tells this; no route wakes anything itself.
 // What became reservable here is also published to the other replicas of a shared database
 // (store/ports.ts ReadySignal); their parked reserves are woken by what they hear.
-import type { ReadySignal, TaskStore } from '../store/ports.js';
-import type { ReadyCount, Task } from '../store/records.js';
+import type { CodeStore, ReadySignal, TaskStore } from '../store/ports.js';
+import type { Code, ReadyCount, Task } from '../store/records.js';
 import type { Scheduler } from './scheduler.js';
 import type { Wakeups } from './wakeups.js';
 
 export class Readiness {
   constructor(
     private readonly tasks: TaskStore,
+    private readonly codes: CodeStore,
     private readonly wakeups: Wakeups,
     private readonly scheduler: Scheduler,
     private readonly signal: ReadySignal,
@@ -36,7 +37,19 @@ export class Readiness {
     this.announce(ready);
   }
 
-  /** One parked reserve of the cluster looks (a task may have been requeued or retried there). */
+  /**
+   * A runner's finish: a requeued task, or a code retry queued without delay, is ready again in the
+   * task's cluster (a delayed retry arms the scheduler). A plain finish makes nothing reservable but a
+   * concurrency slot (slotFreed): waking a reserve for it would only re-run a look that finds nothing.
+   */
+  finished(t: Task, retryDelayS: number | undefined): void {
+    if (t.status === 'queued') this.announce([{ clusterId: t.clusterId, count: 1 }]);
+    if (t.retryTaskId === null || retryDelayS === undefined) return;
+    if (retryDelayS <= 0) this.announce([{ clusterId: t.clusterId, count: 1 }]);
+    else this.scheduler.poke(Date.now() + retryDelayS * 1000);
+  }
+
+  /** One parked reserve of the cluster looks (a task given back is ready there again). */
   wakeOne(clusterId: string): void {
     this.announce([{ clusterId, count: 1 }]);
   }
@@ -44,10 +57,14 @@ export class Readiness {
   /**
    * A task of the code left preparing/running: if the code was at its max_concurrency, one of its
    * waiting tasks may run now. One reserve per cluster holding such tasks looks (a wasted look costs
-   * one indexed query; a missed one would leave the task waiting for a timeout).
+   * one indexed query; a missed one would leave the task waiting for a timeout). A code without a
+   * max_concurrency never holds tasks back, so there is nothing to look for. Returns the code.
    */
-  async slotFreed(codeId: string, signal: AbortSignal): Promise<void> {
-    this.announce((await this.tasks.readyClustersOf(codeId, signal)).map((r) => ({ clusterId: r.clusterId, count: 1 })));
+  async slotFreed(projectId: string, codeId: string, signal: AbortSignal): Promise<Code | undefined> {
+    const code = await this.codes.getCode(projectId, codeId, signal);
+    if (code !== undefined && (code.maxConcurrency ?? 0) <= 0) return code;
+    for (const r of await this.tasks.readyClustersOf(codeId, signal)) this.announce([{ clusterId: r.clusterId, count: 1 }]);
+    return code;
   }
 
   /** Every waiting task of the code may run now (its queue resumed, its max_concurrency raised). */

@@ -156,11 +156,10 @@ export class Reservations {
     } = this.core;
     const t = outcome(await leases.finishTask(clusterId, taskId, input, Date.now(), rules, signal));
     metrics.finished.inc({ status: input.status });
-    // A requeued task is ready again, and a code retry may have queued one, in the task's cluster;
-    // the freed slot may let a task of the same code run (max_concurrency); a delayed retry arms the scheduler.
-    readiness.wakeOne(t.clusterId);
-    await readiness.slotFreed(t.codeId, signal);
-    readiness.dueAt(Date.now());
+    // The freed slot may let a task of the same code run (max_concurrency); a requeued task or a code
+    // retry is ready again in the task's cluster, a delayed retry arms the scheduler.
+    const code = await readiness.slotFreed(t.projectId, t.codeId, signal);
+    readiness.finished(t, code === undefined ? 0 : code.retriesDelay);
     return { msg: 'Finished', status: t.status };
   }
 
@@ -218,8 +217,8 @@ export class Reservations {
       try {
         if (stop.aborted) return [];
         const got = await look();
-        // Woken and filled: more tasks may be waiting for the next reserve.
-        if (woken && got.length === input.n) wakeups.wake(clusterId, 1);
+        // Woken and filled: more tasks may be waiting for the next reserve (if any were announced).
+        if (woken && got.length === input.n) wakeups.passOn(clusterId);
         // A warm-up listed for this runner ends the long-poll so that it can start pulling.
         if (got.length > 0 || Date.now() >= deadline || warm()) return got;
         reason = await parked.promise;
@@ -229,7 +228,7 @@ export class Reservations {
       woken = reason === 'woken';
       if (Date.now() >= deadline || stop.aborted) {
         // This reserve was meant to take a task but is leaving: hand the wake-up to another one.
-        if (woken) wakeups.wake(clusterId, 1);
+        if (woken) wakeups.nudge(clusterId, 1);
         return [];
       }
     }
@@ -244,7 +243,9 @@ export class Reservations {
     } = this.core;
     const now = Date.now();
     metrics.reserveLooks.inc();
+    const started = this.core.wakeups.lookStarts(clusterId);
     const got = await leases.reserve(clusterId, instanceId, n, now, now + config.leaseMs, signal);
+    this.core.wakeups.looked(clusterId, started, n, got.length);
     if (got.length > 0) {
       metrics.reservations.inc({ cluster: clusterId }, got.length);
       readiness.dueAt(now + config.leaseMs);

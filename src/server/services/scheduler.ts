@@ -85,7 +85,7 @@ export class Scheduler {
       // max_concurrency raised by a new revision, ...): one reserve per cluster, not all of them.
       if (now - this.lastSweep >= this.sweepMs) {
         this.lastSweep = now;
-        for (const c of this.wakeups.clusters()) this.wakeups.wake(c, 1);
+        for (const c of this.wakeups.clusters()) this.wakeups.nudge(c, 1);
       }
       next = await this.store.deadlines.nextDeadline(Date.now(), signal);
     } catch (err) {

@@ -65,7 +65,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
       usableCluster: (projectId, name, signal) => access.usable(projectId, name, signal),
     },
     warmups: new Warmups(),
-    readiness: new Readiness(store.tasks, wakeups, scheduler, store.ready),
+    readiness: new Readiness(store.tasks, store.codes, wakeups, scheduler, store.ready),
   };
   scheduler.onReady((ready) => core.readiness.ready(ready));
   const retention = new Retention(store.retention, logs, config.retentionMs, log, lifetime.signal);

@@ -3,7 +3,8 @@
 // No sleep loop: waiters are plain promises resolved by the code that changed the state.
 // A change wakes only as many reserves of the changed cluster as there are new tasks (oldest
 // waiter first): 500 parked reserves are not all re-run for one task. A reserve that was woken and
-// filled its request wakes the next waiter (there may be more), one that was woken but went away
+// filled its request wakes the next waiter while more tasks may be left (the cluster's credit of
+// announced, not yet taken tasks), one that was woken but went away
 // passes its wake-up on, so no task is left with every reserve asleep. Parked reserves per cluster
 // are bounded: past the bound `park` refuses (ERR_SERVER_BUSY, a 503 with Retry-After).
 import { IronError } from '../../errors.js';
@@ -90,8 +91,47 @@ export class Wakeups {
     return all.length;
   }
 
-  /** Wakes up to `count` of the cluster's parked reserves, oldest first. */
+  /**
+   * Tasks announced reservable per cluster (wake counts) and not known taken yet: a woken reserve
+   * that filled its request passes a wake-up on only while some may be left, instead of waking a
+   * reserve whose look would find nothing. An upper bound: a look that finds fewer than it asked for
+   * resets it (unless something was announced during the look), taken tasks lower it.
+   */
+  private readonly credit = new Map<string, number>();
+  /** Announcements per cluster (only ever grows), so a look can tell whether one came in while it ran. */
+  private readonly announced = new Map<string, number>();
+
+  /** `count` tasks of the cluster became reservable: wakes up to that many parked reserves, oldest first. */
   wake(clusterId: string, count = 1): void {
+    if (count <= 0) return;
+    if (Number.isFinite(count)) {
+      this.credit.set(clusterId, (this.credit.get(clusterId) ?? 0) + count);
+      this.announced.set(clusterId, (this.announced.get(clusterId) ?? 0) + 1);
+    }
+    this.nudge(clusterId, count);
+  }
+
+  /** What a look must pass to looked(): the cluster's announcement count before it ran. */
+  lookStarts(clusterId: string): number {
+    return this.announced.get(clusterId) ?? 0;
+  }
+
+  /** A look of `n` took `got` tasks. */
+  looked(clusterId: string, started: number, n: number, got: number): void {
+    const left = Math.max(0, (this.credit.get(clusterId) ?? 0) - got);
+    // Fewer than asked: nothing else was reservable then, unless announced while the look ran.
+    const drained = got < n && this.lookStarts(clusterId) === started;
+    if (drained || left === 0) this.credit.delete(clusterId);
+    else this.credit.set(clusterId, left);
+  }
+
+  /** A woken reserve filled its request: wake the next one if more tasks may be waiting. */
+  passOn(clusterId: string): void {
+    if ((this.credit.get(clusterId) ?? 0) > 0) this.nudge(clusterId, 1);
+  }
+
+  /** Wakes one parked reserve without announcing a task (a leaving reserve's wake-up, the sweep). */
+  nudge(clusterId: string, count = 1): void {
     const set = this.byCluster.get(clusterId);
     if (set === undefined || count <= 0) return;
     let left = count;

@@ -13,6 +13,9 @@ import { insertTask } from './tasks.js';
 
 type R = Record<string, unknown>;
 
+/** Ids per IN (...) list: one prepared statement per list length, well under SQLite's 32,766 parameters. */
+const IN_BATCH = 100;
+
 // Highest priority first, FIFO (seq) within a priority; paused codes and codes at their
 // max_concurrency are skipped without blocking other codes' tasks. The cost is one index probe per
 // code with reservable tasks in the cluster, whatever their number: the codes are visited by a skip
@@ -102,18 +105,39 @@ function clusterTask(db: Db, clusterId: string, id: string): Task | undefined {
   return r === undefined ? undefined : toTask(r);
 }
 
+/**
+ * One statement reads the listed tasks and one extends the leases still held: a runner's heartbeat
+ * costs the same few statements for 1 task or 1,000, and an idle runner's (no tasks) none at all.
+ */
 export function heartbeat(db: Db, clusterId: string, items: readonly { id: string; reservationId: string }[], leaseExpiresAt: number, rules: TaskRules): HeartbeatResult {
+  if (items.length === 0) return { cancel: [], lost: [] };
   return db.tx(() => {
     const cancel: string[] = [];
     const lost: string[] = [];
+    const held: string[] = [];
+    const rows = new Map<string, Task>();
+    for (let i = 0; i < items.length; i += IN_BATCH) {
+      const ids = items.slice(i, i + IN_BATCH).map((t) => t.id);
+      // By id alone: with `cluster_id = ?` beside the IN list the planner walks the cluster's tasks
+      // (tasks_ready) instead of probing the ids; the cluster is checked here.
+      const sql = `SELECT * FROM tasks WHERE id IN (${ids.map(() => '?').join(',')})`;
+      for (const r of db.all<R>(sql, ...ids)) {
+        const t = toTask(r);
+        if (t.clusterId === clusterId) rows.set(t.id, t);
+      }
+    }
     for (const { id, reservationId } of items) {
-      const t = clusterTask(db, clusterId, id);
+      const t = rows.get(id);
       if (t === undefined || t.reservationId !== reservationId || !rules.held(t)) {
         lost.push(id);
         continue;
       }
-      db.run('UPDATE tasks SET lease_expires_at = ? WHERE id = ?', leaseExpiresAt, id);
+      held.push(id);
       if (t.cancelPending) cancel.push(id);
+    }
+    for (let i = 0; i < held.length; i += IN_BATCH) {
+      const ids = held.slice(i, i + IN_BATCH);
+      db.run(`UPDATE tasks SET lease_expires_at = ? WHERE id IN (${ids.map(() => '?').join(',')})`, leaseExpiresAt, ...ids);
     }
     return { cancel, lost };
   });
