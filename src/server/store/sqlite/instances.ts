@@ -2,7 +2,7 @@
 // never deleted by a write, only by dropInstances (the retention of lost instances).
 import type { InstanceReport, RunnerInstance } from '../records.js';
 import type { Db } from './db.js';
-import { toInstance } from './rows.js';
+import { toInstance } from '../rows.js';
 
 export function recordInstance(db: Db, r: InstanceReport, now: number): void {
   db.run(
