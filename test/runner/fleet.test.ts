@@ -44,8 +44,8 @@ function instanceIn(id: string | undefined, state: string, also: (i: Instance) =
 }
 
 beforeAll(async () => {
-  // Heartbeats every 200 ms; silent for 1.5 s reads as lost.
-  api = await startTestApi({ overrides: { heartbeatIntervalMs: 200, runnerLostAfterMs: 1_500 } });
+  // Heartbeats every 200 ms; silent for 3 s reads as lost (slack for a loaded machine).
+  api = await startTestApi({ overrides: { heartbeatIntervalMs: 200, runnerLostAfterMs: 3_000 } });
   await registerImage(api, 'sleeper', "sh -c 'echo started; sleep 60'");
   // dd's 64 MiB buffer is touched by the read; the sleep lets the engine's stats sample it.
   await registerImage(api, 'fill64', "sh -c 'dd if=/dev/zero of=/dev/null bs=64M count=1; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 2'");

@@ -4,7 +4,8 @@
 import type { ServerConfig } from '../../config/server.js';
 import type { Logger } from '../../log.js';
 import { createMetrics, type ServerMetrics } from '../metrics.js';
-import type { LogFiles } from '../store/logs.js';
+import type { LogStore } from '../store/log-appends.js';
+import { FilePackages, type PackageStore } from '../store/packages.js';
 import type { Store } from '../store/ports.js';
 import { Accounts } from './accounts.js';
 import { ClusterAccess } from './cluster-access.js';
@@ -18,6 +19,7 @@ import { QueueEwma } from './queue-ewma.js';
 import { TaskQueue } from './queue.js';
 import { Readiness } from './readiness.js';
 import { Reservations } from './reservations.js';
+import { Retention } from './retention.js';
 import { Scheduler } from './scheduler.js';
 import { Schedules } from './schedules.js';
 import { taskRules } from './task-rules.js';
@@ -37,13 +39,16 @@ export interface Services {
   readonly ewma: QueueEwma;
   /** The server's metrics: the services count domain events, the HTTP layer its requests. */
   readonly metrics: ServerMetrics;
+  /** Deletes finished tasks past RETENTION (periodically once started; runOnce for tests and operators). */
+  readonly retention: Retention;
   /** Arms the scheduler (after the server listens). */
   start(): void;
   /** Stops the scheduler (waiting for a tick in progress), ends the services' lifetime, closes the store. Idempotent. */
   close(): Promise<void>;
 }
 
-export function createServices(opts: { config: ServerConfig; store: Store; logs: LogFiles; log: Logger }): Services {
+/** `packages`: where code zips are kept (default: files in the data dir). */
+export function createServices(opts: { config: ServerConfig; store: Store; logs: LogStore; packages?: PackageStore; log: Logger }): Services {
   const { config, store, logs, log } = opts;
   const lifetime = new AbortController();
   const wakeups = new Wakeups(config.maxParkedPerCluster);
@@ -64,7 +69,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     metrics,
     log,
     lifetime: lifetime.signal,
-    packages: new CodePackages(config.dataDir, store.codes, log),
+    packages: new CodePackages(opts.packages ?? new FilePackages(config.dataDir), store.codes, log),
     lookups: {
       codeByName: (projectId, name, signal) => store.codes.getCodeByName(projectId, name, signal),
       usableCluster: (projectId, name, signal) => access.usable(projectId, name, signal),
@@ -73,6 +78,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     readiness: new Readiness(store.tasks, wakeups, scheduler, store.ready),
   };
   scheduler.onReady((ready) => core.readiness.ready(ready));
+  const retention = new Retention(store.retention, logs, config.retentionMs, log, lifetime.signal);
   // Other replicas' ready tasks wake this one's parked reserves.
   const unsubscribe = store.ready.subscribe((ready) => wakeups.wakeReady(ready));
   let closed: Promise<void> | undefined;
@@ -86,16 +92,19 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     fleet,
     ewma,
     metrics,
+    retention,
     start: () => {
       scheduler.start();
+      retention.start();
       sampler.start();
     },
     close: () => {
       closed ??= (async () => {
         await scheduler.stop();
         await sampler.stop();
-        unsubscribe();
         lifetime.abort();
+        await retention.stop();
+        unsubscribe();
         await store.close();
       })();
       return closed;

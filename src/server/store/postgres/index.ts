@@ -39,6 +39,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, signal: A
       deadlines: deadlineStore(db),
       instances: instanceStore(db),
       ready,
+      retention: { purgeFinished: (before, limit, signal) => runner.purgeFinished(db, before, limit, signal) },
       close: async () => {
         await ready.close();
         await db.close();

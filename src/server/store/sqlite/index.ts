@@ -29,6 +29,7 @@ export function openSqliteStore(dataDir: string): Store {
     deadlines: deadlineStore(db),
     instances: instanceStore(db),
     ready: LOCAL_READY,
+    retention: { purgeFinished: async (before, limit) => runner.purgeFinished(db, before, limit) },
     close: async () => db.close(),
   };
 }
