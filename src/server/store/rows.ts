@@ -1,7 +1,7 @@
 // Row <-> domain mapping of both stores (SQLite and PostgreSQL use the same snake_case columns).
 // JSON columns are text, parsed defensively so one bad row cannot crash a listing. PostgreSQL hands
 // back int8 as strings and booleans as booleans; Number() reads both like SQLite's integers.
-import type { Cluster, Code, CodeRevision, Schedule, Task, TaskStatus } from './records.js';
+import type { Cluster, Code, CodeRevision, RunnerInstance, Schedule, Task, TaskStatus } from './records.js';
 
 type R = Record<string, unknown>;
 
@@ -122,6 +122,8 @@ export function toTask(r: R): Task {
     scheduleId: strOrNull(r['schedule_id']),
     logSize: num(r['log_size']),
     logTruncated: num(r['log_truncated']) === 1,
+    peakMemory: numOrNull(r['peak_memory']),
+    cpuSeconds: numOrNull(r['cpu_seconds']),
   };
 }
 
@@ -150,5 +152,21 @@ export function toSchedule(r: R): Schedule {
     msg: str(r['msg']),
     createdAt: num(r['created_at']),
     updatedAt: num(r['updated_at']),
+  };
+}
+
+export function toInstance(r: R): RunnerInstance {
+  return {
+    clusterId: str(r['cluster_id']),
+    instanceId: str(r['instance_id']),
+    hostname: str(r['hostname']),
+    version: str(r['version']),
+    slotsTotal: num(r['slots_total']),
+    slotsBusy: num(r['slots_busy']),
+    draining: num(r['draining']) === 1,
+    engineVersion: str(r['engine_version']),
+    startedAt: numOrNull(r['started_at']),
+    createdAt: num(r['created_at']),
+    lastSeenAt: num(r['last_seen_at']),
   };
 }

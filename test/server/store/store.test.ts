@@ -261,6 +261,55 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect(closed).toMatchObject({ ok: true, task: { status: 'cancelled', cancelPending: false, leaseExpiresAt: null, exitCode: 137 } });
   });
 
+  it('instances: upsert keeps the first-seen time, lists by cluster and since, drops the old', async () => {
+    const { store, replica } = await site.open();
+    const base = { hostname: 'h1', version: '0.1.0', slotsTotal: 4, slotsBusy: 0, draining: false, engineVersion: '20.10', startedAt: T0 - 5 };
+    const [k1, k2] = ['a'.repeat(24), 'b'.repeat(24)];
+    await store.instances.recordInstance({ ...base, clusterId: k1, instanceId: 'r-1' }, T0, S);
+    await store.instances.recordInstance({ ...base, clusterId: k1, instanceId: 'r-2', startedAt: null }, T0 + 10, S);
+    await store.instances.recordInstance({ ...base, clusterId: k2, instanceId: 'r-1' }, T0 + 20, S);
+    // Another replica's write of the same instance: an update, not a second row.
+    await (await replica()).instances.recordInstance({ ...base, clusterId: k1, instanceId: 'r-1', slotsBusy: 3, draining: true, hostname: 'h1b' }, T0 + 30, S);
+    expect(await store.instances.listInstances([k1], 0, S)).toEqual([
+      { ...base, clusterId: k1, instanceId: 'r-1', slotsBusy: 3, draining: true, hostname: 'h1b', createdAt: T0, lastSeenAt: T0 + 30 },
+      { ...base, clusterId: k1, instanceId: 'r-2', startedAt: null, createdAt: T0 + 10, lastSeenAt: T0 + 10 },
+    ]);
+    expect((await store.instances.listInstances([k1], T0 + 11, S)).map((i) => i.instanceId)).toEqual(['r-1']);
+    expect((await store.instances.listInstances([k1, k2], 0, S)).map((i) => `${i.clusterId.slice(0, 1)}:${i.instanceId}`)).toEqual(['a:r-1', 'a:r-2', 'b:r-1']);
+    expect(await store.instances.listInstances(null, 0, S)).toHaveLength(3);
+    expect(await store.instances.listInstances([], 0, S)).toEqual([]);
+    expect(await store.instances.dropInstances(T0 + 25, S)).toBe(2);
+    expect((await store.instances.listInstances(null, 0, S)).map((i) => i.instanceId)).toEqual(['r-1']);
+  });
+
+  it("usage: a finish's peak memory and CPU seconds are kept, never a give-back's", async () => {
+    const { store } = await site.open();
+    const w = await world(store);
+    await store.tasks.queueTasks([newTask(w), newTask(w)], T0, S);
+    const [a, b] = await store.leases.reserve(w.clusterId, 'i', 2, T0, T0 + 1000, S);
+    if (a === undefined || b === undefined) throw new Error('not reserved');
+    const usage = { peakMemory: 68_071_424, cpuSeconds: 0.52 };
+    const done = await store.leases.finishTask(
+      w.clusterId,
+      a.task.id,
+      { reservationId: a.reservationId, status: 'complete', exitCode: 0, msg: '', durationMs: 5, logSize: 0, usage },
+      T0 + 5,
+      rules,
+      S,
+    );
+    expect(done).toMatchObject({ ok: true, task: { peakMemory: 68_071_424, cpuSeconds: 0.52 } });
+    expect(await store.tasks.getTask(w.projectId, a.task.id, S)).toMatchObject({ peakMemory: 68_071_424, cpuSeconds: 0.52 });
+    const back = await store.leases.finishTask(
+      w.clusterId,
+      b.task.id,
+      { reservationId: b.reservationId, status: 'requeue', exitCode: null, msg: '', durationMs: null, logSize: null, usage },
+      T0 + 6,
+      rules,
+      S,
+    );
+    expect(back).toMatchObject({ ok: true, task: { status: 'queued', peakMemory: null, cpuSeconds: null } });
+  });
+
   it('lease expiry: requeued, then runner lost after the max attempts', async () => {
     const { store } = await site.open();
     const w = await world(store);

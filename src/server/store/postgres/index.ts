@@ -6,6 +6,7 @@ import { SecretBox } from '../secret-box.js';
 import { accountStore, clusterStore } from './accounts.js';
 import { codeStore } from './codes.js';
 import { PgDb, type PgOptions } from './db.js';
+import { instanceStore } from './instances.js';
 import { migrate } from './migrations.js';
 import { PgReadySignal } from './notify.js';
 import * as runner from './runner.js';
@@ -36,6 +37,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, signal: A
       leases: leaseStore(db),
       schedules: scheduleStore(db),
       deadlines: deadlineStore(db),
+      instances: instanceStore(db),
       ready,
       retention: { purgeFinished: (before, limit, signal) => runner.purgeFinished(db, before, limit, signal) },
       close: async () => {

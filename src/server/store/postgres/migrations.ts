@@ -95,6 +95,22 @@ CREATE TABLE task_logs (task_id text PRIMARY KEY, total bigint NOT NULL DEFAULT 
 CREATE TABLE code_package_chunks (history_id text NOT NULL, n integer NOT NULL, bytes bytea NOT NULL, PRIMARY KEY (history_id, n));
 `,
   },
+  {
+    version: 2,
+    name: 'runner instances and task usage',
+    sql: `
+-- What the task's container used, as its runner measured it (NULL: unknown).
+ALTER TABLE tasks ADD COLUMN peak_memory bigint, ADD COLUMN cpu_seconds double precision;
+-- The runner fleet: each instance's last heartbeat report, per cluster (services/fleet.ts).
+CREATE TABLE runner_instances (
+  cluster_id text NOT NULL, instance_id text NOT NULL, hostname text NOT NULL, version text NOT NULL,
+  slots_total integer NOT NULL, slots_busy integer NOT NULL, draining boolean NOT NULL, engine_version text NOT NULL,
+  started_at bigint, created_at bigint NOT NULL, last_seen_at bigint NOT NULL,
+  PRIMARY KEY (cluster_id, instance_id)
+) WITH (fillfactor = 70);
+CREATE INDEX runner_instances_seen ON runner_instances (last_seen_at);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -164,6 +164,8 @@ export function finishTask(db: PgDb, clusterId: string, id: string, f: FinishInp
     if (plan.kind === 'superseded') return { ok: false, reason: 'superseded' };
     if (plan.kind === 'repeat') return { ok: true, task: t };
     if (plan.markTruncated) await q.run('UPDATE tasks SET log_truncated = true WHERE id = $1', [id]);
+    // A give-back did not run the task: its usage is not the task's.
+    if (f.usage !== undefined && plan.kind !== 'requeue') await q.run('UPDATE tasks SET peak_memory = $1, cpu_seconds = $2 WHERE id = $3', [f.usage.peakMemory, f.usage.cpuSeconds, id]);
     if (plan.kind === 'close_cancel') {
       await q.run('UPDATE tasks SET cancel_pending = false, lease_expires_at = NULL, exit_code = $1, duration = $2, log_size = $3, updated_at = $4 WHERE id = $5', [
         plan.exitCode,
