@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { benchApi } from './api.js';
 import { benchCrypto } from './crypto.js';
 import { benchFootprint } from './footprint.js';
+import { benchHud } from './hud.js';
 import { benchLogs } from './logs.js';
 import { benchMasker } from './masker.js';
 import { benchOverhead } from './overhead.js';
@@ -32,6 +33,7 @@ const BENCHES: Record<string, Bench> = {
   footprint: benchFootprint,
   api: benchApi,
   reserve: benchReserve,
+  hud: benchHud,
 };
 
 async function main(argv: string[]): Promise<number> {
