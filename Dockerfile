@@ -26,7 +26,11 @@ RUN set -e; opts="--ignore-scripts --no-audit --no-fund --loglevel=error"; \
     fi
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The HUD (hud/ -> dist/hud, served by iron-api at /hud/); the cloud-init script is bundled into it.
+COPY hud ./hud
+COPY deploy/cloud-init/user-data.sh ./deploy/cloud-init/user-data.sh
 RUN npx tsc -p tsconfig.build.json \
+ && npx vite build --config hud/vite.config.ts --logLevel warn \
  && npm prune --omit=dev --offline --ignore-scripts --no-audit --no-fund --loglevel=error \
  && rm -rf _cacache \
  && cp "$(command -v node)" /build/node
@@ -38,6 +42,7 @@ COPY --from=build /build/node /usr/local/bin/node
 COPY --from=build /build/package.json /opt/iron/package.json
 COPY --from=build /build/node_modules /opt/iron/node_modules
 COPY --from=build /build/dist/src /opt/iron/dist/src
+COPY --from=build /build/dist/hud /opt/iron/dist/hud
 COPY docker/bin/ /usr/local/bin/
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/var/lib/iron-api
 VOLUME /var/lib/iron-api

@@ -11,11 +11,13 @@ import { Ctx, HANDLED, type Deps, type Handler } from './context.js';
 import { answerClientError } from './http/client-error.js';
 import { logFailure, replyError } from './http/error-reply.js';
 import { invalidEndpoint } from './http/framework-errors.js';
+import { defaultHudDir, registerHud } from './http/hud-static.js';
 import { RequestMeter } from './http/request-meter.js';
 import { methodsNotAllowed, Router, type Params, type Route, type RouteSchema } from './http/router.js';
 import { AJV_OPTIONS, bodyValidator, schemaError } from './http/validation.js';
 import { registerClusterRoutes } from './routes/clusters.js';
 import { registerCodeRoutes } from './routes/codes.js';
+import { registerHudRoutes } from './routes/hud.js';
 import { registerOpsRoutes } from './routes/ops.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerRunnerRoutes } from './routes/runner.js';
@@ -42,6 +44,7 @@ export function buildRouter(): Router<Handler> {
   registerClusterRoutes(r);
   registerRunnerRoutes(r);
   registerRunnerCodeRoutes(r);
+  registerHudRoutes(r);
   return r;
 }
 
@@ -117,6 +120,8 @@ export function createApp(deps: Deps, routes: Router<Handler> = buildRouter()): 
       handler: serve(deps, route),
     });
   }
+  // The HUD's files: a plugin of fastify's own (ETags, ranges, content types), outside the route table.
+  if (!registerHud(app, deps.hudDir ?? defaultHudDir())) log.debug('no built HUD (npm run build): /hud/ is not served');
   for (const { pattern, methods } of methodsNotAllowed(routes.routes, ROUTED_METHODS)) {
     app.route({
       method: methods,

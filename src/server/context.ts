@@ -21,6 +21,8 @@ export interface Deps {
   readonly log: Logger;
   /** Aborted when the server shuts down: parked long-polls return at once. */
   readonly closing: AbortSignal;
+  /** The built HUD to serve under /hud/ (default: the package's dist/hud; tests pass their own). */
+  readonly hudDir?: string;
 }
 
 export class Ctx {

@@ -31,7 +31,7 @@ export interface ServerHandle {
   inject(opts: InjectOptions | string): Promise<LightMyRequestResponse>;
 }
 
-export async function startServer(opts: { config: ServerConfig; log: Logger; signal?: AbortSignal }): Promise<ServerHandle> {
+export async function startServer(opts: { config: ServerConfig; log: Logger; signal?: AbortSignal; hudDir?: string }): Promise<ServerHandle> {
   const { config } = opts;
   const log = opts.log.child({ component: 'iron-api' });
   const store = openSqliteStore(config.dataDir);
@@ -45,7 +45,7 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
     if (tightened > 0) log.warn({ entries: tightened }, 'data dir entries were readable by others; set to 0700/0600');
     const admin = new Admin(store, config);
     const bootstrap = await admin.bootstrapIfEmpty();
-    const deps: Deps = { config, services, metrics: services.metrics, log, closing: closingCtl.signal };
+    const deps: Deps = { config, services, metrics: services.metrics, log, closing: closingCtl.signal, ...(opts.hudDir === undefined ? {} : { hudDir: opts.hudDir }) };
     app = createApp(deps);
     await app.ready();
     // fastify has no connection cap (node's maxConnections refuses the newest, see connections.ts).
