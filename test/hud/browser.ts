@@ -147,7 +147,7 @@ export function taskStatus(page: Page): Locator {
 
 /** Saves a screenshot of the page to docs/hud/<name>.png (the README and docs show them). */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(REPO_ROOT, 'docs/hud', `${name}.png`), fullPage: false });
+  await page.screenshot({ path: path.join(REPO_ROOT, 'docs/hud', `${name}.png`), fullPage: true });
 }
 
 /** Sets a form field whether the HUD renders it as a select (by value or label) or a text input. */
