@@ -39,7 +39,12 @@ export function parseAnsi(input: string): Segment[] {
     if (m[2] === 'm') style = applySgr(style, m[1] ?? '');
   }
   // A stray ESC (an unfinished sequence at the end of a log chunk) is not shown.
-  push(input.slice(last).replace(/\u001b/g, ''));
+  push(
+    input
+      .slice(last)
+      .replace(/\u001b\[[0-9;:?<=>]*$/, '')
+      .replace(/\u001b/g, ''),
+  );
   return out;
 }
 

@@ -2,7 +2,7 @@
 // while the task runs, Cancel and Retry.
 import { Fragment, type ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import type { Api } from '../api.js';
+import { ApiError, type Api } from '../api.js';
 import { useActions } from '../actions.js';
 import { encryptedSize, fmtBytes, fmtDuration, fmtTime } from '../format.js';
 import { LogView } from '../log-view.js';
@@ -25,7 +25,19 @@ export function TaskPage({ api, id }: { api: Api; id: string }) {
     active ? LIVE_MS : null,
   );
   // The log follows while the task runs; once it ended, one more read gets its last lines.
-  const log = usePoll((signal) => api.text(`${path}/log`, signal), `${path}|${task.data?.status ?? ''}`, active ? LIVE_MS : null);
+  const log = usePoll(
+    // No log yet (a task that has not run) is a 404: an empty log, not an error.
+    async (signal) => {
+      try {
+        return await api.text(`${path}/log`, signal);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) return '';
+        throw err;
+      }
+    },
+    `${path}|${task.data?.status ?? ''}`,
+    active ? LIVE_MS : null,
+  );
   const actions = useActions();
   const [retried, setRetried] = useState<string | undefined>(undefined);
   const t = task.data;
