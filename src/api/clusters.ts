@@ -3,7 +3,7 @@
 import { IronError } from '../errors.js';
 import type { HttpClient } from './http.js';
 import type { CallOptions } from './project.js';
-import type { ClusterInfo, ClusterSpec, MsgResponse } from './types.js';
+import type { ClusterInfo, ClusterInstanceInfo, ClusterSpec, ClusterStats, MsgResponse } from './types.js';
 
 const seg = encodeURIComponent;
 
@@ -70,7 +70,13 @@ export class ClustersApi {
     throw new IronError('ERR_API_RESPONSE', 'the API did not return a cluster token');
   }
 
-  stats(id: string, signal: AbortSignal, o?: CallOptions): Promise<Record<string, unknown>> {
-    return this.http.json<Record<string, unknown>>({ method: 'GET', path: `/2/clusters/${seg(id)}/stats`, ...this.retry(o) }, signal);
+  /** The cluster's queue and runner instances (`instances` is always a list). */
+  async stats(id: string, signal: AbortSignal, o?: CallOptions): Promise<ClusterStats> {
+    const res = await this.http.json<{ cluster?: Record<string, unknown> }>({ method: 'GET', path: `/2/clusters/${seg(id)}/stats`, ...this.retry(o) }, signal);
+    const c = res.cluster ?? {};
+    const instances = Array.isArray(c['instances'])
+      ? (c['instances'] as unknown[]).filter((i): i is ClusterInstanceInfo => typeof i === 'object' && i !== null && typeof (i as { instance_id?: unknown }).instance_id === 'string')
+      : [];
+    return { ...c, instances };
   }
 }

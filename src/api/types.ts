@@ -64,6 +64,10 @@ export interface TaskInfo {
   readonly log_size?: number;
   /** The API's field for a cut log (never a line inside the log). */
   readonly log_truncated?: boolean;
+  /** Bytes: the most memory the task's container held (absent: not measured). */
+  readonly peak_memory?: number;
+  /** CPU seconds the task's container used (absent: not measured). */
+  readonly cpu_seconds?: number;
   readonly retry_count?: number | string;
   readonly created_at?: string;
   readonly updated_at?: string;
@@ -130,6 +134,32 @@ export interface ClusterInfo {
   readonly disk_space?: number;
   readonly cpu_share?: number;
   readonly user_id?: string;
+  readonly [extra: string]: unknown;
+}
+
+/** One runner instance in a cluster's stats (docs/protocol.md, contract of GET /2/clusters/{id}/stats). */
+export interface ClusterInstanceInfo {
+  readonly instance_id: string;
+  readonly hostname?: string;
+  readonly version?: string;
+  readonly state?: string;
+  readonly runners_total?: number;
+  readonly runners_available?: number;
+  readonly slots_busy?: number;
+  readonly draining?: boolean;
+  readonly engine_version?: string;
+  readonly started_at?: string | null;
+  readonly last_seen_at?: string;
+  readonly [extra: string]: unknown;
+}
+
+export interface ClusterStats {
+  readonly ewma?: number;
+  readonly queued?: number;
+  readonly running?: number;
+  readonly runners_total?: number;
+  readonly runners_available?: number;
+  readonly instances: readonly ClusterInstanceInfo[];
   readonly [extra: string]: unknown;
 }
 

@@ -29,6 +29,10 @@ export interface ServerConfig {
   readonly heartbeatIntervalMs: number;
   /** Lease expiries a task survives before it ends `error` "runner lost". */
   readonly maxAttempts: number;
+  /** A runner instance not heard from for this long shows as `lost` (cluster stats). */
+  readonly runnerLostAfterMs: number;
+  /** A lost runner instance stays listed this long after it was last seen, then is dropped. */
+  readonly runnerRetentionMs: number;
   /** Upper bound of a long-poll reserve. */
   readonly maxWaitMs: number;
   /** Default per-task memory/disk of a new cluster. */
@@ -73,6 +77,8 @@ Flags win over environment variables, which win over defaults.
   --lease, LEASE                       runner lease per reservation (default 60s)
   --heartbeat-interval, HEARTBEAT_INTERVAL  what runners are told to use (default 1s)
   --max-attempts, MAX_ATTEMPTS         lease expiries before "runner lost" (default 3)
+  --runner-lost-after, RUNNER_LOST_AFTER  a runner silent this long shows as lost (default 10s)
+  --runner-retention, RUNNER_RETENTION  how long a lost runner stays listed (default 24h)
   --cluster-memory, CLUSTER_MEMORY     default per-task memory of new clusters (default 256M)
   --cluster-disk, CLUSTER_DISK         default per-task disk of new clusters (default 10G)
   --shutdown-grace, SHUTDOWN_GRACE     graceful shutdown bound (default 10s)
@@ -106,6 +112,8 @@ const FLAG_TO_ENV: Readonly<Record<string, string>> = {
   lease: 'LEASE',
   'heartbeat-interval': 'HEARTBEAT_INTERVAL',
   'max-attempts': 'MAX_ATTEMPTS',
+  'runner-lost-after': 'RUNNER_LOST_AFTER',
+  'runner-retention': 'RUNNER_RETENTION',
   'cluster-memory': 'CLUSTER_MEMORY',
   'cluster-disk': 'CLUSTER_DISK',
   'shutdown-grace': 'SHUTDOWN_GRACE',
@@ -197,6 +205,8 @@ function buildServerConfig(args: ParsedArgs, env: Env, cwd: string, fixed: Fixed
     leaseMs: r.durationMs('LEASE', 60_000, 100),
     heartbeatIntervalMs: r.durationMs('HEARTBEAT_INTERVAL', 1000, 10),
     maxAttempts: r.int('MAX_ATTEMPTS', 3, 1, 100),
+    runnerLostAfterMs: r.durationMs('RUNNER_LOST_AFTER', 10_000, 30),
+    runnerRetentionMs: r.durationMs('RUNNER_RETENTION', 24 * 3_600_000, 1000),
     clusterMemory: r.size('CLUSTER_MEMORY', 256 * 1024 * 1024, 4 * 1024 * 1024),
     clusterDisk: r.size('CLUSTER_DISK', 10 * 1024 ** 3, 0),
     shutdownGraceMs: r.durationMs('SHUTDOWN_GRACE', 10_000, 0),
@@ -208,6 +218,7 @@ function buildServerConfig(args: ParsedArgs, env: Env, cwd: string, fixed: Fixed
     maxParkedPerCluster: fixed.maxParkedPerCluster,
   };
   if (cfg.heartbeatIntervalMs * 2 > cfg.leaseMs) r.problem('HEARTBEAT_INTERVAL must be at most half of LEASE');
+  if (cfg.heartbeatIntervalMs * 2 > cfg.runnerLostAfterMs) r.problem('RUNNER_LOST_AFTER must be at least twice HEARTBEAT_INTERVAL');
   for (const [name, v] of Object.entries(fixed)) if (!Number.isSafeInteger(v) || v < 1) r.problem(`${name} must be a positive whole number (got ${String(v)})`);
   const tls = readTls(r);
   const metricsToken = r.secret('METRICS_TOKEN')?.trim();
@@ -276,6 +287,8 @@ const OVERRIDE_AS: { readonly [K in keyof ServerConfig]-?: 'fixed' | ((v: NonNul
   leaseMs: (v) => ({ LEASE: ms(v) }),
   heartbeatIntervalMs: (v) => ({ HEARTBEAT_INTERVAL: ms(v) }),
   maxAttempts: (v) => ({ MAX_ATTEMPTS: String(v) }),
+  runnerLostAfterMs: (v) => ({ RUNNER_LOST_AFTER: ms(v) }),
+  runnerRetentionMs: (v) => ({ RUNNER_RETENTION: ms(v) }),
   maxWaitMs: 'fixed',
   clusterMemory: (v) => ({ CLUSTER_MEMORY: String(v) }),
   clusterDisk: (v) => ({ CLUSTER_DISK: String(v) }),

@@ -23,3 +23,7 @@ export const MAX_WARM_CURSOR_BYTES = 64;
 export const MAX_FINISH_MSG_BYTES = 4096;
 /** Range of a finish `exit_code` (a 32-bit signed integer, as the engine reports it). */
 export const EXIT_CODE_RANGE = Object.freeze({ min: -2_147_483_648, max: 2_147_483_647 });
+/** Characters of the text fields of a heartbeat's `runner` report (hostname, versions, started_at). */
+export const MAX_RUNNER_TEXT = 255;
+/** Slots a runner may report (CONCURRENCY is at most 1024). */
+export const MAX_RUNNER_SLOTS = 1024;

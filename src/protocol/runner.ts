@@ -103,11 +103,30 @@ export interface HeartbeatTaskRef {
   readonly reservation_id: string;
 }
 
+/**
+ * What a runner says about itself in every heartbeat (idle runners beat too), so iron-api knows its
+ * fleet: `GET /2/clusters/{id}/stats` lists these, `runners_total` / `runners_available` count slots.
+ */
+export interface RunnerReport {
+  readonly hostname: string;
+  /** iron-runner's version. */
+  readonly version: string;
+  readonly slots_total: number;
+  readonly slots_busy: number;
+  readonly draining: boolean;
+  /** The container engine's version ('' when it did not answer). */
+  readonly engine_version: string;
+  /** RFC 3339: when this runner process started. */
+  readonly started_at: string;
+}
+
 export interface HeartbeatRequest {
   readonly instance_id: string;
   readonly tasks: readonly HeartbeatTaskRef[];
   /** As in reserve: a busy runner (no reserve calls) still learns of images to warm. */
   readonly warm_cursor?: string;
+  /** Optional (older runners send none): the runner's self-report. */
+  readonly runner?: RunnerReport;
 }
 
 export interface HeartbeatResponse extends WarmFields {
@@ -150,6 +169,16 @@ export interface FinishRequest {
   readonly log_size?: number;
   /** The log was cut (the runner's MAX_LOG_SIZE or the API's cap): stored on the task as a field. */
   readonly log_truncated?: boolean;
+  /** What the task's container used, when the runner could measure it. */
+  readonly usage?: TaskUsage;
+}
+
+/** A task's resource use, measured from its container's cgroup by the engine. */
+export interface TaskUsage {
+  /** Bytes: the most memory the container's cgroup held. */
+  readonly peak_memory: number;
+  /** CPU time (user + system) of the container, seconds. */
+  readonly cpu_seconds: number;
 }
 
 export interface FinishResponse {

@@ -3,7 +3,7 @@
 // unknown fields are allowed (clients send extras), `null` means "not set" on optional fields, and
 // types are exact (a validator must not coerce "5" to 5). Limits in bytes are checked again by the
 // handlers; a schema can only bound characters.
-import { EXIT_CODE_RANGE, MAX_HEARTBEAT_TASKS, MAX_LOG_OFFSET_DIGITS, MAX_RESERVE_N, MAX_RESERVE_WAIT_S, MAX_TIMEOUT_S } from './limits.js';
+import { EXIT_CODE_RANGE, MAX_HEARTBEAT_TASKS, MAX_LOG_OFFSET_DIGITS, MAX_RESERVE_N, MAX_RESERVE_WAIT_S, MAX_RUNNER_SLOTS, MAX_RUNNER_TEXT, MAX_TIMEOUT_S } from './limits.js';
 import { FINISH_STATUSES } from './statuses.js';
 
 const instanceId = { type: 'string', minLength: 1 } as const;
@@ -29,6 +29,24 @@ export const releaseBodySchema = {
   properties: { instance_id: instanceId },
 } as const;
 
+const runnerText = { type: 'string', maxLength: MAX_RUNNER_TEXT } as const;
+const slots = { type: 'integer', minimum: 0, maximum: MAX_RUNNER_SLOTS } as const;
+
+/** A heartbeat's self-report (RunnerReport): all of it or none; `null` means none. */
+const runnerReport = {
+  type: ['object', 'null'],
+  required: ['hostname', 'version', 'slots_total', 'slots_busy', 'draining', 'engine_version', 'started_at'],
+  properties: {
+    hostname: runnerText,
+    version: runnerText,
+    slots_total: slots,
+    slots_busy: slots,
+    draining: { type: 'boolean' },
+    engine_version: runnerText,
+    started_at: { type: 'string', maxLength: 64 },
+  },
+} as const;
+
 export const heartbeatBodySchema = {
   $id: 'iron.runner.heartbeat',
   type: 'object',
@@ -48,6 +66,7 @@ export const heartbeatBodySchema = {
       },
     },
     warm_cursor: warmCursor,
+    runner: runnerReport,
   },
 } as const;
 
@@ -78,6 +97,14 @@ const finishProperties = {
   duration_ms: { type: ['number', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   log_size: { type: ['integer', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   log_truncated: { type: ['boolean', 'null'] },
+  usage: {
+    type: ['object', 'null'],
+    required: ['peak_memory', 'cpu_seconds'],
+    properties: {
+      peak_memory: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+      cpu_seconds: { type: 'number', minimum: 0, maximum: 1e12 },
+    },
+  },
 } as const;
 
 export const finishBodySchema = {

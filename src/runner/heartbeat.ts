@@ -2,6 +2,7 @@
 // user cancellations and leases that are no longer ours. If leases cannot be renewed before they
 // expire, the runner stops those tasks itself (fencing), so a task never runs on two runners at once.
 import type { RunnerApi, WarmAnswer } from '../api/index.js';
+import type { RunnerReport } from '../protocol/runner.js';
 import { errorCodeOf } from '../errors.js';
 import type { RunnerEvents } from './events.js';
 import type { RunnerMetrics } from './metrics.js';
@@ -27,6 +28,8 @@ export interface HeartbeatHooks {
   /** Image warm-ups ride along (docs/protocol.md): the cursor to send (undefined: none), and the answer. */
   warmCursor?(): string | undefined;
   warm?(answer: WarmAnswer): void;
+  /** Who this runner is and how busy: sent in every beat, so iron-api knows its fleet. */
+  report?(): RunnerReport;
 }
 
 /** Stop a task this long before its lease would run out, so it is dead before the server reassigns it. */
@@ -75,7 +78,9 @@ export class Heartbeat {
     const tasks = [...this.hooks.tasks()];
     const now = Date.now();
     this.metrics.heartbeatLag.set((now - this.lastOk) / 1000);
-    if (tasks.length === 0) {
+    const report = this.hooks.report?.();
+    // An idle runner still beats when it reports itself (iron-api lists it); with nothing to renew or report, no call.
+    if (tasks.length === 0 && report === undefined) {
       this.lastOk = now;
       return;
     }
@@ -88,10 +93,12 @@ export class Heartbeat {
           instance_id: this.instanceId,
           tasks: tasks.map((t) => ({ id: t.id, reservation_id: t.reservationId })),
           ...(cursor === undefined ? {} : { warm_cursor: cursor }),
+          ...(report === undefined ? {} : { runner: report }),
         },
         AbortSignal.any([this.ctl.signal, AbortSignal.timeout(Math.max(2_000, this.intervalMs * 3))]),
       );
       this.lastOk = Date.now();
+      if (res.heartbeat_interval_ms !== undefined && res.heartbeat_interval_ms > 0) this.intervalMs = res.heartbeat_interval_ms;
       const lost = new Set(res.lost);
       const sent = new Map(tasks.map((t) => [t.id, t.reservationId]));
       for (const t of tasks) if (!lost.has(t.id)) t.leaseDeadline = sentAt + t.leaseMs;
@@ -105,7 +112,8 @@ export class Heartbeat {
       }
       this.hooks.warm?.(res);
     } catch (err) {
-      if (this.ctl.signal.aborted) return;
+      // An idle beat that failed renews nothing; the reserve loop reports the API's trouble.
+      if (this.ctl.signal.aborted || tasks.length === 0) return;
       this.events.emit('heartbeat.failed', { code: errorCodeOf(err), tasks: tasks.length });
     }
   }

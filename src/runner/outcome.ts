@@ -11,7 +11,7 @@
 // time: another runner may own the task now, so nothing is ever reported).
 import { formatSize } from '../config/units.js';
 import { isIronError, toError } from '../errors.js';
-import type { SandboxOutcome } from '../sandbox/index.js';
+import type { SandboxOutcome, TaskUsage } from '../sandbox/index.js';
 import type { GiveBackWhy, TaskEndStatus } from './events.js';
 import type { Grant } from './limits.js';
 
@@ -48,6 +48,8 @@ interface Measured {
   exitCode: number | null;
   durationMs: number;
   truncated: boolean;
+  /** What the container used, when the sandbox measured it (only a job that ran). */
+  usage?: TaskUsage;
 }
 
 export type Decision =
@@ -69,7 +71,7 @@ export function decide(end: RunEnd, stop: StopReason | undefined, ctx: DecideCon
   if (stop === 'lost' || stop === 'fenced') return { action: 'none', why: stop, engineDown: false, refused: refusalOf(end) };
   const e = ending(end, stop, ctx);
   if ('gone' in e) return { action: 'none', why: 'reservation gone', engineDown: false, refused: e.refused };
-  const measured: Measured = { msg: e.msg, exitCode: e.exitCode, durationMs: e.durationMs, truncated: e.truncated };
+  const measured: Measured = { msg: e.msg, exitCode: e.exitCode, durationMs: e.durationMs, truncated: e.truncated, ...(e.usage === undefined ? {} : { usage: e.usage }) };
   const refused = e.refused;
   if (stop === 'requeue' || e.giveBack) {
     const why: GiveBackWhy = stop === 'requeue' ? 'drain' : e.engineDown ? 'engine' : 'transient';
@@ -117,7 +119,7 @@ function ending(end: RunEnd, stop: StopReason | undefined, ctx: DecideContext): 
 function sandboxEnding(o: SandboxOutcome, stop: StopReason | undefined, ctx: DecideContext): Ending {
   if (o.kind === 'failed') return failure(o.error, o.engineAsked, ctx);
   const r = taskResult(o);
-  const measured = { exitCode: r.exitCode, durationMs: o.durationMs, truncated: o.truncated };
+  const measured = { exitCode: r.exitCode, durationMs: o.durationMs, truncated: o.truncated, ...(o.usage === undefined ? {} : { usage: o.usage }) };
   if (o.kind === 'oom') return { ...measured, msg: explainOom(r.msg, ctx.memory), status: r.status, giveBack: false, engineDown: false };
   // The engine stopping a job counts as the engine failing only when the runner did not stop it.
   const engineDown = o.kind === 'stopped-by-engine' && o.engineDown && stop === undefined;

@@ -1,6 +1,7 @@
 // The runner daemon's core: startup checks, the long-poll loop that reserves only as many tasks as
 // there are free slots, the heartbeat, drain and give-back. Stop is not cancel: drain lets running
 // tasks finish; only after DRAIN_TIMEOUT (or a second signal) are they stopped and given back.
+import { hostname } from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { AUTH_BACKOFF, DELIVER_RETRY, NO_RETRY, POLL_BACKOFF, SHORT_RETRY, backoff, type ReservedTask, type RunnerApi, type RunnerCluster } from '../api/index.js';
@@ -9,6 +10,8 @@ import { formatSize } from '../config/units.js';
 import { errorCodeOf, isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sandbox } from '../sandbox/index.js';
+import type { RunnerReport } from '../protocol/runner.js';
+import { VERSION } from '../version.js';
 import { Heartbeat } from './heartbeat.js';
 import { grant, taskLimits } from './limits.js';
 import type { RunnerEvents } from './events.js';
@@ -72,12 +75,28 @@ export class Runner {
         warm: (answer) => {
           if (!this.draining) this.warmer.take(answer);
         },
+        report: () => this.report(),
       },
       d.events,
       d.metrics,
     );
     d.metrics.slotsTotal.set(d.config.concurrency);
     this.warmer = new Warmer(d.sandbox, d.events);
+  }
+
+  private readonly startedAt = new Date().toISOString();
+
+  /** This runner as its heartbeats describe it (docs/protocol.md, `runner`). */
+  private report(): RunnerReport {
+    return {
+      hostname: hostname().slice(0, 255),
+      version: VERSION,
+      slots_total: this.d.config.concurrency,
+      slots_busy: this.busy,
+      draining: this.draining,
+      engine_version: this.d.sandbox.engineVersion.slice(0, 255),
+      started_at: this.startedAt,
+    };
   }
 
   /** The run of this task under this reservation, if it is still the one we hold. */

@@ -245,6 +245,7 @@ export class TaskRun implements LeasedTask {
         duration_ms: durationMs,
         log_size: logSize,
         ...(d.truncated || shipper?.truncated === true ? { log_truncated: true } : {}),
+        ...(d.usage === undefined ? {} : { usage: { peak_memory: Math.round(d.usage.peakMemoryBytes), cpu_seconds: d.usage.cpuSeconds } }),
       };
       await this.deps.api.finish(this.id, body, signal, { retry: this.deps.deliverRetry });
       if (d.action === 'give-back') this.emit('task.given_back', { taskId: this.id, why: d.why });

@@ -4,10 +4,10 @@ import type { Readable } from 'node:stream';
 import { IronError, toError } from '../errors.js';
 import { call, statusOf } from './engine-errors.js';
 import { EngineLiveness, type LivenessOptions } from './engine-liveness.js';
-import { openStream, readEventActions, readPullProgress, readWaitStatus } from './engine-streams.js';
+import { openStream, readEventActions, readPullProgress, readStatsSamples, readWaitStatus } from './engine-streams.js';
 import { safeModem } from './engine-transport.js';
 import { imageRefProblem } from '../protocol/image-ref.js';
-import type { ContainerCreateBody, ContainerEngine, ContainerState, ContainerSummary, EngineInfo, ImageInfo, NetworkInfo, RegistryAuth, VolumeSummary } from './engine.js';
+import type { ContainerCreateBody, ContainerEngine, ContainerState, ContainerSummary, EngineInfo, ImageInfo, NetworkInfo, RegistryAuth, UsageSample, VolumeSummary } from './engine.js';
 
 export interface DockerEngineOptions {
   /** Unix socket path; default /var/run/docker.sock. */
@@ -244,6 +244,31 @@ class DockerEngine implements ContainerEngine {
         }),
     );
     return call('container wait', signal, () => readWaitStatus(body, signal));
+  }
+
+  async containerStats(id: string, onSample: (s: UsageSample) => void, signal: AbortSignal): Promise<void> {
+    const body = await this.stream(
+      'container stats',
+      signal,
+      (s) =>
+        new Promise<Readable>((resolve, reject) => {
+          (this.docker.modem as unknown as LooseModem).dial(
+            {
+              path: `/containers/${encodeURIComponent(id)}/stats?stream=1`,
+              method: 'GET',
+              isStream: true,
+              abortSignal: s,
+              options: {},
+              statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+            },
+            (err, res) => {
+              if (err !== null && err !== undefined) reject(toError(err));
+              else resolve(res as Readable);
+            },
+          );
+        }),
+    );
+    await readStatsSamples(body, onSample);
   }
 
   containerInspect(id: string, signal: AbortSignal): Promise<ContainerState> {

@@ -3,6 +3,7 @@
 // streamed bodies are read (wait's status, the event log's actions, the pull's progress and errors).
 import type { Readable } from 'node:stream';
 import { abortError, toError } from '../errors.js';
+import type { UsageSample } from './engine.js';
 import { call, deadlineError } from './engine-errors.js';
 import type { EngineLiveness } from './engine-liveness.js';
 
@@ -87,4 +88,41 @@ function pullError(line: string): string | undefined {
     // A progress line we cannot parse is not a failure of the pull.
   }
   return undefined;
+}
+
+/**
+ * The stats stream's NDJSON samples, each passed on as it arrives. The engine sends one at once and
+ * then one a second; after the container stopped it sends empty ones (zero time and counters), which
+ * are skipped. A line that does not parse is skipped too: usage is informational.
+ */
+export async function readStatsSamples(stream: Readable, onSample: (s: UsageSample) => void): Promise<void> {
+  let rest = '';
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      rest += chunk.toString('utf8');
+      let nl = rest.indexOf('\n');
+      while (nl >= 0) {
+        const sample = statsSample(rest.slice(0, nl));
+        if (sample !== undefined) onSample(sample);
+        rest = rest.slice(nl + 1);
+        nl = rest.indexOf('\n');
+      }
+    }
+  } catch {
+    // The stream was cut (the container stopped, or the signal): the samples so far stand.
+  }
+}
+
+function statsSample(line: string): UsageSample | undefined {
+  if (line.trim() === '') return undefined;
+  try {
+    const s = JSON.parse(line) as { read?: unknown; memory_stats?: { usage?: unknown; max_usage?: unknown }; cpu_stats?: { cpu_usage?: { total_usage?: unknown } } };
+    if (typeof s.read !== 'string' || s.read.startsWith('0001-')) return undefined;
+    const usage = typeof s.memory_stats?.usage === 'number' ? s.memory_stats.usage : 0;
+    const max = typeof s.memory_stats?.max_usage === 'number' ? s.memory_stats.max_usage : 0;
+    const cpu = s.cpu_stats?.cpu_usage?.total_usage;
+    return { memoryBytes: Math.max(usage, max), cpuNanos: typeof cpu === 'number' ? cpu : 0 };
+  } catch {
+    return undefined;
+  }
 }

@@ -82,6 +82,17 @@ export interface ContainerState {
   imageId: string;
 }
 
+/** One resource sample of a running container (the engine's stats, about one a second). */
+export interface UsageSample {
+  /**
+   * Bytes: the cgroup's peak so far where the engine reports one (cgroup v1 `max_usage`, i.e.
+   * memory.max_usage_in_bytes), else its usage now (cgroup v2 memory.current).
+   */
+  memoryBytes: number;
+  /** The container's CPU time so far (user + system), nanoseconds. */
+  cpuNanos: number;
+}
+
 export interface ContainerSummary {
   id: string;
   labels: Record<string, string>;
@@ -122,6 +133,11 @@ export interface ContainerEngine {
   /** Waits until the container is not running; returns its exit status. */
   containerWait(id: string, signal: AbortSignal): Promise<number>;
   containerInspect(id: string, signal: AbortSignal): Promise<ContainerState>;
+  /**
+   * Streams the running container's resource samples to `onSample` until it stops (the engine ends
+   * the stream) or the signal aborts; resolves then. Samples of a stopped container are not passed on.
+   */
+  containerStats(id: string, onSample: (s: UsageSample) => void, signal: AbortSignal): Promise<void>;
   /**
    * Actions the engine recorded for a container between two unix times in seconds. A `kill` action
    * means the engine itself signalled the container (its shutdown, docker stop, docker kill).

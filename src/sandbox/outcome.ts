@@ -20,7 +20,7 @@ export interface ExitFacts {
 }
 
 /** An outcome without the run's measurements (the caller adds them). */
-export type Verdict = SandboxOutcome extends infer O ? (O extends SandboxOutcome ? Omit<O, 'durationMs' | 'logBytes' | 'truncated'> : never) : never;
+export type Verdict = SandboxOutcome extends infer O ? (O extends SandboxOutcome ? Omit<O, 'durationMs' | 'logBytes' | 'truncated' | 'usage'> : never) : never;
 
 /** Exit statuses of SIGTERM (128+15) and SIGKILL (128+9): a stop, ours or someone else's. */
 const SIGNAL_EXITS: ReadonlySet<number> = new Set([137, 143]);

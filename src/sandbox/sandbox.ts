@@ -25,6 +25,8 @@ export class Sandbox {
     ctx: RunContext,
     private readonly input: InputChooser,
     private readonly options: SandboxOptions,
+    /** The engine's version as it reported it at startup (runners report it in their heartbeats). */
+    readonly engineVersion: string,
   ) {
     this.ctx = ctx;
     this.capabilities = ctx.capabilities;
@@ -85,6 +87,7 @@ export class Sandbox {
       },
       input,
       options,
+      info.serverVersion,
     );
   }
 

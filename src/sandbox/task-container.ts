@@ -12,6 +12,7 @@ import { classify, createRefusal, maybeStoppedOutside, startRefusal, stopCause, 
 import { newOutputResult, pumpOutput } from './output.js';
 import { ContainerStopper } from './stop.js';
 import type { OutputSink, PreparedTask, SandboxOutcome } from './types.js';
+import { UsageMeter } from './usage-meter.js';
 
 /** One removal step; never rejects. */
 export type Cleanup = () => Promise<void>;
@@ -63,6 +64,7 @@ export class TaskContainer implements PreparedTask {
   private readonly output = newOutputResult();
   private creating: Promise<Created | Verdict> | undefined;
   private disposing: Promise<void> | undefined;
+  private readonly meter = new UsageMeter();
 
   private constructor(
     private readonly plan: ContainerPlan | undefined,
@@ -187,6 +189,7 @@ export class TaskContainer implements PreparedTask {
     const { engine, log } = plan;
     const waitP = engine.containerWait(id, this.internal.signal);
     waitP.catch(() => undefined);
+    this.meter.follow(engine, id, this.internal.signal);
     const stopper = new ContainerStopper(engine, id, plan.stopGraceMs);
     let timedOut = false;
     let stopped = false;
@@ -246,7 +249,8 @@ export class TaskContainer implements PreparedTask {
   private settle(v: Verdict, durationMs = Math.round(performance.now() - this.t0)): void {
     if (this.outcome !== undefined) return;
     this.halt = undefined;
-    this.outcome = { ...v, durationMs, logBytes: this.output.logBytes, truncated: this.output.truncated };
+    const usage = this.meter.usage();
+    this.outcome = { ...v, durationMs, logBytes: this.output.logBytes, truncated: this.output.truncated, ...(usage === undefined ? {} : { usage }) };
     this.resolveOutcome(this.outcome);
   }
 }

@@ -124,6 +124,14 @@ export interface CodeFiles {
 /** Awaited: a slow consumer slows the container's output (back-pressure), never buffers unboundedly. */
 export type OutputSink = (chunk: Buffer, stream: 'stdout' | 'stderr') => void | Promise<void>;
 
+/** What a task's container used, as the engine's stats reported it (usage-meter.ts). */
+export interface TaskUsage {
+  /** Bytes: the most memory the container's cgroup held. */
+  peakMemoryBytes: number;
+  /** CPU time (user + system), seconds. */
+  cpuSeconds: number;
+}
+
 /** What every outcome carries: the reason in words, and what the run measured. */
 interface OutcomeFacts {
   /** '' for exit 0; "exit code 3"; "timed out after 10 s"; "out of memory (limit 64 MiB)"; ... */
@@ -134,6 +142,8 @@ interface OutcomeFacts {
   /** Bytes handed to the output sink, the truncation marker included (what the task log's size will be). */
   logBytes: number;
   truncated: boolean;
+  /** Only for a job that ran and some stats sample arrived before it stopped. */
+  usage?: TaskUsage;
 }
 
 /**

@@ -8,6 +8,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { TaskStore } from './store/ports.js';
 import type { QueueDepthRow } from './store/records.js';
 import type { Wakeups } from './services/wakeups.js';
+import type { InstanceView } from './services/fleet.js';
+
+/** Where iron_runners reads the fleet (services/fleet.ts; cached there, so a scrape loop costs nothing). */
+export interface FleetStates {
+  allStates(signal: AbortSignal): Promise<readonly InstanceView[]>;
+}
 
 const DEPTH_TTL_MS = 5_000;
 
@@ -47,7 +53,7 @@ class DepthCache {
 }
 
 /** `signal` bounds the store reads of scrapes (the queue depth): the server's lifetime. */
-export function createMetrics(tasks: TaskStore, signal: AbortSignal, wakeups?: Wakeups, defaults = false): ServerMetrics {
+export function createMetrics(tasks: TaskStore, signal: AbortSignal, wakeups?: Wakeups, defaults = false, fleet?: FleetStates): ServerMetrics {
   const registry = new Registry();
   const perCluster = new Registry();
   if (defaults) collectDefaultMetrics({ register: registry });
@@ -90,6 +96,25 @@ export function createMetrics(tasks: TaskStore, signal: AbortSignal, wakeups?: W
       for (const row of await depth.get()) this.set({ cluster: row.clusterId, priority: String(row.priority) }, row.count);
     },
   });
+  if (fleet !== undefined) {
+    new Gauge({
+      name: 'iron_runners',
+      help: 'Runner instances per cluster and state (idle, busy, draining, lost), from their heartbeats',
+      labelNames: ['cluster', 'state'],
+      registers: [perCluster],
+      async collect() {
+        this.reset();
+        const counts = new Map<string, { cluster: string; state: string; n: number }>();
+        for (const i of await fleet.allStates(signal)) {
+          const key = `${i.clusterId}\0${i.state}`;
+          const c = counts.get(key) ?? { cluster: i.clusterId, state: i.state, n: 0 };
+          c.n++;
+          counts.set(key, c);
+        }
+        for (const c of counts.values()) this.set({ cluster: c.cluster, state: c.state }, c.n);
+      },
+    });
+  }
   if (wakeups !== undefined) {
     new Gauge({
       name: 'iron_reserves_parked',

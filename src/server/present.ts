@@ -1,6 +1,7 @@
 // Domain objects -> the JSON shapes Iron clients decode (ids as 24-hex strings, times as RFC 3339,
 // `code_rev` as a string, `rev` as an int, optional fields omitted rather than null).
 import { rfc3339 } from './ids.js';
+import type { FleetCounts, InstanceView } from './services/fleet.js';
 import type { Cluster, Code, CodeRevision, Schedule, Task } from './store/records.js';
 
 type J = Record<string, unknown>;
@@ -36,6 +37,8 @@ export function taskJson(t: Task): J {
   if (t.retryTaskId !== null) out['retry_task_id'] = t.retryTaskId;
   if (t.attempt > 0) out['attempt'] = t.attempt;
   if (t.logTruncated) out['log_truncated'] = true;
+  if (t.peakMemory !== null) out['peak_memory'] = Math.round(t.peakMemory);
+  if (t.cpuSeconds !== null) out['cpu_seconds'] = Math.round(t.cpuSeconds * 1000) / 1000;
   return out;
 }
 
@@ -114,7 +117,8 @@ export function scheduleJson(s: Schedule): J {
   return out;
 }
 
-export function clusterJson(c: Cluster): J {
+/** `runners`: slots of the cluster's live runner instances (none known: zeros). */
+export function clusterJson(c: Cluster, runners: FleetCounts = { runnersTotal: 0, runnersAvailable: 0 }): J {
   const out: J = {
     id: c.id,
     name: c.name,
@@ -124,12 +128,33 @@ export function clusterJson(c: Cluster): J {
     autoscale: c.autoscale,
     machines: [],
     shared_to: [],
-    runners_available: 0,
-    runners_total: 0,
+    runners_available: runners.runnersAvailable,
+    runners_total: runners.runnersTotal,
     default: c.isDefault,
     created_at: rfc3339(c.createdAt),
     updated_at: rfc3339(c.updatedAt),
   };
   if (c.cpuShare !== null) out['cpu_share'] = c.cpuShare;
   return out;
+}
+
+/** One runner instance in Iron's cluster-stats shape, with what our runners report besides. */
+export function instanceJson(i: InstanceView): J {
+  const live = i.state === 'idle' || i.state === 'busy';
+  return {
+    instance_id: i.instanceId,
+    created_at: rfc3339(i.createdAt),
+    updated_at: rfc3339(i.lastSeenAt),
+    version: i.version,
+    runners_available: live ? Math.max(0, i.slotsTotal - i.slotsBusy) : 0,
+    runners_total: i.slotsTotal,
+    type: 'LIVE',
+    hostname: i.hostname,
+    state: i.state,
+    draining: i.draining,
+    engine_version: i.engineVersion,
+    started_at: i.startedAt === null ? null : rfc3339(i.startedAt),
+    last_seen_at: rfc3339(i.lastSeenAt),
+    slots_busy: i.slotsBusy,
+  };
 }

@@ -57,11 +57,13 @@ describe('runner request schemas against the real client', () => {
       await api.release('runner-1', signal);
       await api.heartbeat({ instance_id: 'runner-1', tasks: [{ id: TID, reservation_id: RID }], warm_cursor: 'e.1' }, signal);
       await api.heartbeat({ instance_id: 'runner-1', tasks: [] }, signal);
+      await api.heartbeat({ instance_id: 'runner-1', tasks: [], runner: REPORT }, signal);
       await api.start(TID, RID, signal);
       await api.appendLog(TID, 0, Buffer.from('hello\n'), signal, { reservationId: RID });
       await api.appendLog(TID, 123_456_789, Buffer.from('more'), signal, { reservationId: RID });
       // What TaskRun reports (src/runner/task-run.ts) and what Runner gives back (src/runner/runner.ts).
       await api.finish(TID, { reservation_id: RID, status: 'complete', exit_code: 0, msg: '', duration_ms: 1234, log_size: 10 }, signal);
+      await api.finish(TID, { reservation_id: RID, status: 'complete', exit_code: 0, msg: '', duration_ms: 1234, log_size: 10, usage: { peak_memory: 68_182_016, cpu_seconds: 0.52 } }, signal);
       await api.finish(TID, { reservation_id: RID, status: 'killed', exit_code: 137, msg: 'out of memory', duration_ms: 5, log_size: 0, log_truncated: true }, signal);
       await api.finish(TID, { reservation_id: RID, status: 'error', exit_code: null, msg: 'payload refused', duration_ms: 0, log_size: 0 }, signal);
       await api.finish(TID, { reservation_id: RID, status: 'requeue', exit_code: null, msg: 'draining', duration_ms: 0, log_size: 0 }, signal);
@@ -94,6 +96,8 @@ describe('runner request schemas against the real client', () => {
   });
 });
 
+const REPORT = { hostname: 'h', version: '0.1.0', slots_total: 4, slots_busy: 0, draining: false, engine_version: '20.10', started_at: '2026-01-02T03:04:05.678Z' };
+
 /** [route, schema, body or query, why]: each refused by the schema and answered 400 by iron-api. */
 const MALFORMED: ReadonlyArray<readonly [string, object, Record<string, unknown>, string]> = [
   ['reserve', reserveBodySchema, {}, 'no instance_id'],
@@ -122,6 +126,18 @@ const MALFORMED: ReadonlyArray<readonly [string, object, Record<string, unknown>
   ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', duration_ms: -1 }, 'duration_ms negative'],
   ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', log_size: 1.5 }, 'log_size fractional'],
   ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', log_truncated: 'yes' }, 'log_truncated not a boolean'],
+  ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: 'me' }, 'runner not an object'],
+  ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: { ...REPORT, slots_total: '4' } }, 'runner slots_total a string'],
+  ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: { ...REPORT, slots_busy: -1 } }, 'runner slots_busy negative'],
+  ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: { ...REPORT, slots_total: 1.5 } }, 'runner slots_total fractional'],
+  ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: { ...REPORT, draining: 'no' } }, 'runner draining not a boolean'],
+  ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: { ...REPORT, hostname: 'h'.repeat(256) } }, 'runner hostname huge'],
+  ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: { ...REPORT, version: 'v'.repeat(100_000) } }, 'runner version huge'],
+  ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: { hostname: 'h' } }, 'runner incomplete'],
+  ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', usage: { peak_memory: -1, cpu_seconds: 0 } }, 'usage peak_memory negative'],
+  ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', usage: { peak_memory: 1.5, cpu_seconds: 0 } }, 'usage peak_memory fractional'],
+  ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', usage: { peak_memory: 1, cpu_seconds: '2' } }, 'usage cpu_seconds a string'],
+  ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', usage: 5 }, 'usage not an object'],
   ['log', logAppendQuerySchema, { reservation_id: RID }, 'no offset'],
   ['log', logAppendQuerySchema, { offset: '-1', reservation_id: RID }, 'offset negative'],
   ['log', logAppendQuerySchema, { offset: '1'.repeat(16), reservation_id: RID }, 'offset of 16 digits'],
@@ -180,6 +196,8 @@ describe('malformed runner requests: the schemas and iron-api agree', () => {
       ['release', releaseBodySchema, { instance_id: 'r' }],
       ['heartbeat', heartbeatBodySchema, { instance_id: 'r', tasks: [{ id: TID, reservation_id: RID }] }],
       ['heartbeat', heartbeatBodySchema, { instance_id: 'r', tasks: null }],
+      ['heartbeat', heartbeatBodySchema, { instance_id: 'r', tasks: [], runner: REPORT }],
+      ['heartbeat', heartbeatBodySchema, { instance_id: 'r', tasks: [], runner: null }],
       ['start', startBodySchema, { reservation_id: RID }],
       ['finish', finishBodySchema, { reservation_id: RID, status: 'timeout', exit_code: null, msg: null, duration_ms: 1.5, log_size: null }],
       ['log', logAppendQuerySchema, { offset: '0', reservation_id: RID }],

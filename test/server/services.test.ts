@@ -54,6 +54,8 @@ function task(over: Partial<Task> = {}): Task {
     scheduleId: 's'.repeat(24),
     logSize: 0,
     logTruncated: false,
+    peakMemory: null,
+    cpuSeconds: null,
     ...over,
   };
 }

@@ -1,10 +1,11 @@
 // `iron cluster create|list|show|token|delete`: hybrid clusters, whose runners serve queued tasks.
-import type { ClusterInfo } from '../../api/index.js';
+import type { ClusterInfo, ClusterStats } from '../../api/index.js';
+import { isIronError } from '../../errors.js';
 import { formatSize } from '../../config/units.js';
 import type { Opts } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../command.js';
-import { fields, table } from '../table.js';
+import { fields, shortTime, table } from '../table.js';
 import { bytes, printJson } from '../values.js';
 
 const JSON_OPT = { name: 'json', type: 'boolean', help: 'print JSON' } as const;
@@ -26,6 +27,26 @@ function describe(c: ClusterInfo): string {
     ['cpu share', c.cpu_share],
     ['runners', typeof c.runners_total === 'number' ? `${typeof c.runners_available === 'number' ? c.runners_available : 0} free of ${c.runners_total}` : undefined],
   ]);
+}
+
+const num = (v: unknown): string => (typeof v === 'number' ? String(v) : '');
+
+/** The queue and one row per runner instance (lost ones included, with when they were last seen). */
+function describeFleet(st: ClusterStats): string {
+  const head = fields([
+    ['queued', st.queued],
+    ['queue ewma', st.ewma],
+  ]);
+  if (st.instances.length === 0) return `${head}no runners have reported yet\n`;
+  const rows = st.instances.map((i) => [
+    i.instance_id,
+    i.hostname ?? '',
+    i.version ?? '',
+    `${typeof i.slots_busy === 'number' ? i.slots_busy : '?'}/${num(i.runners_total)}`,
+    i.state ?? '',
+    shortTime(i.last_seen_at),
+  ]);
+  return `${head}\n${table(['INSTANCE', 'HOST', 'VERSION', 'BUSY/SLOTS', 'STATE', 'LAST SEEN'], rows)}`;
 }
 
 export const clusterCreateCommand: Command = {
@@ -92,9 +113,15 @@ export const clusterShowCommand: Command = {
   synopsis: '[--json] ID',
   options: [JSON_OPT],
   async run(ctx, o, args) {
-    const cluster = await ctx.api(false).clusters.get(oneId(o, args), ctx.signal);
-    if (o.flag('json')) printJson((s) => ctx.out.write(s), cluster);
-    else ctx.out.write(describe(cluster));
+    const api = ctx.api(false).clusters;
+    const cluster = await api.get(oneId(o, args), ctx.signal);
+    // Only the owner project reads a cluster's stats; another project that may use it sees its settings.
+    const stats = await api.stats(cluster.id, ctx.signal).catch((err: unknown) => {
+      if (isIronError(err, 'ERR_API_FORBIDDEN') || isIronError(err, 'ERR_API_NOT_FOUND')) return undefined;
+      throw err;
+    });
+    if (o.flag('json')) printJson((s) => ctx.out.write(s), stats === undefined ? cluster : { ...cluster, stats });
+    else ctx.out.write(describe(cluster) + (stats === undefined ? '' : describeFleet(stats)));
     return EXIT.OK;
   },
 };

@@ -34,6 +34,8 @@ export function describeTask(t: TaskInfo): string {
     ['duration', typeof t.duration === 'number' ? `${t.duration} ms` : undefined],
     ['log size', t.log_size],
     ['log truncated', t.log_truncated === true ? 'yes' : undefined],
+    ['peak memory', typeof t.peak_memory === 'number' ? `${(t.peak_memory / 2 ** 20).toFixed(1)} MiB` : undefined],
+    ['cpu', typeof t.cpu_seconds === 'number' ? `${t.cpu_seconds} s` : undefined],
   ]);
 }
 

@@ -4,7 +4,8 @@ import type { Handler } from '../context.js';
 import { checkName } from '../names.js';
 import { badRequest } from '../http/errors.js';
 import type { Router } from '../http/router.js';
-import { clusterJson } from '../present.js';
+import { clusterJson, instanceJson } from '../present.js';
+import { fleetCounts } from '../services/fleet.js';
 import { optNumber, optObject, optString, pageOf } from '../validate.js';
 
 const MAX_BYTES = 2 ** 50;
@@ -12,7 +13,12 @@ const MAX_BYTES = 2 ** 50;
 export function registerClusterRoutes(r: Router<Handler>): void {
   r.add('GET', '/2/clusters', async (ctx) => {
     const pid = await ctx.projectToken();
-    return { clusters: (await ctx.deps.services.clusters.list(pid, pageOf(ctx.query), ctx.signal)).map(clusterJson) };
+    const list = await ctx.deps.services.clusters.list(pid, pageOf(ctx.query), ctx.signal);
+    const runners = await ctx.deps.services.fleet.counts(
+      list.map((c) => c.id),
+      ctx.signal,
+    );
+    return { clusters: list.map((c) => clusterJson(c, runners.get(c.id))) };
   });
 
   r.add('POST', '/2/clusters', async (ctx) => {
@@ -37,7 +43,8 @@ export function registerClusterRoutes(r: Router<Handler>): void {
   r.add('GET', '/2/clusters/:cid', async (ctx) => {
     // The token first: a stranger learns nothing about ids, well formed or not (401 before 404).
     const scope = await ctx.auth();
-    return { cluster: clusterJson(await ctx.deps.services.clusters.readable(scope, ctx.id('cid', 'cluster'), ctx.signal)) };
+    const c = await ctx.deps.services.clusters.readable(scope, ctx.id('cid', 'cluster'), ctx.signal);
+    return { cluster: clusterJson(c, (await ctx.deps.services.fleet.counts([c.id], ctx.signal)).get(c.id)) };
   });
 
   r.add('PUT', '/2/clusters/:cid', async (ctx) => {
@@ -78,8 +85,19 @@ export function registerClusterRoutes(r: Router<Handler>): void {
   r.add('GET', '/2/clusters/:cid/stats', async (ctx) => {
     const pid = await ctx.projectToken();
     const { cluster: c, counts } = await ctx.deps.services.clusters.stats(pid, ctx.id('cid', 'cluster'), ctx.signal);
+    const instances = await ctx.deps.services.fleet.instances(c.id, ctx.signal);
+    const runners = fleetCounts(instances);
     return {
-      cluster: { id: c.id, ...counts, queued: counts.queued, running: counts.running + counts.preparing, instances: [], runners_available: 0, runners_total: 0, ewma: 0 },
+      cluster: {
+        id: c.id,
+        ...counts,
+        queued: counts.queued,
+        running: counts.running + counts.preparing,
+        ewma: ctx.deps.services.ewma.value(c.id),
+        runners_available: runners.runnersAvailable,
+        runners_total: runners.runnersTotal,
+        instances: instances.map(instanceJson),
+      },
     };
   });
 }

@@ -20,7 +20,9 @@ import { sendJson } from '../http/json.js';
 import { HANDLED, type Ctx, type Handler } from '../context.js';
 import { badRequest } from '../http/errors.js';
 import type { RouteOptions, Router } from '../http/router.js';
+import type { TaskUsage } from '../store/records.js';
 import { isId } from '../ids.js';
+import { readRunnerReport } from '../runner-report.js';
 import { optBool, optFloat, optNumber, optString } from '../validate.js';
 
 const OFFSET_RE = new RegExp(`^\\d{1,${MAX_LOG_OFFSET_DIGITS}}$`);
@@ -87,6 +89,8 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
         return { id, reservationId };
       });
       const warmCursor = optString(b, 'warm_cursor', MAX_WARM_CURSOR_BYTES);
+      const report = readRunnerReport(b, cid, instanceId);
+      if (report !== undefined) await ctx.deps.services.fleet.seen(report, Date.now(), ctx.signal);
       return ctx.deps.services.reservations.heartbeat(cid, { instanceId, tasks, warmCursor }, ctx.signal);
     },
     bodySchema('POST /2/clusters/:cid/runner/heartbeat'),
@@ -134,6 +138,7 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
           durationMs: optNumber(b, 'duration_ms', 0, Number.MAX_SAFE_INTEGER, { ceil: true }) ?? null,
           logSize: optNumber(b, 'log_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
           logTruncated: optBool(b, 'log_truncated') ?? false,
+          ...readUsage(b),
         },
         ctx.signal,
       );
@@ -146,6 +151,18 @@ function instance(b: Record<string, unknown>): string {
   const id = optString(b, 'instance_id', MAX_INSTANCE_ID_BYTES) ?? '';
   if (id === '') throw badRequest('instance_id is required');
   return id;
+}
+
+/** A finish's optional `usage` (peak memory bytes, CPU seconds). */
+function readUsage(b: Record<string, unknown>): { usage?: TaskUsage } {
+  const u = b['usage'];
+  if (u === undefined || u === null) return {};
+  if (typeof u !== 'object' || Array.isArray(u)) throw badRequest('usage must be an object');
+  const o = u as Record<string, unknown>;
+  const peakMemory = optNumber(o, 'peak_memory', 0, Number.MAX_SAFE_INTEGER);
+  const cpuSeconds = optFloat(o, 'cpu_seconds', 0, 1e12);
+  if (peakMemory === undefined || cpuSeconds === undefined) throw badRequest('usage needs peak_memory and cpu_seconds');
+  return { usage: { peakMemory, cpuSeconds } };
 }
 
 function reservation(b: Record<string, unknown>): string {

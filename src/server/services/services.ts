@@ -12,6 +12,9 @@ import { Clusters } from './clusters.js';
 import { CodePackages } from './code-packages.js';
 import { Codes } from './codes.js';
 import type { ServicesCore } from './core.js';
+import { Fleet } from './fleet.js';
+import { FleetSampler } from './fleet-sampler.js';
+import { QueueEwma } from './queue-ewma.js';
 import { TaskQueue } from './queue.js';
 import { Readiness } from './readiness.js';
 import { Reservations } from './reservations.js';
@@ -28,6 +31,10 @@ export interface Services {
   readonly queue: TaskQueue;
   readonly reservations: Reservations;
   readonly schedules: Schedules;
+  /** The runner instances of each cluster (heartbeat reports). */
+  readonly fleet: Fleet;
+  /** Each cluster's queue depth, exponentially weighted (cluster stats `ewma`). */
+  readonly ewma: QueueEwma;
   /** The server's metrics: the services count domain events, the HTTP layer its requests. */
   readonly metrics: ServerMetrics;
   /** Arms the scheduler (after the server listens). */
@@ -40,7 +47,10 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
   const { config, store, logs, log } = opts;
   const lifetime = new AbortController();
   const wakeups = new Wakeups(config.maxParkedPerCluster);
-  const metrics = createMetrics(store.tasks, lifetime.signal, wakeups);
+  const fleet = new Fleet(store.instances, config, log);
+  const ewma = new QueueEwma();
+  const sampler = new FleetSampler(store.tasks, fleet, ewma, log, lifetime.signal);
+  const metrics = createMetrics(store.tasks, lifetime.signal, wakeups, false, fleet);
   const rules = taskRules(config.maxAttempts);
   const scheduler = new Scheduler(store, wakeups, rules, metrics, log, lifetime.signal);
   const access = new ClusterAccess(store.clusters);
@@ -70,11 +80,17 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     queue: new TaskQueue(core),
     reservations: new Reservations(core),
     schedules: new Schedules(core),
+    fleet,
+    ewma,
     metrics,
-    start: () => scheduler.start(),
+    start: () => {
+      scheduler.start();
+      sampler.start();
+    },
     close: () => {
       closed ??= (async () => {
         await scheduler.stop();
+        await sampler.stop();
         lifetime.abort();
         await store.close();
       })();

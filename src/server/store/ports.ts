@@ -15,6 +15,7 @@ import type {
   FinishInput,
   FinishPlan,
   HeartbeatResult,
+  InstanceReport,
   LeaseLostAction,
   NewSchedule,
   NewTask,
@@ -24,6 +25,7 @@ import type {
   ReadyCount,
   Reservation,
   RetrySettings,
+  RunnerInstance,
   RunnerOutcome,
   Schedule,
   StartPlan,
@@ -146,6 +148,19 @@ export interface ScheduleStore {
   runDueSchedules(now: number, signal: AbortSignal): Promise<{ queued: number; ready: ReadyCount[] }>;
 }
 
+/**
+ * The runner fleet: what each instance said about itself in its last heartbeat. Written at most about
+ * once per heartbeat interval per instance (services/fleet.ts throttles), so an upsert and nothing more.
+ */
+export interface InstanceStore {
+  /** Upserts the instance's report, seen at `now` (keeps the time it was first seen). */
+  recordInstance(report: InstanceReport, now: number, signal: AbortSignal): Promise<void>;
+  /** Instances of these clusters (null: of all clusters) last seen at or after `seenSince`, oldest first. */
+  listInstances(clusterIds: readonly string[] | null, seenSince: number, signal: AbortSignal): Promise<RunnerInstance[]>;
+  /** Forgets instances last seen before `seenBefore`; returns how many. */
+  dropInstances(seenBefore: number, signal: AbortSignal): Promise<number>;
+}
+
 /** Time-driven state: what becomes due when (the scheduler's timer). */
 export interface DeadlineStore {
   /** Delayed tasks whose time came become reservable; returns how many, per cluster. */
@@ -163,5 +178,6 @@ export interface Store {
   readonly leases: LeaseStore;
   readonly schedules: ScheduleStore;
   readonly deadlines: DeadlineStore;
+  readonly instances: InstanceStore;
   close(): Promise<void>;
 }

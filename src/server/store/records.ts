@@ -113,6 +113,10 @@ export interface Task {
   readonly logSize: number;
   /** The log was cut (the runner's MAX_LOG_SIZE or the API's MAX_TASK_LOG_SIZE): a field, never a line. */
   readonly logTruncated: boolean;
+  /** Bytes: the most memory the task's container held, as its runner measured it; null when unknown. */
+  readonly peakMemory: number | null;
+  /** CPU seconds of the task's container; null when unknown. */
+  readonly cpuSeconds: number | null;
 }
 
 export interface NewTask {
@@ -158,6 +162,33 @@ export interface FinishInput {
   readonly logSize: number | null;
   /** The runner cut the task's output at its own limit. */
   readonly logTruncated?: boolean;
+  /** What the container used (peak memory bytes, CPU seconds), when the runner measured it. */
+  readonly usage?: TaskUsage;
+}
+
+export interface TaskUsage {
+  readonly peakMemory: number;
+  readonly cpuSeconds: number;
+}
+
+/** What one runner instance last reported in its heartbeat (docs/protocol.md, `runner`). */
+export interface InstanceReport {
+  readonly clusterId: string;
+  readonly instanceId: string;
+  readonly hostname: string;
+  readonly version: string;
+  readonly slotsTotal: number;
+  readonly slotsBusy: number;
+  readonly draining: boolean;
+  readonly engineVersion: string;
+  /** Ms since the epoch; null when the runner sent a time that does not parse. */
+  readonly startedAt: number | null;
+}
+
+/** A runner instance as the store keeps it: its last report, when it was first and last seen. */
+export interface RunnerInstance extends InstanceReport {
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
 }
 
 export type RunnerOutcome<T = Task> = { readonly ok: true; readonly task: T } | { readonly ok: false; readonly reason: 'not_found' | ConflictReason };

@@ -4,10 +4,11 @@
 // before it does (no connection pool, no lock queue), so there is nothing for it to cancel.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AccountStore, ClusterStore, CodeStore, DeadlineStore, LeaseStore, ScheduleStore, Store, TaskStore } from '../ports.js';
+import type { AccountStore, ClusterStore, CodeStore, DeadlineStore, InstanceStore, LeaseStore, ScheduleStore, Store, TaskStore } from '../ports.js';
 import * as accounts from './accounts.js';
 import * as codes from './codes.js';
 import { Db } from './db.js';
+import * as instances from './instances.js';
 import { SecretBox } from '../secret-box.js';
 import * as runner from './runner.js';
 import * as schedules from './schedules.js';
@@ -26,6 +27,7 @@ export function openSqliteStore(dataDir: string): Store {
     leases: leaseStore(db),
     schedules: scheduleStore(db),
     deadlines: deadlineStore(db),
+    instances: instanceStore(db),
     close: async () => db.close(),
   };
 }
@@ -113,5 +115,13 @@ function deadlineStore(db: Db): DeadlineStore {
   return {
     promoteDue: async (now) => runner.promoteDue(db, now),
     nextDeadline: async (now) => runner.nextDeadline(db, now),
+  };
+}
+
+function instanceStore(db: Db): InstanceStore {
+  return {
+    recordInstance: async (report, now) => instances.recordInstance(db, report, now),
+    listInstances: async (clusterIds, since) => instances.listInstances(db, clusterIds, since),
+    dropInstances: async (before) => instances.dropInstances(db, before),
   };
 }

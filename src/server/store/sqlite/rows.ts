@@ -1,6 +1,6 @@
 // Row <-> domain mapping for the SQLite store. Columns are snake_case; JSON columns are parsed
 // defensively so one bad row cannot crash a listing.
-import type { Cluster, Code, CodeRevision, Schedule, Task, TaskStatus } from '../records.js';
+import type { Cluster, Code, CodeRevision, RunnerInstance, Schedule, Task, TaskStatus } from '../records.js';
 
 type R = Record<string, unknown>;
 
@@ -121,6 +121,8 @@ export function toTask(r: R): Task {
     scheduleId: strOrNull(r['schedule_id']),
     logSize: num(r['log_size']),
     logTruncated: num(r['log_truncated']) === 1,
+    peakMemory: numOrNull(r['peak_memory']),
+    cpuSeconds: numOrNull(r['cpu_seconds']),
   };
 }
 
@@ -149,5 +151,21 @@ export function toSchedule(r: R): Schedule {
     msg: str(r['msg']),
     createdAt: num(r['created_at']),
     updatedAt: num(r['updated_at']),
+  };
+}
+
+export function toInstance(r: R): RunnerInstance {
+  return {
+    clusterId: str(r['cluster_id']),
+    instanceId: str(r['instance_id']),
+    hostname: str(r['hostname']),
+    version: str(r['version']),
+    slotsTotal: num(r['slots_total']),
+    slotsBusy: num(r['slots_busy']),
+    draining: num(r['draining']) === 1,
+    engineVersion: str(r['engine_version']),
+    startedAt: numOrNull(r['started_at']),
+    createdAt: num(r['created_at']),
+    lastSeenAt: num(r['last_seen_at']),
   };
 }

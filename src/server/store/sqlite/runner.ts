@@ -139,6 +139,8 @@ export function finishTask(db: Db, clusterId: string, id: string, f: FinishInput
     if (plan.kind === 'superseded') return { ok: false, reason: 'superseded' };
     if (plan.kind === 'repeat') return { ok: true, task: t };
     if (plan.markTruncated) db.run('UPDATE tasks SET log_truncated = 1 WHERE id = ?', id);
+    // A give-back did not run the task: its usage is not the task's.
+    if (f.usage !== undefined && plan.kind !== 'requeue') db.run('UPDATE tasks SET peak_memory = ?, cpu_seconds = ? WHERE id = ?', f.usage.peakMemory, f.usage.cpuSeconds, id);
     if (plan.kind === 'close_cancel') {
       db.run(
         'UPDATE tasks SET cancel_pending = 0, lease_expires_at = NULL, exit_code = ?, duration = ?, log_size = ?, updated_at = ? WHERE id = ?',

@@ -1,6 +1,6 @@
 // Schema of the embedded SQLite store. Times are integer milliseconds since the epoch; ids are the
 // 24-hex strings clients see; `seq` gives FIFO order within a priority.
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Columns added after a table was first released: added in place (with their default) when a data
@@ -12,6 +12,9 @@ export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; defin
   // Version 2 (see V2_INDEXES).
   { table: 'tasks', column: 'ready', definition: 'INTEGER NOT NULL DEFAULT 1' },
   { table: 'tasks', column: 'log_truncated', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  // Version 3: what the task's container used (NULL: unknown), and the runner_instances table.
+  { table: 'tasks', column: 'peak_memory', definition: 'INTEGER' },
+  { table: 'tasks', column: 'cpu_seconds', definition: 'REAL' },
 ];
 
 export const SCHEMA = `
@@ -75,6 +78,13 @@ CREATE TABLE IF NOT EXISTS schedules (
 CREATE INDEX IF NOT EXISTS tasks_schedule ON tasks (schedule_id, status) WHERE schedule_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_start) WHERE status = 'scheduled';
 CREATE INDEX IF NOT EXISTS schedules_project ON schedules (project_id, created_at);
+CREATE TABLE IF NOT EXISTS runner_instances (
+  cluster_id TEXT NOT NULL, instance_id TEXT NOT NULL, hostname TEXT NOT NULL, version TEXT NOT NULL,
+  slots_total INTEGER NOT NULL, slots_busy INTEGER NOT NULL, draining INTEGER NOT NULL, engine_version TEXT NOT NULL,
+  started_at INTEGER, created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,
+  PRIMARY KEY (cluster_id, instance_id)
+);
+CREATE INDEX IF NOT EXISTS runner_instances_seen ON runner_instances (last_seen_at);
 `;
 
 /**
