@@ -1,12 +1,13 @@
 // The HUD's Clusters page in a real browser: create a cluster, read its docker run command (the new
 // CLUSTER_ID, this API's URL, the token shown once), start a real iron-runner with exactly those
-// values, and see it come online in the cluster's runners table.
+// values, and see it come online in the cluster's runners table (its self-report: contracts 1 and 2).
 import { hostname } from 'node:os';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/http.js';
-import { waitFor } from '../helpers/wait.js';
+import { registerImage, waitForTask } from '../runner/harness.js';
 import { navigate, screenshot, signIn, startHud, textUntil, type Hud } from './browser.js';
+import { GATED, openGate } from './jobs.js';
 
 const NAME = 'edge-hud-1';
 let hud: Hud;
@@ -55,27 +56,27 @@ describe('HUD clusters', { timeout: 120_000 }, () => {
     await screenshot(page, 'clusters');
   });
 
-  it('shows a real iron-runner started with that command online in the runners table', async (ctx) => {
+  it('shows a real iron-runner started with that command online in the runners table', async () => {
     if (created === undefined) throw new Error('the create test did not pass');
     const { id, token, apiUrl } = created;
     const runner = await hud.startRunner({ CLUSTER_ID: id, CLUSTER_TOKEN: token, API_URL: apiUrl, CONCURRENCY: '3' });
     const connected = await runner.waitForEvent('api.connected');
     expect(connected['cluster_id']).toBe(id);
-    // The runner instances in the stats are contract 2 (helper fleetreport: idle runners report
-    // themselves by heartbeat). An API that never lists the connected runner lacks it: nothing to show.
-    const listed = await waitFor(
-      'the runner in the cluster stats',
-      async () => {
-        const stats = await call<{ cluster?: { instances?: unknown[] } }>(hud.api.url, 'GET', `/2/clusters/${id}/stats`, { token: hud.api.projectToken });
-        return (stats.body.cluster?.instances?.length ?? 0) > 0;
-      },
-      { timeoutMs: 30_000 },
-    ).catch(() => false);
-    if (!listed) ctx.skip('GET /2/clusters/{id}/stats lists no runner instances in this tree (contract 2, helper fleetreport, not merged)');
     const runners = page.getByRole('table', { name: `Runners ${NAME}` });
     const row = await textUntil(runners, (t) => t.includes(hostname()) && /\b0\s*(\/|of)\s*3\b/.test(t), 'the runner online (host, 0 / 3 slots)', 60_000);
     expect(row).toMatch(/idle|online/);
+    // The cluster's own row: runners online "x of y" (contract 6), from the cluster's real runners_total / runners_available.
+    const clusterRow = page.getByRole('table', { name: 'Clusters' }).getByRole('row').filter({ hasText: NAME });
+    await textUntil(clusterRow, (t) => /\b1 of 1\b/.test(t), 'the cluster row with 1 of 1 runners online', 60_000);
     if ((await page.getByLabel('docker run command').count()) > 0) await screenshot(page, 'clusters');
+    // A task on the new cluster makes the runner busy in the table, live, and idle again after it.
+    await registerImage(hud.api, 'gated', GATED);
+    const [task] = await hud.api.client.project.queueTasks([{ code_name: 'gated', payload: 'on-edge', cluster: id }], AbortSignal.timeout(5_000));
+    if (task === undefined) throw new Error('queued nothing');
+    await textUntil(runners, (t) => /\b1\s*(\/|of)\s*3\b/.test(t) && t.includes('busy'), 'the runner busy (1 / 3 slots)', 60_000);
+    await openGate(task);
+    expect((await waitForTask(hud.api, task)).status).toBe('complete');
+    await textUntil(runners, (t) => /\b0\s*(\/|of)\s*3\b/.test(t) && t.includes('idle'), 'the runner idle again', 60_000);
   });
 
   it('never shows the token again after the page is left', async () => {
