@@ -5,6 +5,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskInfo } from '../../src/api/index.js';
+import { call } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
 import { registerImage, waitForJobRunning, waitForTask } from '../runner/harness.js';
 import { navigate, screenshot, signIn, startHud, taskRow, taskStatus, textUntil, UI_TIMEOUT_MS, type Hud } from './browser.js';
@@ -31,8 +32,8 @@ async function tasksOf(code: string): Promise<TaskInfo[]> {
   return hud.api.client.project.listTasks({ codeName: code, perPage: 100 }, AbortSignal.timeout(5_000));
 }
 
-async function queueApi(code: string, payload = ''): Promise<string> {
-  const [id] = await hud.api.client.project.queueTasks([{ code_name: code, payload, cluster: hud.api.clusterId }], AbortSignal.timeout(5_000));
+async function queueApi(code: string, payload = '', extra: { label?: string } = {}): Promise<string> {
+  const [id] = await hud.api.client.project.queueTasks([{ code_name: code, payload, cluster: hud.api.clusterId, ...extra }], AbortSignal.timeout(5_000));
   if (id === undefined) throw new Error('queued nothing');
   return id;
 }
@@ -127,6 +128,15 @@ describe('HUD tasks', { timeout: 120_000 }, () => {
     await page.getByRole('textbox', { name: 'Code', exact: true }).fill('gated');
     await waitFor('only the gated tasks listed', async () => JSON.stringify(await shownIds()) === JSON.stringify(gated), { timeoutMs: UI_TIMEOUT_MS });
     await page.getByRole('textbox', { name: 'Code', exact: true }).fill('');
+    const labelled = await queueApi('quick', '', { label: 'nightly-batch' });
+    await page.getByRole('textbox', { name: 'Label', exact: true }).fill('nightly-batch');
+    await waitFor('only the labelled task listed', async () => JSON.stringify(await shownIds()) === JSON.stringify([labelled]), { timeoutMs: UI_TIMEOUT_MS });
+    await page.getByRole('textbox', { name: 'Label', exact: true }).fill('');
+    // A time window in the future matches nothing; cleared, everything is back.
+    await page.getByLabel('From', { exact: true }).fill('2099-01-01T00:00');
+    await waitFor('no task listed from 2099 on', async () => (await shownIds()).length === 0, { timeoutMs: UI_TIMEOUT_MS });
+    await page.getByLabel('From', { exact: true }).fill('');
+    await waitFor('every task listed again', async () => (await shownIds()).length === errors.length + gated.length + 1, { timeoutMs: UI_TIMEOUT_MS });
     const wanted = gated[0] ?? '';
     await page.getByRole('searchbox', { name: 'Task id' }).fill(wanted);
     await page.getByRole('button', { name: 'Search', exact: true }).click();
@@ -155,5 +165,44 @@ describe('HUD tasks', { timeout: 120_000 }, () => {
     await navigate(page, 'Codes');
     await page.getByRole('table', { name: 'Codes' }).getByRole('link', { name: 'pausable', exact: true }).waitFor();
     await screenshot(page, 'codes');
+  });
+
+  it('pages through more tasks than fit on one page with Next and Previous', async () => {
+    // 60 tasks of a paused code stay queued (nothing runs them); the HUD shows 50 a page.
+    const codes = await hud.api.client.project.listCodes(AbortSignal.timeout(5_000));
+    const backlog = codes.find((c) => c.name === 'pausable');
+    if (backlog === undefined) throw new Error('no pausable code');
+    await call(hud.api.url, 'POST', `/2/projects/${hud.api.projectId}/codes/${backlog.id}/pause_task_queue`, { token: hud.api.projectToken, json: {} });
+    await hud.api.client.project.queueTasks(
+      Array.from({ length: 60 }, (_, i) => ({ code_name: 'pausable', payload: `backlog-${i}`, cluster: hud.api.clusterId })),
+      AbortSignal.timeout(10_000),
+    );
+    const all = (await tasksOf('pausable')).map((t) => t.id);
+    expect(all.length).toBeGreaterThan(50);
+    await navigate(page, 'Tasks');
+    await page.getByRole('textbox', { name: 'Code', exact: true }).fill('pausable');
+    const table = page.getByRole('table', { name: 'Tasks' });
+    const shown = async (): Promise<string[]> => (await table.getByRole('link').allInnerTexts()).map((s) => s.trim());
+    const first = await waitFor(
+      'a full first page',
+      async () => {
+        const ids = await shown();
+        return ids.length === 50 && ids;
+      },
+      { timeoutMs: UI_TIMEOUT_MS },
+    );
+    await page.getByRole('button', { name: 'Next', exact: true }).click();
+    const second = await waitFor(
+      'the second page',
+      async () => {
+        const ids = await shown();
+        return ids.length === all.length - 50 && ids;
+      },
+      { timeoutMs: UI_TIMEOUT_MS },
+    );
+    expect(second.filter((id) => first.includes(id))).toEqual([]);
+    expect([...first, ...second].sort()).toEqual([...all].sort());
+    await page.getByRole('button', { name: 'Previous', exact: true }).click();
+    await waitFor('the first page again', async () => JSON.stringify(await shown()) === JSON.stringify(first), { timeoutMs: UI_TIMEOUT_MS });
   });
 });
