@@ -13,6 +13,8 @@ const MATRIX: Readonly<Record<string, Scope>> = {
   'GET /healthz': 'public',
   'GET /metrics': 'public',
   'GET /2/stacks': 'anyToken',
+  'GET /': 'public',
+  'GET /2/whoami': 'projectRoot',
   'GET /2/projects/:pid': 'project',
   'POST /2/projects/:pid/credentials': 'project',
   'POST /2/projects/:pid/codes': 'project',

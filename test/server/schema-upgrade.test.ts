@@ -63,3 +63,28 @@ describe('schema upgrade 1 -> 2', () => {
     }
   });
 });
+
+describe('schema upgrade 2 -> 3', () => {
+  it("adds the task list's indexes and drops the one they supersede, keeping the rows", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iron-schema-'));
+    dirs.push(dir);
+    const path = join(dir, 'iron.db');
+    const v2 = new DatabaseSync(path);
+    v2.exec(`${SCHEMA}\nCREATE INDEX tasks_project ON tasks (project_id, seq);\nPRAGMA user_version = 2;`);
+    v2.prepare(
+      `INSERT INTO tasks (id, project_id, code_id, code_name, code_history_id, code_rev, cluster_id, status, priority,
+      timeout, delay, payload, label, created_at, updated_at, available_at) VALUES (?, 'p', 'c', 'n', 'h', 1, 'k', 'queued', 0, 60, 0, '', '', 0, 0, 0)`,
+    ).run('a'.repeat(24));
+    v2.close();
+    const db = new Db(path);
+    try {
+      const names = db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks'").map((r) => r.name);
+      expect(names).toEqual(expect.arrayContaining(['tasks_list', 'tasks_list_status', 'tasks_list_code', 'tasks_list_cluster', 'tasks_list_label', 'tasks_code_time']));
+      expect(names).not.toContain('tasks_project');
+      expect(db.all('SELECT id FROM tasks')).toEqual([{ id: 'a'.repeat(24) }]);
+      expect(db.get<{ user_version: number }>('PRAGMA user_version')?.user_version).toBe(3);
+    } finally {
+      db.close();
+    }
+  });
+});

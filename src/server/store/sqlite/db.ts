@@ -3,7 +3,7 @@
 // loop thread, so a transaction is never interleaved with another request's.
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { IronError } from '../../../errors.js';
-import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION, V2_INDEXES } from './schema.js';
+import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION, V2_INDEXES, V3_INDEXES } from './schema.js';
 
 export type Row = Record<string, SQLInputValue>;
 
@@ -28,6 +28,7 @@ export class Db {
         if (!cols.some((x) => x.name === c.column)) this.raw.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.definition}`);
       }
       this.migrateToV2(version);
+      this.raw.exec(V3_INDEXES);
       this.raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     } catch (err) {
       if (err instanceof IronError) throw err;
