@@ -5,10 +5,11 @@ import { testDocker } from '../helpers/docker.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
- * A job that prints its payload, then waits until openGate() is called on it, then prints "finished":
+ * A job that prints its payload, then waits until openGate() is called on it, then prints a green
+ * "gate open" (ANSI) and "finished":
  * a test sees the task running with part of its log, on its own schedule, never on a sleep.
  */
-export const GATED = `sh -c 'echo "started $(cat "$PAYLOAD_FILE")"; while [ ! -e /tmp/go ]; do sleep 0.2; done; echo finished'`;
+export const GATED = `sh -c 'echo "started $(cat "$PAYLOAD_FILE")"; while [ ! -e /tmp/go ]; do sleep 0.2; done; printf "\\033[1;32m%s\\033[0m\\n" "gate open"; echo finished'`;
 
 /** Lets a GATED job of task `id` finish: touches its gate file inside the running job container. */
 export async function openGate(id: string): Promise<void> {

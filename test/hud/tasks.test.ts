@@ -63,7 +63,6 @@ async function openTask(id: string): Promise<void> {
 describe('HUD tasks', { timeout: 120_000 }, () => {
   it('queues a task from the code page and follows its log live to complete', async () => {
     await openCode('gated');
-    await screenshot(page, 'code');
     const id = await queueFromForm('gated', 'hello-from-the-form');
     await page.getByRole('link', { name: id, exact: true }).click();
     await page.getByRole('heading', { name: `Task ${id}` }).waitFor();
@@ -76,6 +75,7 @@ describe('HUD tasks', { timeout: 120_000 }, () => {
     await openGate(id);
     await textUntil(taskStatus(page), (s) => s === 'complete', `task ${id} shown complete`, 60_000);
     await textUntil(log, (t) => t.includes('finished'), 'the last log line');
+    expect(await log.locator('span', { hasText: 'gate open' }).count()).toBe(1);
     expect((await waitForTask(hud.api, id)).status).toBe('complete');
     await screenshot(page, 'task');
   });
@@ -162,6 +162,8 @@ describe('HUD tasks', { timeout: 120_000 }, () => {
     await navigate(page, 'Tasks');
     await textUntil(taskRow(page, waiting), (t) => t.includes('complete'), `task ${waiting} complete after resume`, 60_000);
     await screenshot(page, 'tasks');
+    await openCode('pausable');
+    await screenshot(page, 'code');
     await navigate(page, 'Codes');
     await page.getByRole('table', { name: 'Codes' }).getByRole('link', { name: 'pausable', exact: true }).waitFor();
     await screenshot(page, 'codes');
