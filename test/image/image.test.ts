@@ -18,6 +18,7 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
   const stack = new Stack();
   const runners: string[] = [];
   let secureCluster = { id: '', token: '' };
+  let apiUrl = '';
 
   beforeAll(async () => {
     for (const image of [RUNNER_IMAGE, API_IMAGE, JOB_IMAGE]) {
@@ -27,6 +28,7 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
     await stack.savePreload();
     // A short lease so a runner removed with rm -f hands its task back within seconds.
     const api = await stack.startApi({ LEASE: '5s' });
+    apiUrl = api.url;
     await stack.iron(['register', '--name', 'echo', JOB_IMAGE, `sh -c 'sleep 1; echo task=$TASK_ID; echo payload=$(cat $PAYLOAD_FILE)'`]);
     await stack.iron(['register', '--name', 'slow', JOB_IMAGE, `sh -c 'echo slow-begin; sleep 5; echo slow-done'`]);
     await stack.iron(['register', '--name', 'fill', JOB_IMAGE, `sh -c 'dd if=/dev/zero of=/big bs=1M count=200'`]);
@@ -43,6 +45,22 @@ describe.skipIf(skip)('iron/runner and iron/api images', () => {
   afterAll(async () => {
     await stack.cleanup();
   }, 120_000);
+
+  it('serves the built HUD from iron/api: / redirects to /hud/, index and assets with their headers', async () => {
+    const root = await fetch(`${apiUrl}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/hud/');
+    const index = await fetch(`${apiUrl}/hud/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await index.text();
+    const js = /src="(\/hud\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(js).toBeDefined();
+    const asset = await fetch(`${apiUrl}${js ?? ''}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    await asset.body?.cancel();
+  });
 
   it("runs Debian 13's engine (docker.io 26.1) with crun inside the runner", async () => {
     const v = (await docker(['exec', runners[0]!, 'docker', 'version', '--format', '{{.Server.Version}}'])).trim();

@@ -6,6 +6,7 @@ import type { Api } from '../api.js';
 import { useActions } from '../actions.js';
 import { dockerRunCommand, fillUserData, type RunnerSettings } from '../deploy-snippets.js';
 import { fmtBytes, fmtTime } from '../format.js';
+import { ErrorAlert, Field } from '../fields.js';
 import { usePoll } from '../poll.js';
 
 const LIVE_MS = 5000;
@@ -65,11 +66,7 @@ export function ClustersPage({ api }: { api: Api }) {
   return (
     <section>
       <h1>Clusters</h1>
-      {list.error !== undefined && (
-        <p role="alert" class="error">
-          {list.error}
-        </p>
-      )}
+      <ErrorAlert error={list.error} />
       <table aria-label="Clusters">
         <thead>
           <tr>
@@ -168,10 +165,7 @@ function CreateCluster({ api, onCreated }: { api: Api; onCreated: () => void }) 
       </button>
       {open && (
         <form aria-label="Create cluster" class="form-row" onSubmit={submit}>
-          <label>
-            Name
-            <input type="text" required value={name} onInput={(e) => setName(e.currentTarget.value)} />
-          </label>
+          <Field label="Name" required value={name} onValue={setName} />
           <button type="submit" disabled={actions.busy}>
             Create
           </button>

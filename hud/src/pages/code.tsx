@@ -6,6 +6,7 @@ import type { Api } from '../api.js';
 import { useActions } from '../actions.js';
 import { COUNTED, countOf, type CodeJson, type CodeStats, type RevisionJson } from '../code-types.js';
 import { fmtBytes, fmtTime } from '../format.js';
+import { ErrorAlert, Field, PlacementFields, TextArea, placement, useForm } from '../fields.js';
 import { usePoll } from '../poll.js';
 import { href } from '../route.js';
 
@@ -27,11 +28,7 @@ export function CodePage({ api, id }: { api: Api; id: string }) {
   return (
     <section>
       <h1>Code {c?.name ?? id}</h1>
-      {code.error !== undefined && (
-        <p role="alert" class="error">
-          {code.error}
-        </p>
-      )}
+      <ErrorAlert error={code.error} />
       {c !== undefined && (
         <>
           <div class="toolbar">
@@ -106,22 +103,17 @@ export function CodePage({ api, id }: { api: Api; id: string }) {
 }
 
 function QueueTask({ api, codeName }: { api: Api; codeName: string }) {
-  const [payload, setPayload] = useState('{}');
-  const [priority, setPriority] = useState('');
-  const [cluster, setCluster] = useState('');
-  const [delay, setDelay] = useState('');
-  const [timeout, setTimeoutS] = useState('');
+  const form = useForm({ payload: '{}', priority: '', cluster: '', delay: '', timeout: '' });
   const [queued, setQueued] = useState<string | undefined>(undefined);
   const actions = useActions();
   const submit = (e: Event): void => {
     e.preventDefault();
     setQueued(undefined);
+    const v = form.values;
     void actions.run('Queue task', async () => {
-      const task: Record<string, unknown> = { code_name: codeName, payload };
-      if (priority !== '') task['priority'] = Number(priority);
-      if (cluster.trim() !== '') task['cluster'] = cluster.trim();
-      if (delay !== '') task['delay'] = Number(delay);
-      if (timeout !== '') task['timeout'] = Number(timeout);
+      const task: Record<string, unknown> = { code_name: codeName, payload: v.payload, ...placement(v) };
+      if (v.delay !== '') task['delay'] = Number(v.delay);
+      if (v.timeout !== '') task['timeout'] = Number(v.timeout);
       const j = await api.post<{ tasks: Array<{ id: string }> }>(api.project('/tasks'), { tasks: [task] });
       setQueued(j.tasks[0]?.id);
     });
@@ -130,28 +122,12 @@ function QueueTask({ api, codeName }: { api: Api; codeName: string }) {
     <form aria-label="Queue task" class="card" onSubmit={submit}>
       <h2>Queue task</h2>
       <div class="form-row">
-        <label>
-          Payload
-          <textarea rows={4} cols={60} spellcheck={false} value={payload} onInput={(e) => setPayload(e.currentTarget.value)} />
-        </label>
+        <TextArea label="Payload" rows={4} value={form.values.payload} onValue={form.set('payload')} />
       </div>
       <div class="form-row">
-        <label>
-          Priority
-          <input type="number" min={0} max={2} placeholder="code default" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
-        </label>
-        <label>
-          Cluster
-          <input type="text" placeholder="default" value={cluster} onInput={(e) => setCluster(e.currentTarget.value)} />
-        </label>
-        <label>
-          Delay
-          <input type="number" min={0} placeholder="seconds" value={delay} onInput={(e) => setDelay(e.currentTarget.value)} />
-        </label>
-        <label>
-          Timeout
-          <input type="number" min={0} placeholder="seconds" value={timeout} onInput={(e) => setTimeoutS(e.currentTarget.value)} />
-        </label>
+        <PlacementFields form={form} />
+        <Field label="Delay" type="number" min={0} placeholder="seconds" value={form.values.delay} onValue={form.set('delay')} />
+        <Field label="Timeout" type="number" min={0} placeholder="seconds" value={form.values.timeout} onValue={form.set('timeout')} />
         <button type="submit" disabled={actions.busy}>
           Queue task
         </button>

@@ -1,6 +1,7 @@
 // Every code of the project with its last 24 h of tasks by status, its revision and its limits.
 import type { Api } from '../api.js';
 import { COUNTED, countOf, type CodeJson, type CodeStats } from '../code-types.js';
+import { ErrorAlert } from '../fields.js';
 import { usePoll } from '../poll.js';
 import { href } from '../route.js';
 
@@ -29,11 +30,7 @@ export function CodesPage({ api }: { api: Api }) {
   return (
     <section>
       <h1>Codes</h1>
-      {list.error !== undefined && (
-        <p role="alert" class="error">
-          {list.error}
-        </p>
-      )}
+      <ErrorAlert error={list.error} />
       <table aria-label="Codes">
         <thead>
           <tr>

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import type { Api } from '../api.js';
 import { useActions } from '../actions.js';
 import { fmtTime } from '../format.js';
+import { ErrorAlert, Field, Select, PlacementFields, TextArea, placement, useForm } from '../fields.js';
 import { usePoll } from '../poll.js';
 
 const LIVE_MS = 5000;
@@ -37,11 +38,7 @@ export function SchedulesPage({ api }: { api: Api }) {
   return (
     <section>
       <h1>Schedules</h1>
-      {list.error !== undefined && (
-        <p role="alert" class="error">
-          {list.error}
-        </p>
-      )}
+      <ErrorAlert error={list.error} />
       <div class="toolbar">{actions.view}</div>
       <table aria-label="Schedules">
         <thead>
@@ -90,30 +87,27 @@ export function SchedulesPage({ api }: { api: Api }) {
 }
 
 type Stop = 'never' | 'at' | 'after';
+const STOPS = [
+  ['never', 'never'],
+  ['at', 'at a date'],
+  ['after', 'after N runs'],
+] as const;
 
 function CreateSchedule({ api, onCreated }: { api: Api; onCreated: () => void }) {
-  const [code, setCode] = useState('');
-  const [payload, setPayload] = useState('{}');
-  const [start, setStart] = useState('');
-  const [every, setEvery] = useState('');
+  const form = useForm({ code: '', payload: '{}', start: '', every: '', stopAt: '', runs: '', priority: '', cluster: '' });
   const [stop, setStop] = useState<Stop>('never');
-  const [stopAt, setStopAt] = useState('');
-  const [runs, setRuns] = useState('');
-  const [priority, setPriority] = useState('');
-  const [cluster, setCluster] = useState('');
   const [created, setCreated] = useState<string | undefined>(undefined);
   const actions = useActions();
+  const v = form.values;
   const submit = (e: Event): void => {
     e.preventDefault();
     setCreated(undefined);
     void actions.run('Create schedule', async () => {
-      const s: Record<string, unknown> = { code_name: code.trim(), payload };
-      if (start !== '') s['start_at'] = new Date(start).toISOString();
-      if (every !== '') s['run_every'] = Number(every);
-      if (stop === 'at' && stopAt !== '') s['end_at'] = new Date(stopAt).toISOString();
-      if (stop === 'after' && runs !== '') s['run_times'] = Number(runs);
-      if (priority !== '') s['priority'] = Number(priority);
-      if (cluster.trim() !== '') s['cluster'] = cluster.trim();
+      const s: Record<string, unknown> = { code_name: v.code.trim(), payload: v.payload, ...placement(v) };
+      if (v.start !== '') s['start_at'] = new Date(v.start).toISOString();
+      if (v.every !== '') s['run_every'] = Number(v.every);
+      if (stop === 'at' && v.stopAt !== '') s['end_at'] = new Date(v.stopAt).toISOString();
+      if (stop === 'after' && v.runs !== '') s['run_times'] = Number(v.runs);
       const j = await api.post<{ schedules: Array<{ id: string }> }>(api.project('/schedules'), { schedules: [s] });
       setCreated(j.schedules[0]?.id);
       onCreated();
@@ -123,52 +117,16 @@ function CreateSchedule({ api, onCreated }: { api: Api; onCreated: () => void })
     <form aria-label="Create schedule" class="card" onSubmit={submit}>
       <h2>Create schedule</h2>
       <div class="form-row">
-        <label>
-          Code
-          <input type="text" required value={code} onInput={(e) => setCode(e.currentTarget.value)} />
-        </label>
-        <label>
-          Payload
-          <textarea rows={3} cols={50} spellcheck={false} value={payload} onInput={(e) => setPayload(e.currentTarget.value)} />
-        </label>
+        <Field label="Code" required value={v.code} onValue={form.set('code')} />
+        <TextArea label="Payload" rows={3} value={v.payload} onValue={form.set('payload')} />
       </div>
       <div class="form-row">
-        <label>
-          Start
-          <input type="datetime-local" value={start} onInput={(e) => setStart(e.currentTarget.value)} />
-        </label>
-        <label>
-          Run every
-          <input type="number" min={60} placeholder="seconds (once if empty)" value={every} onInput={(e) => setEvery(e.currentTarget.value)} />
-        </label>
-        <label>
-          Stop
-          <select value={stop} onChange={(e) => setStop(e.currentTarget.value as Stop)}>
-            <option value="never">never</option>
-            <option value="at">at a date</option>
-            <option value="after">after N runs</option>
-          </select>
-        </label>
-        {stop === 'at' && (
-          <label>
-            End date
-            <input type="datetime-local" required value={stopAt} onInput={(e) => setStopAt(e.currentTarget.value)} />
-          </label>
-        )}
-        {stop === 'after' && (
-          <label>
-            Number of runs
-            <input type="number" min={1} required value={runs} onInput={(e) => setRuns(e.currentTarget.value)} />
-          </label>
-        )}
-        <label>
-          Priority
-          <input type="number" min={0} max={2} placeholder="code default" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
-        </label>
-        <label>
-          Cluster
-          <input type="text" placeholder="default" value={cluster} onInput={(e) => setCluster(e.currentTarget.value)} />
-        </label>
+        <Field label="Start" type="datetime-local" value={v.start} onValue={form.set('start')} />
+        <Field label="Run every" type="number" min={60} placeholder="seconds (once if empty)" value={v.every} onValue={form.set('every')} />
+        <Select label="Stop" value={stop} onValue={(v) => setStop(v as Stop)} options={STOPS} />
+        {stop === 'at' && <Field label="End date" type="datetime-local" required value={v.stopAt} onValue={form.set('stopAt')} />}
+        {stop === 'after' && <Field label="Number of runs" type="number" min={1} required value={v.runs} onValue={form.set('runs')} />}
+        <PlacementFields form={form} />
         <button type="submit" disabled={actions.busy}>
           Create schedule
         </button>

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { whoami } from '../api.js';
+import { Labelled } from '../fields.js';
 import type { Session } from '../session.js';
 
 export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
@@ -23,10 +24,9 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
     <main class="sign-in">
       <h1>iron HUD</h1>
       <form onSubmit={(e) => void submit(e)}>
-        <label>
-          Token
-          <input type="text" class="secret" autocomplete="off" spellcheck={false} required value={token} onInput={(e) => setToken(e.currentTarget.value)} />
-        </label>
+        <Labelled label="Token">
+          {(id) => <input id={id} type="text" class="secret" autocomplete="off" spellcheck={false} required value={token} onInput={(e) => setToken(e.currentTarget.value)} />}
+        </Labelled>
         <button type="submit" disabled={busy}>
           Sign in
         </button>

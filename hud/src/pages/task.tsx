@@ -6,6 +6,7 @@ import { ApiError, type Api } from '../api.js';
 import { useActions } from '../actions.js';
 import { encryptedSize, fmtBytes, fmtDuration, fmtTime } from '../format.js';
 import { LogView } from '../log-view.js';
+import { ErrorAlert } from '../fields.js';
 import { usePoll } from '../poll.js';
 import { href } from '../route.js';
 import { isActive, type TaskJson } from '../task-types.js';
@@ -58,11 +59,7 @@ export function TaskPage({ api, id }: { api: Api; id: string }) {
   return (
     <section>
       <h1>Task {id}</h1>
-      {task.error !== undefined && (
-        <p role="alert" class="error">
-          {task.error}
-        </p>
-      )}
+      <ErrorAlert error={task.error} />
       <div class="toolbar">
         <button type="button" onClick={cancel} disabled={actions.busy || t === undefined || !isActive(t.status)}>
           Cancel

@@ -2,12 +2,14 @@
 import { useState } from 'preact/hooks';
 import type { Api } from '../api.js';
 import { fmtBytes, fmtDuration, fmtTime, unixOf } from '../format.js';
+import { ErrorAlert, Field, Select } from '../fields.js';
 import { usePoll } from '../poll.js';
 import { href } from '../route.js';
 import { STATUSES, type TaskJson } from '../task-types.js';
 import { useActions } from '../actions.js';
 
 const PER_PAGE = 50;
+const STATUS_OPTIONS = [['', 'any'] as const, ...STATUSES.map((s) => [s, s] as const)];
 const LIVE_MS = 2000;
 
 interface Filters {
@@ -29,8 +31,8 @@ export function TasksPage({ api }: { api: Api }) {
   const actions = useActions();
   const query = queryOf(filters, page);
   const list = usePoll((signal) => api.get<{ tasks: TaskJson[] }>(api.project(`/tasks?${query}`), signal).then((j) => j.tasks), query, LIVE_MS);
-  const set = (k: keyof Filters) => (e: { currentTarget: { value: string } }) => {
-    setFilters({ ...filters, [k]: e.currentTarget.value });
+  const set = (k: keyof Filters) => (value: string) => {
+    setFilters((prev) => ({ ...prev, [k]: value }));
     setPage(0);
   };
   const toggle = (id: string, on: boolean): void => {
@@ -57,41 +59,15 @@ export function TasksPage({ api }: { api: Api }) {
     <section>
       <h1>Tasks</h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Status
-          <select value={filters.status} onChange={set('status')}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option value={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Code
-          <input type="text" value={filters.code} onInput={set('code')} />
-        </label>
-        <label>
-          Cluster
-          <input type="text" value={filters.cluster} onInput={set('cluster')} />
-        </label>
-        <label>
-          Label
-          <input type="text" value={filters.label} onInput={set('label')} />
-        </label>
-        <label>
-          From
-          <input type="datetime-local" value={filters.from} onChange={set('from')} />
-        </label>
-        <label>
-          To
-          <input type="datetime-local" value={filters.to} onChange={set('to')} />
-        </label>
+        <Select label="Status" value={filters.status} onValue={set('status')} options={STATUS_OPTIONS} />
+        <Field label="Code" value={filters.code} onValue={set('code')} />
+        <Field label="Cluster" value={filters.cluster} onValue={set('cluster')} />
+        <Field label="Label" value={filters.label} onValue={set('label')} />
+        <Field label="From" type="datetime-local" value={filters.from} onValue={set('from')} />
+        <Field label="To" type="datetime-local" value={filters.to} onValue={set('to')} />
       </form>
       <form class="search" onSubmit={goSearch} role="search">
-        <label>
-          Task id
-          <input type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
+        <Field label="Task id" type="search" value={search} onValue={setSearch} />
         <button type="submit">Search</button>
       </form>
       <div class="toolbar">
@@ -104,11 +80,7 @@ export function TasksPage({ api }: { api: Api }) {
         <span class="muted">{selected.size} selected</span>
         {actions.view}
       </div>
-      {list.error !== undefined && (
-        <p role="alert" class="error">
-          {list.error}
-        </p>
-      )}
+      <ErrorAlert error={list.error} />
       <table aria-label="Tasks">
         <thead>
           <tr>
