@@ -1,6 +1,6 @@
 // The HUD's session in a real browser: `/` redirects to /hud/, a bad token is refused with an
-// alert, the project token signs in (and never shows up in the URL), sign-out forgets it, and the
-// whole round trip works with the keyboard alone.
+// alert, the project token signs in (kept in sessionStorage only, never in the URL or the page),
+// sign-out forgets it, and the whole round trip works with the keyboard alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn, startHud, type Hud } from './browser.js';
 import { focusOn } from './keyboard.js';
@@ -39,6 +39,11 @@ describe('HUD session', { timeout: 120_000 }, () => {
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
     expect(page.url()).not.toContain(hud.api.projectToken);
     expect(await page.getByRole('textbox', { name: 'Token' }).count()).toBe(0);
+    // The token lives in this tab's sessionStorage only: not in the page, no cookie, no localStorage.
+    expect(await page.content()).not.toContain(hud.api.projectToken);
+    expect(await page.context().cookies()).toEqual([]);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
+    expect(await page.evaluate('JSON.stringify(Object.values(sessionStorage))')).toContain(hud.api.projectToken);
     // A reload keeps the session (sessionStorage), sign-out ends it, and a reload after that too.
     await page.reload();
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -46,6 +51,7 @@ describe('HUD session', { timeout: 120_000 }, () => {
     await page.reload();
     await page.getByRole('textbox', { name: 'Token' }).waitFor();
     expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    expect(await page.evaluate('JSON.stringify(Object.values(sessionStorage))')).not.toContain(hud.api.projectToken);
     expect(watch.errors).toEqual([]);
     await page.context().close();
   });
