@@ -67,39 +67,41 @@ export function ClustersPage({ api }: { api: Api }) {
     <section>
       <h1>Clusters</h1>
       <ErrorAlert error={list.error} />
-      <table aria-label="Clusters">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Id</th>
-            <th scope="col">Memory</th>
-            <th scope="col">Disk</th>
-            <th scope="col">Runners online</th>
-            <th scope="col">Slots free</th>
-            <th scope="col">Queue depth</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map(({ cluster: c, stats }) => {
-            const instances = stats?.instances ?? [];
-            const online = instances.filter((i) => i.state !== 'lost').length;
-            return (
-              <tr key={c.id}>
-                <td>
-                  {c.name}
-                  {c.default === true ? ' (default)' : ''}
-                </td>
-                <td class="mono">{c.id}</td>
-                <td>{fmtBytes(c.memory)}</td>
-                <td>{fmtBytes(c.disk_space)}</td>
-                <td>{stats === undefined ? '' : `${online} of ${instances.length}`}</td>
-                <td>{stats === undefined ? '' : `${stats.runners_available ?? 0} of ${stats.runners_total ?? 0}`}</td>
-                <td>{stats?.queued ?? ''}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <div class="scroll">
+        <table aria-label="Clusters">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Id</th>
+              <th scope="col">Memory</th>
+              <th scope="col">Disk</th>
+              <th scope="col">Runners online</th>
+              <th scope="col">Slots free</th>
+              <th scope="col">Queue depth</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(({ cluster: c, stats }) => {
+              const instances = stats?.instances ?? [];
+              const online = instances.filter((i) => i.state !== 'lost').length;
+              return (
+                <tr key={c.id}>
+                  <td>
+                    {c.name}
+                    {c.default === true ? ' (default)' : ''}
+                  </td>
+                  <td class="mono">{c.id}</td>
+                  <td>{fmtBytes(c.memory)}</td>
+                  <td>{fmtBytes(c.disk_space)}</td>
+                  <td>{stats === undefined ? '' : `${online} of ${instances.length}`}</td>
+                  <td>{stats === undefined ? '' : `${stats.runners_available ?? 0} of ${stats.runners_total ?? 0}`}</td>
+                  <td>{stats?.queued ?? ''}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
       <CreateCluster api={api} onCreated={list.refresh} />
       {rows.map(({ cluster, stats }) => (
         <Runners key={cluster.id} name={cluster.name} instances={stats?.instances ?? []} />
@@ -112,33 +114,35 @@ function Runners({ name, instances }: { name: string; instances: readonly Instan
   return (
     <section class="card">
       <h2>Runners of {name}</h2>
-      <table aria-label={`Runners ${name}`}>
-        <thead>
-          <tr>
-            <th scope="col">Host</th>
-            <th scope="col">Instance</th>
-            <th scope="col">Version</th>
-            <th scope="col">Slots busy/total</th>
-            <th scope="col">State</th>
-            <th scope="col">Last seen</th>
-          </tr>
-        </thead>
-        <tbody>
-          {instances.map((i) => {
-            const total = i.runners_total ?? 0;
-            return (
-              <tr key={i.instance_id}>
-                <td>{i.hostname ?? ''}</td>
-                <td class="mono">{i.instance_id}</td>
-                <td>{i.version ?? ''}</td>
-                <td>{`${total - (i.runners_available ?? 0)}/${total}`}</td>
-                <td>{i.state ?? ''}</td>
-                <td>{fmtTime(i.last_seen_at ?? i.updated_at)}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <div class="scroll">
+        <table aria-label={`Runners ${name}`}>
+          <thead>
+            <tr>
+              <th scope="col">Host</th>
+              <th scope="col">Instance</th>
+              <th scope="col">Version</th>
+              <th scope="col">Slots busy/total</th>
+              <th scope="col">State</th>
+              <th scope="col">Last seen</th>
+            </tr>
+          </thead>
+          <tbody>
+            {instances.map((i) => {
+              const total = i.runners_total ?? 0;
+              return (
+                <tr key={i.instance_id}>
+                  <td>{i.hostname ?? ''}</td>
+                  <td class="mono">{i.instance_id}</td>
+                  <td>{i.version ?? ''}</td>
+                  <td>{`${total - (i.runners_available ?? 0)}/${total}`}</td>
+                  <td>{i.state ?? ''}</td>
+                  <td>{fmtTime(i.last_seen_at ?? i.updated_at)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
       {instances.length === 0 && <p class="muted">No runner has reported yet.</p>}
     </section>
   );

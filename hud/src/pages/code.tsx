@@ -76,28 +76,30 @@ export function CodePage({ api, id }: { api: Api; id: string }) {
         </>
       )}
       <h2>Revisions</h2>
-      <table aria-label="Revisions">
-        <thead>
-          <tr>
-            <th scope="col">Revision</th>
-            <th scope="col">Image</th>
-            <th scope="col">Command</th>
-            <th scope="col">Package</th>
-            <th scope="col">Created</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(revisions.data ?? []).map((r) => (
-            <tr key={r.id}>
-              <td>{r.rev}</td>
-              <td class="mono">{r.image}</td>
-              <td class="mono">{r.command}</td>
-              <td>{r.file_name === '' ? '' : `${r.file_name} (${fmtBytes(r.code_size)})`}</td>
-              <td>{fmtTime(r.created_at)}</td>
+      <div class="scroll">
+        <table aria-label="Revisions">
+          <thead>
+            <tr>
+              <th scope="col">Revision</th>
+              <th scope="col">Image</th>
+              <th scope="col">Command</th>
+              <th scope="col">Package</th>
+              <th scope="col">Created</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {(revisions.data ?? []).map((r) => (
+              <tr key={r.id}>
+                <td>{r.rev}</td>
+                <td class="mono">{r.image}</td>
+                <td class="mono">{r.command}</td>
+                <td>{r.file_name === '' ? '' : `${r.file_name} (${fmtBytes(r.code_size)})`}</td>
+                <td>{fmtTime(r.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

@@ -31,36 +31,38 @@ export function CodesPage({ api }: { api: Api }) {
     <section>
       <h1>Codes</h1>
       <ErrorAlert error={list.error} />
-      <table aria-label="Codes">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            {COUNTED.map((s) => (
-              <th scope="col">{s} (24 h)</th>
-            ))}
-            <th scope="col">Revision</th>
-            <th scope="col">Max concurrency</th>
-            <th scope="col">Retries</th>
-            <th scope="col">Queue</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map(({ code, stats }) => (
-            <tr key={code.id}>
-              <td>
-                <a href={href.code(code.id)}>{code.name}</a>
-              </td>
+      <div class="scroll">
+        <table aria-label="Codes">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
               {COUNTED.map((s) => (
-                <td data-status={s}>{countOf(stats, s)}</td>
+                <th scope="col">{s} (24 h)</th>
               ))}
-              <td>{code.rev}</td>
-              <td>{code.max_concurrency ?? 'unlimited'}</td>
-              <td>{code.retries === 0 ? '0' : `${code.retries} (after ${code.retries_delay} s)`}</td>
-              <td>{code.paused ? 'paused' : 'running'}</td>
+              <th scope="col">Revision</th>
+              <th scope="col">Max concurrency</th>
+              <th scope="col">Retries</th>
+              <th scope="col">Queue</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map(({ code, stats }) => (
+              <tr key={code.id}>
+                <td>
+                  <a href={href.code(code.id)}>{code.name}</a>
+                </td>
+                {COUNTED.map((s) => (
+                  <td data-status={s}>{countOf(stats, s)}</td>
+                ))}
+                <td>{code.rev}</td>
+                <td>{code.max_concurrency ?? 'unlimited'}</td>
+                <td>{code.retries === 0 ? '0' : `${code.retries} (after ${code.retries_delay} s)`}</td>
+                <td>{code.paused ? 'paused' : 'running'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {list.data !== undefined && rows.length === 0 && <p class="muted">No codes yet: register one with `iron register`.</p>}
     </section>
   );

@@ -40,46 +40,48 @@ export function SchedulesPage({ api }: { api: Api }) {
       <h1>Schedules</h1>
       <ErrorAlert error={list.error} />
       <div class="toolbar">{actions.view}</div>
-      <table aria-label="Schedules">
-        <thead>
-          <tr>
-            <th scope="col">Schedule</th>
-            <th scope="col">Code</th>
-            <th scope="col">Status</th>
-            <th scope="col">Next start</th>
-            <th scope="col">Run every</th>
-            <th scope="col">Runs</th>
-            <th scope="col">Ends</th>
-            <th scope="col">Last run</th>
-            <th scope="col">Priority</th>
-            <th scope="col">Cluster</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((s) => (
-            <tr key={s.id}>
-              <td class="mono">{s.id}</td>
-              <td>{s.code_name}</td>
-              <td>{s.status}</td>
-              <td>{fmtTime(s.next_start)}</td>
-              <td>{s.run_every === undefined ? 'once' : `${s.run_every} s`}</td>
-              <td>{s.run_times > 0 ? `${s.run_count} of ${s.run_times}` : String(s.run_count)}</td>
-              <td>{fmtTime(s.end_at)}</td>
-              <td>{fmtTime(s.last_run_time)}</td>
-              <td>{s.priority ?? ''}</td>
-              <td class="mono">{s.cluster}</td>
-              <td>
-                <button type="button" onClick={() => cancel(s.id)} disabled={actions.busy || s.status !== 'scheduled'}>
-                  Cancel
-                </button>
-              </td>
+      <div class="scroll">
+        <table aria-label="Schedules">
+          <thead>
+            <tr>
+              <th scope="col">Schedule</th>
+              <th scope="col">Code</th>
+              <th scope="col">Status</th>
+              <th scope="col">Next start</th>
+              <th scope="col">Run every</th>
+              <th scope="col">Runs</th>
+              <th scope="col">Ends</th>
+              <th scope="col">Last run</th>
+              <th scope="col">Priority</th>
+              <th scope="col">Cluster</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((s) => (
+              <tr key={s.id}>
+                <td class="mono">{s.id}</td>
+                <td>{s.code_name}</td>
+                <td>{s.status}</td>
+                <td>{fmtTime(s.next_start)}</td>
+                <td>{s.run_every === undefined ? 'once' : `${s.run_every} s`}</td>
+                <td>{s.run_times > 0 ? `${s.run_count} of ${s.run_times}` : String(s.run_count)}</td>
+                <td>{fmtTime(s.end_at)}</td>
+                <td>{fmtTime(s.last_run_time)}</td>
+                <td>{s.priority ?? ''}</td>
+                <td class="mono">{s.cluster}</td>
+                <td>
+                  <button type="button" onClick={() => cancel(s.id)} disabled={actions.busy || s.status !== 'scheduled'}>
+                    Cancel
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {list.data !== undefined && rows.length === 0 && <p class="muted">No schedules.</p>}
       <CreateSchedule api={api} onCreated={list.refresh} />
     </section>

@@ -81,54 +81,56 @@ export function TasksPage({ api }: { api: Api }) {
         {actions.view}
       </div>
       <ErrorAlert error={list.error} />
-      <table aria-label="Tasks">
-        <thead>
-          <tr>
-            <th scope="col">
-              <span class="sr-only">Select</span>
-            </th>
-            <th scope="col">Task</th>
-            <th scope="col">Status</th>
-            <th scope="col">Code</th>
-            <th scope="col">Label</th>
-            <th scope="col">Cluster</th>
-            <th scope="col">Priority</th>
-            <th scope="col">Attempt</th>
-            <th scope="col">Queued</th>
-            <th scope="col">Started</th>
-            <th scope="col">Ended</th>
-            <th scope="col">Duration</th>
-            <th scope="col">Peak memory</th>
-          </tr>
-        </thead>
-        <tbody>
-          {tasks.map((t) => (
-            <tr key={t.id}>
-              <td>
-                <input type="checkbox" aria-label={`Select task ${t.id}`} checked={selected.has(t.id)} onChange={(e) => toggle(t.id, e.currentTarget.checked)} />
-              </td>
-              <td>
-                <a href={href.task(t.id)} class="mono">
-                  {t.id}
-                </a>
-              </td>
-              <td>
-                <span class={`status status-${t.status}`}>{t.status}</span>
-              </td>
-              <td>{t.code_name}</td>
-              <td>{t.label ?? ''}</td>
-              <td class="mono">{t.cluster}</td>
-              <td>{t.priority}</td>
-              <td>{t.attempt ?? ''}</td>
-              <td>{fmtTime(t.created_at)}</td>
-              <td>{fmtTime(t.start_time)}</td>
-              <td>{fmtTime(t.end_time)}</td>
-              <td>{fmtDuration(t.duration)}</td>
-              <td>{fmtBytes(t.peak_memory)}</td>
+      <div class="scroll">
+        <table aria-label="Tasks">
+          <thead>
+            <tr>
+              <th scope="col">
+                <span class="sr-only">Select</span>
+              </th>
+              <th scope="col">Task</th>
+              <th scope="col">Status</th>
+              <th scope="col">Code</th>
+              <th scope="col">Label</th>
+              <th scope="col">Cluster</th>
+              <th scope="col">Priority</th>
+              <th scope="col">Attempt</th>
+              <th scope="col">Queued</th>
+              <th scope="col">Started</th>
+              <th scope="col">Ended</th>
+              <th scope="col">Duration</th>
+              <th scope="col">Peak memory</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {tasks.map((t) => (
+              <tr key={t.id}>
+                <td>
+                  <input type="checkbox" aria-label={`Select task ${t.id}`} checked={selected.has(t.id)} onChange={(e) => toggle(t.id, e.currentTarget.checked)} />
+                </td>
+                <td>
+                  <a href={href.task(t.id)} class="mono">
+                    {t.id}
+                  </a>
+                </td>
+                <td>
+                  <span class={`status status-${t.status}`}>{t.status}</span>
+                </td>
+                <td>{t.code_name}</td>
+                <td>{t.label ?? ''}</td>
+                <td class="mono">{t.cluster}</td>
+                <td>{t.priority}</td>
+                <td>{t.attempt ?? ''}</td>
+                <td>{fmtTime(t.created_at)}</td>
+                <td>{fmtTime(t.start_time)}</td>
+                <td>{fmtTime(t.end_time)}</td>
+                <td>{fmtDuration(t.duration)}</td>
+                <td>{fmtBytes(t.peak_memory)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {list.data !== undefined && tasks.length === 0 && <p class="muted">No tasks match.</p>}
       <div class="pager">
         <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>
