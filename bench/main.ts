@@ -7,6 +7,7 @@ import { benchApi } from './api.js';
 import { benchCrypto } from './crypto.js';
 import { benchFleet } from './fleet.js';
 import { benchFootprint } from './footprint.js';
+import { benchHud } from './hud.js';
 import { benchLogs } from './logs.js';
 import { benchMasker } from './masker.js';
 import { benchOverhead } from './overhead.js';
@@ -37,6 +38,7 @@ const BENCHES: Record<string, Bench> = {
   api: benchApi,
   reserve: benchReserve,
   fleet: benchFleet,
+  hud: benchHud,
 };
 
 async function main(args: string[]): Promise<number> {
