@@ -111,6 +111,22 @@ CREATE TABLE runner_instances (
 CREATE INDEX runner_instances_seen ON runner_instances (last_seen_at);
 `,
   },
+  {
+    version: 3,
+    name: 'task list indexes',
+    // The same indexes as SQLite's schema 3 (sqlite/schema.ts V3_INDEXES): the task list newest
+    // first by queue time, one index per filter the HUD offers, each ending in (created_at, seq), so
+    // a filter, a time range and the order are one backward index range read.
+    sql: `
+CREATE INDEX tasks_list ON tasks (project_id, created_at, seq);
+CREATE INDEX tasks_list_status ON tasks (project_id, status, created_at, seq);
+CREATE INDEX tasks_list_code ON tasks (project_id, code_name, created_at, seq);
+CREATE INDEX tasks_list_cluster ON tasks (project_id, cluster_id, created_at, seq);
+CREATE INDEX tasks_list_label ON tasks (project_id, label, created_at, seq);
+CREATE INDEX tasks_code_time ON tasks (code_id, created_at, status);
+DROP INDEX tasks_project;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -70,8 +70,8 @@ export function taskStore(db: PgDb): TaskStore {
         where.push(`status = ANY($${params.length}::text[])`);
       }
       params.push(f.perPage, f.page * f.perPage);
-      // Newest first, as Iron's HUD and clients show them.
-      const sql = `SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${params.length - 1} OFFSET $${params.length}`;
+      // Newest first by queue time, as Iron's HUD and clients show them (and as SQLite orders them).
+      const sql = `SELECT * FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, seq DESC LIMIT $${params.length - 1} OFFSET $${params.length}`;
       return (await db.rows(signal, sql, params)).map(toTask);
     },
     cancelTask: (projectId, id, now, signal) =>
