@@ -34,6 +34,13 @@ export interface SpawnApiOptions {
   /** The `server.listening` line is logged at info: a higher level would never report ready. */
   logLevel?: 'info' | 'debug';
   startTimeoutMs?: number;
+  /** More environment (DATABASE_URL, LEASE, ...); PATH, DATA_DIR, PORT, HOST and LOG_LEVEL are set here. */
+  env?: Readonly<Record<string, string>>;
+  /**
+   * Wait for the bootstrap credentials on stdout too. Default: on a data dir made here. A replica
+   * on a shared database that another one bootstrapped prints none: pass false.
+   */
+  waitForCredentials?: boolean;
 }
 
 export interface ApiProcess {
@@ -85,7 +92,7 @@ export async function spawnApiProcess(opts: SpawnApiOptions = {}): Promise<ApiPr
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'iron-api-proc-'));
   const port = opts.port ?? (await freePort());
   const proc = spawn(process.execPath, [opts.main ?? path.join(opts.root ?? ROOT, 'dist/src/server/main.js')], {
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: opts.logLevel ?? 'info' },
+    env: { ...opts.env, PATH: process.env['PATH'] ?? '/usr/bin:/bin', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: opts.logLevel ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -125,7 +132,7 @@ export async function spawnApiProcess(opts: SpawnApiOptions = {}): Promise<ApiPr
     const timeoutMs = opts.startTimeoutMs ?? 20_000;
     await new Promise<void>((resolve, reject) => {
       const check = (): void => {
-        if (listening !== undefined && (!ours || credentialsIn(out) !== null)) done();
+        if (listening !== undefined && (!(opts.waitForCredentials ?? ours) || credentialsIn(out) !== null)) done();
       };
       const timer = setTimeout(() => done(new Error(`iron-api did not log server.listening within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
       const onExit = (code: number | null): void => done(new Error(`iron-api exited with ${code ?? 'a signal'} before listening: ${stderr}`));
