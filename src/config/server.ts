@@ -48,15 +48,28 @@ export interface ServerConfig {
   readonly maxParkedPerCluster: number;
   /** Bearer token for the full /metrics (per-cluster series); without it /metrics shows aggregates only. */
   readonly metricsToken?: string;
+  /** PostgreSQL instead of the embedded SQLite file: several replicas may share it. */
+  readonly database?: DatabaseConfig;
+  /** Finished tasks (and their logs) older than this are deleted; 0 keeps them forever. */
+  readonly retentionMs: number;
   /** PEM certificate chain and private key: when set, iron-api serves https only. */
   readonly tls?: { readonly cert: string; readonly key: string };
 }
 
-export const SERVER_ENV_HELP = `Usage: iron-api [flags]
-       iron-api token create [--project NAME] [--data-dir DIR]
-       iron-api cluster create --project-id ID --name NAME [--data-dir DIR]
+export interface DatabaseConfig {
+  /** postgres://user:password@host:port/db?sslmode=... (the password is never logged). */
+  readonly url: string;
+  /** Connections at most in this replica's pool. */
+  readonly poolMax: number;
+  /** Server-side bound of one statement. */
+  readonly statementTimeoutMs: number;
+}
 
-Self-hostable IronWorker v2 API with the iron-runner protocol (SQLite in the data dir).
+export const SERVER_ENV_HELP = `Usage: iron-api [flags]
+       iron-api token create [--project NAME] [--data-dir DIR | --database-url URL]
+       iron-api cluster create --project-id ID --name NAME [--data-dir DIR | --database-url URL]
+
+Self-hostable IronWorker v2 API with the iron-runner protocol (SQLite in the data dir, or PostgreSQL).
 Flags win over environment variables, which win over defaults.
 
   --host, HOST                         bind address (default 127.0.0.1)
@@ -79,6 +92,10 @@ Flags win over environment variables, which win over defaults.
   --request-timeout, REQUEST_TIMEOUT   time to receive a whole request, code uploads included (default 5m)
   --max-connections, MAX_CONNECTIONS   open connections; past it idle ones are closed (default 1000)
   --max-task-log-size, MAX_TASK_LOG_SIZE  task log bytes stored per task, then truncated (default 100M)
+  --database-url, DATABASE_URL         PostgreSQL URL (also DATABASE_URL_FILE): replicas share it (default: SQLite)
+  --database-pool-max, DATABASE_POOL_MAX  connections per replica to PostgreSQL (default 10)
+  --database-statement-timeout, DATABASE_STATEMENT_TIMEOUT  bound of one SQL statement (default 30s)
+  --retention, RETENTION               days finished tasks and their logs are kept; 0 = forever (default 30)
   --metrics-token, METRICS_TOKEN       Bearer token for the per-cluster /metrics series (also METRICS_TOKEN_FILE)
   --tls-cert, TLS_CERT_FILE            PEM certificate (chain) file: serve https (needs --tls-key)
   --tls-key, TLS_KEY_FILE              PEM private key file of that certificate (also TLS_KEY inline)
@@ -115,6 +132,10 @@ const FLAG_TO_ENV: Readonly<Record<string, string>> = {
   'max-connections': 'MAX_CONNECTIONS',
   'max-task-log-size': 'MAX_TASK_LOG_SIZE',
   'metrics-token': 'METRICS_TOKEN',
+  'database-url': 'DATABASE_URL',
+  'database-pool-max': 'DATABASE_POOL_MAX',
+  'database-statement-timeout': 'DATABASE_STATEMENT_TIMEOUT',
+  retention: 'RETENTION',
 };
 
 export interface ParsedArgs {
@@ -127,8 +148,8 @@ export interface ParsedArgs {
 
 // Flags of the admin subcommands (besides --data-dir and --log-level, which every form takes).
 const SUBCOMMAND_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  'token create': ['project', 'project-id'],
-  'cluster create': ['project-id', 'name'],
+  'token create': ['project', 'project-id', 'database-url'],
+  'cluster create': ['project-id', 'name', 'database-url'],
 };
 
 /** Flags the command line form does not know (a typo like --prot would otherwise serve on 8080). */
@@ -206,14 +227,47 @@ function buildServerConfig(args: ParsedArgs, env: Env, cwd: string, fixed: Fixed
     maxConnections: r.int('MAX_CONNECTIONS', 1000, 16, 1_000_000),
     maxLogBytes: r.size('MAX_TASK_LOG_SIZE', 100 * 1024 * 1024, 1024),
     maxParkedPerCluster: fixed.maxParkedPerCluster,
+    retentionMs: r.int('RETENTION', 30, 0, 36_500) * 86_400_000,
   };
   if (cfg.heartbeatIntervalMs * 2 > cfg.leaseMs) r.problem('HEARTBEAT_INTERVAL must be at most half of LEASE');
   for (const [name, v] of Object.entries(fixed)) if (!Number.isSafeInteger(v) || v < 1) r.problem(`${name} must be a positive whole number (got ${String(v)})`);
+  const database = readDatabase(r);
   const tls = readTls(r);
   const metricsToken = r.secret('METRICS_TOKEN')?.trim();
   if (metricsToken !== undefined && metricsToken.length < 16) r.problem('METRICS_TOKEN must be at least 16 characters');
   r.finish('iron-api');
-  return deepFreeze({ ...cfg, ...(tls === undefined ? {} : { tls }), ...(metricsToken === undefined ? {} : { metricsToken }) });
+  return deepFreeze({ ...cfg, ...(database === undefined ? {} : { database }), ...(tls === undefined ? {} : { tls }), ...(metricsToken === undefined ? {} : { metricsToken }) });
+}
+
+/** DATABASE_URL selects PostgreSQL. Problems name the variable, never the URL (it may hold a password). */
+function readDatabase(r: ConfigReader): DatabaseConfig | undefined {
+  const poolMax = r.int('DATABASE_POOL_MAX', 10, 1, 1000);
+  const statementTimeoutMs = r.durationMs('DATABASE_STATEMENT_TIMEOUT', 30_000, 100);
+  const url = r.secret('DATABASE_URL')?.trim();
+  if (url === undefined || url === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    r.problem('DATABASE_URL is not a URL (postgres://user:password@host:5432/database)');
+    return undefined;
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    r.problem(`DATABASE_URL must start with postgres:// or postgresql:// (got ${parsed.protocol}//)`);
+    return undefined;
+  }
+  return { url, poolMax, statementTimeoutMs };
+}
+
+/** The database URL without its password, for logs and messages. */
+export function redactedDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable)';
+  }
 }
 
 /**
@@ -287,4 +341,6 @@ const OVERRIDE_AS: { readonly [K in keyof ServerConfig]-?: 'fixed' | ((v: NonNul
   maxParkedPerCluster: 'fixed',
   metricsToken: (v) => ({ METRICS_TOKEN: v }),
   tls: (v) => ({ TLS_CERT: v.cert, TLS_KEY: v.key }),
+  database: (v) => ({ DATABASE_URL: v.url, DATABASE_POOL_MAX: String(v.poolMax), DATABASE_STATEMENT_TIMEOUT: ms(v.statementTimeoutMs) }),
+  retentionMs: (v) => ({ RETENTION: String(Math.round(v / 86_400_000)) }),
 };

@@ -67,12 +67,17 @@ export class Admin {
     return { clusterId: c.id, token };
   }
 
-  /** On an empty store: a project, its token, the default cluster and its token. */
+  /**
+   * On an empty store: a project, its token, the default cluster and its token. Replicas starting
+   * together on one empty database: exactly one creates them (and writes iron.json).
+   */
   async bootstrapIfEmpty(): Promise<Bootstrap | null> {
     if (!(await this.store.accounts.isEmpty(this.signal))) return null;
-    const p = await this.createProject('default');
-    const c = await this.createCluster(p.projectId, 'default', true);
-    return { projectId: p.projectId, projectToken: p.token, clusterId: c.clusterId, clusterToken: c.token };
+    const p = await this.store.accounts.createFirstProject('default', Date.now(), this.signal);
+    if (p === undefined) return null;
+    const projectToken = await this.projectToken(p.id);
+    const c = await this.createCluster(p.id, 'default', true);
+    return { projectId: p.id, projectToken, clusterId: c.clusterId, clusterToken: c.token };
   }
 }
 

@@ -6,8 +6,8 @@ import { VERSION } from '../version.js';
 import { processEnv } from '../config/env.js';
 import { isIronError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { Admin, startServer } from './start.js';
-import { openSqliteStore } from './store/sqlite/index.js';
+import { Admin, startServer, type Store } from './start.js';
+import { openStore } from './store/open.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   // Everything iron-api creates (database, logs, code packages, keys) is for its own user only.
@@ -71,12 +71,18 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function adminCommand(config: ServerConfig, cmd: string, sub: string | undefined, flags: Readonly<Record<string, string>>): Promise<number> {
-  const store = openSqliteStore(config.dataDir);
+  let store: Store;
+  try {
+    store = await openStore(config, new AbortController().signal);
+  } catch (err) {
+    process.stderr.write(`${isIronError(err) ? `${err.code}: ` : ''}${(err as Error).message}\n`);
+    return 1;
+  }
   try {
     const admin = new Admin(store, config);
     // The bootstrap (default project and cluster) only happens on an empty store: keep it that way.
     if (await store.accounts.isEmpty(new AbortController().signal)) {
-      process.stderr.write(`${config.dataDir} is not initialised: start iron-api on it once first\n`);
+      process.stderr.write(`${config.database === undefined ? config.dataDir : 'the database'} is not initialised: start iron-api on it once first\n`);
       return 2;
     }
     if (cmd === 'token' && sub === 'create') {

@@ -13,7 +13,7 @@ import { capConnections } from './http/connections.js';
 import type { Deps } from './context.js';
 import { tightenDataDir } from './data-dir.js';
 import { createServices, type Services } from './services/services.js';
-import { openSqliteStore } from './store/sqlite/index.js';
+import { openStore, storeKind } from './store/open.js';
 import { LogFiles } from './store/logs.js';
 
 export { Admin, type Bootstrap } from './admin.js';
@@ -34,7 +34,7 @@ export interface ServerHandle {
 export async function startServer(opts: { config: ServerConfig; log: Logger; signal?: AbortSignal }): Promise<ServerHandle> {
   const { config } = opts;
   const log = opts.log.child({ component: 'iron-api' });
-  const store = openSqliteStore(config.dataDir);
+  const store = await openStore(config, opts.signal ?? new AbortController().signal);
   const logs = new LogFiles(config.dataDir, config.maxLogBytes);
   const closingCtl = new AbortController();
   const services = createServices({ config, store, logs, log });
@@ -63,7 +63,7 @@ export async function startServer(opts: { config: ServerConfig; log: Logger; sig
     }
     services.start();
     // `event` is the stable field harnesses wait on; the text is for people.
-    log.info({ event: 'server.listening', url, port, data_dir: config.dataDir }, 'iron-api listening');
+    log.info({ event: 'server.listening', url, port, data_dir: config.dataDir, store: storeKind(config) }, 'iron-api listening');
     const started = app;
     let closed: Promise<void> | undefined;
     const close = (): Promise<void> => {

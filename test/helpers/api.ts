@@ -10,6 +10,7 @@ import { createIronClient, type IronClient } from '../../src/api/index.js';
 import { serverConfig, type ServerConfig } from '../../src/config/server.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { startServer, type ServerHandle } from '../../src/server/start.js';
+import { testDatabase } from './test-store.js';
 
 export interface Credentials {
   projectId: string;
@@ -21,6 +22,8 @@ export interface Credentials {
 export interface Api extends Credentials {
   /** The running server (a new one after restart()). */
   handle: ServerHandle;
+  /** The config it runs with (its store: SQLite in the data dir, or the test file's PostgreSQL database). */
+  config: ServerConfig;
   url: string;
   dataDir: string;
   client: IronClient;
@@ -47,7 +50,10 @@ export interface StartApiOptions {
 export async function startApi(opts: StartApiOptions = {}): Promise<Api> {
   const ours = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'iron-api-test-')));
-  const config = opts.config?.(dataDir) ?? serverConfig({ port: 0, ...opts.overrides, dataDir });
+  const base = opts.config?.(dataDir) ?? serverConfig({ port: 0, ...opts.overrides, dataDir });
+  // A test file that runs on PostgreSQL (test-store.ts) gets a fresh database per iron-api.
+  const database = base.database ?? (await testDatabase());
+  const config: ServerConfig = database === undefined ? base : { ...base, database };
   const log = opts.log ?? silentLogger();
   let handle: ServerHandle;
   try {
@@ -71,6 +77,7 @@ export async function startApi(opts: StartApiOptions = {}): Promise<Api> {
   let stopped: Promise<void> | undefined;
   const api: Api = {
     handle,
+    config,
     url: handle.url,
     dataDir,
     client,

@@ -4,7 +4,8 @@
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSqliteStore } from '../../src/server/store/sqlite/index.js';
+import { openStore } from '../../src/server/store/open.js';
+import { testStoreKind } from '../helpers/test-store.js';
 import { waitFor } from '../helpers/wait.js';
 import { call, queue, registerCode, reserve, runnerPath, startTestServer, type TestServer } from './helpers.js';
 
@@ -198,8 +199,8 @@ describe('schedules: every field Iron lists round-trips', () => {
   it('max_concurrency: a run that comes due while that many of its tasks are unfinished is skipped, not queued', async () => {
     const r = await post([{ code_name: 'hello', payload: '{}', run_every: 60, max_concurrency: 1 }]);
     const id = r.body.schedules[0]?.id ?? '';
-    // A second connection to the same SQLite file drives the scheduler at chosen times.
-    const store = openSqliteStore(s.dir);
+    // A second store on the same data (SQLite file or PostgreSQL database) drives the scheduler at chosen times.
+    const store = await openStore(s.config, AbortSignal.timeout(10_000));
     try {
       const now = Date.now();
       await store.schedules.runDueSchedules(now + 1_000, AbortSignal.timeout(10_000));
@@ -248,7 +249,7 @@ describe('schedules: every field Iron lists round-trips', () => {
   });
 });
 
-describe('a data dir from before schedules had max_concurrency', () => {
+describe.runIf(testStoreKind() === 'sqlite')('a data dir from before schedules had max_concurrency', () => {
   it('gets the column added on open, and schedules made before keep working', async () => {
     const t = await startTestServer();
     await registerCode(t, 'hello');

@@ -1,7 +1,9 @@
 // What a state change makes possible, said once: tasks became reservable (wake that many parked
 // reserves of their cluster), a concurrency slot freed up, something becomes due later (arm the
 // scheduler). Every service that changes the queue tells this; no route wakes anything itself.
-import type { TaskStore } from '../store/ports.js';
+// What became reservable here is also published to the other replicas of a shared database
+// (store/ports.ts ReadySignal); their parked reserves are woken by what they hear.
+import type { ReadySignal, TaskStore } from '../store/ports.js';
 import type { ReadyCount, Task } from '../store/records.js';
 import type { Scheduler } from './scheduler.js';
 import type { Wakeups } from './wakeups.js';
@@ -11,7 +13,13 @@ export class Readiness {
     private readonly tasks: TaskStore,
     private readonly wakeups: Wakeups,
     private readonly scheduler: Scheduler,
+    private readonly signal: ReadySignal,
   ) {}
+
+  private announce(ready: readonly ReadyCount[]): void {
+    this.wakeups.wakeReady(ready);
+    this.signal.publish(ready);
+  }
 
   /** Ready tasks wake as many of their cluster's parked reserves; delayed ones arm the scheduler. */
   queued(tasks: readonly Task[]): void {
@@ -20,17 +28,17 @@ export class Readiness {
       if (t.delay === 0) ready.set(t.clusterId, (ready.get(t.clusterId) ?? 0) + 1);
       else this.scheduler.poke(t.availableAt);
     }
-    for (const [c, n] of ready) this.wakeups.wake(c, n);
+    this.announce([...ready].map(([clusterId, count]) => ({ clusterId, count })));
   }
 
   /** Tasks of these clusters became reservable (requeued, promoted, queued by a schedule). */
   ready(ready: readonly ReadyCount[]): void {
-    this.wakeups.wakeReady(ready);
+    this.announce(ready);
   }
 
   /** One parked reserve of the cluster looks (a task may have been requeued or retried there). */
   wakeOne(clusterId: string): void {
-    this.wakeups.wake(clusterId, 1);
+    this.announce([{ clusterId, count: 1 }]);
   }
 
   /**
@@ -39,12 +47,12 @@ export class Readiness {
    * one indexed query; a missed one would leave the task waiting for a timeout).
    */
   async slotFreed(codeId: string, signal: AbortSignal): Promise<void> {
-    for (const r of await this.tasks.readyClustersOf(codeId, signal)) this.wakeups.wake(r.clusterId, 1);
+    this.announce((await this.tasks.readyClustersOf(codeId, signal)).map((r) => ({ clusterId: r.clusterId, count: 1 })));
   }
 
   /** Every waiting task of the code may run now (its queue resumed, its max_concurrency raised). */
   async codeReady(codeId: string, signal: AbortSignal): Promise<void> {
-    this.wakeups.wakeReady(await this.tasks.readyClustersOf(codeId, signal));
+    this.announce(await this.tasks.readyClustersOf(codeId, signal));
   }
 
   /** Every parked reserve of these clusters: each runner is to act, not just one (image warm-ups). */

@@ -91,7 +91,7 @@ export class Reservations {
       );
     }
     this.core.log.info({ cluster_id: clusterId, tasks: reservations.length }, 'reserve answer not delivered (runner hung up); tasks given back');
-    this.core.wakeups.wake(clusterId, reservations.length);
+    this.core.readiness.ready([{ clusterId, count: reservations.length }]);
   }
 
   /** A draining runner ends its own parked reserves so their answers reach it; returns how many. */

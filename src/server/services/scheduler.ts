@@ -1,14 +1,15 @@
 // Time-driven work: delayed tasks becoming available, lease expiry, schedules. One timer armed for
-// the store's next deadline (capped so a missed poke costs at most MAX_SLEEP_MS), re-armed earlier
-// whenever a state change creates an earlier deadline.
+// the store's next deadline (capped so a missed poke costs at most the store's backstop interval:
+// 5 s on SQLite, 1 s on PostgreSQL, where another replica may have queued what is due), re-armed
+// earlier whenever a state change creates an earlier deadline. Every replica ticks; the store makes
+// each step safe to run on all of them at once.
 import type { Logger } from '../../log.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { Store, TaskRules } from '../store/ports.js';
+import type { ReadyCount } from '../store/records.js';
 import type { Wakeups } from './wakeups.js';
 
-const MAX_SLEEP_MS = 5000;
-/** How often one parked reserve per cluster looks anyway, in case a change woke nobody. */
-const SWEEP_MS = 5000;
+type Announce = (ready: readonly ReadyCount[]) => void;
 
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -16,6 +17,9 @@ export class Scheduler {
   private running: Promise<void> | undefined;
   private stopped = false;
   private lastSweep = 0;
+  /** How often one parked reserve per cluster looks anyway, in case a change woke nobody (a lost notification). */
+  private readonly sweepMs: number;
+  private announce: Announce;
 
   constructor(
     private readonly store: Store,
@@ -25,7 +29,15 @@ export class Scheduler {
     private readonly log: Logger,
     /** Aborted when the services close: a tick's store calls end with them. */
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    this.sweepMs = store.ready.backstopMs;
+    this.announce = (ready) => wakeups.wakeReady(ready);
+  }
+
+  /** What a tick made reservable goes through this (services.ts: wake here and tell the other replicas). */
+  onReady(announce: Announce): void {
+    this.announce = announce;
+  }
 
   start(): void {
     this.arm(Date.now());
@@ -40,7 +52,7 @@ export class Scheduler {
   private arm(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     const now = Date.now();
-    const target = Math.min(at, now + MAX_SLEEP_MS);
+    const target = Math.min(at, now + this.sweepMs);
     this.armedAt = target;
     this.timer = setTimeout(
       () => {
@@ -68,10 +80,10 @@ export class Scheduler {
       if (scheduled.queued > 0) this.metrics.tasksQueued.inc({ source: 'schedule' }, scheduled.queued);
       // Delayed tasks whose time came, requeued tasks, scheduled tasks: wake that many reserves of their clusters.
       const due = await this.store.deadlines.promoteDue(now, signal);
-      for (const ready of [expired.ready, scheduled.ready, due]) this.wakeups.wakeReady(ready);
+      for (const ready of [expired.ready, scheduled.ready, due]) if (ready.length > 0) this.announce(ready);
       // Safety net for a change that becomes reservable without a wake-up of its own (a code's
       // max_concurrency raised by a new revision, ...): one reserve per cluster, not all of them.
-      if (now - this.lastSweep >= SWEEP_MS) {
+      if (now - this.lastSweep >= this.sweepMs) {
         this.lastSweep = now;
         for (const c of this.wakeups.clusters()) this.wakeups.wake(c, 1);
       }

@@ -60,8 +60,11 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
       usableCluster: (projectId, name, signal) => access.usable(projectId, name, signal),
     },
     warmups: new Warmups(),
-    readiness: new Readiness(store.tasks, wakeups, scheduler),
+    readiness: new Readiness(store.tasks, wakeups, scheduler, store.ready),
   };
+  scheduler.onReady((ready) => core.readiness.ready(ready));
+  // Other replicas' ready tasks wake this one's parked reserves.
+  const unsubscribe = store.ready.subscribe((ready) => wakeups.wakeReady(ready));
   let closed: Promise<void> | undefined;
   return {
     accounts: new Accounts(core),
@@ -75,6 +78,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     close: () => {
       closed ??= (async () => {
         await scheduler.stop();
+        unsubscribe();
         lifetime.abort();
         await store.close();
       })();

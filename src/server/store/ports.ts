@@ -61,6 +61,8 @@ export interface AccountStore {
   /** True on a fresh data dir (no project yet): the server bootstraps then. */
   isEmpty(signal: AbortSignal): Promise<boolean>;
   createProject(name: string, now: number, signal: AbortSignal): Promise<Project>;
+  /** The bootstrap's project: created only while the store has none, atomically (replicas starting together create one). */
+  createFirstProject(name: string, now: number, signal: AbortSignal): Promise<Project | undefined>;
   getProject(id: string, signal: AbortSignal): Promise<Project | undefined>;
   addToken(hash: string, scope: TokenScope, now: number, signal: AbortSignal): Promise<void>;
   /** The stored hash comes back so the caller can compare it in constant time. */
@@ -154,6 +156,21 @@ export interface DeadlineStore {
   nextDeadline(now: number, signal: AbortSignal): Promise<number | null>;
 }
 
+/**
+ * Wake-ups between replicas of iron-api sharing one database. services/readiness.ts wakes this
+ * process's parked reserves itself and publishes what became reservable here; what other replicas
+ * published arrives through subscribe. SQLite has one process: its signal is in-process (publish
+ * reaches nobody else). PostgreSQL: NOTIFY on `iron_ready`, coalesced, sent outside transactions.
+ */
+export interface ReadySignal {
+  /** Tells the other replicas that tasks became reservable (batched; never throws). */
+  publish(ready: readonly ReadyCount[]): void;
+  /** `cb` gets what other replicas published; returns the unsubscribe. */
+  subscribe(cb: (ready: readonly ReadyCount[]) => void): () => void;
+  /** How often one parked reserve per cluster looks anyway (ms): the backstop for a lost wake-up. */
+  readonly backstopMs: number;
+}
+
 /** One store: its ports, and the close that ends them all. */
 export interface Store {
   readonly accounts: AccountStore;
@@ -163,5 +180,6 @@ export interface Store {
   readonly leases: LeaseStore;
   readonly schedules: ScheduleStore;
   readonly deadlines: DeadlineStore;
+  readonly ready: ReadySignal;
   close(): Promise<void>;
 }

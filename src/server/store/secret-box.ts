@@ -35,6 +35,16 @@ export class SecretBox {
     return new SecretBox(key);
   }
 
+  /** A box over a key kept elsewhere (the PostgreSQL store keeps it in the database, see postgres/index.ts). */
+  static fromKey(key: Buffer): SecretBox {
+    if (key.length !== KEY_BYTES) throw new IronError('ERR_STORE', `the stored secret key is not ${KEY_BYTES} bytes`);
+    return new SecretBox(key);
+  }
+
+  static newKey(): Buffer {
+    return randomBytes(KEY_BYTES);
+  }
+
   static isSealed(stored: string): boolean {
     return stored.startsWith(PREFIX);
   }

@@ -4,7 +4,7 @@ import { TASK_STATUSES } from '../../../protocol/statuses.js';
 import type { Cluster, Credential, Page, Project, TaskStatus, TokenScope } from '../records.js';
 import type { SecretBox } from '../secret-box.js';
 import type { Db } from './db.js';
-import { toCluster } from './rows.js';
+import { toCluster } from '../rows.js';
 
 type R = Record<string, unknown>;
 
@@ -16,6 +16,10 @@ export function createProject(db: Db, name: string, now: number): Project {
   const id = newId(now);
   db.run('INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)', id, name, now);
   return { id, name, createdAt: now };
+}
+
+export function createFirstProject(db: Db, name: string, now: number): Project | undefined {
+  return db.tx(() => (isEmpty(db) ? createProject(db, name, now) : undefined));
 }
 
 export function getProject(db: Db, id: string): Project | undefined {

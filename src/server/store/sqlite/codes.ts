@@ -3,7 +3,7 @@
 import { newId } from '../../ids.js';
 import type { Code, CodeInput, CodeRevision, Page } from '../records.js';
 import type { Db } from './db.js';
-import { toCode, toRevision } from './rows.js';
+import { toCode, toRevision } from '../rows.js';
 
 type R = Record<string, unknown>;
 

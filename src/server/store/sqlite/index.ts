@@ -4,7 +4,7 @@
 // before it does (no connection pool, no lock queue), so there is nothing for it to cancel.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AccountStore, ClusterStore, CodeStore, DeadlineStore, LeaseStore, ScheduleStore, Store, TaskStore } from '../ports.js';
+import type { AccountStore, ClusterStore, CodeStore, DeadlineStore, LeaseStore, ReadySignal, ScheduleStore, Store, TaskStore } from '../ports.js';
 import * as accounts from './accounts.js';
 import * as codes from './codes.js';
 import { Db } from './db.js';
@@ -26,14 +26,19 @@ export function openSqliteStore(dataDir: string): Store {
     leases: leaseStore(db),
     schedules: scheduleStore(db),
     deadlines: deadlineStore(db),
+    ready: LOCAL_READY,
     close: async () => db.close(),
   };
 }
+
+/** One process: its own parked reserves are woken by services/readiness.ts directly, nobody else listens. */
+const LOCAL_READY: ReadySignal = { publish: () => undefined, subscribe: () => () => undefined, backstopMs: 5000 };
 
 function accountStore(db: Db, box: SecretBox): AccountStore {
   return {
     isEmpty: async () => accounts.isEmpty(db),
     createProject: async (name, now) => accounts.createProject(db, name, now),
+    createFirstProject: async (name, now) => accounts.createFirstProject(db, name, now),
     getProject: async (id) => accounts.getProject(db, id),
     addToken: async (hash, scope, now) => accounts.addToken(db, hash, scope, now),
     findToken: async (hash) => accounts.findToken(db, hash),

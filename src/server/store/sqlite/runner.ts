@@ -5,10 +5,10 @@
 import { newId } from '../../ids.js';
 import type { TaskRules } from '../ports.js';
 import type { ExpiredLeases, FinishInput, HeartbeatResult, QueueDepthRow, ReadyCount, Reservation, RunnerOutcome, Task } from '../records.js';
-import { ReadyCounter } from './ready-counter.js';
+import { ReadyCounter } from '../ready-counter.js';
 import { getRevision } from './codes.js';
 import type { Db } from './db.js';
-import { toTask } from './rows.js';
+import { toTask } from '../rows.js';
 import { insertTask } from './tasks.js';
 
 type R = Record<string, unknown>;

@@ -1,9 +1,10 @@
 // Schedules and the scheduler's one transactional step: queue a task for every due schedule.
 import { newId } from '../../ids.js';
 import type { NewSchedule, Page, ReadyCount, Schedule } from '../records.js';
-import { ReadyCounter } from './ready-counter.js';
+import { ReadyCounter } from '../ready-counter.js';
 import type { Db } from './db.js';
-import { toSchedule } from './rows.js';
+import { toSchedule } from '../rows.js';
+import { afterRun, afterUpdate, skippedRun } from '../schedule-runs.js';
 import { insertTask } from './tasks.js';
 
 type R = Record<string, unknown>;
@@ -64,10 +65,7 @@ export function updateSchedule(db: Db, projectId: string, id: string, s: NewSche
     const before = getSchedule(db, projectId, id);
     if (before === undefined) return 'not_found';
     if (before.status !== 'scheduled') return 'finished';
-    // Runs so far stay counted; the next run follows the new fields.
-    let next: number | null = s.startAt;
-    if (before.runCount > 0) next = s.runEvery === null ? null : Math.max(now, (before.lastRunTime ?? now) + s.runEvery * 1000);
-    const done = next === null || (s.runTimes > 0 && before.runCount >= s.runTimes) || (s.endAt !== null && next > s.endAt);
+    const after = afterUpdate(before, s, now);
     db.run(
       `UPDATE schedules SET code_name = ?, name = ?, payload = ?, label = ?, cluster_id = ?, priority = ?, timeout = ?, delay = ?, start_at = ?,
          end_at = ?, run_every = ?, run_times = ?, max_concurrency = ?, next_start = ?, status = ?, msg = ?, updated_at = ? WHERE id = ?`,
@@ -84,9 +82,9 @@ export function updateSchedule(db: Db, projectId: string, id: string, s: NewSche
       s.runEvery,
       s.runTimes,
       s.maxConcurrency,
-      done ? null : next,
-      done ? 'complete' : 'scheduled',
-      done ? 'Ran max times.' : before.msg,
+      after.next,
+      after.status,
+      after.msg,
       now,
       id,
     );
@@ -105,17 +103,9 @@ export function runDueSchedules(db: Db, now: number): { queued: number; ready: R
     for (const row of db.all<R>(`${SELECT_SCHEDULES} WHERE s.status = 'scheduled' AND s.next_start <= ?`, now)) {
       const s = toSchedule(row);
       const code = db.get<R>('SELECT id, default_priority FROM codes WHERE project_id = ? AND name = ? AND deleted = 0', s.projectId, s.codeName);
-      let msg = '';
       const busy = s.maxConcurrency === null ? 0 : unfinishedTasks(db, s.id);
-      let queuedOne = false;
-      if (code === undefined) {
-        // Keep the schedule: the code may be registered again; this run is skipped and said so.
-        msg = `code ${s.codeName} not found at ${new Date(now).toISOString()}`;
-      } else if (s.maxConcurrency !== null && busy >= s.maxConcurrency) {
-        // max_concurrency: a run that comes due while that many of the schedule's tasks are still
-        // unfinished is skipped, not queued behind them, so a slow task never piles up a backlog.
-        msg = `run at ${new Date(now).toISOString()} skipped: ${busy} task(s) of this schedule unfinished (max_concurrency ${s.maxConcurrency})`;
-      } else {
+      const msg = skippedRun(s, now, code !== undefined, busy);
+      if (code !== undefined && msg === '') {
         const dp = code['default_priority'];
         const t = insertTask(
           db,
@@ -134,22 +124,18 @@ export function runDueSchedules(db: Db, now: number): { queued: number; ready: R
         );
         if (t.delay === 0) ready.add(t.clusterId);
         queued++;
-        queuedOne = true;
       }
-      const runCount = s.runCount + (queuedOne ? 1 : 0);
-      let next: number | null = null;
-      if (s.runEvery !== null) {
-        next = (s.nextStart ?? now) + s.runEvery * 1000;
-        // After downtime, missed runs are not replayed one by one: the next run is the next slot after now.
-        if (next <= now) next = now + s.runEvery * 1000 - ((now - next) % (s.runEvery * 1000));
-      }
-      let status: Schedule['status'] = 'scheduled';
-      if (next === null || (s.runTimes > 0 && runCount >= s.runTimes) || (s.endAt !== null && next > s.endAt)) {
-        status = 'complete';
-        next = null;
-        if (msg === '') msg = 'Ran max times.';
-      }
-      db.run('UPDATE schedules SET run_count = ?, last_run_time = ?, next_start = ?, status = ?, msg = ?, updated_at = ? WHERE id = ?', runCount, now, next, status, msg, now, s.id);
+      const after = afterRun(s, now, code !== undefined && msg === '', msg);
+      db.run(
+        'UPDATE schedules SET run_count = ?, last_run_time = ?, next_start = ?, status = ?, msg = ?, updated_at = ? WHERE id = ?',
+        after.runCount,
+        now,
+        after.next,
+        after.status,
+        after.msg,
+        now,
+        s.id,
+      );
     }
     return { queued, ready: ready.list() };
   });

@@ -2,7 +2,7 @@
 import { newId } from '../../ids.js';
 import type { NewTask, Task, TaskFilter } from '../records.js';
 import type { Db } from './db.js';
-import { toTask } from './rows.js';
+import { toTask } from '../rows.js';
 
 type R = Record<string, unknown>;
 

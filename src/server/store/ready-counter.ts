@@ -1,5 +1,5 @@
 // Counts tasks that became reservable per cluster inside one transaction (what to wake afterwards).
-import type { ReadyCount } from '../records.js';
+import type { ReadyCount } from './records.js';
 
 export class ReadyCounter {
   private readonly counts = new Map<string, number>();

@@ -1,12 +1,13 @@
-// Row <-> domain mapping for the SQLite store. Columns are snake_case; JSON columns are parsed
-// defensively so one bad row cannot crash a listing.
-import type { Cluster, Code, CodeRevision, Schedule, Task, TaskStatus } from '../records.js';
+// Row <-> domain mapping of both stores (SQLite and PostgreSQL use the same snake_case columns).
+// JSON columns are text, parsed defensively so one bad row cannot crash a listing. PostgreSQL hands
+// back int8 as strings and booleans as booleans; Number() reads both like SQLite's integers.
+import type { Cluster, Code, CodeRevision, Schedule, Task, TaskStatus } from './records.js';
 
 type R = Record<string, unknown>;
 
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-// SQLite hands back only strings, numbers, bigints, buffers and null.
+// SQLite hands back only strings, numbers, bigints, buffers and null; PostgreSQL strings for int8.
 const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? v.toString() : '');
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
 

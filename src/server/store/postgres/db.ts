@@ -1,0 +1,166 @@
+// The PostgreSQL connection pool and its one transaction helper. Every call takes the caller's
+// AbortSignal: an abort while waiting for a pooled connection gives up the wait (the connection goes
+// back to the pool when it arrives), an abort while a statement runs cancels it on the server
+// (pg_cancel_backend from another connection) and the transaction rolls back. Statements are also
+// bounded by statement_timeout, so a lock wait never hangs a request forever.
+import pg from 'pg';
+import { IronError } from '../../../errors.js';
+
+export interface PgOptions {
+  readonly url: string;
+  /** Connections at most in this replica's pool. */
+  readonly poolMax: number;
+  /** Server-side bound of one statement (ms). */
+  readonly statementTimeoutMs: number;
+}
+
+type Param = string | number | boolean | null | Buffer | readonly string[] | readonly number[];
+export type Row = Record<string, unknown>;
+
+/** One connection inside a transaction (or a single statement). */
+export interface Q {
+  rows(sql: string, params?: readonly Param[]): Promise<Row[]>;
+  one(sql: string, params?: readonly Param[]): Promise<Row | undefined>;
+  /** Rows changed. */
+  run(sql: string, params?: readonly Param[]): Promise<number>;
+}
+
+export class PgDb {
+  readonly pool: pg.Pool;
+
+  constructor(readonly options: PgOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolMax,
+      statement_timeout: options.statementTimeoutMs,
+      // A query's lock waits are bounded by the statement timeout; an idle transaction never lingers.
+      idle_in_transaction_session_timeout: Math.max(options.statementTimeoutMs * 2, 10_000),
+      application_name: 'iron-api',
+    });
+    // An idle pooled connection that dies (server restart) must not crash the process; the pool drops it.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Runs fn in one READ COMMITTED transaction; rolls back on any error or abort. */
+  async tx<T>(signal: AbortSignal, fn: (q: Q) => Promise<T>): Promise<T> {
+    return this.withClient(signal, async (q) => {
+      await q.run('BEGIN');
+      try {
+        const out = await fn(q);
+        await q.run('COMMIT');
+        return out;
+      } catch (err) {
+        await q.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /** Statements outside a transaction (each one its own), on one pooled connection. */
+  async withClient<T>(signal: AbortSignal, fn: (q: Q) => Promise<T>): Promise<T> {
+    const client = await this.connect(signal);
+    let broken: Error | undefined;
+    const onAbort = (): void => void this.cancel(client);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const exec = async (sql: string, params?: readonly Param[]): Promise<pg.QueryResult<Row>> => {
+      if (signal.aborted) throw aborted(signal);
+      try {
+        return await client.query<Row>(sql, params as unknown[] | undefined);
+      } catch (err) {
+        if (signal.aborted) throw aborted(signal, err);
+        if (isConnectionError(err)) broken = err as Error;
+        throw storeError(err);
+      }
+    };
+    const q: Q = {
+      rows: async (sql, params) => (await exec(sql, params)).rows,
+      one: async (sql, params) => (await exec(sql, params)).rows[0],
+      run: async (sql, params) => (await exec(sql, params)).rowCount ?? 0,
+    };
+    try {
+      return await fn(q);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      // A connection whose statement was cancelled mid-transaction or that failed is not reused.
+      client.release(broken ?? (signal.aborted ? true : undefined));
+    }
+  }
+
+  /** A single statement, with its own connection. */
+  rows(signal: AbortSignal, sql: string, params?: readonly Param[]): Promise<Row[]> {
+    return this.withClient(signal, (q) => q.rows(sql, params));
+  }
+
+  one(signal: AbortSignal, sql: string, params?: readonly Param[]): Promise<Row | undefined> {
+    return this.withClient(signal, (q) => q.one(sql, params));
+  }
+
+  run(signal: AbortSignal, sql: string, params?: readonly Param[]): Promise<number> {
+    return this.withClient(signal, (q) => q.run(sql, params));
+  }
+
+  private async connect(signal: AbortSignal): Promise<pg.PoolClient> {
+    if (signal.aborted) throw aborted(signal);
+    const pending = this.pool.connect();
+    let onAbort: (() => void) | undefined;
+    const abortedWait = new Promise<never>((_, reject) => {
+      onAbort = () => reject(aborted(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([pending, abortedWait]);
+    } catch (err) {
+      // The wait was given up: the connection, once it comes, goes straight back.
+      void pending.then((c) => c.release()).catch(() => undefined);
+      if (err instanceof IronError) throw err;
+      throw storeError(err);
+    } finally {
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async cancel(client: pg.PoolClient): Promise<void> {
+    const pid = (client as unknown as { processID?: number }).processID;
+    if (pid === undefined) return;
+    // The cancel runs on its own short connection: the pool may be exhausted by the very query it ends.
+    const c = new pg.Client({ connectionString: this.options.url, application_name: 'iron-api-cancel' });
+    try {
+      await c.connect();
+      await c.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch {
+      // The statement may have finished meanwhile; the connection is discarded anyway.
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function aborted(signal: AbortSignal, cause?: unknown): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  return new IronError('ERR_STORE', 'store call aborted', cause === undefined ? undefined : { cause });
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57');
+}
+
+/** A driver error as the store's error (no SQL text or parameters: they may carry payloads). */
+function storeError(err: unknown): IronError {
+  if (err instanceof IronError) return err;
+  const code = (err as { code?: unknown }).code;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new IronError('ERR_STORE', `database error${typeof code === 'string' ? ` ${code}` : ''}: ${msg}`, { cause: err });
+}
+
+/** SQLSTATE of a driver error (e.g. 23505 unique violation), if any. */
+export function sqlState(err: unknown): string | undefined {
+  const cause = err instanceof IronError ? (err as { cause?: unknown }).cause : err;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

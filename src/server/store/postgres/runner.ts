@@ -1,0 +1,307 @@
+// The runner side of tasks in PostgreSQL: reservation, leases, start, finish, deadlines (the rules of
+// sqlite/runner.ts). Several replicas run these at once, so every read-modify-write locks its rows:
+// a reserve takes tasks with FOR UPDATE SKIP LOCKED (two replicas never hand out one task, and
+// neither waits for the other), a code with a max_concurrency has its row locked by each reserve so
+// the count of its running tasks stays exact, and lease expiry and promotion skip rows another
+// replica holds (a lease is expired once: the row lock re-checks the expiry against the newest row).
+import { newId } from '../../ids.js';
+import type { TaskRules } from '../ports.js';
+import { ReadyCounter } from '../ready-counter.js';
+import type { ExpiredLeases, FinishInput, HeartbeatResult, QueueDepthRow, ReadyCount, Reservation, RunnerOutcome, Task } from '../records.js';
+import { toRevision, toTask } from '../rows.js';
+import type { PgDb, Q, Row } from './db.js';
+import { insertTask } from './tasks.js';
+
+// Codes with reservable tasks in the cluster, by a loose index scan of tasks_heads (one probe per
+// code, whatever the number of tasks behind each).
+const CODES_WITH_READY = `WITH RECURSIVE c AS (
+    (SELECT code_id FROM tasks WHERE cluster_id = $1 AND status = 'queued' AND ready ORDER BY code_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.code_id FROM tasks t WHERE t.cluster_id = $1 AND t.status = 'queued' AND t.ready AND t.code_id > c.code_id ORDER BY t.code_id LIMIT 1)
+      FROM c WHERE c.code_id IS NOT NULL)
+  SELECT code_id FROM c WHERE code_id IS NOT NULL`;
+
+// The best `k` tasks of each eligible code (its head first), merged best first: priority, then FIFO.
+const HEADS = `SELECT h.id, h.code_id, h.priority, h.seq FROM unnest($2::text[], $3::int[]) AS e(code_id, k)
+  CROSS JOIN LATERAL (SELECT id, code_id, priority, seq FROM tasks
+    WHERE cluster_id = $1 AND code_id = e.code_id AND status = 'queued' AND ready AND available_at <= $4 AND NOT (id = ANY($6::text[]))
+    ORDER BY priority DESC, seq LIMIT e.k) h
+  ORDER BY h.priority DESC, h.seq LIMIT $5`;
+
+/** Rounds a reserve retries when another replica took the candidates it chose. */
+const RESERVE_ROUNDS = 4;
+
+async function slotsOfEligibleCodes(q: Q, clusterId: string, n: number): Promise<Map<string, number>> {
+  const ids = (await q.rows(CODES_WITH_READY, [clusterId])).map((r) => String(r['code_id']));
+  const slots = new Map<string, number>();
+  if (ids.length === 0) return slots;
+  const codes = await q.rows('SELECT id, paused, max_concurrency FROM codes WHERE id = ANY($1::text[]) ORDER BY id', [ids]);
+  const limited: string[] = [];
+  for (const c of codes) {
+    if (c['paused'] === true) continue;
+    const max = c['max_concurrency'] === null ? 0 : Number(c['max_concurrency']);
+    if (max > 0) limited.push(String(c['id']));
+    slots.set(String(c['id']), max > 0 ? max : n);
+  }
+  if (limited.length > 0) {
+    // Locked in id order (no deadlock between reserves); counted after the lock (READ COMMITTED
+    // reads what the reserve before this one committed).
+    await q.run('SELECT 1 FROM codes WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [limited]);
+    const running = await q.rows("SELECT code_id, COUNT(*) AS n FROM tasks WHERE code_id = ANY($1::text[]) AND status IN ('preparing','running') GROUP BY code_id", [limited]);
+    for (const r of running) {
+      const id = String(r['code_id']);
+      slots.set(id, (slots.get(id) ?? 0) - Number(r['n']));
+    }
+  }
+  for (const [id, k] of slots) if (k <= 0) slots.delete(id);
+  return slots;
+}
+
+export async function reserve(db: PgDb, clusterId: string, instanceId: string, n: number, now: number, leaseExpiresAt: number, signal: AbortSignal): Promise<Reservation[]> {
+  if (n <= 0) return [];
+  return db.tx(signal, async (q) => {
+    const slots = await slotsOfEligibleCodes(q, clusterId, n);
+    const taken: Row[] = [];
+    // Candidates another replica holds (skipped by the lock): not offered again in a later round.
+    const tried: string[] = [];
+    for (let round = 0; round < RESERVE_ROUNDS && taken.length < n && slots.size > 0; round++) {
+      const codes = [...slots.keys()];
+      const candidates = await q.rows(HEADS, [clusterId, codes, codes.map((c) => Math.min(n, slots.get(c) ?? 0)), now, n - taken.length, tried]);
+      if (candidates.length === 0) break;
+      const locked = await q.rows("SELECT id FROM tasks WHERE id = ANY($1::text[]) AND status = 'queued' AND ready ORDER BY id FOR UPDATE SKIP LOCKED", [candidates.map((c) => String(c['id']))]);
+      for (const c of candidates) tried.push(String(c['id']));
+      if (locked.length === 0) continue;
+      const ids = locked.map((r) => String(r['id']));
+      const rids = ids.map(() => newId(now));
+      const rows = await q.rows(
+        `UPDATE tasks t SET status = 'preparing', reservation_id = u.rid, instance_id = $3, lease_expires_at = $4, attempt = t.attempt + 1, updated_at = $5
+         FROM unnest($1::text[], $2::text[]) AS u(id, rid) WHERE t.id = u.id RETURNING t.*`,
+        [ids, rids, instanceId, leaseExpiresAt, now],
+      );
+      for (const r of rows) {
+        const code = String(r['code_id']);
+        const left = (slots.get(code) ?? 0) - 1;
+        if (left <= 0) slots.delete(code);
+        else slots.set(code, left);
+        taken.push(r);
+      }
+    }
+    const tasks = taken.map(toTask).sort((a, b) => b.priority - a.priority || seqOf(taken, a.id) - seqOf(taken, b.id));
+    if (tasks.length === 0) return [];
+    const revisions = new Map(
+      (await q.rows('SELECT * FROM code_revisions WHERE id = ANY($1::text[])', [[...new Set(tasks.map((t) => t.codeHistoryId))]])).map((r) => [String(r['id']), toRevision(r)]),
+    );
+    return tasks.map((task): Reservation => {
+      const revision = revisions.get(task.codeHistoryId);
+      if (revision === undefined) throw new Error(`revision ${task.codeHistoryId} of task ${task.id} is missing`);
+      return { task, revision, reservationId: task.reservationId ?? '', leaseExpiresAt };
+    });
+  });
+}
+
+function seqOf(rows: readonly Row[], id: string): number {
+  return Number(rows.find((r) => r['id'] === id)?.['seq'] ?? 0);
+}
+
+async function lockedTask(q: Q, clusterId: string, id: string): Promise<Task | undefined> {
+  const r = await q.one('SELECT * FROM tasks WHERE id = $1 AND cluster_id = $2 FOR UPDATE', [id, clusterId]);
+  return r === undefined ? undefined : toTask(r);
+}
+
+async function mustTask(q: Q, id: string): Promise<Task> {
+  const r = await q.one('SELECT * FROM tasks WHERE id = $1', [id]);
+  if (r === undefined) throw new Error(`task ${id} vanished inside its own transaction`);
+  return toTask(r);
+}
+
+export function heartbeat(
+  db: PgDb,
+  clusterId: string,
+  items: readonly { id: string; reservationId: string }[],
+  leaseExpiresAt: number,
+  rules: TaskRules,
+  signal: AbortSignal,
+): Promise<HeartbeatResult> {
+  if (items.length === 0) return Promise.resolve({ cancel: [], lost: [] });
+  return db.tx(signal, async (q) => {
+    const rows = await q.rows('SELECT * FROM tasks WHERE id = ANY($1::text[]) AND cluster_id = $2 ORDER BY id FOR UPDATE', [items.map((i) => i.id), clusterId]);
+    const byId = new Map(rows.map((r) => [String(r['id']), toTask(r)]));
+    const cancel: string[] = [];
+    const lost: string[] = [];
+    const held: string[] = [];
+    for (const { id, reservationId } of items) {
+      const t = byId.get(id);
+      if (t === undefined || t.reservationId !== reservationId || !rules.held(t)) {
+        lost.push(id);
+        continue;
+      }
+      held.push(id);
+      if (t.cancelPending) cancel.push(id);
+    }
+    if (held.length > 0) await q.run('UPDATE tasks SET lease_expires_at = $1 WHERE id = ANY($2::text[])', [leaseExpiresAt, held]);
+    return { cancel, lost };
+  });
+}
+
+export function startTask(db: PgDb, clusterId: string, id: string, reservationId: string, now: number, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome> {
+  return db.tx(signal, async (q): Promise<RunnerOutcome> => {
+    const t = await lockedTask(q, clusterId, id);
+    if (t === undefined) return { ok: false, reason: 'not_found' };
+    const plan = rules.start(t, reservationId);
+    if (plan === 'superseded' || plan === 'cancelled') return { ok: false, reason: plan };
+    if (plan === 'running') return { ok: true, task: t };
+    const r = await q.one("UPDATE tasks SET status = 'running', start_time = $1, updated_at = $1 WHERE id = $2 RETURNING *", [now, id]);
+    return { ok: true, task: r === undefined ? t : toTask(r) };
+  });
+}
+
+export function finishTask(db: PgDb, clusterId: string, id: string, f: FinishInput, now: number, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome> {
+  return db.tx(signal, async (q): Promise<RunnerOutcome> => {
+    const t = await lockedTask(q, clusterId, id);
+    if (t === undefined) return { ok: false, reason: 'not_found' };
+    const plan = rules.finish(t, f, now);
+    if (plan.kind === 'superseded') return { ok: false, reason: 'superseded' };
+    if (plan.kind === 'repeat') return { ok: true, task: t };
+    if (plan.markTruncated) await q.run('UPDATE tasks SET log_truncated = true WHERE id = $1', [id]);
+    if (plan.kind === 'close_cancel') {
+      await q.run('UPDATE tasks SET cancel_pending = false, lease_expires_at = NULL, exit_code = $1, duration = $2, log_size = $3, updated_at = $4 WHERE id = $5', [
+        plan.exitCode,
+        plan.duration,
+        plan.logSize,
+        now,
+        id,
+      ]);
+      return { ok: true, task: await mustTask(q, id) };
+    }
+    if (plan.kind === 'requeue') {
+      await q.run(
+        `UPDATE tasks SET status = 'queued', ready = true, reservation_id = NULL, instance_id = NULL, lease_expires_at = NULL, start_time = NULL,
+           available_at = $1, updated_at = $1 WHERE id = $2`,
+        [now, id],
+      );
+      return { ok: true, task: await mustTask(q, id) };
+    }
+    await q.run(
+      // An empty runner msg keeps a msg the task set itself through progress.
+      `UPDATE tasks SET status = $1, msg = COALESCE(NULLIF($2, ''), msg), exit_code = $3, duration = $4, log_size = $5, end_time = $6, lease_expires_at = NULL,
+         updated_at = $6 WHERE id = $7`,
+      [plan.status, plan.msg, plan.exitCode, plan.duration, plan.logSize, now, id],
+    );
+    await applyCodeRetry(q, await mustTask(q, id), now, rules);
+    return { ok: true, task: await mustTask(q, id) };
+  });
+}
+
+/** The code retry the rules ask for (if any), queued as a new task linked to the one that ended. */
+async function applyCodeRetry(q: Q, t: Task, now: number, rules: TaskRules): Promise<void> {
+  const code = await q.one('SELECT retries, retries_delay FROM codes WHERE id = $1', [t.codeId]);
+  if (code === undefined) return;
+  const next = rules.codeRetry(t, { retries: Number(code['retries']), retriesDelay: Number(code['retries_delay']) });
+  if (next === null) return;
+  const queued = await insertTask(q, next, now);
+  await q.run('UPDATE tasks SET retry_task_id = $1 WHERE id = $2', [queued.id, t.id]);
+}
+
+export async function logTarget(db: PgDb, clusterId: string, id: string, reservationId: string, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome> {
+  const r = await db.one(signal, 'SELECT * FROM tasks WHERE id = $1 AND cluster_id = $2', [id, clusterId]);
+  if (r === undefined) return { ok: false, reason: 'not_found' };
+  const t = toTask(r);
+  if (t.reservationId !== reservationId) return { ok: false, reason: 'superseded' };
+  // A user cancel keeps the reservation until the runner reports: its last output is still taken.
+  if (!rules.held(t)) return { ok: false, reason: 'finished' };
+  return { ok: true, task: t };
+}
+
+export async function setLogSize(db: PgDb, id: string, size: number, signal: AbortSignal): Promise<void> {
+  await db.run(signal, 'UPDATE tasks SET log_size = $1 WHERE id = $2 AND log_size < $1', [size, id]);
+}
+
+export async function markLogTruncated(db: PgDb, id: string, signal: AbortSignal): Promise<void> {
+  await db.run(signal, 'UPDATE tasks SET log_truncated = true WHERE id = $1 AND NOT log_truncated', [id]);
+}
+
+/** Leases per expiry transaction; the rest are taken by the next tick (or another replica's). */
+const EXPIRE_BATCH = 1000;
+
+export function expireLeases(db: PgDb, now: number, rules: TaskRules, signal: AbortSignal): Promise<ExpiredLeases> {
+  return db.tx(signal, async (q) => {
+    const ready = new ReadyCounter();
+    let requeued = 0;
+    let lost = 0;
+    const rows = await q.rows('SELECT * FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED', [now, EXPIRE_BATCH]);
+    for (const r of rows) {
+      const t = toTask(r);
+      const action = rules.leaseLost(t);
+      if (action === 'release_cancel') {
+        await q.run('UPDATE tasks SET cancel_pending = false, lease_expires_at = NULL, updated_at = $1 WHERE id = $2', [now, t.id]);
+      } else if (action === 'fail') {
+        await q.run(
+          `UPDATE tasks SET status = 'error', msg = 'runner lost', lost_count = lost_count + 1, lease_expires_at = NULL,
+             end_time = $1, updated_at = $1 WHERE id = $2`,
+          [now, t.id],
+        );
+        await applyCodeRetry(q, await mustTask(q, t.id), now, rules);
+        lost++;
+      } else {
+        await q.run(
+          `UPDATE tasks SET status = 'queued', ready = true, lost_count = lost_count + 1, reservation_id = NULL, instance_id = NULL,
+             lease_expires_at = NULL, start_time = NULL, available_at = $1, updated_at = $1 WHERE id = $2`,
+          [now, t.id],
+        );
+        requeued++;
+        ready.add(t.clusterId);
+      }
+    }
+    return { requeued, lost, ready: ready.list() };
+  });
+}
+
+const PROMOTE_BATCH = 5000;
+
+export async function promoteDue(db: PgDb, now: number, signal: AbortSignal): Promise<ReadyCount[]> {
+  const rows = await db.rows(
+    signal,
+    `UPDATE tasks SET ready = true WHERE id IN (
+       SELECT id FROM tasks WHERE status = 'queued' AND NOT ready AND available_at <= $1 ORDER BY available_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+     RETURNING cluster_id`,
+    [now, PROMOTE_BATCH],
+  );
+  const ready = new ReadyCounter();
+  for (const r of rows) ready.add(String(r['cluster_id']));
+  return ready.list();
+}
+
+/** Loose index scan of tasks_ready_by_code: one probe per cluster; counts stop at 1000 (enough wake-ups). */
+export async function readyClustersOf(db: PgDb, codeId: string, signal: AbortSignal): Promise<ReadyCount[]> {
+  const rows = await db.rows(
+    signal,
+    `WITH RECURSIVE c AS (
+       (SELECT cluster_id FROM tasks WHERE code_id = $1 AND status = 'queued' AND ready ORDER BY cluster_id LIMIT 1)
+       UNION ALL
+       SELECT (SELECT t.cluster_id FROM tasks t WHERE t.code_id = $1 AND t.status = 'queued' AND t.ready AND t.cluster_id > c.cluster_id ORDER BY t.cluster_id LIMIT 1)
+         FROM c WHERE c.cluster_id IS NOT NULL)
+     SELECT c.cluster_id, (SELECT COUNT(*) FROM (SELECT 1 FROM tasks t WHERE t.code_id = $1 AND t.cluster_id = c.cluster_id AND t.status = 'queued' AND t.ready LIMIT 1000) x) AS n
+       FROM c WHERE c.cluster_id IS NOT NULL`,
+    [codeId],
+  );
+  return rows.map((r) => ({ clusterId: String(r['cluster_id']), count: Number(r['n']) }));
+}
+
+export async function nextDeadline(db: PgDb, now: number, signal: AbortSignal): Promise<number | null> {
+  // A waiting task already due (not promoted yet) makes the deadline now.
+  const r = await db.one(
+    signal,
+    `SELECT LEAST(
+       (SELECT CASE WHEN MIN(available_at) IS NULL THEN NULL ELSE GREATEST($1::bigint, MIN(available_at)) END FROM tasks WHERE status = 'queued' AND NOT ready),
+       (SELECT MIN(lease_expires_at) FROM tasks WHERE lease_expires_at IS NOT NULL),
+       (SELECT MIN(next_start) FROM schedules WHERE status = 'scheduled')) AS at`,
+    [now],
+  );
+  const at = r?.['at'];
+  return at === null || at === undefined ? null : Number(at);
+}
+
+export async function queueDepth(db: PgDb, _now: number, signal: AbortSignal): Promise<QueueDepthRow[]> {
+  const rows = await db.rows(signal, "SELECT cluster_id, priority, COUNT(*) AS n FROM tasks WHERE status = 'queued' AND ready GROUP BY cluster_id, priority");
+  return rows.map((r) => ({ clusterId: String(r['cluster_id']), priority: Number(r['priority']), count: Number(r['n']) }));
+}

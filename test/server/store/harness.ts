@@ -1,0 +1,55 @@
+// Both stores behind the same ports for the parameterised store suite: `open()` gives a fresh,
+// empty store; `replica()` a second store on the same data (another SQLite connection to the same
+// file, or another pool on the same PostgreSQL database: a second iron-api replica).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Store } from '../../../src/server/store/ports.js';
+import { openPostgresStore } from '../../../src/server/store/postgres/index.js';
+import { openSqliteStore } from '../../../src/server/store/sqlite/index.js';
+import { startPostgres, type Postgres } from '../../helpers/postgres.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'postgres'];
+
+export interface StoreSite {
+  /** A fresh store on empty data, and a way to open more stores (replicas) on the same data. */
+  open(): Promise<{ store: Store; replica: () => Promise<Store> }>;
+  close(): Promise<void>;
+}
+
+const NEVER = new AbortController().signal;
+
+export async function storeSite(kind: StoreKind): Promise<StoreSite> {
+  const opened: Store[] = [];
+  const dirs: string[] = [];
+  let server: Postgres | undefined;
+  let n = 0;
+  if (kind === 'postgres') server = await startPostgres();
+  return {
+    open: async () => {
+      if (kind === 'sqlite') {
+        const dir = await mkdtemp(join(tmpdir(), 'iron-store-'));
+        dirs.push(dir);
+        const make = async (): Promise<Store> => {
+          const s = openSqliteStore(dir);
+          opened.push(s);
+          return s;
+        };
+        return { store: await make(), replica: make };
+      }
+      const url = await (server as Postgres).createDatabase(`store_${++n}`);
+      const make = async (): Promise<Store> => {
+        const s = await openPostgresStore({ url, poolMax: 10, statementTimeoutMs: 30_000, backstopMs: 1000 }, NEVER);
+        opened.push(s);
+        return s;
+      };
+      return { store: await make(), replica: make };
+    },
+    close: async () => {
+      for (const s of opened.splice(0)) await s.close();
+      for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+      await server?.stop();
+    },
+  };
+}
