@@ -81,7 +81,7 @@ ENTRYPOINT ["/usr/bin/tini", "--", "/opt/iron/docker/runner-entrypoint.sh"]
 FROM ${LB_IMAGE} AS lb
 # A locally built base already holds haproxy; the public default installs it here.
 RUN command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy && rm -rf /var/lib/apt/lists/*; }
-COPY deploy/compose/haproxy.cfg /etc/haproxy/haproxy.cfg
+COPY docker/haproxy.cfg /etc/haproxy/haproxy.cfg
 RUN haproxy -c -q -f /etc/haproxy/haproxy.cfg
 USER haproxy
 EXPOSE 8080

@@ -53,6 +53,8 @@ export interface ApiProcess {
   credentials: Credentials | null;
   /** Everything it printed on stdout so far. */
   stdout(): string;
+  /** The last 4000 characters of its log (stderr), to explain a replica that died. */
+  stderr(): string;
   /** SIGTERM, SIGKILL after 15 s; removes the data dir when it is ours. Idempotent. */
   stop(): Promise<void>;
   /** SIGKILL (a crash), keeping the data dir for a restart; resolves once the process is gone. */
@@ -148,7 +150,7 @@ export async function spawnApiProcess(opts: SpawnApiOptions = {}): Promise<ApiPr
       check();
     });
     if (proc.pid === undefined || listening === undefined) throw new Error('iron-api has no pid');
-    return { proc, pid: proc.pid, port: Number(new URL(listening).port), url: listening, dataDir, credentials: credentialsIn(out), stdout: () => out, stop, kill };
+    return { proc, pid: proc.pid, port: Number(new URL(listening).port), url: listening, dataDir, credentials: credentialsIn(out), stdout: () => out, stderr: () => stderr, stop, kill };
   } catch (err) {
     await stop();
     throw err;

@@ -94,7 +94,7 @@ describe('kubernetes overlay deploy/kubernetes-replicated', () => {
 describe('compose deploy/compose/replicas.yml', () => {
   const [compose] = loadYaml(path.join(ROOT, 'deploy/compose/replicas.yml'));
   const services = obj(compose?.['services'], 'services');
-  const haproxy = readFileSync(path.join(ROOT, 'deploy/compose/haproxy.cfg'), 'utf8');
+  const haproxy = readFileSync(path.join(ROOT, 'docker/haproxy.cfg'), 'utf8');
   const apis = Object.keys(services).filter((s) => /^api-\d+$/.test(s));
 
   it('has PostgreSQL, two API replicas on it, haproxy, the bootstrap, runners and the demo', () => {
