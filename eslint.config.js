@@ -10,6 +10,7 @@ const BOUNDARIES = {
     { name: 'docker-modem', message: 'Only src/sandbox/ talks to Docker.' },
   ],
   sql: [{ name: 'node:sqlite', message: 'Only the store (src/server/store/sqlite/) speaks SQL.' }],
+  pg: [{ name: 'pg', message: 'Only the PostgreSQL store (src/server/store/postgres/) speaks to PostgreSQL.' }],
   http: [{ name: 'undici', message: 'Only src/api/ speaks HTTP to the API (its client is undici).' }],
 };
 
@@ -41,6 +42,7 @@ export default tseslint.config(
   },
   { files: ['src/sandbox/**'], rules: importsExcept('docker') },
   { files: ['src/server/store/sqlite/**'], rules: importsExcept('sql') },
+  { files: ['src/server/store/postgres/**'], rules: importsExcept('pg') },
   { files: ['src/api/**'], rules: importsExcept('http') },
   {
     // Only src/config/env.ts reads the environment; everything else is handed an Env or a frozen config.

@@ -13,8 +13,7 @@ import { capConnections } from './http/connections.js';
 import type { Deps } from './context.js';
 import { tightenDataDir } from './data-dir.js';
 import { createServices, type Services } from './services/services.js';
-import { openStore, storeKind } from './store/open.js';
-import { LogFiles } from './store/logs.js';
+import { openStorage, storeKind } from './store/open.js';
 
 export { Admin, type Bootstrap } from './admin.js';
 export type { Store } from './store/ports.js';
@@ -34,10 +33,9 @@ export interface ServerHandle {
 export async function startServer(opts: { config: ServerConfig; log: Logger; signal?: AbortSignal }): Promise<ServerHandle> {
   const { config } = opts;
   const log = opts.log.child({ component: 'iron-api' });
-  const store = await openStore(config, opts.signal ?? new AbortController().signal);
-  const logs = new LogFiles(config.dataDir, config.maxLogBytes);
+  const { store, logs, packages } = await openStorage(config, opts.signal ?? new AbortController().signal);
   const closingCtl = new AbortController();
-  const services = createServices({ config, store, logs, log });
+  const services = createServices({ config, store, logs, packages, log });
   let app: FastifyInstance | undefined;
   try {
     await logs.init();

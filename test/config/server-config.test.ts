@@ -50,3 +50,32 @@ describe('serverConfig overrides', () => {
     expect(() => serverConfig({ dataDir, tls: { cert: 'not a certificate', key: 'not a key' } })).toThrow(/TLS_CERT_FILE holds no PEM certificate/);
   });
 });
+
+describe('the database settings', () => {
+  it('selects PostgreSQL with --database-url or DATABASE_URL, with pool and timeout, and SQLite without', () => {
+    expect(loadServerConfig(parseArgs(['--data-dir', dataDir]), {}).database).toBeUndefined();
+    const viaFlag = loadServerConfig(parseArgs(['--data-dir', dataDir, '--database-url', 'postgres://iron:pw@db:5432/iron', '--retention', '7']), {
+      DATABASE_POOL_MAX: '4',
+      DATABASE_STATEMENT_TIMEOUT: '5s',
+    });
+    expect(viaFlag.database).toEqual({ url: 'postgres://iron:pw@db:5432/iron', poolMax: 4, statementTimeoutMs: 5000 });
+    expect(viaFlag.retentionMs).toBe(7 * 86_400_000);
+    expect(loadServerConfig(parseArgs(['--data-dir', dataDir]), { DATABASE_URL: 'postgresql://db/iron' }).database?.poolMax).toBe(10);
+    expect(loadServerConfig(parseArgs(['--data-dir', dataDir]), { RETENTION: '0' }).retentionMs).toBe(0);
+    expect(serverConfig({ dataDir, database: { url: 'postgres://db/x', poolMax: 3, statementTimeoutMs: 1000 } }).database).toEqual({ url: 'postgres://db/x', poolMax: 3, statementTimeoutMs: 1000 });
+  });
+
+  it('refuses a URL that is not PostgreSQL without echoing it (it may hold a password)', () => {
+    for (const url of ['mysql://u:hunter2secret@db/x', 'not a url hunter2secret']) {
+      let message = '';
+      try {
+        loadServerConfig(parseArgs(['--data-dir', dataDir, '--database-url', url]), {});
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toContain('DATABASE_URL');
+      expect(message).not.toContain('hunter2secret');
+    }
+    expect(() => loadServerConfig(parseArgs(['--data-dir', dataDir]), { DATABASE_POOL_MAX: '0', DATABASE_URL: 'postgres://db/x' })).toThrow(/DATABASE_POOL_MAX/);
+  });
+});

@@ -1,6 +1,5 @@
 // Code packages: register a Docker image (or a zip), list, get, delete, revisions, download, stats,
 // pause/resume of the task queue, cancel_all.
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { readCodeUpload } from '../code-upload.js';
@@ -57,7 +56,7 @@ export function registerCodeRoutes(r: Router<Handler>): void {
       'content-length': file.size,
       'content-disposition': `attachment; filename=${encodeURIComponent(code.name)}_${rev}.zip`,
     });
-    await pipeline(createReadStream(file.path), ctx.res);
+    await pipeline(file.stream(ctx.signal), ctx.res);
     return HANDLED;
   });
 

@@ -1,41 +1,32 @@
-// Where a revision's zip lives in the data dir and the reference a reserved task carries to it.
+// A revision's zip (kept by the store's PackageStore: data dir files or PostgreSQL rows) and the
+// reference a reserved task carries to it.
 // A reservation never carries the bytes: the runner fetches them (GET .../runner/tasks/{id}/code)
 // only when its cache by sha256 does not hold them yet.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../../log.js';
 import type { CodePackageRef } from '../../protocol/runner.js';
 import type { CodeStore } from '../store/ports.js';
+import type { PackageBlob, PackageStore } from '../store/packages.js';
 import type { CodeRevision } from '../store/records.js';
 
-/** A zip on disk, to be streamed. */
-export interface PackageFile {
-  readonly path: string;
-  readonly size: number;
-}
+export type PackageFile = PackageBlob;
 
 export class CodePackages {
   constructor(
-    private readonly dataDir: string,
+    private readonly store: PackageStore,
     private readonly codes: CodeStore,
     private readonly log: Logger,
   ) {}
 
-  zipPath(historyId: string): string {
-    return join(this.dataDir, 'code', `${historyId}.zip`);
+  /** Takes the verified upload at `path` as the zip of revision `historyId`. */
+  put(historyId: string, path: string, signal: AbortSignal): Promise<void> {
+    return this.store.put(historyId, path, signal);
   }
 
-  /** The revision's zip, undefined when there is none on disk. */
-  async file(historyId: string): Promise<PackageFile | undefined> {
-    const path = this.zipPath(historyId);
-    const size = await stat(path).then(
-      (s) => s.size,
-      () => undefined,
-    );
-    return size === undefined ? undefined : { path, size };
+  /** The revision's zip, undefined when there is none. */
+  file(historyId: string, signal: AbortSignal): Promise<PackageFile | undefined> {
+    return this.store.get(historyId, signal);
   }
 
   /**
@@ -49,7 +40,9 @@ export class CodePackages {
     if (sha256 === '') {
       try {
         const hash = createHash('sha256');
-        await pipeline(createReadStream(this.zipPath(rev.id)), hash, { signal });
+        const file = await this.store.get(rev.id, signal);
+        if (file === undefined) throw new Error('the zip of this revision is missing');
+        await pipeline(file.stream(signal), hash, { signal });
         sha256 = hash.digest('hex');
         await this.codes.setRevisionSha256(rev.id, sha256, signal);
       } catch (err) {

@@ -1,7 +1,6 @@
 // Code packages: register a Docker image (or a zip) as a new revision, read, delete, revisions,
 // download, stats, pause/resume of the task queue, cancel_all. A registration may let waiting tasks
 // run (a raised max_concurrency) and lists the image for pre-pull.
-import { rename } from 'node:fs/promises';
 import { IronError } from '../../errors.js';
 import { verifyPackage } from '../../zip/index.js';
 import { notFound } from '../http/errors.js';
@@ -31,7 +30,7 @@ export class Codes {
     const code = await store.codes.putCode(fields, Date.now(), signal);
     // A new revision may raise max_concurrency: tasks waiting for a slot may run now.
     if (code.rev > 1) await readiness.codeReady(code.id, signal);
-    if (zip !== undefined) await rename(zip.path, packages.zipPath(code.historyId));
+    if (zip !== undefined) await packages.put(code.historyId, zip.path, signal);
     await this.warmImage(code, signal);
     return code;
   }
@@ -69,7 +68,7 @@ export class Codes {
       rev = found.rev;
       historyId = found.id;
     }
-    const file = await this.core.packages.file(historyId);
+    const file = await this.core.packages.file(historyId, signal);
     if (file === undefined) throw notFound('This revision has no code file (a Docker image registration)');
     return { code: c, rev, file };
   }

@@ -3,7 +3,7 @@
 import type { ServerConfig } from '../../config/server.js';
 import type { Logger } from '../../log.js';
 import type { ServerMetrics } from '../metrics.js';
-import type { LogFiles } from '../store/logs.js';
+import type { LogStore } from '../store/log-appends.js';
 import type { Store, TaskRules } from '../store/ports.js';
 import type { TaskLookups } from '../task-create-input.js';
 import type { ClusterAccess } from './cluster-access.js';
@@ -15,7 +15,7 @@ import type { Warmups } from './warmups.js';
 export interface ServicesCore {
   readonly config: ServerConfig;
   readonly store: Store;
-  readonly logs: LogFiles;
+  readonly logs: LogStore;
   readonly packages: CodePackages;
   readonly access: ClusterAccess;
   /** Code and cluster look-ups of task creation input validation. */

@@ -179,7 +179,7 @@ export class Reservations {
     }
     const rev = await codes.getRevision(out.task.codeHistoryId, signal);
     if (rev === undefined || rev.codeSize <= 0) throw notFound('The code revision of this task has no code package');
-    const file = await packages.file(rev.id);
+    const file = await packages.file(rev.id, signal);
     if (file === undefined) throw notFound('The code package file of this revision is missing on the server');
     return file;
   }

@@ -4,7 +4,8 @@
 import type { ServerConfig } from '../../config/server.js';
 import type { Logger } from '../../log.js';
 import { createMetrics, type ServerMetrics } from '../metrics.js';
-import type { LogFiles } from '../store/logs.js';
+import type { LogStore } from '../store/log-appends.js';
+import { FilePackages, type PackageStore } from '../store/packages.js';
 import type { Store } from '../store/ports.js';
 import { Accounts } from './accounts.js';
 import { ClusterAccess } from './cluster-access.js';
@@ -15,6 +16,7 @@ import type { ServicesCore } from './core.js';
 import { TaskQueue } from './queue.js';
 import { Readiness } from './readiness.js';
 import { Reservations } from './reservations.js';
+import { Retention } from './retention.js';
 import { Scheduler } from './scheduler.js';
 import { Schedules } from './schedules.js';
 import { taskRules } from './task-rules.js';
@@ -30,13 +32,16 @@ export interface Services {
   readonly schedules: Schedules;
   /** The server's metrics: the services count domain events, the HTTP layer its requests. */
   readonly metrics: ServerMetrics;
+  /** Deletes finished tasks past RETENTION (periodically once started; runOnce for tests and operators). */
+  readonly retention: Retention;
   /** Arms the scheduler (after the server listens). */
   start(): void;
   /** Stops the scheduler (waiting for a tick in progress), ends the services' lifetime, closes the store. Idempotent. */
   close(): Promise<void>;
 }
 
-export function createServices(opts: { config: ServerConfig; store: Store; logs: LogFiles; log: Logger }): Services {
+/** `packages`: where code zips are kept (default: files in the data dir). */
+export function createServices(opts: { config: ServerConfig; store: Store; logs: LogStore; packages?: PackageStore; log: Logger }): Services {
   const { config, store, logs, log } = opts;
   const lifetime = new AbortController();
   const wakeups = new Wakeups(config.maxParkedPerCluster);
@@ -54,7 +59,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     metrics,
     log,
     lifetime: lifetime.signal,
-    packages: new CodePackages(config.dataDir, store.codes, log),
+    packages: new CodePackages(opts.packages ?? new FilePackages(config.dataDir), store.codes, log),
     lookups: {
       codeByName: (projectId, name, signal) => store.codes.getCodeByName(projectId, name, signal),
       usableCluster: (projectId, name, signal) => access.usable(projectId, name, signal),
@@ -63,6 +68,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     readiness: new Readiness(store.tasks, wakeups, scheduler, store.ready),
   };
   scheduler.onReady((ready) => core.readiness.ready(ready));
+  const retention = new Retention(store.retention, logs, config.retentionMs, log, lifetime.signal);
   // Other replicas' ready tasks wake this one's parked reserves.
   const unsubscribe = store.ready.subscribe((ready) => wakeups.wakeReady(ready));
   let closed: Promise<void> | undefined;
@@ -74,12 +80,17 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
     reservations: new Reservations(core),
     schedules: new Schedules(core),
     metrics,
-    start: () => scheduler.start(),
+    retention,
+    start: () => {
+      scheduler.start();
+      retention.start();
+    },
     close: () => {
       closed ??= (async () => {
         await scheduler.stop();
-        unsubscribe();
         lifetime.abort();
+        await retention.stop();
+        unsubscribe();
         await store.close();
       })();
       return closed;

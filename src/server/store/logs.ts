@@ -1,33 +1,23 @@
-// Task logs as append-only files (one per task) so a 100 MiB log is streamed, never held in memory.
-// Appends are offset-checked: a repeated chunk is acknowledged without writing, a gap is refused
-// with the current size so the runner can resync. Appends to one task are serialised; a chunk that
-// overtook an earlier one still in transit waits for it (log-order.ts) instead of being refused.
-// Offsets count from the start of the current reservation's output: a task that runs again after
-// its runner was lost keeps the earlier attempt's output, followed by a separator line, and the new
-// attempt's bytes are never mistaken for (and dropped as) repeats of the old ones.
+// Task logs as append-only files (one per task) so a 100 MiB log is streamed, never held in memory:
+// the log store of the SQLite install. Ordering and serialisation of appends are log-appends.ts;
+// this file writes one offset-checked chunk. Offsets count from the start of the current
+// reservation's output: a task that runs again after its runner was lost keeps the earlier
+// attempt's output, followed by a separator line, and the new attempt's bytes are never mistaken
+// for (and dropped as) repeats of the old ones.
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IronError } from '../../errors.js';
 import { isObjectId } from '../../ids.js';
 import { OpenLogs, type OpenLog } from './log-handles.js';
-import { AppendOrder, type OrderLimits, type WaitBudget } from './log-order.js';
+import { attemptSeparator, dropBytes, dropTail, OrderedAppends, plan, type AppendResult, type Chunk, type LogStore, type Writer } from './log-appends.js';
+import type { OrderLimits } from './log-order.js';
 
-/**
- * `size`: bytes of this reservation's output; `total`: the whole log file; `capped`: the file reached
- * the cap and part or all of this chunk was dropped.
- */
-export type AppendResult = { readonly ok: boolean; readonly size: number; readonly total: number; readonly capped?: boolean };
+export type { AppendResult, Writer } from './log-appends.js';
 
-export interface Writer {
-  readonly reservationId: string;
-  readonly attempt: number;
-}
-
-export class LogFiles {
-  private readonly chains = new Map<string, Promise<unknown>>();
+export class LogFiles implements LogStore {
   private readonly dir: string;
-  private readonly order: AppendOrder;
+  private readonly appends: OrderedAppends;
   private readonly handles = new OpenLogs();
 
   /** `maxBytes`: the cap of one task's log file (all attempts); bytes past it are dropped. */
@@ -37,7 +27,7 @@ export class LogFiles {
     limits?: OrderLimits,
   ) {
     this.dir = join(dataDir, 'logs');
-    this.order = new AppendOrder(limits);
+    this.appends = new OrderedAppends((taskId, writer, offset, chunk) => this.appendNow(taskId, writer, offset, chunk), limits);
   }
 
   /**
@@ -45,7 +35,7 @@ export class LogFiles {
    * release is called: a chunk that arrives ahead of the stored size waits only while one is.
    */
   enter(taskId: string): () => void {
-    return this.order.enter(taskId);
+    return this.appends.enter(taskId);
   }
 
   async init(): Promise<void> {
@@ -72,30 +62,8 @@ export class LogFiles {
    * Appends the chunk `parts` (the request body as received: writing the parts saves joining them into
    * one buffer per chunk) at `offset` of the writer's output.
    */
-  async append(taskId: string, writer: Writer, offset: number, parts: readonly Buffer[]): Promise<AppendResult> {
-    const chunk = new Chunk(parts);
-    let budget: WaitBudget | undefined;
-    for (;;) {
-      const res = await this.serialised(taskId, writer, offset, chunk);
-      if (res.ok) {
-        this.order.progressed(taskId);
-        return res;
-      }
-      budget ??= this.order.budget();
-      if (!(await this.order.waitForGap(taskId, chunk.length, budget))) return res;
-    }
-  }
-
-  private serialised(taskId: string, writer: Writer, offset: number, chunk: Chunk): Promise<AppendResult> {
-    const prev = this.chains.get(taskId) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.appendNow(taskId, writer, offset, chunk));
-    this.chains.set(taskId, next);
-    void next
-      .finally(() => {
-        if (this.chains.get(taskId) === next) this.chains.delete(taskId);
-      })
-      .catch(() => undefined);
-    return next;
+  append(taskId: string, writer: Writer, offset: number, parts: readonly Buffer[]): Promise<AppendResult> {
+    return this.appends.append(taskId, writer, offset, parts);
   }
 
   private async appendNow(taskId: string, writer: Writer, offset: number, chunk: Chunk): Promise<AppendResult> {
@@ -105,21 +73,19 @@ export class LogFiles {
       const base = await this.baseFor(taskId, writer, h);
       const total = h.total;
       const size = total - base;
+      const p = plan(chunk, offset, size, total, this.maxBytes);
       let res: AppendResult;
-      if (offset > size) res = { ok: false, size, total };
+      if (p.gap) res = { ok: false, size, total };
       // Everything in this chunk is already stored: a retried delivery.
-      else if (size - offset >= chunk.length) res = { ok: true, size, total };
+      else if (p.want === 0) res = { ok: true, size, total };
       else {
-        const fresh = chunk.from(size - offset);
-        const room = Math.max(0, this.maxBytes - total);
-        const want = chunk.length - (size - offset);
-        const take = Math.min(want, room);
-        if (take > 0) {
-          await writeAll(h.fh, take === want ? fresh : dropTail(fresh, take));
-          h.total = total + take;
+        if (p.take > 0) {
+          const fresh = chunk.from(p.skip);
+          await writeAll(h.fh, p.take === p.want ? fresh : dropTail(fresh, p.take));
+          h.total = total + p.take;
           await h.fh.datasync();
         }
-        res = { ok: true, size: size + take, total: h.total, ...(take < want ? { capped: true } : {}) };
+        res = { ok: true, size: size + p.take, total: h.total, ...(p.take < p.want ? { capped: true } : {}) };
       }
       ok = true;
       return res;
@@ -143,7 +109,7 @@ export class LogFiles {
     if (total > 0) {
       const last = Buffer.alloc(1);
       await h.fh.read(last, 0, 1, total - 1);
-      const sep = Buffer.from(`${last[0] === 0x0a ? '' : '\n'}--- iron: attempt ${writer.attempt} starts here (output above is from an earlier attempt) ---\n`);
+      const sep = attemptSeparator(last[0], writer.attempt);
       await writeAll(h.fh, [sep]);
       h.total = total + sep.length;
       await h.fh.datasync();
@@ -165,50 +131,17 @@ export class LogFiles {
   stream(taskId: string, size: number): ReadStream {
     return createReadStream(this.path(taskId), { start: 0, end: Math.max(0, size - 1) });
   }
-}
 
-/** A chunk as the list of buffers it arrived in. */
-class Chunk {
-  readonly length: number;
-
-  constructor(readonly parts: readonly Buffer[]) {
-    this.length = parts.reduce((n, p) => n + p.length, 0);
-  }
-
-  /** The parts from byte `skip` on (a resent chunk that overlaps what is stored). */
-  from(skip: number): Buffer[] {
-    return dropBytes(this.parts, skip);
-  }
-}
-
-/** The first `keep` bytes of the parts. */
-function dropTail(parts: readonly Buffer[], keep: number): Buffer[] {
-  const out: Buffer[] = [];
-  let left = keep;
-  for (const p of parts) {
-    if (left <= 0) break;
-    out.push(p.length <= left ? p : p.subarray(0, left));
-    left -= p.length;
-  }
-  return out;
-}
-
-function dropBytes(parts: readonly Buffer[], skip: number): Buffer[] {
-  const out: Buffer[] = [];
-  let left = skip;
-  for (const p of parts) {
-    if (left >= p.length) {
-      left -= p.length;
-      continue;
+  async remove(taskIds: readonly string[]): Promise<void> {
+    for (const id of taskIds) {
+      await rm(this.path(id), { force: true });
+      await rm(join(this.dir, `${id}.writer`), { force: true });
     }
-    out.push(left === 0 ? p : p.subarray(left));
-    left = 0;
   }
-  return out;
 }
 
 /** The file is opened for appending: every write lands at its end. */
-async function writeAll(fh: FileHandle, parts: readonly Buffer[]): Promise<void> {
+export async function writeAll(fh: FileHandle, parts: readonly Buffer[]): Promise<void> {
   let rest = parts.filter((p) => p.length > 0);
   while (rest.length > 0) {
     const { bytesWritten } = await fh.writev(rest);

@@ -156,6 +156,16 @@ export interface DeadlineStore {
   nextDeadline(now: number, signal: AbortSignal): Promise<number | null>;
 }
 
+/** Retention: finished tasks past their keep time are deleted, so the tables stay small. */
+export interface RetentionStore {
+  /**
+   * Deletes up to `limit` tasks that ended before `endedBefore` (never a queued or held one) and
+   * returns their ids (their logs go next). With several replicas only one purges at a time; the
+   * others get [] at once.
+   */
+  purgeFinished(endedBefore: number, limit: number, signal: AbortSignal): Promise<string[]>;
+}
+
 /**
  * Wake-ups between replicas of iron-api sharing one database. services/readiness.ts wakes this
  * process's parked reserves itself and publishes what became reservable here; what other replicas
@@ -181,5 +191,6 @@ export interface Store {
   readonly schedules: ScheduleStore;
   readonly deadlines: DeadlineStore;
   readonly ready: ReadySignal;
+  readonly retention: RetentionStore;
   close(): Promise<void>;
 }

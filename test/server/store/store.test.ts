@@ -383,6 +383,22 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect(tasks.every((t) => t.lostCount === 1 && t.status === 'queued')).toBe(true);
   });
 
+  it('retention deletes finished tasks that ended before the cut, never unfinished ones', async () => {
+    const { store, replica } = await site.open();
+    const w = await world(store);
+    const [old, fresh, waiting] = await store.tasks.queueTasks([newTask(w), newTask(w), newTask(w)], T0, S);
+    if (old === undefined || fresh === undefined || waiting === undefined) throw new Error('not queued');
+    await store.tasks.cancelTask(w.projectId, old.id, T0 + 10, S);
+    await store.tasks.cancelTask(w.projectId, fresh.id, T0 + 1000, S);
+    const other = await replica();
+    const purged = await Promise.all([store.retention.purgeFinished(T0 + 500, 100, S), other.retention.purgeFinished(T0 + 500, 100, S)]);
+    expect(purged.flat()).toEqual([old.id]);
+    expect(await store.tasks.getTask(w.projectId, old.id, S)).toBeUndefined();
+    expect(await store.tasks.getTask(w.projectId, fresh.id, S)).toBeDefined();
+    expect(await store.retention.purgeFinished(T0 + 1_000_000, 100, S)).toEqual([fresh.id]);
+    expect((await store.tasks.getTask(w.projectId, waiting.id, S))?.status).toBe('queued');
+  });
+
   it.runIf(kind === 'postgres')('ready signal: what one replica publishes wakes the others, not itself', async () => {
     const { store, replica } = await site.open();
     const other = await replica();

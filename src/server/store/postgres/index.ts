@@ -37,6 +37,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, signal: A
       schedules: scheduleStore(db),
       deadlines: deadlineStore(db),
       ready,
+      retention: { purgeFinished: (before, limit, signal) => runner.purgeFinished(db, before, limit, signal) },
       close: async () => {
         await ready.close();
         await db.close();

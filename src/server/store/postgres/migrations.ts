@@ -89,8 +89,8 @@ CREATE INDEX schedules_due ON schedules (next_start) WHERE status = 'scheduled';
 CREATE INDEX schedules_project ON schedules (project_id, created_at);
 -- Task logs: one row per stored chunk, at its byte offset in the whole log (all attempts).
 CREATE TABLE task_log_chunks (task_id text NOT NULL, "offset" bigint NOT NULL, bytes bytea NOT NULL, PRIMARY KEY (task_id, "offset"));
--- Where the current reservation's output starts in the log (the file store's .writer marker).
-CREATE TABLE task_log_writers (task_id text PRIMARY KEY, reservation_id text NOT NULL, base bigint NOT NULL);
+-- Per task log: its size (all attempts), and where the current reservation's output starts (the file store's .writer marker).
+CREATE TABLE task_logs (task_id text PRIMARY KEY, total bigint NOT NULL DEFAULT 0, reservation_id text, base bigint NOT NULL DEFAULT 0);
 -- Code package zips by revision (history id), in chunks of at most 1 MiB.
 CREATE TABLE code_package_chunks (history_id text NOT NULL, n integer NOT NULL, bytes bytea NOT NULL, PRIMARY KEY (history_id, n));
 `,

@@ -7,9 +7,10 @@
 import { newId } from '../../ids.js';
 import type { TaskRules } from '../ports.js';
 import { ReadyCounter } from '../ready-counter.js';
-import type { ExpiredLeases, FinishInput, HeartbeatResult, QueueDepthRow, ReadyCount, Reservation, RunnerOutcome, Task } from '../records.js';
+import type { ExpiredLeases, FinishInput, HeartbeatResult, ReadyCount, Reservation, RunnerOutcome, Task } from '../records.js';
 import { toRevision, toTask } from '../rows.js';
 import type { PgDb, Q, Row } from './db.js';
+import { LOCK_RETENTION } from './migrations.js';
 import { insertTask } from './tasks.js';
 
 // Codes with reservable tasks in the cluster, by a loose index scan of tasks_heads (one probe per
@@ -271,22 +272,6 @@ export async function promoteDue(db: PgDb, now: number, signal: AbortSignal): Pr
   return ready.list();
 }
 
-/** Loose index scan of tasks_ready_by_code: one probe per cluster; counts stop at 1000 (enough wake-ups). */
-export async function readyClustersOf(db: PgDb, codeId: string, signal: AbortSignal): Promise<ReadyCount[]> {
-  const rows = await db.rows(
-    signal,
-    `WITH RECURSIVE c AS (
-       (SELECT cluster_id FROM tasks WHERE code_id = $1 AND status = 'queued' AND ready ORDER BY cluster_id LIMIT 1)
-       UNION ALL
-       SELECT (SELECT t.cluster_id FROM tasks t WHERE t.code_id = $1 AND t.status = 'queued' AND t.ready AND t.cluster_id > c.cluster_id ORDER BY t.cluster_id LIMIT 1)
-         FROM c WHERE c.cluster_id IS NOT NULL)
-     SELECT c.cluster_id, (SELECT COUNT(*) FROM (SELECT 1 FROM tasks t WHERE t.code_id = $1 AND t.cluster_id = c.cluster_id AND t.status = 'queued' AND t.ready LIMIT 1000) x) AS n
-       FROM c WHERE c.cluster_id IS NOT NULL`,
-    [codeId],
-  );
-  return rows.map((r) => ({ clusterId: String(r['cluster_id']), count: Number(r['n']) }));
-}
-
 export async function nextDeadline(db: PgDb, now: number, signal: AbortSignal): Promise<number | null> {
   // A waiting task already due (not promoted yet) makes the deadline now.
   const r = await db.one(
@@ -301,7 +286,16 @@ export async function nextDeadline(db: PgDb, now: number, signal: AbortSignal): 
   return at === null || at === undefined ? null : Number(at);
 }
 
-export async function queueDepth(db: PgDb, _now: number, signal: AbortSignal): Promise<QueueDepthRow[]> {
-  const rows = await db.rows(signal, "SELECT cluster_id, priority, COUNT(*) AS n FROM tasks WHERE status = 'queued' AND ready GROUP BY cluster_id, priority");
-  return rows.map((r) => ({ clusterId: String(r['cluster_id']), priority: Number(r['priority']), count: Number(r['n']) }));
+/** Finished tasks that ended before `endedBefore`, oldest first; one replica at a time (the others get []). */
+export function purgeFinished(db: PgDb, endedBefore: number, limit: number, signal: AbortSignal): Promise<string[]> {
+  return db.tx(signal, async (q) => {
+    const lock = await q.one('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_RETENTION]);
+    if (lock?.['ok'] !== true) return [];
+    const rows = await q.rows(
+      `DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE status NOT IN ('queued','preparing','running') AND NOT cancel_pending
+         AND COALESCE(end_time, updated_at) < $1 ORDER BY seq LIMIT $2) RETURNING id`,
+      [endedBefore, limit],
+    );
+    return rows.map((r) => String(r['id']));
+  });
 }

@@ -6,7 +6,7 @@ import type { TaskStore } from '../ports.js';
 import type { NewTask, Task } from '../records.js';
 import { toTask } from '../rows.js';
 import type { PgDb, Q } from './db.js';
-import { queueDepth, readyClustersOf } from './runner.js';
+import { queueDepth, readyClustersOf } from './queue-reads.js';
 import { taskCounts } from './accounts.js';
 
 /** Inserts one queued task pinned to its code's current revision; callers hold the transaction. */

@@ -27,6 +27,7 @@ export function openSqliteStore(dataDir: string): Store {
     schedules: scheduleStore(db),
     deadlines: deadlineStore(db),
     ready: LOCAL_READY,
+    retention: { purgeFinished: async (before, limit) => runner.purgeFinished(db, before, limit) },
     close: async () => db.close(),
   };
 }

@@ -283,3 +283,17 @@ export function queueDepth(db: Db, _now: number): QueueDepthRow[] {
     .all<R>("SELECT cluster_id, priority, COUNT(*) AS n FROM tasks WHERE status = 'queued' AND ready = 1 GROUP BY cluster_id, priority")
     .map((r) => ({ clusterId: String(r['cluster_id']), priority: Number(r['priority']), count: Number(r['n']) }));
 }
+
+/** Finished tasks that ended before `endedBefore`, oldest first, at most `limit`; returns their ids. */
+export function purgeFinished(db: Db, endedBefore: number, limit: number): string[] {
+  return db.tx(() =>
+    db
+      .all<R>(
+        `DELETE FROM tasks WHERE id IN (SELECT id FROM tasks WHERE status NOT IN ('queued','preparing','running') AND cancel_pending = 0
+           AND COALESCE(end_time, updated_at) < ? ORDER BY seq LIMIT ?) RETURNING id`,
+        endedBefore,
+        limit,
+      )
+      .map((r) => String(r['id'])),
+  );
+}

@@ -1,0 +1,112 @@
+// Task logs in PostgreSQL, so replicas share nothing but the database: one row per stored chunk at
+// its byte offset in the whole log, plus a task_logs row with the size and the current writer. The
+// semantics are those of the file store (logs.ts): offset-checked appends from the start of the
+// current reservation's output, a separator line before a new attempt's output, the cap. One
+// append is one transaction holding the task_logs row lock, so appends from two replicas to one
+// task apply one after the other; within a replica they are also ordered by log-appends.ts.
+import { Readable } from 'node:stream';
+import { attemptSeparator, dropTail, OrderedAppends, plan, type AppendResult, type Chunk, type LogStore, type Writer } from '../log-appends.js';
+import type { OrderLimits } from '../log-order.js';
+import type { PgDb } from './db.js';
+
+/** Chunks read per query while streaming a log. */
+const STREAM_PAGE = 8;
+
+export class PgLogs implements LogStore {
+  private readonly appends: OrderedAppends;
+  private readonly lifetime = new AbortController();
+
+  constructor(
+    private readonly db: PgDb,
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
+    limits?: OrderLimits,
+  ) {
+    this.appends = new OrderedAppends((taskId, writer, offset, chunk) => this.appendNow(taskId, writer, offset, chunk), limits);
+  }
+
+  enter(taskId: string): () => void {
+    return this.appends.enter(taskId);
+  }
+
+  async init(): Promise<void> {
+    // The tables are the store's migrations.
+  }
+
+  async size(taskId: string): Promise<number | undefined> {
+    const r = await this.db.one(this.lifetime.signal, 'SELECT total FROM task_logs WHERE task_id = $1', [taskId]);
+    return r === undefined ? undefined : Number(r['total']);
+  }
+
+  append(taskId: string, writer: Writer, offset: number, parts: readonly Buffer[]): Promise<AppendResult> {
+    return this.appends.append(taskId, writer, offset, parts);
+  }
+
+  private appendNow(taskId: string, writer: Writer, offset: number, chunk: Chunk): Promise<AppendResult> {
+    return this.db.tx(this.lifetime.signal, async (q) => {
+      await q.run('INSERT INTO task_logs (task_id) VALUES ($1) ON CONFLICT (task_id) DO NOTHING', [taskId]);
+      const row = await q.one('SELECT total, reservation_id, base FROM task_logs WHERE task_id = $1 FOR UPDATE', [taskId]);
+      let total = Number(row?.['total'] ?? 0);
+      let base = Number(row?.['base'] ?? 0);
+      if (row?.['reservation_id'] !== writer.reservationId) {
+        base = total;
+        if (total > 0) {
+          const last = await q.one('SELECT get_byte(bytes, length(bytes) - 1) AS b FROM task_log_chunks WHERE task_id = $1 ORDER BY "offset" DESC LIMIT 1', [taskId]);
+          const sep = attemptSeparator(last === undefined ? undefined : Number(last['b']), writer.attempt);
+          await q.run('INSERT INTO task_log_chunks (task_id, "offset", bytes) VALUES ($1, $2, $3)', [taskId, total, sep]);
+          total += sep.length;
+          base = total;
+        }
+        await q.run('UPDATE task_logs SET reservation_id = $2, base = $3, total = $4 WHERE task_id = $1', [taskId, writer.reservationId, base, total]);
+      }
+      const size = total - base;
+      const p = plan(chunk, offset, size, total, this.maxBytes);
+      if (p.gap) return { ok: false, size, total };
+      if (p.want === 0) return { ok: true, size, total };
+      if (p.take > 0) {
+        const fresh = chunk.from(p.skip);
+        const bytes = Buffer.concat(p.take === p.want ? fresh : dropTail(fresh, p.take));
+        await q.run('INSERT INTO task_log_chunks (task_id, "offset", bytes) VALUES ($1, $2, $3)', [taskId, total, bytes]);
+        await q.run('UPDATE task_logs SET total = $2 WHERE task_id = $1', [taskId, total + p.take]);
+      }
+      return { ok: true, size: size + p.take, total: total + p.take, ...(p.take < p.want ? { capped: true } : {}) };
+    });
+  }
+
+  /** The first `size` bytes, read a few chunks at a time (a 100 MiB log is never held in memory). */
+  stream(taskId: string, size: number): Readable {
+    const db = this.db;
+    const signal = this.lifetime.signal;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      let at = 0;
+      while (at < size) {
+        const rows = await db.rows(signal, 'SELECT "offset", bytes FROM task_log_chunks WHERE task_id = $1 AND "offset" >= $2 AND "offset" < $3 ORDER BY "offset" LIMIT $4', [
+          taskId,
+          at,
+          size,
+          STREAM_PAGE,
+        ]);
+        if (rows.length === 0) return;
+        for (const r of rows) {
+          const bytes = r['bytes'] as Buffer;
+          const start = Number(r['offset']);
+          const end = Math.min(start + bytes.length, size);
+          yield bytes.subarray(0, end - start);
+          at = end;
+        }
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
+  }
+
+  async remove(taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.db.tx(this.lifetime.signal, async (q) => {
+      await q.run('DELETE FROM task_log_chunks WHERE task_id = ANY($1::text[])', [taskIds]);
+      await q.run('DELETE FROM task_logs WHERE task_id = ANY($1::text[])', [taskIds]);
+    });
+  }
+
+  close(): void {
+    this.lifetime.abort();
+  }
+}
