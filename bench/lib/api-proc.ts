@@ -34,11 +34,13 @@ export interface SpawnApiOptions {
   /** The `server.listening` line is logged at info: a higher level would never report ready. */
   logLevel?: 'info' | 'debug';
   startTimeoutMs?: number;
-  /** More environment (DATABASE_URL, LEASE, ...); PATH, DATA_DIR, PORT, HOST and LOG_LEVEL are set here. */
+  /** PostgreSQL instead of the data dir's SQLite (test/helpers/postgres.ts createDatabase gives one). */
+  databaseUrl?: string;
+  /** More environment (LEASE, HEARTBEAT_INTERVAL, ...); PATH, DATA_DIR, PORT, HOST and LOG_LEVEL are set here. */
   env?: Readonly<Record<string, string>>;
   /**
    * Wait for the bootstrap credentials on stdout too. Default: on a data dir made here. A replica
-   * on a shared database that another one bootstrapped prints none: pass false.
+   * on a shared database that another one bootstrapped prints none: pass false (or a `dataDir`).
    */
   waitForCredentials?: boolean;
 }
@@ -87,14 +89,23 @@ function credentialsIn(out: string): Credentials | null {
 
 /**
  * Spawns iron-api and resolves once it logged `server.listening` and, on a data dir made here (a
- * fresh one), once it printed the credentials as well (stdout and stderr are separate pipes).
+ * fresh one), once it printed the credentials as well (stdout and stderr are separate pipes). A second
+ * replica on an already bootstrapped database (`databaseUrl`) prints none: pass it a `dataDir`.
  */
 export async function spawnApiProcess(opts: SpawnApiOptions = {}): Promise<ApiProcess> {
   const ours = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'iron-api-proc-'));
   const port = opts.port ?? (await freePort());
   const proc = spawn(process.execPath, [opts.main ?? path.join(opts.root ?? ROOT, 'dist/src/server/main.js')], {
-    env: { ...opts.env, PATH: process.env['PATH'] ?? '/usr/bin:/bin', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: opts.logLevel ?? 'info' },
+    env: {
+      ...opts.env,
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: opts.logLevel ?? 'info',
+      ...(opts.databaseUrl === undefined ? {} : { DATABASE_URL: opts.databaseUrl }),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

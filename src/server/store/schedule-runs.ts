@@ -1,7 +1,7 @@
 // The arithmetic of a schedule's runs, shared by both stores: where a schedule goes after a run came
 // due, and after its fields were replaced. Pure functions; the stores apply them inside their
 // transactions.
-import type { NewSchedule, Schedule } from './records.js';
+import type { NewSchedule, NewTask, Schedule } from './records.js';
 
 export interface AfterRun {
   readonly runCount: number;
@@ -43,4 +43,19 @@ export function skippedRun(s: Schedule, now: number, codeFound: boolean, busy: n
     return `run at ${new Date(now).toISOString()} skipped: ${busy} task(s) of this schedule unfinished (max_concurrency ${s.maxConcurrency})`;
   }
   return '';
+}
+
+/** The task a due run of `s` queues, for the code found by the schedule's code name. */
+export function scheduledTask(s: Schedule, codeId: string, defaultPriority: number | null): NewTask {
+  return {
+    projectId: s.projectId,
+    codeId,
+    clusterId: s.clusterId,
+    priority: s.priority ?? defaultPriority ?? 0,
+    timeout: s.timeout,
+    delay: s.delay,
+    payload: s.payload,
+    label: s.label,
+    scheduleId: s.id,
+  };
 }

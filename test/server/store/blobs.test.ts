@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../../src/server/ids.js';
-import { STORE_KINDS, storeSite, type StoreSite } from './harness.js';
+import { silentLogger } from '../../../src/log.js';
+import { Retention } from '../../../src/server/services/retention.js';
+import { codeInput, STORE_KINDS, storeSite, type StoreSite } from './harness.js';
 
 const S = new AbortController().signal;
 
@@ -65,6 +67,23 @@ describe.each(STORE_KINDS)('%s log and package stores', (kind) => {
     const all = Buffer.concat(parts);
     expect((await buffer(logs.stream(id, all.length))).equals(all)).toBe(true);
     expect((await buffer(logs.stream(id, 2500))).equals(all.subarray(0, 2500))).toBe(true);
+  });
+
+  it('retention deletes a finished task past the keep time together with its log', async () => {
+    const { logs, store } = await site.blobs(1024);
+    const now = Date.now();
+    const p = await store.accounts.createProject('p', now, S);
+    const c = await store.clusters.createCluster({ name: 'c', ownerProjectId: p.id, memory: 1, diskSpace: 1, cpuShare: null, autoscale: {}, isDefault: false }, now, S);
+    const code = await store.codes.putCode(codeInput(p.id, 'x'), now, S);
+    const [t] = await store.tasks.queueTasks([{ projectId: p.id, codeId: code.id, clusterId: c.id, priority: 0, timeout: 60, delay: 0, payload: '', label: '' }], now, S);
+    if (t === undefined) throw new Error('not queued');
+    await logs.append(t.id, { reservationId: 'r', attempt: 1 }, 0, [Buffer.from('out')]);
+    await store.tasks.cancelTask(p.id, t.id, now, S);
+    const retention = new Retention(store.retention, logs, 86_400_000, silentLogger(), S);
+    expect(await retention.runOnce(now + 3_600_000)).toBe(0);
+    expect(await retention.runOnce(now + 2 * 86_400_000)).toBe(1);
+    expect(await store.tasks.getTask(p.id, t.id, S)).toBeUndefined();
+    expect(await logs.size(t.id)).toBeUndefined();
   });
 
   it('keeps code packages by revision and streams them back', async () => {

@@ -9,6 +9,7 @@ import type { LogStore } from '../../../src/server/store/log-appends.js';
 import { LogFiles } from '../../../src/server/store/logs.js';
 import { FilePackages, type PackageStore } from '../../../src/server/store/packages.js';
 import type { Store } from '../../../src/server/store/ports.js';
+import type { CodeInput } from '../../../src/server/store/records.js';
 import { openPostgresStore } from '../../../src/server/store/postgres/index.js';
 import { PgLogs } from '../../../src/server/store/postgres/logs.js';
 import { PgPackages } from '../../../src/server/store/postgres/packages.js';
@@ -75,5 +76,27 @@ export async function storeSite(kind: StoreKind): Promise<StoreSite> {
       for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
       await server?.stop();
     },
+  };
+}
+
+/** An image-only code registration of `name`. */
+export function codeInput(projectId: string, name: string, over: Partial<CodeInput> = {}): CodeInput {
+  return {
+    projectId,
+    name,
+    image: 'alpine:3',
+    command: 'echo hi',
+    envVars: { A: '1' },
+    config: '',
+    runtime: 'image',
+    fileName: '',
+    checksum: '',
+    codeSize: 0,
+    sha256: '',
+    defaultPriority: null,
+    maxConcurrency: null,
+    retries: 0,
+    retriesDelay: 0,
+    ...over,
   };
 }

@@ -4,33 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskRules } from '../../../src/server/services/task-rules.js';
 import type { Store } from '../../../src/server/store/ports.js';
-import type { CodeInput, NewSchedule, NewTask } from '../../../src/server/store/records.js';
-import { STORE_KINDS, storeSite, type StoreSite } from './harness.js';
+import type { NewSchedule, NewTask } from '../../../src/server/store/records.js';
+import { codeInput, STORE_KINDS, storeSite, type StoreSite } from './harness.js';
 
 const S = new AbortController().signal;
 const rules = taskRules(2);
 const T0 = 1_700_000_000_000;
-
-function codeInput(projectId: string, name: string, over: Partial<CodeInput> = {}): CodeInput {
-  return {
-    projectId,
-    name,
-    image: 'alpine:3',
-    command: 'echo hi',
-    envVars: { A: '1' },
-    config: '',
-    runtime: 'image',
-    fileName: '',
-    checksum: '',
-    codeSize: 0,
-    sha256: '',
-    defaultPriority: null,
-    maxConcurrency: null,
-    retries: 0,
-    retriesDelay: 0,
-    ...over,
-  };
-}
 
 async function world(store: Store): Promise<{ projectId: string; clusterId: string; codeId: string }> {
   const p = await store.accounts.createProject('p', T0, S);

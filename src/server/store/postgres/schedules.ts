@@ -6,7 +6,7 @@ import type { ScheduleStore } from '../ports.js';
 import { ReadyCounter } from '../ready-counter.js';
 import type { Schedule } from '../records.js';
 import { toSchedule } from '../rows.js';
-import { afterRun, afterUpdate, skippedRun } from '../schedule-runs.js';
+import { afterRun, afterUpdate, scheduledTask, skippedRun } from '../schedule-runs.js';
 import type { PgDb, Q } from './db.js';
 import { insertTask } from './tasks.js';
 
@@ -95,21 +95,7 @@ export function scheduleStore(db: PgDb): ScheduleStore {
           const msg = skippedRun(s, now, code !== undefined, busy);
           if (code !== undefined && msg === '') {
             const dp = code['default_priority'];
-            const t = await insertTask(
-              q,
-              {
-                projectId: s.projectId,
-                codeId: String(code['id']),
-                clusterId: s.clusterId,
-                priority: s.priority ?? (dp === null ? 0 : Number(dp)),
-                timeout: s.timeout,
-                delay: s.delay,
-                payload: s.payload,
-                label: s.label,
-                scheduleId: s.id,
-              },
-              now,
-            );
+            const t = await insertTask(q, scheduledTask(s, String(code['id']), dp === null ? null : Number(dp)), now);
             if (t.delay === 0) ready.add(t.clusterId);
             queued++;
           }

@@ -4,7 +4,7 @@ import type { NewSchedule, Page, ReadyCount, Schedule } from '../records.js';
 import { ReadyCounter } from '../ready-counter.js';
 import type { Db } from './db.js';
 import { toSchedule } from '../rows.js';
-import { afterRun, afterUpdate, skippedRun } from '../schedule-runs.js';
+import { afterRun, afterUpdate, scheduledTask, skippedRun } from '../schedule-runs.js';
 import { insertTask } from './tasks.js';
 
 type R = Record<string, unknown>;
@@ -107,21 +107,7 @@ export function runDueSchedules(db: Db, now: number): { queued: number; ready: R
       const msg = skippedRun(s, now, code !== undefined, busy);
       if (code !== undefined && msg === '') {
         const dp = code['default_priority'];
-        const t = insertTask(
-          db,
-          {
-            projectId: s.projectId,
-            codeId: String(code['id']),
-            clusterId: s.clusterId,
-            priority: s.priority ?? (dp === null ? 0 : Number(dp)),
-            timeout: s.timeout,
-            delay: s.delay,
-            payload: s.payload,
-            label: s.label,
-            scheduleId: s.id,
-          },
-          now,
-        );
+        const t = insertTask(db, scheduledTask(s, String(code['id']), dp === null ? null : Number(dp)), now);
         if (t.delay === 0) ready.add(t.clusterId);
         queued++;
       }
