@@ -2,6 +2,8 @@
 #
 #   docker build -t iron/runner .              the runner with its own Docker engine (default target)
 #   docker build -t iron/api --target api .    the iron-api server
+#   docker build -t iron/lb --target lb .      haproxy for several iron-api replicas (deploy/compose/replicas.yml)
+#   docker build -t iron/postgres --target postgres .   PostgreSQL 15 for them (Debian's package)
 #
 # The base images are build args so that the public defaults work anywhere with registry access,
 # while `npm run images` (scripts/images) passes locally built ones and builds fully offline.
@@ -9,6 +11,8 @@
 ARG NODE_IMAGE=node:24-bookworm-slim
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 ARG DIND_IMAGE=debian:trixie-slim
+ARG LB_IMAGE=debian:bookworm-slim
+ARG POSTGRES_IMAGE=debian:bookworm-slim
 
 # ---- build: dev dependencies, tsc, then prune to production dependencies -----------------------
 FROM ${NODE_IMAGE} AS build
@@ -77,3 +81,26 @@ ENV NODE_ENV=production JOBS_DIR=/var/lib/iron-runner
 # storage in a btrfs loop file inside the container, which goes away with the container.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--", "/opt/iron/docker/runner-entrypoint.sh"]
+
+# ---- lb: haproxy from Debian in front of the iron-api replicas ----------------------------------
+FROM ${LB_IMAGE} AS lb
+# A locally built base already holds haproxy; the public default installs it here.
+RUN command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy && rm -rf /var/lib/apt/lists/*; }
+COPY docker/haproxy.cfg /etc/haproxy/haproxy.cfg
+RUN haproxy -c -q -f /etc/haproxy/haproxy.cfg
+USER haproxy
+EXPOSE 8080
+# -W: master-worker (reloads on SIGUSR2), -db: foreground; SIGTERM stops it (SIGUSR1: soft stop).
+ENTRYPOINT ["haproxy", "-W", "-db", "-f", "/etc/haproxy/haproxy.cfg"]
+
+# ---- postgres: PostgreSQL 15 from Debian for the replicas' shared database -----------------------
+FROM ${POSTGRES_IMAGE} AS postgres
+RUN set -e; [ -x /usr/lib/postgresql/15/bin/postgres ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 && rm -rf /var/lib/apt/lists/*; }; \
+    install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data; \
+    install -d -o postgres -g postgres -m 0775 /var/run/postgresql
+COPY docker/postgres-entrypoint.sh /usr/local/bin/iron-postgres
+ENV PGDATA=/var/lib/postgresql/data LANG=C.UTF-8
+USER postgres
+EXPOSE 5432
+STOPSIGNAL SIGINT
+ENTRYPOINT ["/usr/local/bin/iron-postgres"]

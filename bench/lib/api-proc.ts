@@ -36,8 +36,13 @@ export interface SpawnApiOptions {
   startTimeoutMs?: number;
   /** PostgreSQL instead of the data dir's SQLite (test/helpers/postgres.ts createDatabase gives one). */
   databaseUrl?: string;
-  /** More environment for the process (NODE_OPTIONS for a CPU profile, a DATABASE_URL). */
+  /** More environment (LEASE, HEARTBEAT_INTERVAL, ...); PATH, DATA_DIR, PORT, HOST and LOG_LEVEL are set here. */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Wait for the bootstrap credentials on stdout too. Default: on a data dir made here. A replica
+   * on a shared database that another one bootstrapped prints none: pass false (or a `dataDir`).
+   */
+  waitForCredentials?: boolean;
 }
 
 export interface ApiProcess {
@@ -50,6 +55,8 @@ export interface ApiProcess {
   credentials: Credentials | null;
   /** Everything it printed on stdout so far. */
   stdout(): string;
+  /** The last 4000 characters of its log (stderr), to explain a replica that died. */
+  stderr(): string;
   /** SIGTERM, SIGKILL after 15 s; removes the data dir when it is ours. Idempotent. */
   stop(): Promise<void>;
   /** SIGKILL (a crash), keeping the data dir for a restart; resolves once the process is gone. */
@@ -91,13 +98,13 @@ export async function spawnApiProcess(opts: SpawnApiOptions = {}): Promise<ApiPr
   const port = opts.port ?? (await freePort());
   const proc = spawn(process.execPath, [opts.main ?? path.join(opts.root ?? ROOT, 'dist/src/server/main.js')], {
     env: {
+      ...opts.env,
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       DATA_DIR: dataDir,
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: opts.logLevel ?? 'info',
       ...(opts.databaseUrl === undefined ? {} : { DATABASE_URL: opts.databaseUrl }),
-      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -138,7 +145,7 @@ export async function spawnApiProcess(opts: SpawnApiOptions = {}): Promise<ApiPr
     const timeoutMs = opts.startTimeoutMs ?? 20_000;
     await new Promise<void>((resolve, reject) => {
       const check = (): void => {
-        if (listening !== undefined && (!ours || credentialsIn(out) !== null)) done();
+        if (listening !== undefined && (!(opts.waitForCredentials ?? ours) || credentialsIn(out) !== null)) done();
       };
       const timer = setTimeout(() => done(new Error(`iron-api did not log server.listening within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
       const onExit = (code: number | null): void => done(new Error(`iron-api exited with ${code ?? 'a signal'} before listening: ${stderr}`));
@@ -154,7 +161,7 @@ export async function spawnApiProcess(opts: SpawnApiOptions = {}): Promise<ApiPr
       check();
     });
     if (proc.pid === undefined || listening === undefined) throw new Error('iron-api has no pid');
-    return { proc, pid: proc.pid, port: Number(new URL(listening).port), url: listening, dataDir, credentials: credentialsIn(out), stdout: () => out, stop, kill };
+    return { proc, pid: proc.pid, port: Number(new URL(listening).port), url: listening, dataDir, credentials: credentialsIn(out), stdout: () => out, stderr: () => stderr, stop, kill };
   } catch (err) {
     await stop();
     throw err;

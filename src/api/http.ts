@@ -1,13 +1,18 @@
-// The one HTTP transport to the API: a keep-alive undici dispatcher per client (one origin), JSON in
-// and out, every answer's body consumed, retries per call, failures as IronErrors with stable codes.
-// The token is only ever put in the Authorization header; nothing here logs headers.
+// The one HTTP transport to the API: a keep-alive undici dispatcher per client, JSON in and out,
+// every answer's body consumed, retries per call, failures as IronErrors with stable codes. A client
+// may know several API replicas (API_URL=a,b,c): it sticks to the one that works and fails over to the
+// next on a connection failure or a 503 (src/api/replicas.ts). The token is only ever put in the
+// Authorization header; nothing here logs headers.
 import { getCACertificates } from 'node:tls';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { isNeverSentErrno } from '../errno.js';
 import { abortError, IronError, isIronError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CLI_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import { parseBaseUrls, Replicas, type FailoverEvent, type Target } from './replicas.js';
 import { networkError, responseError } from './status.js';
+
+export type { FailoverEvent } from './replicas.js';
 
 export interface ProxySettings {
   readonly httpProxy?: string | undefined;
@@ -16,8 +21,11 @@ export interface ProxySettings {
 }
 
 export interface HttpClientOptions {
-  /** `scheme://host:port`; a path prefix is kept (an API behind a reverse proxy under /iron). */
-  readonly baseUrl: string | URL;
+  /**
+   * `scheme://host:port`; a path prefix is kept (an API behind a reverse proxy under /iron). Several
+   * replicas of one API (same database) may be given: calls go to one and fail over to the next.
+   */
+  readonly baseUrl: string | URL | ReadonlyArray<string | URL>;
   readonly token: string;
   readonly userAgent?: string;
   /** Extra trusted CAs (PEM text), added to Node's bundled roots and the system store. */
@@ -33,6 +41,8 @@ export interface HttpClientOptions {
   readonly log?: Logger;
   /** For tests: use this dispatcher instead of building one (it is not closed by close()). */
   readonly dispatcher?: Dispatcher;
+  /** Called when calls move from one replica to the next (observability only). */
+  readonly onFailover?: (e: FailoverEvent) => void;
 }
 
 export interface ApiRequest {
@@ -49,6 +59,8 @@ export interface ApiRequest {
    * when the server cannot have acted on them: connection refused, 503, 408.
    */
   readonly idempotent?: boolean;
+  /** Time to wait for the answer's headers on this call (a long-poll waits longer than other calls). */
+  readonly headersTimeoutMs?: number;
 }
 
 export interface ApiResponse {
@@ -80,20 +92,22 @@ function safeToRepeat(err: unknown): boolean {
 }
 
 export class HttpClient {
-  readonly origin: string;
-  private readonly prefix: string;
+  private readonly replicas: Replicas;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: HttpClientOptions) {
-    const url = new URL(String(opts.baseUrl));
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new IronError('ERR_INVALID_ARGUMENT', `API URL must be http:// or https:// (got ${url.protocol})`);
-    }
-    this.origin = url.origin;
-    this.prefix = url.pathname.replace(/\/+$/, '');
-    const ca = buildCa(url.protocol === 'https:', opts.extraCa);
+    const targets = parseBaseUrls(opts.baseUrl);
+    this.replicas = new Replicas(targets, (e) => {
+      opts.log?.debug({ from: e.from, to: e.to, reason: e.reason }, 'API replica failed; later calls go to the next one');
+      opts.onFailover?.(e);
+    });
+    // One agent serves every replica (undici pools per origin); the CA list matters only for https ones.
+    const ca = buildCa(
+      targets.some((t) => t.origin.startsWith('https:')),
+      opts.extraCa,
+    );
     const agentOpts: Agent.Options = {
       connect: { timeout: opts.connectTimeoutMs ?? 10_000, ...(ca === undefined ? {} : { ca }) },
       headersTimeout: opts.headersTimeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -110,17 +124,41 @@ export class HttpClient {
         : new Agent(agentOpts));
   }
 
-  /** Sends a request, retrying per policy; resolves only on 200..299. */
+  /** The replica calls go to now (the first one until a call fails over). */
+  get origin(): string {
+    return this.replicas.current.origin;
+  }
+
+  /** Every replica this client knows, in the order given. */
+  get origins(): readonly string[] {
+    return this.replicas.origins;
+  }
+
+  /**
+   * Sends a request, retrying per policy; resolves only on 200..299. One attempt tries each replica
+   * at most once (failing over at once, without waiting); the policy's backoff runs between attempts,
+   * i.e. only when every replica failed.
+   */
   async send(req: ApiRequest, signal: AbortSignal): Promise<ApiResponse> {
     const policy = req.retry ?? this.opts.retry ?? CLI_RETRY;
     const idempotent = req.idempotent ?? (req.method === 'GET' || req.method === 'PUT' || req.method === 'DELETE');
-    return withRetry(() => this.once(req, signal), policy, signal, {
-      shouldRetry: (err) => isIronError(err) && err.retryable && (idempotent || safeToRepeat(err)),
-      minWaitMs: (err) => (isIronError(err) && typeof err.details.retry_after_ms === 'number' ? err.details.retry_after_ms : undefined),
-      onRetry: (err, attempt, waitMs) => {
-        this.opts.log?.debug({ method: req.method, path: req.path, attempt, wait_ms: waitMs, code: isIronError(err) ? err.code : undefined }, 'API call failed, retrying');
+    const repeatable = (err: unknown): boolean => idempotent || safeToRepeat(err);
+    return withRetry(
+      () =>
+        this.replicas.call(
+          (t) => this.once(t, req, signal),
+          (err) => !signal.aborted && repeatable(err),
+        ),
+      policy,
+      signal,
+      {
+        shouldRetry: (err) => isIronError(err) && err.retryable && repeatable(err),
+        minWaitMs: (err) => (isIronError(err) && typeof err.details.retry_after_ms === 'number' ? err.details.retry_after_ms : undefined),
+        onRetry: (err, attempt, waitMs) => {
+          this.opts.log?.debug({ method: req.method, path: req.path, attempt, wait_ms: waitMs, code: isIronError(err) ? err.code : undefined }, 'API call failed, retrying');
+        },
       },
-    });
+    );
   }
 
   async json<T>(req: ApiRequest, signal: AbortSignal): Promise<T> {
@@ -145,7 +183,10 @@ export class HttpClient {
     const policy = req.retry ?? this.opts.retry ?? CLI_RETRY;
     await withRetry(
       async () => {
-        await this.once(req, signal, sink);
+        await this.replicas.call(
+          (t) => this.once(t, req, signal, sink),
+          () => !signal.aborted,
+        );
       },
       policy,
       signal,
@@ -153,7 +194,7 @@ export class HttpClient {
     );
   }
 
-  private async once(req: ApiRequest, signal: AbortSignal, sink?: (body: AsyncIterable<Uint8Array>) => Promise<void>): Promise<ApiResponse> {
+  private async once(target: Target, req: ApiRequest, signal: AbortSignal, sink?: (body: AsyncIterable<Uint8Array>) => Promise<void>): Promise<ApiResponse> {
     if (signal.aborted) throw abortError(signal);
     if (this.closing !== undefined) throw new IronError('ERR_ABORTED', 'API client is closed');
     const headers: Record<string, string> = {
@@ -168,16 +209,17 @@ export class HttpClient {
     let res: Dispatcher.ResponseData;
     try {
       res = await this.dispatcher.request({
-        origin: this.origin,
-        path: this.prefix + req.path + queryString(req.query),
+        origin: target.origin,
+        path: target.prefix + req.path + queryString(req.query),
         method: req.method,
         headers,
         body: body ?? null,
         signal,
+        ...(req.headersTimeoutMs === undefined ? {} : { headersTimeout: req.headersTimeoutMs }),
       });
     } catch (err) {
       if (signal.aborted) throw abortError(signal);
-      throw networkError(req.method, this.origin, req.path, err);
+      throw networkError(req.method, target.origin, req.path, err);
     }
     let data: Buffer;
     try {
@@ -190,7 +232,7 @@ export class HttpClient {
       if (signal.aborted) throw abortError(signal);
       // The sink's own verdicts (a checksum mismatch) are not network failures.
       if (isIronError(err)) throw err;
-      throw networkError(req.method, this.origin, req.path, err);
+      throw networkError(req.method, target.origin, req.path, err);
     }
     this.opts.log?.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Date.now() - started }, 'API call');
     if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, body: data };

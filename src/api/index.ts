@@ -5,7 +5,7 @@ import { HttpClient, type HttpClientOptions } from './http.js';
 import { ProjectApi } from './project.js';
 import { RunnerApi } from './runner.js';
 
-export { HttpClient, type HttpClientOptions, type ApiRequest, type ApiResponse, type ProxySettings } from './http.js';
+export { HttpClient, type HttpClientOptions, type ApiRequest, type ApiResponse, type ProxySettings, type FailoverEvent } from './http.js';
 export { ProjectApi, type CallOptions } from './project.js';
 export { ClustersApi } from './clusters.js';
 export { RunnerApi, conflictSize, logLimitSize, MAX_RESERVE_WAIT_S } from './runner.js';

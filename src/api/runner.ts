@@ -23,6 +23,8 @@ import { LOG_LIMIT_REASON } from '../protocol/reasons.js';
 import type { CallOptions } from './project.js';
 
 const seg = encodeURIComponent;
+/** A parked reserve answers after its `wait`; this much longer without headers means the replica is gone. */
+const RESERVE_ANSWER_MARGIN_S = 15;
 export { MAX_RESERVE_WAIT_S };
 
 /** The server's log size carried by an append conflict (409/416), for resync; undefined otherwise. */
@@ -91,7 +93,11 @@ export class RunnerApi {
         method: 'POST',
         path: this.path('/runner/reserve'),
         json: req,
-        idempotent: false,
+        // Safe to repeat, also on another replica after a parked reserve broke: it never hands one
+        // task out twice, and a reservation written to a connection that broke is stranded (then
+        // requeued at its lease expiry) whether or not the runner asks again (docs/protocol.md).
+        idempotent: true,
+        headersTimeoutMs: (req.wait + RESERVE_ANSWER_MARGIN_S) * 1000,
         ...this.policy(o, NO_RETRY),
       },
       signal,

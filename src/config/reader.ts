@@ -116,6 +116,30 @@ export class ConfigReader {
     }
   }
 
+  /**
+   * A comma-separated list of http(s) URLs (replicas of one service), each checked on its own; a bad
+   * entry is named in the problem. Blank entries (a trailing comma) are ignored.
+   */
+  urlList(name: string, fallback: string): URL[] {
+    const v = this.raw(name) ?? fallback;
+    const parts = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    const urls: URL[] = [];
+    for (const part of parts) {
+      try {
+        const u = new URL(part);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+        urls.push(u);
+      } catch {
+        this.problems.push(`${name} must be an http:// or https:// URL or a comma-separated list of them (${JSON.stringify(part.slice(0, 200))} is not one)`);
+      }
+    }
+    if (parts.length === 0) this.problems.push(`${name} must name at least one http:// or https:// URL`);
+    return urls.length === 0 ? [new URL(fallback)] : urls;
+  }
+
   problem(message: string): void {
     this.problems.push(message);
   }

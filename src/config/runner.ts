@@ -19,7 +19,8 @@ const MiB = 1024 * 1024;
 export interface RunnerConfig {
   clusterId: string;
   clusterToken: string;
-  apiUrl: URL;
+  /** API_URL: one iron-api, or several replicas of one (comma-separated); calls fail over in order. */
+  apiUrls: URL[];
   /** Loaded and checked at startup; undefined = payloads are passed through as queued. */
   decryptionKey: LoadedKey | undefined;
   /** Slots: how many tasks run at once. */
@@ -86,14 +87,15 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
   const clusterId = r.required('CLUSTER_ID');
   if (clusterId !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(clusterId)) r.problem('CLUSTER_ID must be the cluster id shown by iron-api (letters, digits, - and _)');
   const clusterToken = (r.secret('CLUSTER_TOKEN', { required: true }) ?? '').trim();
-  const apiUrl = r.url('API_URL', 'http://127.0.0.1:8080');
+  const apiUrls = r.urlList('API_URL', 'http://127.0.0.1:8080');
   // The image's entrypoint says whether its container has a network namespace of its own
   // (IRON_NETWORK_MODE=container) or the host's; there, loopback is the container itself and the
   // runner would retry ECONNREFUSED forever.
   const networkMode = r.oneOf('IRON_NETWORK_MODE', ['unknown', 'container', 'host'] as const, 'unknown');
-  if (networkMode === 'container' && isLoopbackHost(apiUrl.hostname) && !r.bool('ALLOW_LOOPBACK_API', false)) {
+  const loopback = apiUrls.find((u) => isLoopbackHost(u.hostname));
+  if (networkMode === 'container' && loopback !== undefined && !r.bool('ALLOW_LOOPBACK_API', false)) {
     r.problem(
-      `API_URL ${apiUrl.origin} is the container itself (it has a network of its own): set API_URL to an address of iron-api ` +
+      `API_URL ${loopback.origin} is the container itself (it has a network of its own): set API_URL to an address of iron-api ` +
         'this container can reach, e.g. http://iron-api:8080 on a shared Docker network or http://<host address>:8080, ' +
         'or run it with --net=host (ALLOW_LOOPBACK_API=true if iron-api really runs in this network namespace)',
     );
@@ -171,7 +173,7 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
   const config: RunnerConfig = {
     clusterId,
     clusterToken,
-    apiUrl,
+    apiUrls,
     decryptionKey,
     concurrency,
     concurrencyDerived: concurrencyRaw === undefined,
@@ -212,6 +214,11 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
   if (diskPerJob !== undefined && diskPerJob > memoryPerJob * 64) r.problem(`DISK_PER_JOB (${formatSize(diskPerJob)}) looks wrong next to MEMORY_PER_JOB`);
   r.finish('iron-runner');
   return deepFreeze(config);
+}
+
+/** The API as logs and readiness name it: the replicas, comma-separated. */
+export function describeApi(c: Pick<RunnerConfig, 'apiUrls'>): string {
+  return c.apiUrls.map((u) => u.origin).join(', ');
 }
 
 function isLoopbackHost(host: string): boolean {

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { POLL_BACKOFF, backoff, createRunnerClient } from '../api/index.js';
 import type { Env } from '../config/env.js';
-import { loadRunnerConfig, type RunnerConfig } from '../config/runner.js';
+import { describeApi, loadRunnerConfig, type RunnerConfig } from '../config/runner.js';
 import { formatSize } from '../config/units.js';
 import { isIronError, toError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -20,6 +20,12 @@ import { loadInstanceId } from './instance.js';
 import { RunnerMetrics } from './metrics.js';
 import { Runner } from './runner.js';
 import { VERSION } from '../version.js';
+
+/**
+ * Calls other than the reserve long-poll (which sets its own) answer within seconds; a replica that
+ * sends no headers for this long is treated as gone and the call fails over to the next one.
+ */
+const RUNNER_HEADERS_TIMEOUT_MS = 30_000;
 
 export interface DaemonIO {
   env: Env;
@@ -86,7 +92,7 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
       version: VERSION,
       instanceId,
       clusterId: config.clusterId,
-      api: config.apiUrl.origin,
+      api: describeApi(config),
       concurrency: config.concurrency,
       concurrencyFrom: config.concurrencyDerived ? 'memory' : 'CONCURRENCY',
       memoryPerJob: formatSize(config.memoryPerJob),
@@ -116,7 +122,9 @@ async function runWithConfig(config: Readonly<RunnerConfig>, log: Logger, io: Da
             events,
           );
     const client = createRunnerClient({
-      baseUrl: config.apiUrl,
+      baseUrl: config.apiUrls,
+      headersTimeoutMs: RUNNER_HEADERS_TIMEOUT_MS,
+      onFailover: (e) => events.emit('api.failover', e),
       token: config.clusterToken,
       clusterId: config.clusterId,
       extraCa: config.apiCa,

@@ -12,6 +12,8 @@ export interface RunnerEventMap {
   'api.connected': { clusterId: string; clusterName: string; api: string };
   /** A startup or reserve call failed; `auth` when the API refused the credentials. */
   'api.failed': { phase: 'cluster' | 'reserve'; code: string; reason: string; attempt: number; auth: boolean; api: string };
+  /** API_URL lists replicas: calls moved from `from` to `to` because `from` failed (`reason`: errno or `HTTP 503`). */
+  'api.failover': { from: string; to: string; reason: string };
   'endpoints.listening': { addr: string };
   'engine.waiting': { code: string; reason: string; attempt: number; engine: string };
   'engine.down': Record<string, never>;

@@ -39,6 +39,7 @@ const RENDER: Renderers = {
     if (e.attempt !== 1 && e.attempt % 20 !== 0) return undefined;
     return { level: 'warn', msg: 'reserve failed; backing off', fields: { phase: e.phase, code: e.code, reason: e.reason, api: e.api, failures: e.attempt } };
   },
+  'api.failover': (e) => ({ level: 'warn', msg: 'API replica failed; using the next one', fields: { from: e.from, to: e.to, reason: e.reason } }),
   'endpoints.listening': (e) => ({ level: 'info', msg: 'health and metrics endpoints listening', fields: { addr: e.addr } }),
   'engine.waiting': (e) => {
     // The first failure and then every 10th: a slow engine start is normal, a missing one is not.

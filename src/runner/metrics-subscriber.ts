@@ -19,6 +19,7 @@ export function subscribeMetrics(events: RunnerEvents, metrics: RunnerMetrics): 
     events.on('api.failed', (e) => {
       if (e.phase === 'reserve') metrics.apiErrors.inc({ call: 'reserve', code: e.code });
     }),
+    events.on('api.failover', () => metrics.apiFailovers.inc()),
     events.on('heartbeat.failed', (e) => metrics.apiErrors.inc({ call: 'heartbeat', code: e.code })),
     events.on('image.warmed', () => metrics.warmups.inc({ result: 'ok' })),
     events.on('image.warm_failed', () => metrics.warmups.inc({ result: 'failed' })),

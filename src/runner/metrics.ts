@@ -21,6 +21,7 @@ export class RunnerMetrics {
   readonly slotsBusy = new Gauge({ name: 'iron_runner_slots_busy', help: 'Tasks held by this runner', registers: [this.registry] });
   readonly slotsTotal = new Gauge({ name: 'iron_runner_slots_total', help: 'Configured concurrency', registers: [this.registry] });
   readonly apiErrors = new Counter({ name: 'iron_runner_api_errors_total', help: 'Failed API calls by call and code', labelNames: ['call', 'code'], registers: [this.registry] });
+  readonly apiFailovers = new Counter({ name: 'iron_runner_api_failovers_total', help: 'Moves from a failed API replica to the next (API_URL lists several)', registers: [this.registry] });
   readonly logBytes = new Counter({ name: 'iron_runner_log_bytes_shipped_total', help: 'Task log bytes accepted by the API', registers: [this.registry] });
   readonly heartbeatLag = new Gauge({ name: 'iron_runner_heartbeat_lag_seconds', help: 'Time since the last successful heartbeat', registers: [this.registry] });
   readonly warmups = new Counter({ name: 'iron_runner_image_warmups_total', help: 'Image pre-pulls by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });

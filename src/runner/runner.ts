@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { AUTH_BACKOFF, DELIVER_RETRY, NO_RETRY, POLL_BACKOFF, SHORT_RETRY, backoff, type ReservedTask, type RunnerApi, type RunnerCluster } from '../api/index.js';
-import type { RunnerConfig } from '../config/runner.js';
+import { describeApi, type RunnerConfig } from '../config/runner.js';
 import { formatSize } from '../config/units.js';
 import { errorCodeOf, isIronError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -122,9 +122,10 @@ export class Runner {
   /** undefined when the API answered within the last minute; else what the last call met. */
   apiProblem(withinMs = 60_000): string | undefined {
     const f = this.apiFailure;
-    if (f === undefined) return this.apiReachable(withinMs) ? undefined : `no answer from the API at ${this.d.config.apiUrl.origin} yet`;
-    if (AUTH_CODES.has(f.code)) return `the API at ${this.d.config.apiUrl.origin} refused the cluster credentials (${f.code}, ${f.reason}): check CLUSTER_ID / CLUSTER_TOKEN`;
-    return `API unreachable at ${this.d.config.apiUrl.origin}: ${f.reason} (${f.code})`;
+    const api = describeApi(this.d.config);
+    if (f === undefined) return this.apiReachable(withinMs) ? undefined : `no answer from the API at ${api} yet`;
+    if (AUTH_CODES.has(f.code)) return `the API at ${api} refused the cluster credentials (${f.code}, ${f.reason}): check CLUSTER_ID / CLUSTER_TOKEN`;
+    return `API unreachable at ${api}: ${f.reason} (${f.code})`;
   }
 
   private apiAnswered(): void {
@@ -248,7 +249,7 @@ export class Runner {
   }
 
   private async checkCluster(signal: AbortSignal): Promise<void> {
-    const api = this.d.config.apiUrl.origin;
+    const api = describeApi(this.d.config);
     for (let attempt = 1; ; attempt++) {
       try {
         const cluster = await this.d.api.getCluster(signal, { retry: NO_RETRY });
@@ -339,7 +340,7 @@ export class Runner {
         const code = errorCodeOf(err);
         this.apiFailure = { code, reason: failureReason(err) };
         const auth = code === 'ERR_API_UNAUTHORIZED' || code === 'ERR_API_FORBIDDEN';
-        this.d.events.emit('api.failed', { phase: 'reserve', code, reason: failureReason(err), attempt: failures, auth, api: this.d.config.apiUrl.origin });
+        this.d.events.emit('api.failed', { phase: 'reserve', code, reason: failureReason(err), attempt: failures, auth, api: describeApi(this.d.config) });
         await backoff(failures, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal).catch(() => undefined);
       }
     }

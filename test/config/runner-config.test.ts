@@ -41,3 +41,40 @@ describe('MEMORY_PER_JOB, JOBS_MEMORY and the derived CONCURRENCY', () => {
     expect(() => loadRunnerConfig({ ...base, JOBS_MEMORY: 'lots' }, { usableMemory: GiB })).toThrow(/JOBS_MEMORY/);
   });
 });
+
+describe('API_URL with several replicas', () => {
+  const load = (API_URL: string): ReturnType<typeof loadRunnerConfig> => loadRunnerConfig({ ...base, API_URL }, { usableMemory: 1 << 30 });
+  const problemOf = (API_URL: string): unknown => {
+    try {
+      load(API_URL);
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  };
+
+  it('takes one URL or a comma-separated list, in order, blanks ignored', () => {
+    expect(load('http://iron-api:8080').apiUrls.map(String)).toEqual(['http://iron-api:8080/']);
+    expect(load(' http://a:8080, https://b/iron ,').apiUrls.map(String)).toEqual(['http://a:8080/', 'https://b/iron']);
+  });
+
+  it('names each bad entry in the one config error', () => {
+    const err = problemOf('http://a:8080,ftp://b,nonsense');
+    expect(isIronError(err, 'ERR_CONFIG_INVALID')).toBe(true);
+    expect((err as Error).message).toContain('"ftp://b" is not one');
+    expect((err as Error).message).toContain('"nonsense" is not one');
+    expect(isIronError(problemOf(' , '), 'ERR_CONFIG_INVALID')).toBe(true);
+  });
+
+  it('refuses a loopback replica in a container with a network of its own, whichever entry it is', () => {
+    const err = (() => {
+      try {
+        loadRunnerConfig({ ...base, IRON_NETWORK_MODE: 'container', API_URL: 'http://iron-api-1:8080,http://127.0.0.1:8080' }, { usableMemory: 1 << 30 });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect((err as Error).message).toContain('API_URL http://127.0.0.1:8080 is the container itself');
+  });
+});

@@ -97,6 +97,7 @@ export const KNOWN_KINDS: Record<string, string> = {
   Service: 'v1',
   PersistentVolumeClaim: 'v1',
   Deployment: 'apps/v1',
+  PodDisruptionBudget: 'policy/v1',
   ScaledObject: 'keda.sh/v1alpha1',
   HorizontalPodAutoscaler: 'autoscaling/v2',
   Kustomization: 'kustomize.config.k8s.io/v1beta1',

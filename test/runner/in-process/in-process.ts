@@ -167,7 +167,7 @@ export async function startInProcessRunner(o: InProcessOptions): Promise<InProce
     liveness: { intervalMs: config.enginePingIntervalMs, timeoutMs: config.enginePingTimeoutMs },
   });
   const sandbox = await Sandbox.create(engine, sandboxOptions(config, instanceId), log, AbortSignal.timeout(60_000));
-  const client = createRunnerClient({ baseUrl: config.apiUrl, token: config.clusterToken, clusterId: config.clusterId });
+  const client = createRunnerClient({ baseUrl: config.apiUrls, token: config.clusterToken, clusterId: config.clusterId });
   const api = new RecordedApi(client.http, config.clusterId);
   const runner = new Runner({ config, api, sandbox, instanceId, log, events, metrics, spoolDir });
   const life = new AbortController();

@@ -39,6 +39,10 @@ export class PgDb {
     });
     // An idle pooled connection that dies (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', () => undefined);
+    // The pool listens only on idle connections: one checked out (a transaction between statements)
+    // that the server ends (a restart: 57P01) would emit an unhandled 'error' and kill the process
+    // (seen in test/reliability/replicas.test.ts). Its next statement fails instead.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** Runs fn in one READ COMMITTED transaction; rolls back on any error or abort. */
