@@ -4,10 +4,11 @@
 // runners x 4 slots, ~1 s tasks (start, 2 log chunks, finish), offered load in steps (completed
 // tasks/s, API CPU-ms per completed task, heartbeat p99); every queued task must finish exactly once.
 // Flags: --quick (short windows, fewer steps), --scenario idle|busy, --steps 20,50 (offered tasks/s),
-// --store sqlite, --replicas N, --profile DIR (node --cpu-prof of the API).
+// --store sqlite|postgres, --replicas N (PostgreSQL only), --profile DIR (node --cpu-prof of the API).
 import { cpus, loadavg } from 'node:os';
 import { spawnApiProcess, type ApiProcess } from './lib/api-proc.js';
 import { busyFleet, idleFleet, type FleetApi } from './lib/fleet-run.js';
+import { startPostgres } from './lib/postgres.js';
 import { metric, type Metrics } from './lib/results.js';
 import { fmt } from './lib/stats.js';
 
@@ -42,18 +43,29 @@ export function fleetFlags(flags: readonly string[]): FleetFlags {
 }
 
 async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () => Promise<void> }> {
-  if (flags.store === 'postgres') throw new Error('--store postgres needs the PostgreSQL store (not in this build)');
   // A fleet of N runners holds ~2N connections (a parked reserve and a heartbeat each): past the
   // default MAX_CONNECTIONS (1000) idle ones would be closed, so the bench sets it as an operator would.
   const env: Record<string, string> = { MAX_CONNECTIONS: '20000' };
   if (flags.profile !== undefined) env['NODE_OPTIONS'] = `--cpu-prof --cpu-prof-dir=${flags.profile}`;
-  const procs: ApiProcess[] = [await spawnApiProcess({ env })];
-  const c = procs[0]?.credentials;
-  if (c === null || c === undefined) throw new Error('iron-api did not print its bootstrap credentials');
-  return {
-    api: { urls: procs.map((p) => p.url), pids: procs.map((p) => p.pid), ...c },
-    stop: async () => void (await Promise.all(procs.map((p) => p.stop()))),
+  const pg = flags.store === 'postgres' ? await startPostgres() : undefined;
+  const procs: ApiProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await pg?.stop();
   };
+  try {
+    const databaseUrl = pg === undefined ? undefined : await pg.createDatabase('fleet');
+    // The first replica bootstraps the empty database and prints the credentials; the others find
+    // it bootstrapped and print none. The generators spread their runners over every replica.
+    procs.push(await spawnApiProcess({ env, ...(databaseUrl === undefined ? {} : { databaseUrl }) }));
+    const c = procs[0]?.credentials;
+    if (c === null || c === undefined) throw new Error('iron-api did not print its bootstrap credentials');
+    for (let i = 1; i < flags.replicas; i++) procs.push(await spawnApiProcess({ env, waitForCredentials: false, ...(databaseUrl === undefined ? {} : { databaseUrl }) }));
+    return { api: { urls: procs.map((p) => p.url), pids: procs.map((p) => p.pid), ...c }, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }
 
 export async function benchFleet(print: (line: string) => void, rawFlags: readonly string[] = []): Promise<Metrics> {
@@ -69,7 +81,7 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
     for (const runners of flags.quick ? [1000] : [1000, 2000]) {
       const { api, stop } = await startApi(flags);
       try {
-        const r = await idleFleet(api, { processes: true, generators: Math.max(1, Math.ceil(runners / 1000)), runners, warmS: flags.quick ? 3 : 5, measureS: flags.quick ? 5 : 15 });
+        const r = await idleFleet(api, { processes: true, generators: Math.max(flags.replicas, Math.ceil(runners / 1000)), runners, warmS: flags.quick ? 3 : 5, measureS: flags.quick ? 5 : 15 });
         print(`fleet idle: ${runners} runners over ${r.clusters} clusters, ${where}, each a parked reserve + 1 heartbeat/s`);
         print(`  API CPU ${fmt(r.apiCpuPct, 1)} %, heartbeat p50 ${fmt(r.hbP50, 1)} ms p99 ${fmt(r.hbP99, 1)} ms (${r.heartbeats}), generators CPU ${fmt(r.genCpuPct, 1)} %${errors(r.errors)}`);
         const big = runners >= 2000;
@@ -85,7 +97,7 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
     const { api, stop } = await startApi(flags);
     try {
       const steps = flags.steps ?? (flags.quick ? [200, 800] : [200, 400, 800]);
-      const r = await busyFleet(api, { processes: true, generators: 2, runners: 100, slots: 4, taskMs: 1000, steps, stepS: flags.quick ? 5 : 10 });
+      const r = await busyFleet(api, { processes: true, generators: Math.max(2, flags.replicas), runners: 100, slots: 4, taskMs: 1000, steps, stepS: flags.quick ? 5 : 10 });
       print(`fleet busy: 100 runners x 4 slots, 1 s tasks (start, 2 log chunks, finish), ${where}; ${r.queued} tasks`);
       for (const s of r.steps) {
         print(
