@@ -4,7 +4,8 @@
 // runners x 4 slots, ~1 s tasks (start, 2 log chunks, finish), offered load in steps (completed
 // tasks/s, API CPU-ms per completed task, heartbeat p99); every queued task must finish exactly once.
 // Flags: --quick (short windows, fewer steps), --scenario idle|busy, --steps 20,50 (offered tasks/s),
-// --store sqlite|postgres, --replicas N (PostgreSQL only), --profile DIR (node --cpu-prof of the API).
+// --store sqlite|postgres, --replicas N (PostgreSQL only), --api-root DIR (measure the iron-api built in
+// another checkout, e.g. the code before a change, with this fleet), --profile DIR (node --cpu-prof of the API).
 import { cpus, loadavg } from 'node:os';
 import { spawnApiProcess, type ApiProcess } from './lib/api-proc.js';
 import { busyFleet, idleFleet, type FleetApi } from './lib/fleet-run.js';
@@ -21,6 +22,8 @@ export interface FleetFlags {
   profile: string | undefined;
   /** Offered tasks/s of the busy scenario's steps (--steps 20,50); default by --quick. */
   steps: number[] | undefined;
+  /** A checkout whose built iron-api (dist/) is measured instead of this one: before/after on one fleet. */
+  apiRoot: string | undefined;
 }
 
 export function fleetFlags(flags: readonly string[]): FleetFlags {
@@ -39,13 +42,14 @@ export function fleetFlags(flags: readonly string[]): FleetFlags {
   if (store === 'sqlite' && replicas !== 1) throw new Error('SQLite is embedded in one iron-api: --replicas needs --store postgres');
   const steps = value('--steps')?.split(',').map(Number);
   if (steps !== undefined && steps.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error('--steps must list offered tasks/s, e.g. 20,50');
-  return { quick: flags.includes('--quick'), scenario, store, replicas, profile: value('--profile'), steps };
+  return { quick: flags.includes('--quick'), scenario, store, replicas, profile: value('--profile'), steps, apiRoot: value('--api-root') };
 }
 
 async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () => Promise<void> }> {
   // A fleet of N runners holds ~2N connections (a parked reserve and a heartbeat each): past the
   // default MAX_CONNECTIONS (1000) idle ones would be closed, so the bench sets it as an operator would.
   const env: Record<string, string> = { MAX_CONNECTIONS: '20000' };
+  const root = flags.apiRoot === undefined ? {} : { root: flags.apiRoot };
   if (flags.profile !== undefined) env['NODE_OPTIONS'] = `--cpu-prof --cpu-prof-dir=${flags.profile}`;
   const pg = flags.store === 'postgres' ? await startPostgres() : undefined;
   const procs: ApiProcess[] = [];
@@ -57,10 +61,10 @@ async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () =>
     const databaseUrl = pg === undefined ? undefined : await pg.createDatabase('fleet');
     // The first replica bootstraps the empty database and prints the credentials; the others find
     // it bootstrapped and print none. The generators spread their runners over every replica.
-    procs.push(await spawnApiProcess({ env, ...(databaseUrl === undefined ? {} : { databaseUrl }) }));
+    procs.push(await spawnApiProcess({ env, ...root, ...(databaseUrl === undefined ? {} : { databaseUrl }) }));
     const c = procs[0]?.credentials;
     if (c === null || c === undefined) throw new Error('iron-api did not print its bootstrap credentials');
-    for (let i = 1; i < flags.replicas; i++) procs.push(await spawnApiProcess({ env, waitForCredentials: false, ...(databaseUrl === undefined ? {} : { databaseUrl }) }));
+    for (let i = 1; i < flags.replicas; i++) procs.push(await spawnApiProcess({ env, ...root, waitForCredentials: false, ...(databaseUrl === undefined ? {} : { databaseUrl }) }));
     return { api: { urls: procs.map((p) => p.url), pids: procs.map((p) => p.pid), ...c }, stop };
   } catch (e) {
     await stop();

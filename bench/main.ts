@@ -21,7 +21,7 @@ import { renderTable, updateDoc } from './lib/report.js';
 import { writeResults, type Metrics } from './lib/results.js';
 
 /** `flags`: the command line's `--options`, for the benchmarks that take any (fleet). */
-const VALUED = new Set(['--store', '--replicas', '--scenario', '--profile', '--steps']);
+const VALUED = new Set(['--store', '--replicas', '--scenario', '--profile', '--steps', '--api-root']);
 
 type Bench = (print: (line: string) => void, flags: readonly string[]) => Promise<Metrics>;
 
