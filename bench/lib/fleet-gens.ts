@@ -32,7 +32,7 @@ export async function processGenerator(cfg: SimConfig): Promise<Generator> {
   child.on('message', (m: Record<string, unknown>) => waiting.shift()?.(m));
   const ask = <T>(msg: unknown): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const onExit = (): void => reject(new Error('fleet generator exited'));
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => reject(new Error(`fleet generator exited (code ${code}, signal ${signal})`));
       child.once('exit', onExit);
       waiting.push((m) => {
         child.off('exit', onExit);
