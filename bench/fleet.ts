@@ -65,7 +65,8 @@ async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () =>
     const c = procs[0]?.credentials;
     if (c === null || c === undefined) throw new Error('iron-api did not print its bootstrap credentials');
     for (let i = 1; i < flags.replicas; i++) procs.push(await spawnApiProcess({ env, ...root, waitForCredentials: false, ...(databaseUrl === undefined ? {} : { databaseUrl }) }));
-    return { api: { urls: procs.map((p) => p.url), pids: procs.map((p) => p.pid), ...c }, stop };
+    const dbPid = pg?.pid;
+    return { api: { urls: procs.map((p) => p.url), pids: procs.map((p) => p.pid), ...(dbPid === undefined ? {} : { dbPid }), ...c }, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -105,7 +106,7 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
       print(`fleet busy: 100 runners x 4 slots, 1 s tasks (start, 2 log chunks, finish), ${where}; ${r.queued} tasks`);
       for (const s of r.steps) {
         print(
-          `  offered ${s.offered}/s (queued ${fmt(s.queuedPerS, 0)}/s): completed ${fmt(s.completedPerS, 0)}/s, API CPU ${fmt(s.apiCpuPct, 0)} % = ${fmt(s.apiCpuMsPerTask, 2)} ms per task, ${fmt(s.looksPerTask, 1)} reserve looks per task, ` +
+          `  offered ${s.offered}/s (queued ${fmt(s.queuedPerS, 0)}/s): completed ${fmt(s.completedPerS, 0)}/s, API CPU ${fmt(s.apiCpuPct, 0)} % = ${fmt(s.apiCpuMsPerTask, 2)} ms per task${flags.store === 'postgres' ? ` (PostgreSQL server ${fmt(s.dbCpuMsPerTask, 2)} ms)` : ''}, ${fmt(s.looksPerTask, 1)} reserve looks per task, ` +
             `heartbeat p99 ${fmt(s.hbP99, 0)} ms, generators CPU ${fmt(s.genCpuPct, 0)} %${errors(s.errors)}`,
         );
       }
@@ -114,6 +115,7 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
       const ms = Math.min(...r.steps.map((s) => s.apiCpuMsPerTask));
       out['fleet_busy_tasks_per_s'] = metric(Math.round(best.completedPerS), 'tasks/s');
       out['fleet_busy_api_cpu_ms_per_task'] = metric(Number(ms.toFixed(2)), 'ms', flags.store === 'sqlite' ? 1 : undefined);
+      if (flags.store === 'postgres') out['fleet_busy_db_cpu_ms_per_task'] = metric(Number(Math.min(...r.steps.map((s) => s.dbCpuMsPerTask)).toFixed(2)), 'ms');
       out['fleet_busy_hb_p99_ms'] = metric(Number(Math.max(...r.steps.map((s) => s.hbP99)).toFixed(1)), 'ms');
       out['fleet_busy_not_exactly_once'] = metric(r.notOnce + r.reservedTwice, 'tasks', 0);
     } finally {

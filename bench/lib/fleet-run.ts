@@ -6,13 +6,15 @@
 import { Agent, request } from 'undici';
 import type { SimCluster, SimConfig, SimFinal, SimMark } from './fleet-sim.js';
 import { inlineGenerator, processGenerator, type Generator } from './fleet-gens.js';
-import { cpuSeconds } from './proc.js';
+import { cpuSeconds, treeCpuSeconds } from './proc.js';
 import { quantile } from './stats.js';
 
 export interface FleetApi {
   /** One URL per replica; runners are spread over them. */
   readonly urls: readonly string[];
   readonly pids: readonly number[];
+  /** The database server's root process (PostgreSQL's postmaster), whose tree's CPU is read beside the API's. */
+  readonly dbPid?: number;
   readonly projectId: string;
   readonly projectToken: string;
   readonly clusterId: string;
@@ -30,6 +32,8 @@ export const RUNNERS_PER_CLUSTER = 200;
 
 interface Window {
   apiCpuS: number;
+  /** The database server's CPU (NaN without one). */
+  dbCpuS: number;
   genCpuS: number;
   wallS: number;
   completed: number;
@@ -106,11 +110,16 @@ function apiCpu(api: FleetApi): number {
   return api.pids.reduce((s, p) => s + cpuSeconds(p), 0);
 }
 
+function dbCpu(api: FleetApi): number {
+  return api.dbPid === undefined ? Number.NaN : treeCpuSeconds(api.dbPid);
+}
+
 /** Consecutive measurement windows: each take() covers the time since the previous one. */
 class Meter {
   /** Tasks completed over all windows so far. */
   completed = 0;
   private cpu0 = 0;
+  private db0 = 0;
   private gen0 = 0;
   private t0 = 0;
 
@@ -133,12 +142,14 @@ class Meter {
   async take(): Promise<Window> {
     const marks = await Promise.all(this.gens.map((g) => g.mark()));
     const cpu = apiCpu(this.api);
+    const db = dbCpu(this.api);
     const gen = marks.reduce((s, m) => s + m.cpu, 0);
     const t = performance.now();
-    const w: Window = { apiCpuS: cpu - this.cpu0, genCpuS: gen - this.gen0, wallS: (t - this.t0) / 1000, completed: 0, reserved: 0, heartbeats: [], errors: {} };
+    const w: Window = { apiCpuS: cpu - this.cpu0, dbCpuS: db - this.db0, genCpuS: gen - this.gen0, wallS: (t - this.t0) / 1000, completed: 0, reserved: 0, heartbeats: [], errors: {} };
     for (const { mark } of marks) addMark(w, mark);
     this.completed += w.completed;
     this.cpu0 = cpu;
+    this.db0 = db;
     this.gen0 = gen;
     this.t0 = t;
     return w;
@@ -198,6 +209,8 @@ export interface BusyStep {
   apiCpuPct: number;
   /** API CPU milliseconds per completed task (all replicas). */
   apiCpuMsPerTask: number;
+  /** The database server's CPU milliseconds per completed task (NaN without one). */
+  dbCpuMsPerTask: number;
   /** Reserve queries per completed task (one is the least a task needs). */
   looksPerTask: number;
   genCpuPct: number;
@@ -251,6 +264,7 @@ export async function busyFleet(api: FleetApi, opts: BusyOptions): Promise<BusyR
         completedPerS: w.completed / w.wallS,
         apiCpuPct: (100 * w.apiCpuS) / w.wallS,
         apiCpuMsPerTask: (1000 * w.apiCpuS) / Math.max(1, w.completed),
+        dbCpuMsPerTask: (1000 * w.dbCpuS) / Math.max(1, w.completed),
         looksPerTask: (looked - looks) / Math.max(1, w.completed),
         genCpuPct: (100 * w.genCpuS) / w.wallS,
         hbP99: quantile(w.heartbeats, 0.99),

@@ -15,6 +15,8 @@ const run = promisify(execFile);
 export interface Postgres {
   /** postgres://postgres@127.0.0.1:<port>/postgres (trust auth on loopback). */
   readonly url: string;
+  /** The postmaster's pid (its backends are its children), for CPU readings; undefined while stopped. */
+  readonly pid: number | undefined;
   /** Stops the server and removes its directory. */
   stop(): Promise<void>;
   /** Stops (fast shutdown) and starts it again on the same port and data. */
@@ -99,6 +101,9 @@ export async function startPostgres(): Promise<Postgres> {
   await start();
   return {
     url,
+    get pid() {
+      return proc?.pid;
+    },
     stop: async () => {
       await halt('SIGINT');
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // Process helpers: the repository root, bounded child stops, and RSS / CPU readings from /proc.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +39,32 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * CPU seconds of a process tree rooted at `pid` (a PostgreSQL postmaster and its backends): the root's
+ * own and its reaped children's (cutime + cstime: backends of closed connections), plus every live
+ * child's. NaN when the root is gone.
+ */
+export function treeCpuSeconds(pid: number): number {
+  const fields = (p: number | string): string[] | undefined => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return undefined;
+    }
+  };
+  const root = fields(pid);
+  if (root === undefined) return Number.NaN;
+  // Fields from the state (index 0): ppid 1, utime 11, stime 12, cutime 13, cstime 14.
+  let ticks = Number(root[11]) + Number(root[12]) + Number(root[13]) + Number(root[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === pid) continue;
+    const f = fields(entry);
+    if (f !== undefined && Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / TICKS_PER_S;
 }
 
 /** Samples RSS every `everyMs` until stopped; reports the peak. */

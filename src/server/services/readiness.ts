@@ -1,8 +1,11 @@
 // What a state change makes possible, said once: tasks became reservable (wake that many parked
 // reserves of their cluster), a concurrency slot freed up, something becomes due later (arm the
 // scheduler). Every service that changes the queue tells this; no route wakes anything itself.
-// What became reservable here is also published to the other replicas of a shared database
-// (store/ports.ts ReadySignal); their parked reserves are woken by what they hear.
+// What became reservable here wakes this replica's own parked reserves first; only what they do not
+// cover is published to the other replicas of a shared database (store/ports.ts ReadySignal), whose
+// parked reserves are woken by what they hear. So one task wakes about one reserve fleet-wide, not
+// one per replica. A local reserve woken that goes away hands its wake-up to another local one (or
+// the backstop sweep finds the task within backstopMs).
 import type { CodeStore, ReadySignal, TaskStore } from '../store/ports.js';
 import type { Code, ReadyCount, Task } from '../store/records.js';
 import type { Scheduler } from './scheduler.js';
@@ -18,8 +21,8 @@ export class Readiness {
   ) {}
 
   private announce(ready: readonly ReadyCount[]): void {
-    this.wakeups.wakeReady(ready);
-    this.signal.publish(ready);
+    const rest = this.wakeups.wakeReady(ready);
+    if (rest.length > 0) this.signal.publish(rest);
   }
 
   /** Ready tasks wake as many of their cluster's parked reserves; delayed ones arm the scheduler. */

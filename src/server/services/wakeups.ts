@@ -101,14 +101,17 @@ export class Wakeups {
   /** Announcements per cluster (only ever grows), so a look can tell whether one came in while it ran. */
   private readonly announced = new Map<string, number>();
 
-  /** `count` tasks of the cluster became reservable: wakes up to that many parked reserves, oldest first. */
-  wake(clusterId: string, count = 1): void {
-    if (count <= 0) return;
+  /**
+   * `count` tasks of the cluster became reservable: wakes up to that many parked reserves, oldest
+   * first. Returns how many it woke (what is left over is for the other replicas' reserves).
+   */
+  wake(clusterId: string, count = 1): number {
+    if (count <= 0) return 0;
     if (Number.isFinite(count)) {
       this.credit.set(clusterId, (this.credit.get(clusterId) ?? 0) + count);
       this.announced.set(clusterId, (this.announced.get(clusterId) ?? 0) + 1);
     }
-    this.nudge(clusterId, count);
+    return this.nudge(clusterId, count);
   }
 
   /** What a look must pass to looked(): the cluster's announcement count before it ran. */
@@ -130,19 +133,27 @@ export class Wakeups {
     if ((this.credit.get(clusterId) ?? 0) > 0) this.nudge(clusterId, 1);
   }
 
-  /** Wakes one parked reserve without announcing a task (a leaving reserve's wake-up, the sweep). */
-  nudge(clusterId: string, count = 1): void {
+  /** Wakes parked reserves without announcing a task (a leaving reserve's wake-up, the sweep); returns how many. */
+  nudge(clusterId: string, count = 1): number {
     const set = this.byCluster.get(clusterId);
-    if (set === undefined || count <= 0) return;
-    let left = count;
+    if (set === undefined || count <= 0) return 0;
+    let woken = 0;
     for (const w of [...set]) {
-      if (left-- <= 0) break;
+      if (woken >= count) break;
       w.finish('woken');
+      woken++;
     }
+    return woken;
   }
 
-  wakeReady(ready: readonly ReadyCount[]): void {
-    for (const r of ready) this.wake(r.clusterId, r.count);
+  /** Wakes reserves for what became ready; returns what is left over (counts no parked reserve here took on). */
+  wakeReady(ready: readonly ReadyCount[]): ReadyCount[] {
+    const rest: ReadyCount[] = [];
+    for (const r of ready) {
+      const left = r.count - this.wake(r.clusterId, r.count);
+      if (left > 0) rest.push({ clusterId: r.clusterId, count: left });
+    }
+    return rest;
   }
 
   /** Clusters with at least one parked reserve. */

@@ -69,10 +69,14 @@ export class PgDb {
     const exec = async (sql: string, params?: readonly Param[]): Promise<pg.QueryResult<Row>> => {
       if (signal.aborted) throw aborted(signal);
       try {
-        return await client.query<Row>(sql, params as unknown[] | undefined);
+        const name = params === undefined ? undefined : statementName(sql);
+        const values = params as unknown[] | undefined;
+        return await client.query<Row>(name === undefined ? { text: sql, values } : { name, text: sql, values });
       } catch (err) {
         if (signal.aborted) throw aborted(signal, err);
-        if (isConnectionError(err)) broken = err as Error;
+        // 0A000 "cached plan must not change result type": a migration (another replica's upgrade)
+        // changed a table under a prepared statement; a fresh connection prepares it again.
+        if (isConnectionError(err) || sqlState(err) === '0A000') broken = err as Error;
         throw storeError(err);
       }
     };
@@ -141,6 +145,24 @@ export class PgDb {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/**
+ * Statements with parameters are prepared once per connection under a name (pg's `{ name, text }`):
+ * the server parses and plans their text once instead of per call, and the driver sends no Parse.
+ * Names are given to the first MAX_NAMED distinct texts only, so a text built at run time could not
+ * grow every connection's statement cache without bound (the store's texts are constants).
+ */
+const MAX_NAMED = 500;
+const names = new Map<string, string>();
+
+function statementName(sql: string): string | undefined {
+  let name = names.get(sql);
+  if (name === undefined && names.size < MAX_NAMED) {
+    name = `iron_${names.size}`;
+    names.set(sql, name);
+  }
+  return name;
 }
 
 function aborted(signal: AbortSignal, cause?: unknown): Error {
