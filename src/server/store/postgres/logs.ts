@@ -9,6 +9,17 @@ import { attemptSeparator, dropTail, OrderedAppends, plan, type AppendResult, ty
 import type { OrderLimits } from '../log-order.js';
 import type { PgDb } from './db.js';
 
+/**
+ * The writer's chunk at exactly the end of its output, under the cap ($5, null for none): the chunk
+ * row and the new total in one statement; no row when any condition fails.
+ */
+const APPEND_AT_END = `WITH u AS (
+    UPDATE task_logs SET total = total + $4::bigint
+    WHERE task_id = $1 AND reservation_id = $2 AND total - base = $3::bigint AND ($5::bigint IS NULL OR total + $4::bigint <= $5::bigint)
+    RETURNING total, base),
+  i AS (INSERT INTO task_log_chunks (task_id, "offset", bytes) SELECT $1, total - $4::bigint, $6 FROM u)
+  SELECT total, base FROM u`;
+
 /** Chunks read per query while streaming a log. */
 const STREAM_PAGE = 8;
 
@@ -41,13 +52,25 @@ export class PgLogs implements LogStore {
     return this.appends.append(taskId, writer, offset, parts);
   }
 
-  private appendNow(taskId: string, writer: Writer, offset: number, chunk: Chunk): Promise<AppendResult> {
+  private async appendNow(taskId: string, writer: Writer, offset: number, chunk: Chunk): Promise<AppendResult> {
+    if (chunk.length > 0) {
+      // The common case, one statement and no transaction: the writer's next chunk exactly at its end,
+      // under the cap. The UPDATE's row lock orders it after a concurrent append (READ COMMITTED
+      // re-checks the conditions on the newest row); anything else takes the full path below.
+      const max = Number.isFinite(this.maxBytes) ? this.maxBytes : null;
+      const r = await this.db.one(this.lifetime.signal, APPEND_AT_END, [taskId, writer.reservationId, offset, chunk.length, max, Buffer.concat(chunk.parts)]);
+      if (r !== undefined) {
+        const total = Number(r['total']);
+        return { ok: true, size: total - Number(r['base']), total };
+      }
+    }
     return this.db.tx(this.lifetime.signal, async (q) => {
-      await q.run('INSERT INTO task_logs (task_id) VALUES ($1) ON CONFLICT (task_id) DO NOTHING', [taskId]);
-      const row = await q.one('SELECT total, reservation_id, base FROM task_logs WHERE task_id = $1 FOR UPDATE', [taskId]);
+      // Creates the row or locks the one there, in one statement.
+      const row = await q.one('INSERT INTO task_logs (task_id) VALUES ($1) ON CONFLICT (task_id) DO UPDATE SET task_id = EXCLUDED.task_id RETURNING total, reservation_id, base', [taskId]);
       let total = Number(row?.['total'] ?? 0);
       let base = Number(row?.['base'] ?? 0);
-      if (row?.['reservation_id'] !== writer.reservationId) {
+      const newWriter = row?.['reservation_id'] !== writer.reservationId;
+      if (newWriter) {
         base = total;
         if (total > 0) {
           const last = await q.one('SELECT get_byte(bytes, length(bytes) - 1) AS b FROM task_log_chunks WHERE task_id = $1 ORDER BY "offset" DESC LIMIT 1', [taskId]);
@@ -56,19 +79,20 @@ export class PgLogs implements LogStore {
           total += sep.length;
           base = total;
         }
-        await q.run('UPDATE task_logs SET reservation_id = $2, base = $3, total = $4 WHERE task_id = $1', [taskId, writer.reservationId, base, total]);
       }
       const size = total - base;
       const p = plan(chunk, offset, size, total, this.maxBytes);
+      const take = p.gap ? 0 : p.take;
+      if (take > 0) {
+        const fresh = chunk.from(p.skip);
+        const bytes = Buffer.concat(take === p.want ? fresh : dropTail(fresh, take));
+        await q.run('INSERT INTO task_log_chunks (task_id, "offset", bytes) VALUES ($1, $2, $3)', [taskId, total, bytes]);
+      }
+      // The new writer is recorded even when its chunk leaves a gap (it is the log's writer now).
+      if (newWriter || take > 0) await q.run('UPDATE task_logs SET reservation_id = $2, base = $3, total = $4 WHERE task_id = $1', [taskId, writer.reservationId, base, total + take]);
       if (p.gap) return { ok: false, size, total };
       if (p.want === 0) return { ok: true, size, total };
-      if (p.take > 0) {
-        const fresh = chunk.from(p.skip);
-        const bytes = Buffer.concat(p.take === p.want ? fresh : dropTail(fresh, p.take));
-        await q.run('INSERT INTO task_log_chunks (task_id, "offset", bytes) VALUES ($1, $2, $3)', [taskId, total, bytes]);
-        await q.run('UPDATE task_logs SET total = $2 WHERE task_id = $1', [taskId, total + p.take]);
-      }
-      return { ok: true, size: size + p.take, total: total + p.take, ...(p.take < p.want ? { capped: true } : {}) };
+      return { ok: true, size: size + take, total: total + take, ...(take < p.want ? { capped: true } : {}) };
     });
   }
 
