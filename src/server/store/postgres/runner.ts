@@ -14,13 +14,13 @@ import { LOCK_RETENTION } from './migrations.js';
 import { insertTask } from './tasks.js';
 
 // Codes with reservable tasks in the cluster, by a loose index scan of tasks_heads (one probe per
-// code, whatever the number of tasks behind each).
+// code, whatever the number of tasks behind each), with what decides their slots.
 const CODES_WITH_READY = `WITH RECURSIVE c AS (
     (SELECT code_id FROM tasks WHERE cluster_id = $1 AND status = 'queued' AND ready ORDER BY code_id LIMIT 1)
     UNION ALL
     SELECT (SELECT t.code_id FROM tasks t WHERE t.cluster_id = $1 AND t.status = 'queued' AND t.ready AND t.code_id > c.code_id ORDER BY t.code_id LIMIT 1)
       FROM c WHERE c.code_id IS NOT NULL)
-  SELECT code_id FROM c WHERE code_id IS NOT NULL`;
+  SELECT d.id, d.paused, d.max_concurrency FROM c JOIN codes d ON d.id = c.code_id ORDER BY d.id`;
 
 // The best `k` tasks of each eligible code (its head first), merged best first: priority, then FIFO.
 const HEADS = `SELECT h.id, h.code_id, h.priority, h.seq FROM unnest($2::text[], $3::int[]) AS e(code_id, k)
@@ -32,11 +32,14 @@ const HEADS = `SELECT h.id, h.code_id, h.priority, h.seq FROM unnest($2::text[],
 /** Rounds a reserve retries when another replica took the candidates it chose. */
 const RESERVE_ROUNDS = 4;
 
-async function slotsOfEligibleCodes(q: Q, clusterId: string, n: number): Promise<Map<string, number>> {
-  const ids = (await q.rows(CODES_WITH_READY, [clusterId])).map((r) => String(r['code_id']));
+// The candidates no other transaction holds, locked and reserved in one statement (the lock re-checks
+// that each is still queued and ready on its newest row).
+const TAKE = `WITH l AS (SELECT id FROM tasks WHERE id = ANY($1::text[]) AND status = 'queued' AND ready ORDER BY id FOR UPDATE SKIP LOCKED)
+  UPDATE tasks t SET status = 'preparing', reservation_id = u.rid, instance_id = $3, lease_expires_at = $4, attempt = t.attempt + 1, updated_at = $5
+  FROM unnest($1::text[], $2::text[]) AS u(id, rid) JOIN l ON l.id = u.id WHERE t.id = u.id RETURNING t.*`;
+
+async function slotsOfEligibleCodes(q: Q, codes: readonly Row[], n: number): Promise<Map<string, number>> {
   const slots = new Map<string, number>();
-  if (ids.length === 0) return slots;
-  const codes = await q.rows('SELECT id, paused, max_concurrency FROM codes WHERE id = ANY($1::text[]) ORDER BY id', [ids]);
   const limited: string[] = [];
   for (const c of codes) {
     if (c['paused'] === true) continue;
@@ -60,8 +63,12 @@ async function slotsOfEligibleCodes(q: Q, clusterId: string, n: number): Promise
 
 export async function reserve(db: PgDb, clusterId: string, instanceId: string, n: number, now: number, leaseExpiresAt: number, signal: AbortSignal): Promise<Reservation[]> {
   if (n <= 0) return [];
+  // Read before the transaction (READ COMMITTED reads each statement's own snapshot anyway): a look
+  // that finds nothing costs one statement, not three.
+  const codes = await db.rows(signal, CODES_WITH_READY, [clusterId]);
+  if (!codes.some((c) => c['paused'] !== true)) return [];
   return db.tx(signal, async (q) => {
-    const slots = await slotsOfEligibleCodes(q, clusterId, n);
+    const slots = await slotsOfEligibleCodes(q, codes, n);
     const taken: Row[] = [];
     // Candidates another replica holds (skipped by the lock): not offered again in a later round.
     const tried: string[] = [];
@@ -69,16 +76,9 @@ export async function reserve(db: PgDb, clusterId: string, instanceId: string, n
       const codes = [...slots.keys()];
       const candidates = await q.rows(HEADS, [clusterId, codes, codes.map((c) => Math.min(n, slots.get(c) ?? 0)), now, n - taken.length, tried]);
       if (candidates.length === 0) break;
-      const locked = await q.rows("SELECT id FROM tasks WHERE id = ANY($1::text[]) AND status = 'queued' AND ready ORDER BY id FOR UPDATE SKIP LOCKED", [candidates.map((c) => String(c['id']))]);
-      for (const c of candidates) tried.push(String(c['id']));
-      if (locked.length === 0) continue;
-      const ids = locked.map((r) => String(r['id']));
-      const rids = ids.map(() => newId(now));
-      const rows = await q.rows(
-        `UPDATE tasks t SET status = 'preparing', reservation_id = u.rid, instance_id = $3, lease_expires_at = $4, attempt = t.attempt + 1, updated_at = $5
-         FROM unnest($1::text[], $2::text[]) AS u(id, rid) WHERE t.id = u.id RETURNING t.*`,
-        [ids, rids, instanceId, leaseExpiresAt, now],
-      );
+      const ids = candidates.map((c) => String(c['id']));
+      for (const id of ids) tried.push(id);
+      const rows = await q.rows(TAKE, [ids, ids.map(() => newId(now)), instanceId, leaseExpiresAt, now]);
       for (const r of rows) {
         const code = String(r['code_id']);
         const left = (slots.get(code) ?? 0) - 1;
@@ -163,46 +163,47 @@ export function finishTask(db: PgDb, clusterId: string, id: string, f: FinishInp
     const plan = rules.finish(t, f, now);
     if (plan.kind === 'superseded') return { ok: false, reason: 'superseded' };
     if (plan.kind === 'repeat') return { ok: true, task: t };
-    if (plan.markTruncated) await q.run('UPDATE tasks SET log_truncated = true WHERE id = $1', [id]);
-    // A give-back did not run the task: its usage is not the task's.
-    if (f.usage !== undefined && plan.kind !== 'requeue') await q.run('UPDATE tasks SET peak_memory = $1, cpu_seconds = $2 WHERE id = $3', [f.usage.peakMemory, f.usage.cpuSeconds, id]);
+    // A give-back did not run the task: its usage is not the task's. Truncation and usage are set by
+    // the plan's own UPDATE ($1, $2, $3: FINISH_EXTRA), which returns the row.
+    const usage = plan.kind === 'requeue' ? undefined : f.usage;
+    const extra = [plan.markTruncated, usage?.peakMemory ?? null, usage?.cpuSeconds ?? null];
+    const updated = async (sql: string, params: readonly (string | number | null)[]): Promise<Task> => {
+      const r = await q.one(sql, [...extra, ...params]);
+      if (r === undefined) throw new Error(`task ${id} vanished inside its own transaction`);
+      return toTask(r);
+    };
     if (plan.kind === 'close_cancel') {
-      await q.run('UPDATE tasks SET cancel_pending = false, lease_expires_at = NULL, exit_code = $1, duration = $2, log_size = $3, updated_at = $4 WHERE id = $5', [
-        plan.exitCode,
-        plan.duration,
-        plan.logSize,
-        now,
-        id,
-      ]);
-      return { ok: true, task: await mustTask(q, id) };
+      const task = await updated(
+        `UPDATE tasks SET ${FINISH_EXTRA}, cancel_pending = false, lease_expires_at = NULL, exit_code = $4, duration = $5, log_size = $6, updated_at = $7 WHERE id = $8 RETURNING *`,
+        [plan.exitCode, plan.duration, plan.logSize, now, id],
+      );
+      return { ok: true, task };
     }
     if (plan.kind === 'requeue') {
-      await q.run(
-        `UPDATE tasks SET status = 'queued', ready = true, reservation_id = NULL, instance_id = NULL, lease_expires_at = NULL, start_time = NULL,
-           available_at = $1, updated_at = $1 WHERE id = $2`,
-        [now, id],
-      );
-      return { ok: true, task: await mustTask(q, id) };
+      const sql = `UPDATE tasks SET ${FINISH_EXTRA}, status = 'queued', ready = true, reservation_id = NULL, instance_id = NULL, lease_expires_at = NULL, start_time = NULL,
+           available_at = $4, updated_at = $4 WHERE id = $5 RETURNING *`;
+      return { ok: true, task: await updated(sql, [now, id]) };
     }
-    await q.run(
-      // An empty runner msg keeps a msg the task set itself through progress.
-      `UPDATE tasks SET status = $1, msg = COALESCE(NULLIF($2, ''), msg), exit_code = $3, duration = $4, log_size = $5, end_time = $6, lease_expires_at = NULL,
-         updated_at = $6 WHERE id = $7`,
-      [plan.status, plan.msg, plan.exitCode, plan.duration, plan.logSize, now, id],
-    );
-    await applyCodeRetry(q, await mustTask(q, id), now, rules);
-    return { ok: true, task: await mustTask(q, id) };
+    // An empty runner msg keeps a msg the task set itself through progress.
+    const sql = `UPDATE tasks SET ${FINISH_EXTRA}, status = $4, msg = COALESCE(NULLIF($5, ''), msg), exit_code = $6, duration = $7, log_size = $8, end_time = $9, lease_expires_at = NULL,
+         updated_at = $9 WHERE id = $10 RETURNING *`;
+    const ended = await updated(sql, [plan.status, plan.msg, plan.exitCode, plan.duration, plan.logSize, now, id]);
+    return { ok: true, task: (await applyCodeRetry(q, ended, now, rules)) ?? ended };
   });
 }
 
-/** The code retry the rules ask for (if any), queued as a new task linked to the one that ended. */
-async function applyCodeRetry(q: Q, t: Task, now: number, rules: TaskRules): Promise<void> {
+/** A finish's truncation flag ($1) and usage ($2 peak memory, $3 CPU seconds; null keeps what is there). */
+const FINISH_EXTRA = 'log_truncated = log_truncated OR $1::boolean, peak_memory = COALESCE($2::bigint, peak_memory), cpu_seconds = COALESCE($3::float8, cpu_seconds)';
+
+/** The code retry the rules ask for (if any), queued as a new task linked to the one that ended; returns the ended task then. */
+async function applyCodeRetry(q: Q, t: Task, now: number, rules: TaskRules): Promise<Task | undefined> {
   const code = await q.one('SELECT retries, retries_delay FROM codes WHERE id = $1', [t.codeId]);
-  if (code === undefined) return;
+  if (code === undefined) return undefined;
   const next = rules.codeRetry(t, { retries: Number(code['retries']), retriesDelay: Number(code['retries_delay']) });
-  if (next === null) return;
+  if (next === null) return undefined;
   const queued = await insertTask(q, next, now);
-  await q.run('UPDATE tasks SET retry_task_id = $1 WHERE id = $2', [queued.id, t.id]);
+  const r = await q.one('UPDATE tasks SET retry_task_id = $1 WHERE id = $2 RETURNING *', [queued.id, t.id]);
+  return r === undefined ? undefined : toTask(r);
 }
 
 export async function logTarget(db: PgDb, clusterId: string, id: string, reservationId: string, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome> {
