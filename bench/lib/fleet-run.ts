@@ -226,6 +226,12 @@ export interface BusyResult {
   /** Tasks handed out by more than one reservation. */
   reservedTwice: number;
   drainS: number;
+  /**
+   * CPU-ms per completed task over the whole run (every step and the drain): fixed work (every queued
+   * task runs to its end), so less sensitive to a loaded machine than a step's figure.
+   */
+  runApiCpuMsPerTask: number;
+  runDbCpuMsPerTask: number;
 }
 
 export interface BusyOptions extends FleetOptions {
@@ -249,9 +255,12 @@ export async function busyFleet(api: FleetApi, opts: BusyOptions): Promise<BusyR
   const steps: BusyStep[] = [];
   let final: SimFinal[] = [];
   let drainS = 0;
+  let run = { api: Number.NaN, db: Number.NaN, completed: 0 };
   try {
     await sleep(1000);
     const meter = await Meter.start(api, gens);
+    const api0 = apiCpu(api);
+    const db0 = dbCpu(api);
     let looks = await project.looks();
     for (const rate of opts.steps) {
       const before = queued.length;
@@ -281,6 +290,7 @@ export async function busyFleet(api: FleetApi, opts: BusyOptions): Promise<BusyR
       await meter.take();
     }
     drainS = (performance.now() - d0) / 1000;
+    run = { api: apiCpu(api) - api0, db: dbCpu(api) - db0, completed: meter.completed };
   } finally {
     await project.close();
     final = (await Promise.all(gens.map((g) => g.stop()))).map((s) => s.final);
@@ -294,7 +304,8 @@ export async function busyFleet(api: FleetApi, opts: BusyOptions): Promise<BusyR
   const ours = new Set(queued);
   const notOnce = queued.filter((id) => finished.get(id) !== 1).length + [...finished.keys()].filter((id) => !ours.has(id)).length;
   const reservedTwice = [...reserved.values()].filter((n) => n > 1).length;
-  return { steps, queued: queued.length, notOnce, reservedTwice, drainS };
+  const per = (cpuS: number): number => (1000 * cpuS) / Math.max(1, run.completed);
+  return { steps, queued: queued.length, notOnce, reservedTwice, drainS, runApiCpuMsPerTask: per(run.api), runDbCpuMsPerTask: per(run.db) };
 }
 
 /** Queued but not completed past this: the queuer holds back (a saturated API would only grow a backlog to drain). */

@@ -124,22 +124,32 @@ export function heartbeat(
   signal: AbortSignal,
 ): Promise<HeartbeatResult> {
   if (items.length === 0) return Promise.resolve({ cancel: [], lost: [] });
-  return db.tx(signal, async (q) => {
-    const rows = await q.rows('SELECT * FROM tasks WHERE id = ANY($1::text[]) AND cluster_id = $2 ORDER BY id FOR UPDATE', [items.map((i) => i.id), clusterId]);
+  // No transaction and no row lock (a heartbeat never waits for a finish committing): the rules judge
+  // what was read, and the UPDATE extends a lease only while it is still there under the same
+  // reservation. Every way out of "held" (finish, expiry, a closed cancel) clears the lease in the
+  // same statement that changes the task, so a lease is never put back on a task that left it.
+  return db.withClient(signal, async (q) => {
+    const rows = await q.rows('SELECT * FROM tasks WHERE id = ANY($1::text[]) AND cluster_id = $2', [items.map((i) => i.id), clusterId]);
     const byId = new Map(rows.map((r) => [String(r['id']), toTask(r)]));
     const cancel: string[] = [];
     const lost: string[] = [];
-    const held: string[] = [];
+    const held: { id: string; reservationId: string }[] = [];
     for (const { id, reservationId } of items) {
       const t = byId.get(id);
       if (t === undefined || t.reservationId !== reservationId || !rules.held(t)) {
         lost.push(id);
         continue;
       }
-      held.push(id);
+      held.push({ id, reservationId });
       if (t.cancelPending) cancel.push(id);
     }
-    if (held.length > 0) await q.run('UPDATE tasks SET lease_expires_at = $1 WHERE id = ANY($2::text[])', [leaseExpiresAt, held]);
+    if (held.length > 0) {
+      await q.run(
+        `UPDATE tasks t SET lease_expires_at = $1 FROM unnest($2::text[], $3::text[]) AS u(id, rid)
+         WHERE t.id = u.id AND t.reservation_id = u.rid AND t.lease_expires_at IS NOT NULL`,
+        [leaseExpiresAt, held.map((h) => h.id), held.map((h) => h.reservationId)],
+      );
+    }
     return { cancel, lost };
   });
 }
