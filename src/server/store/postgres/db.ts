@@ -47,6 +47,11 @@ export class PgDb {
 
   /** Runs fn in one READ COMMITTED transaction; rolls back on any error or abort. */
   async tx<T>(signal: AbortSignal, fn: (q: Q) => Promise<T>): Promise<T> {
+    // Rolled back, so running it again on a fresh connection is safe.
+    return staleOnce(() => this.txOnce(signal, fn));
+  }
+
+  private async txOnce<T>(signal: AbortSignal, fn: (q: Q) => Promise<T>): Promise<T> {
     return this.withClient(signal, async (q) => {
       await q.run('BEGIN');
       try {
@@ -75,7 +80,8 @@ export class PgDb {
       } catch (err) {
         if (signal.aborted) throw aborted(signal, err);
         // 0A000 "cached plan must not change result type": a migration (another replica's upgrade)
-        // changed a table under a prepared statement; a fresh connection prepares it again.
+        // added a column under a prepared SELECT *; a fresh connection prepares it again (tx and
+        // the single-statement calls retry once on one).
         if (isConnectionError(err) || sqlState(err) === '0A000') broken = err as Error;
         throw storeError(err);
       }
@@ -94,17 +100,17 @@ export class PgDb {
     }
   }
 
-  /** A single statement, with its own connection. */
+  /** A single statement, with its own connection (a failed one did nothing: it may run again). */
   rows(signal: AbortSignal, sql: string, params?: readonly Param[]): Promise<Row[]> {
-    return this.withClient(signal, (q) => q.rows(sql, params));
+    return staleOnce(() => this.withClient(signal, (q) => q.rows(sql, params)));
   }
 
   one(signal: AbortSignal, sql: string, params?: readonly Param[]): Promise<Row | undefined> {
-    return this.withClient(signal, (q) => q.one(sql, params));
+    return staleOnce(() => this.withClient(signal, (q) => q.one(sql, params)));
   }
 
   run(signal: AbortSignal, sql: string, params?: readonly Param[]): Promise<number> {
-    return this.withClient(signal, (q) => q.run(sql, params));
+    return staleOnce(() => this.withClient(signal, (q) => q.run(sql, params)));
   }
 
   private async connect(signal: AbortSignal): Promise<pg.PoolClient> {
@@ -163,6 +169,16 @@ function statementName(sql: string): string | undefined {
     names.set(sql, name);
   }
   return name;
+}
+
+/** Runs `once` again (on a fresh connection) if a prepared statement's cached plan went stale (0A000). */
+async function staleOnce<T>(once: () => Promise<T>): Promise<T> {
+  try {
+    return await once();
+  } catch (err) {
+    if (sqlState(err) !== '0A000') throw err;
+    return once();
+  }
 }
 
 function aborted(signal: AbortSignal, cause?: unknown): Error {
