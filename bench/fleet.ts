@@ -45,13 +45,13 @@ export function fleetFlags(flags: readonly string[]): FleetFlags {
   return { quick: flags.includes('--quick'), scenario, store, replicas, profile: value('--profile'), steps, apiRoot: value('--api-root') };
 }
 
-async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () => Promise<void> }> {
+async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () => Promise<void>; statements?: () => Promise<number> }> {
   // A fleet of N runners holds ~2N connections (a parked reserve and a heartbeat each): past the
   // default MAX_CONNECTIONS (1000) idle ones would be closed, so the bench sets it as an operator would.
   const env: Record<string, string> = { MAX_CONNECTIONS: '20000' };
   const root = flags.apiRoot === undefined ? {} : { root: flags.apiRoot };
   if (flags.profile !== undefined) env['NODE_OPTIONS'] = `--cpu-prof --cpu-prof-dir=${flags.profile}`;
-  const pg = flags.store === 'postgres' ? await startPostgres() : undefined;
+  const pg = flags.store === 'postgres' ? await startPostgres({ statements: true }) : undefined;
   const procs: ApiProcess[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(procs.map((p) => p.stop()));
@@ -66,7 +66,8 @@ async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () =>
     if (c === null || c === undefined) throw new Error('iron-api did not print its bootstrap credentials');
     for (let i = 1; i < flags.replicas; i++) procs.push(await spawnApiProcess({ env, ...root, waitForCredentials: false, ...(databaseUrl === undefined ? {} : { databaseUrl }) }));
     const dbPid = pg?.pid;
-    return { api: { urls: procs.map((p) => p.url), pids: procs.map((p) => p.pid), ...(dbPid === undefined ? {} : { dbPid }), ...c }, stop };
+    const api = { urls: procs.map((p) => p.url), pids: procs.map((p) => p.pid), ...(dbPid === undefined ? {} : { dbPid }), ...c };
+    return { api, stop, ...(pg === undefined ? {} : { statements: () => pg.statements('fleet') }) };
   } catch (e) {
     await stop();
     throw e;
@@ -99,8 +100,9 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
     }
   }
   if (flags.scenario !== 'idle') {
-    const { api, stop } = await startApi(flags);
+    const { api, stop, statements } = await startApi(flags);
     try {
+      await statements?.();
       const steps = flags.steps ?? (flags.quick ? [200, 800] : [200, 400, 800]);
       const r = await busyFleet(api, { processes: true, generators: Math.max(2, flags.replicas), runners: 100, slots: 4, taskMs: 1000, steps, stepS: flags.quick ? 5 : 10 });
       print(`fleet busy: 100 runners x 4 slots, 1 s tasks (start, 2 log chunks, finish), ${where}; ${r.queued} tasks`);
@@ -111,9 +113,14 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
         );
       }
       print(`  drained in ${fmt(r.drainS, 1)} s; not finished exactly once: ${r.notOnce}; reserved twice: ${r.reservedTwice}`);
+      // Statements per task do not depend on how loaded the machine is (CPU per task does, through wasted looks and idle costs).
+      const perTask = statements === undefined ? undefined : (await statements()) / Math.max(1, r.queued);
       print(
-        `  whole run (steps and drain, every task run to its end): API CPU ${fmt(r.runApiCpuMsPerTask, 2)} ms per task${flags.store === 'postgres' ? `, PostgreSQL server ${fmt(r.runDbCpuMsPerTask, 2)} ms` : ''}`,
+        `  whole run (steps and drain, every task run to its end): API CPU ${fmt(r.runApiCpuMsPerTask, 2)} ms per task${
+          perTask === undefined ? '' : `, PostgreSQL server ${fmt(r.runDbCpuMsPerTask, 2)} ms, ${fmt(perTask, 1)} statements per task`
+        }`,
       );
+      if (perTask !== undefined) out['fleet_busy_pg_statements_per_task'] = metric(Number(perTask.toFixed(1)), 'statements');
       const best = r.steps.reduce((a, b) => (b.completedPerS > a.completedPerS ? b : a));
       const ms = Math.min(...r.steps.map((s) => s.apiCpuMsPerTask));
       out['fleet_busy_tasks_per_s'] = metric(Math.round(best.completedPerS), 'tasks/s');

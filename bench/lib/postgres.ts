@@ -25,6 +25,16 @@ export interface Postgres {
   kill(): Promise<void>;
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /**
+   * Statements the server ran in database `name` since the last call (BEGIN and COMMIT included),
+   * from pg_stat_statements; only when started with `{ statements: true }`.
+   */
+  statements(name: string): Promise<number>;
+}
+
+export interface PostgresOptions {
+  /** Load pg_stat_statements (the fleet benchmark counts statements per task). */
+  readonly statements?: boolean;
 }
 
 /** The bin dir of the newest installed PostgreSQL, or undefined. */
@@ -49,7 +59,7 @@ async function postgresUser(): Promise<PgUser | undefined> {
   return { uid: Number(stdout.trim()), gid: Number(g.trim()) };
 }
 
-export async function startPostgres(): Promise<Postgres> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<Postgres> {
   const bin = postgresBinDir();
   if (bin === undefined) throw new Error('PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)');
   const user = await postgresUser();
@@ -65,7 +75,25 @@ export async function startPostgres(): Promise<Postgres> {
   const start = async (): Promise<void> => {
     const child = spawn(
       join(bin, 'postgres'),
-      ['-D', data, '-p', String(port), '-k', dir, '-h', '127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-h',
+        '127.0.0.1',
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=200',
+        ...(options.statements === true ? ['-c', 'shared_preload_libraries=pg_stat_statements'] : []),
+      ],
       { ...asUser, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -127,6 +155,18 @@ export async function startPostgres(): Promise<Postgres> {
         await c.end();
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
+    statements: async (name: string) => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+        const r = await c.query<{ n: string | null }>('SELECT SUM(calls) AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1', [name]);
+        await c.query('SELECT pg_stat_statements_reset()');
+        return Number(r.rows[0]?.n ?? 0);
+      } finally {
+        await c.end();
+      }
     },
   };
 }
