@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   ERR_SERVER_LOG_LIMIT: { retryable: false },
   ERR_SERVER_QUOTA: { retryable: false },
   ERR_STORE: { retryable: false },
+  /** The database did not answer and nothing was changed: another replica (or a later try) may succeed. */
+  ERR_STORE_UNAVAILABLE: { retryable: true },
   // code package zips (src/zip/): refused at upload (400) and again by the runner before unpacking
   ERR_ZIP_INVALID: { retryable: false },
   ERR_ZIP_PATH: { retryable: false },

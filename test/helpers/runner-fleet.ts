@@ -80,6 +80,11 @@ class SimRunner {
     });
   }
 
+  /** The replica this runner's calls go to now. */
+  get origin(): string {
+    return this.client.http.origin;
+  }
+
   async run(): Promise<void> {
     await Promise.all([this.poll(), this.beat()]);
     await this.client.close();
@@ -179,16 +184,22 @@ export class RunnerFleet {
   readonly anomalies: string[] = [];
   private readonly ctl = new AbortController();
   private done: Promise<unknown> | undefined;
+  private runners: SimRunner[] = [];
 
   constructor(private readonly o: FleetOptions) {}
 
   start(): void {
     const n = this.o.urls.length;
-    const runners = Array.from({ length: this.o.runners }, (_, i) => {
+    this.runners = Array.from({ length: this.o.runners }, (_, i) => {
       const urls = [...this.o.urls.slice(i % n), ...this.o.urls.slice(0, i % n)];
       return new SimRunner(`r-sim-${i}`, this, urls, this.o, this.ctl.signal);
     });
-    this.done = Promise.all(runners.map((r) => r.run()));
+    this.done = Promise.all(this.runners.map((r) => r.run()));
+  }
+
+  /** The runners whose calls go to `origin` now. */
+  runnersOn(origin: string): string[] {
+    return this.runners.filter((r) => r.origin === origin).map((r) => r.name);
   }
 
   /** Reservations whose finish the API took. */

@@ -261,6 +261,10 @@ describe('three iron-api replicas on one PostgreSQL under faults', () => {
     fleet.start();
     const queueing = queueAll(c, 60);
     await untilFinished(fleet, 40);
+    const cutOrigin = new URL(c.urls[2]!).origin;
+    // Two of the six runners start on the third replica and stay while it answers.
+    const onCut = fleet.runnersOn(cutOrigin);
+    expect(onCut.length, `runners on the third replica before the cut (failovers so far: ${JSON.stringify(fleet.failovers)})`).toBeGreaterThan(0);
     const cutAt = Date.now();
     c.link!.set({ paused: true });
     await sleep(20_000);
@@ -268,9 +272,15 @@ describe('three iron-api replicas on one PostgreSQL under faults', () => {
     const healedAt = Date.now();
     const queued = await queueing;
     const v = await verify(c, fleet, queued);
-    const cutOrigin = new URL(c.urls[2]!).origin;
     const offCut = fleet.failovers.filter((f) => f.from === cutOrigin && f.at >= cutAt && f.at <= healedAt);
-    expect(offCut.length).toBeGreaterThan(0);
-    report('one replica cut from PostgreSQL for 20 s', v, started, { failovers_off_cut: offCut.length, longest_gap_during_cut_ms: longestGapMs(fleet, cutAt) });
+    // Idle or busy, each of them moved during the cut: the replica answers 503 once its liveness
+    // probe finds PostgreSQL silent, and a parked reserve learns it at its next look.
+    expect(new Set(offCut.map((f) => f.runner)), JSON.stringify(fleet.failovers)).toEqual(new Set(onCut));
+    const movedWithinMs = Math.max(...onCut.map((name) => Math.min(...offCut.filter((f) => f.runner === name).map((f) => f.at)) - cutAt));
+    report('one replica cut from PostgreSQL for 20 s', v, started, {
+      failovers_off_cut: offCut.length,
+      last_runner_moved_after_ms: movedWithinMs,
+      longest_gap_during_cut_ms: longestGapMs(fleet, cutAt),
+    });
   }, 240_000);
 });

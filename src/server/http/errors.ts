@@ -21,6 +21,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ERR_ZIP_BOMB: 400,
   ERR_SERVER_TIMEOUT: 408,
   ERR_SERVER_BUSY: 503,
+  // The database is unreachable from this replica and the request changed nothing: a runner or a
+  // load balancer moves to another replica (src/api/replicas.ts fails over on 503).
+  ERR_STORE_UNAVAILABLE: 503,
   // The task's log reached the API's cap: the runner stops shipping and still reports the outcome.
   ERR_SERVER_LOG_LIMIT: 413,
   ERR_SERVER_QUOTA: 403,

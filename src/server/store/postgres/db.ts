@@ -3,8 +3,20 @@
 // back to the pool when it arrives), an abort while a statement runs cancels it on the server
 // (pg_cancel_backend from another connection) and the transaction rolls back. Statements are also
 // bounded by statement_timeout, so a lock wait never hangs a request forever.
+//
+// A database this replica cannot reach is told apart from a failed statement: a connection refused,
+// timed out or cut before anything was committed is ERR_STORE_UNAVAILABLE (a 503, so runners and
+// load balancers move to another replica); a connection lost during COMMIT or a single statement
+// stays ERR_STORE, because that change may or may not have been made. liveness.ts finds a database
+// that stopped answering on connections that stay open (a partition).
 import pg from 'pg';
-import { IronError } from '../../../errors.js';
+import { IronError, isIronError } from '../../../errors.js';
+import { Liveness } from './liveness.js';
+
+/** A new connection that takes longer than this is given up (the server or the link is not answering). */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** How much longer than statement_timeout the client waits for an answer before it cuts the connection. */
+const READ_GRACE_MS = 5_000;
 
 export interface PgOptions {
   readonly url: string;
@@ -27,6 +39,9 @@ export interface Q {
 
 export class PgDb {
   readonly pool: pg.Pool;
+  private readonly liveness: Liveness;
+  /** Connections checked out of the pool now: cut when the database stops answering. */
+  private readonly busy = new Set<pg.PoolClient>();
 
   constructor(readonly options: PgOptions) {
     this.pool = new pg.Pool({
@@ -36,6 +51,10 @@ export class PgDb {
       // A query's lock waits are bounded by the statement timeout; an idle transaction never lingers.
       idle_in_transaction_session_timeout: Math.max(options.statementTimeoutMs * 2, 10_000),
       application_name: 'iron-api',
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // statement_timeout is enforced by the server; a server that never got the statement (a silent
+      // link) is bounded here.
+      query_timeout: options.statementTimeoutMs + READ_GRACE_MS,
     });
     // An idle pooled connection that dies (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', () => undefined);
@@ -43,6 +62,23 @@ export class PgDb {
     // that the server ends (a restart: 57P01) would emit an unhandled 'error' and kill the process
     // (seen in test/reliability/replicas.test.ts). Its next statement fails instead.
     this.pool.on('connect', (client) => client.on('error', () => undefined));
+    this.liveness = new Liveness({ url: options.url }, (up) => {
+      if (up) return;
+      // Their statements fail now (ERR_STORE_UNAVAILABLE inside a transaction) instead of hanging.
+      for (const c of [...this.busy]) {
+        this.busy.delete(c);
+        c.release(new Error('the database stopped answering'));
+      }
+    });
+  }
+
+  /** Starts probing the database (openPostgresStore does, once the schema is in place). */
+  watch(): void {
+    this.liveness.start();
+  }
+
+  get reachable(): boolean {
+    return this.liveness.reachable;
   }
 
   /** Runs fn in one READ COMMITTED transaction; rolls back on any error or abort. */
@@ -54,12 +90,16 @@ export class PgDb {
   private async txOnce<T>(signal: AbortSignal, fn: (q: Q) => Promise<T>): Promise<T> {
     return this.withClient(signal, async (q) => {
       await q.run('BEGIN');
+      let committing = false;
       try {
         const out = await fn(q);
+        committing = true;
         await q.run('COMMIT');
         return out;
       } catch (err) {
         await q.run('ROLLBACK').catch(() => undefined);
+        // A connection that died before COMMIT was sent took the transaction with it: nothing changed.
+        if (!committing && isIronError(err, 'ERR_STORE') && isConnectionError(err.cause)) throw unavailable(err.cause);
         throw err;
       }
     });
@@ -95,8 +135,11 @@ export class PgDb {
       return await fn(q);
     } finally {
       signal.removeEventListener('abort', onAbort);
-      // A connection whose statement was cancelled mid-transaction or that failed is not reused.
-      client.release(broken ?? (signal.aborted ? true : undefined));
+      // Released already if the liveness probe cut it (a second release throws).
+      if (this.busy.delete(client)) {
+        // A connection whose statement was cancelled mid-transaction or that failed is not reused.
+        client.release(broken ?? (signal.aborted ? true : undefined));
+      }
     }
   }
 
@@ -115,6 +158,7 @@ export class PgDb {
 
   private async connect(signal: AbortSignal): Promise<pg.PoolClient> {
     if (signal.aborted) throw aborted(signal);
+    if (!this.liveness.reachable) throw unavailable(undefined);
     const pending = this.pool.connect();
     let onAbort: (() => void) | undefined;
     const abortedWait = new Promise<never>((_, reject) => {
@@ -122,12 +166,15 @@ export class PgDb {
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return await Promise.race([pending, abortedWait]);
+      const client = await Promise.race([pending, abortedWait]);
+      this.busy.add(client);
+      return client;
     } catch (err) {
       // The wait was given up: the connection, once it comes, goes straight back.
       void pending.then((c) => c.release()).catch(() => undefined);
       if (err instanceof IronError) throw err;
-      throw storeError(err);
+      // No connection, so no statement was sent.
+      throw unavailable(err);
     } finally {
       if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
     }
@@ -149,6 +196,7 @@ export class PgDb {
   }
 
   async close(): Promise<void> {
+    await this.liveness.close();
     await this.pool.end();
   }
 }
@@ -190,6 +238,11 @@ function aborted(signal: AbortSignal, cause?: unknown): Error {
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57');
+}
+
+function unavailable(cause: unknown): IronError {
+  const why = cause instanceof Error ? `: ${cause.message}` : ' (the liveness probe gets no answer)';
+  return new IronError('ERR_STORE_UNAVAILABLE', `the database is not reachable from this replica${why}`, cause === undefined ? undefined : { cause });
 }
 
 /** A driver error as the store's error (no SQL text or parameters: they may carry payloads). */

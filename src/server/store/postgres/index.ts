@@ -28,6 +28,7 @@ export async function openPostgresStore(options: PostgresStoreOptions, signal: A
     await migrate(db, signal);
     const box = SecretBox.fromKey(await secretKey(db, signal));
     const ready = new PgReadySignal(db, options.backstopMs ?? 1000);
+    db.watch();
     return {
       db,
       accounts: accountStore(db, box),
