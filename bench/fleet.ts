@@ -6,6 +6,8 @@
 // Flags: --quick (short windows, fewer steps), --scenario idle|busy, --steps 20,50 (offered tasks/s),
 // --store sqlite|postgres, --replicas N (PostgreSQL only), --api-root DIR (measure the iron-api built in
 // another checkout, e.g. the code before a change, with this fleet), --profile DIR (node --cpu-prof of the API).
+// On PostgreSQL the busy scenario also prints the server's CPU per task (the postmaster's process tree)
+// and, for the whole run, statements per task (pg_stat_statements).
 import { cpus, loadavg } from 'node:os';
 import { spawnApiProcess, type ApiProcess } from './lib/api-proc.js';
 import { busyFleet, idleFleet, type FleetApi } from './lib/fleet-run.js';
