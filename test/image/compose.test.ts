@@ -4,19 +4,17 @@
 // a second `up` keeps the credentials, and `down -v` leaves no container or volume behind.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
+import { composeCli, composeEnv, requireCompose, ROOT } from './compose-cli.js';
 import { API_IMAGE, docker, dockerRc, JOB_IMAGE, RUNNER_IMAGE } from './stack.js';
 
 const skip = process.env['IRON_SKIP_IMAGE_TESTS'] === '1';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const COMPOSE = path.join(ROOT, '.tools/compose/usr/libexec/docker/cli-plugins/docker-compose');
 const IRON = path.join(ROOT, 'dist/src/cli/main.js');
 const run = promisify(execFile);
 
@@ -26,29 +24,19 @@ describe.skipIf(skip)('docker-compose.yml with docker compose', () => {
   const client = mkdtempSync(path.join(tmpdir(), 'iron-compose-client-'));
   let env: Record<string, string> = {};
 
-  const compose = async (args: string[], timeoutMs = 240_000): Promise<{ code: number; out: string }> => {
-    try {
-      const r = await run(COMPOSE, ['-p', project, '-f', path.join(ROOT, 'docker-compose.yml'), ...args], { env, timeout: timeoutMs, maxBuffer: 64 << 20 });
-      return { code: 0, out: r.stdout + r.stderr };
-    } catch (err) {
-      const e = err as { code?: unknown; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : -1, out: (e.stdout ?? '') + (e.stderr ?? '') };
-    }
-  };
+  const compose = composeCli(project, 'docker-compose.yml', () => env);
 
   beforeAll(async () => {
-    if (!existsSync(COMPOSE)) throw new Error(`no docker compose at ${COMPOSE}: run scripts/dev test (it installs Debian 13's docker-compose)`);
+    requireCompose();
     await docker(['save', '-o', path.join(preload, 'job.tar'), JOB_IMAGE]);
-    env = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      HOME: process.env['HOME'] ?? '/root',
+    env = composeEnv({
       IRON_API_IMAGE: API_IMAGE,
       IRON_RUNNER_IMAGE: RUNNER_IMAGE,
       IRON_API_PORT: String(await freePort()),
       IRON_PRELOAD_DIR: preload,
       IRON_CLIENT_DIR: client,
       DEMO_IMAGE: JOB_IMAGE,
-    };
+    });
   }, 60_000);
 
   afterAll(async () => {
