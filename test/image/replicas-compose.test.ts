@@ -5,14 +5,12 @@
 // runners move to api-2 on their own (no restart); api-1 started again answers /healthz and is back
 // in haproxy's pool; `down -v` leaves no container, network or volume of the project.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
-import { composeCli, composeEnv, requireCompose } from './compose-cli.js';
-import { API_IMAGE, docker, dockerRc, JOB_IMAGE, LB_IMAGE, POSTGRES_IMAGE, RUNNER_IMAGE, type Task } from './stack.js';
+import { ComposeProject } from './compose-cli.js';
+import { docker, dockerRc, LB_IMAGE, POSTGRES_IMAGE, type Task } from './stack.js';
 
 const skip = process.env['IRON_SKIP_IMAGE_TESTS'] === '1';
 const AFTER_KILL = 6;
@@ -31,16 +29,13 @@ interface RunnerEvent {
 }
 
 describe.skipIf(skip)('deploy/compose/replicas.yml with docker compose', () => {
-  const project = `iron-rc-${randomBytes(3).toString('hex')}`;
-  const preload = mkdtempSync(path.join(tmpdir(), 'iron-replicas-preload-'));
-  const client = mkdtempSync(path.join(tmpdir(), 'iron-replicas-client-'));
-  let env: Record<string, string> = {};
-  const compose = composeCli(project, 'deploy/compose/replicas.yml', () => env);
+  const project = new ComposeProject('iron-rc', 'deploy/compose/replicas.yml');
+  const compose = project.compose.bind(project);
   let iron: Client | undefined;
   let cluster = '';
   let runners: Array<{ id: string; startedAt: string }> = [];
 
-  const lb = (): string => `http://127.0.0.1:${env['IRON_API_PORT'] ?? ''}`;
+  const lb = (): string => `http://127.0.0.1:${project.env['IRON_API_PORT'] ?? ''}`;
   const api = async (method: string, p: string, body?: unknown): Promise<unknown> => {
     if (iron === undefined) throw new Error('no iron.json from bootstrap yet');
     const res = await fetch(`${lb()}${p}`, {
@@ -95,41 +90,19 @@ describe.skipIf(skip)('deploy/compose/replicas.yml with docker compose', () => {
     return [...logs.matchAll(/ api replicas\/(api-\d+) \S+ 200 .*"GET \/healthz HTTP/g)].map((m) => m[1] ?? '');
   };
 
-  beforeAll(async () => {
-    requireCompose();
-    await docker(['save', '-o', path.join(preload, 'job.tar'), JOB_IMAGE]);
-    env = composeEnv({
-      IRON_API_IMAGE: API_IMAGE,
-      IRON_RUNNER_IMAGE: RUNNER_IMAGE,
-      IRON_LB_IMAGE: LB_IMAGE,
-      IRON_POSTGRES_IMAGE: POSTGRES_IMAGE,
-      IRON_API_PORT: String(await freePort()),
-      IRON_PRELOAD_DIR: preload,
-      IRON_CLIENT_DIR: client,
-      IRON_DB_PASSWORD: randomBytes(12).toString('hex'),
-      DEMO_IMAGE: JOB_IMAGE,
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await compose(['down', '-v', '--remove-orphans', '-t', '5'], 180_000);
-    rmSync(preload, { recursive: true, force: true });
-    rmSync(client, { recursive: true, force: true });
-  }, 200_000);
+  beforeAll(() => project.prepare({ IRON_LB_IMAGE: LB_IMAGE, IRON_POSTGRES_IMAGE: POSTGRES_IMAGE, IRON_DB_PASSWORD: randomBytes(12).toString('hex') }), 60_000);
+  afterAll(() => project.dispose(), 200_000);
 
   it('up: the demo task completes through haproxy, and so does a task queued from the host', async () => {
-    const t0 = Date.now();
-    const up = await compose(['up', '-d', '--no-build', '--pull', 'never']);
-    expect(up.code, up.out).toBe(0);
-    const demo = await compose(['wait', 'demo'], 240_000);
-    const demoLog = (await compose(['logs', '--no-log-prefix', 'demo'])).out;
-    console.log(`replicas compose: up to the demo task's end: ${Date.now() - t0} ms`);
-    expect(demo.code, demoLog).toBe(0);
-    expect(demo.out).toMatch(/exited with status code 0\s*$/);
-    expect(demoLog).toContain('payload: hello world');
+    const demo = await project.upToDemo();
+    console.log(`replicas compose: up to the demo task's end: ${demo.ms} ms`);
+    expect(demo.up.code, demo.up.out).toBe(0);
+    expect(demo.wait.code, demo.log).toBe(0);
+    expect(demo.wait.out).toMatch(/exited with status code 0\s*$/);
+    expect(demo.log).toContain('payload: hello world');
 
-    iron = JSON.parse(readFileSync(path.join(client, 'iron.json'), 'utf8')) as Client;
-    expect(iron.port).toBe(Number(env['IRON_API_PORT']));
+    iron = JSON.parse(readFileSync(path.join(project.client, 'iron.json'), 'utf8')) as Client;
+    expect(iron.port).toBe(Number(project.env['IRON_API_PORT']));
     const clusters = (await api('GET', '/2/clusters')) as { clusters: Array<{ id: string; name: string }> };
     cluster = clusters.clusters.find((c) => c.name === 'compose')?.id ?? '';
     expect(cluster, JSON.stringify(clusters)).not.toBe('');
@@ -227,11 +200,8 @@ describe.skipIf(skip)('deploy/compose/replicas.yml with docker compose', () => {
   }, 180_000);
 
   it('down -v leaves no container, network or volume of the project', async () => {
-    const down = await compose(['down', '-v', '--remove-orphans', '-t', '5'], 180_000);
+    const down = await project.down();
     expect(down.code, down.out).toBe(0);
-    const filter = `label=com.docker.compose.project=${project}`;
-    expect((await docker(['ps', '-aq', '--filter', filter])).trim()).toBe('');
-    expect((await docker(['network', 'ls', '-q', '--filter', filter])).trim()).toBe('');
-    expect((await docker(['volume', 'ls', '-q', '--filter', filter])).trim()).toBe('');
+    expect(await project.leftovers()).toEqual({ containers: '', networks: '', volumes: '' });
   }, 200_000);
 });
