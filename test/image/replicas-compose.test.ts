@@ -3,7 +3,8 @@
 // replicas. The demo task completes through haproxy; a task queued from the host through haproxy
 // completes; after `kill api-1` every task queued through haproxy still completes exactly once, the
 // runners move to api-2 on their own (no restart); api-1 started again answers /healthz and is back
-// in haproxy's pool; `down -v` leaves no container, network or volume of the project.
+// in haproxy's pool; api-2 crashing is restarted by Docker while the runners move back to api-1;
+// `down -v` leaves no container, network or volume of the project.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -198,6 +199,37 @@ describe.skipIf(skip)('deploy/compose/replicas.yml with docker compose', () => {
     );
     console.log(`replicas compose: api-1 served through haproxy ${Date.now() - t0} ms after start`);
   }, 180_000);
+
+  // A crash, not a stop: the process is killed from outside Docker (that needs root, as CI has).
+  it.skipIf(process.getuid?.() !== 0)(
+    'api-2 crashes: Docker restarts it, the runners fail over back to api-1, tasks still complete',
+    async () => {
+      const api2 = await containerOf('api-2');
+      const pid = Number((await docker(['inspect', '-f', '{{.State.Pid}}', api2])).trim());
+      expect(pid).toBeGreaterThan(0);
+      const t0 = Date.now();
+      process.kill(pid, 'SIGKILL');
+      // Once Docker saw the exit: a request haproxy hands over while the process is still dying gets no
+      // answer, and haproxy rightly does not retry it (the replica may have acted on it).
+      await waitFor('Docker to see api-2 exit', async () => (await docker(['inspect', '-f', '{{.RestartCount}}', api2])).trim() !== '0', { timeoutMs: 30_000, everyMs: 100 });
+      const id = await queue('after the crash').catch(async (err: unknown) => {
+        const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+        throw new Error(`queue after the crash failed (${String(err)}${cause}); haproxy's last lines:\n${(await compose(['logs', '--no-log-prefix', '--tail', '15', 'lb'])).out}`);
+      });
+      expect((await waitEnded(id)).status).toBe('complete');
+      await waitFor(
+        'a runner to fail over from api-2 to api-1',
+        async () => (await runnerEvents()).some((e) => e.event === 'api.failover' && e.from === 'http://api-2:8080' && e.to === 'http://api-1:8080'),
+        { timeoutMs: 30_000, everyMs: 500 },
+      );
+      await waitFor('api-2 restarted by its policy and healthy', async () => (await docker(['inspect', '-f', '{{.RestartCount}} {{.State.Health.Status}}', api2])).trim() === '1 healthy', {
+        timeoutMs: 90_000,
+        everyMs: 500,
+      });
+      console.log(`replicas compose: api-2 crashed, restarted by Docker and healthy ${Date.now() - t0} ms later`);
+    },
+    180_000,
+  );
 
   it('down -v leaves no container, network or volume of the project', async () => {
     const down = await project.down();
