@@ -161,10 +161,9 @@ function serve(deps: Deps, route: Route<Handler>, aborts: RequestAborts): (reque
     res.on('close', onClose);
     res.once('close', done);
     try {
-      const url = new URL(request.url, 'http://localhost');
       const signal = abort.signal;
       const check = bodySchema === undefined ? undefined : bodyValidator(request, bodySchema);
-      const ctx = new Ctx(request.raw, res, url, request.params as Params, deps, signal, deps.log, check);
+      const ctx = new Ctx(request.raw, res, request.url, request.params as Params, deps, signal, deps.log, check);
       const out = await route.handler(ctx);
       if (out === HANDLED) {
         reply.hijack();
