@@ -213,6 +213,11 @@ export interface BusyResult {
   /** Tasks handed out by more than one reservation. */
   reservedTwice: number;
   drainS: number;
+  /**
+   * API CPU from the first step's start to the end of the drain over the tasks completed in it: every
+   * queued task is in it, so it holds when a busy machine starves a step (few tasks complete in it).
+   */
+  runApiCpuMsPerTask: number;
 }
 
 export interface BusyOptions extends FleetOptions {
@@ -236,6 +241,8 @@ export async function busyFleet(api: FleetApi, opts: BusyOptions): Promise<BusyR
   const steps: BusyStep[] = [];
   let final: SimFinal[] = [];
   let drainS = 0;
+  let runCpuS = 0;
+  let runCompleted = 0;
   try {
     await sleep(1000);
     const meter = await Meter.start(api, gens);
@@ -244,6 +251,8 @@ export async function busyFleet(api: FleetApi, opts: BusyOptions): Promise<BusyR
       const before = queued.length;
       await offer(project, meter, queued, rate, opts.stepS, opts.total);
       const w = await meter.take();
+      runCpuS += w.apiCpuS;
+      runCompleted += w.completed;
       const looked = await project.looks();
       steps.push({
         offered: rate,
@@ -264,7 +273,9 @@ export async function busyFleet(api: FleetApi, opts: BusyOptions): Promise<BusyR
     const deadline = d0 + (opts.drainTimeoutS ?? 120) * 1000;
     while (meter.completed < queued.length && performance.now() < deadline) {
       await sleep(250);
-      await meter.take();
+      const w = await meter.take();
+      runCpuS += w.apiCpuS;
+      runCompleted += w.completed;
     }
     drainS = (performance.now() - d0) / 1000;
   } finally {
@@ -280,7 +291,7 @@ export async function busyFleet(api: FleetApi, opts: BusyOptions): Promise<BusyR
   const ours = new Set(queued);
   const notOnce = queued.filter((id) => finished.get(id) !== 1).length + [...finished.keys()].filter((id) => !ours.has(id)).length;
   const reservedTwice = [...reserved.values()].filter((n) => n > 1).length;
-  return { steps, queued: queued.length, notOnce, reservedTwice, drainS };
+  return { steps, queued: queued.length, notOnce, reservedTwice, drainS, runApiCpuMsPerTask: (1000 * runCpuS) / Math.max(1, runCompleted) };
 }
 
 /** Queued but not completed past this: the queuer holds back (a saturated API would only grow a backlog to drain). */
