@@ -3,13 +3,15 @@
 // runners parked in a reserve, heartbeating once a second (API CPU %, heartbeat p50/p99). Busy: 100
 // runners x 4 slots, ~1 s tasks (start, 2 log chunks, finish), offered load in steps (completed
 // tasks/s, API CPU-ms per completed task, heartbeat p99); every queued task must finish exactly once.
-// Flags: --quick (short windows, fewer steps), --scenario idle|busy, --steps 20,50 (offered tasks/s),
+// Flags: --quick (short windows, fewer steps), --scenario idle|busy|cost (cost: closed-loop API CPU per
+// idle heartbeat and per task cycle, bench/lib/fleet-cost.ts; not part of the default run), --steps 20,50 (offered tasks/s),
 // --store sqlite|postgres, --replicas N (PostgreSQL only), --api-root DIR (measure the iron-api built in
 // another checkout, e.g. the code before a change, with this fleet), --profile DIR (node --cpu-prof of the API).
 // On PostgreSQL the busy scenario also prints the server's CPU per task (the postmaster's process tree)
 // and, for the whole run, statements per task (pg_stat_statements).
 import { cpus, loadavg } from 'node:os';
 import { spawnApiProcess, type ApiProcess } from './lib/api-proc.js';
+import { fleetCost } from './lib/fleet-cost.js';
 import { busyFleet, idleFleet, type FleetApi } from './lib/fleet-run.js';
 import { startPostgres } from './lib/postgres.js';
 import { metric, type Metrics } from './lib/results.js';
@@ -17,7 +19,8 @@ import { fmt } from './lib/stats.js';
 
 export interface FleetFlags {
   quick: boolean;
-  scenario: 'idle' | 'busy' | 'all';
+  /** all = idle and busy; cost (closed-loop CPU per request) only when asked for. */
+  scenario: 'idle' | 'busy' | 'all' | 'cost';
   store: 'sqlite' | 'postgres';
   replicas: number;
   /** node --cpu-prof directory for the API processes. */
@@ -38,7 +41,7 @@ export function fleetFlags(flags: readonly string[]): FleetFlags {
   const scenario = value('--scenario') ?? 'all';
   const store = value('--store') ?? 'sqlite';
   const replicas = Number(value('--replicas') ?? 1);
-  if (scenario !== 'idle' && scenario !== 'busy' && scenario !== 'all') throw new Error(`--scenario must be idle, busy or all, not ${scenario}`);
+  if (scenario !== 'idle' && scenario !== 'busy' && scenario !== 'all' && scenario !== 'cost') throw new Error(`--scenario must be idle, busy, all or cost, not ${scenario}`);
   if (store !== 'sqlite' && store !== 'postgres') throw new Error(`--store must be sqlite or postgres, not ${store}`);
   if (!Number.isInteger(replicas) || replicas < 1) throw new Error('--replicas must be a whole number >= 1');
   if (store === 'sqlite' && replicas !== 1) throw new Error('SQLite is embedded in one iron-api: --replicas needs --store postgres');
@@ -85,6 +88,20 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
       .join(' ')} on ${cpus().length} cores at the start (other work on the machine slows the API)`,
   );
   const where = `iron-api (${flags.store}${flags.replicas > 1 ? ` x ${flags.replicas} replicas` : ''}) in its own process`;
+  if (flags.scenario === 'cost') {
+    const { api, stop } = await startApi(flags);
+    try {
+      const r = await fleetCost(api, flags.quick ? { heartbeats: 2000, tasks: 400 } : { heartbeats: 10_000, tasks: 2000 });
+      print(
+        `fleet cost (closed loop, ${where}): API CPU ${fmt(r.heartbeatUs, 0)} us per idle heartbeat, ${fmt(r.taskCycleUs / 1000, 2)} ms per task cycle (queue, reserve, start, 2 log chunks, heartbeat, finish)`,
+      );
+      out['fleet_cost_heartbeat_us'] = metric(Math.round(r.heartbeatUs), 'us');
+      out['fleet_cost_task_cycle_ms'] = metric(Number((r.taskCycleUs / 1000).toFixed(2)), 'ms');
+    } finally {
+      await stop();
+    }
+    return out;
+  }
   if (flags.scenario !== 'busy') {
     for (const runners of flags.quick ? [1000] : [1000, 2000]) {
       const { api, stop } = await startApi(flags);

@@ -12,6 +12,7 @@ import { answerClientError } from './http/client-error.js';
 import { logFailure, replyError } from './http/error-reply.js';
 import { invalidEndpoint } from './http/framework-errors.js';
 import { defaultHudDir, registerHud } from './http/hud-static.js';
+import { RequestAborts } from './http/request-aborts.js';
 import { RequestMeter } from './http/request-meter.js';
 import { methodsNotAllowed, Router, type Params, type Route, type RouteSchema } from './http/router.js';
 import { AJV_OPTIONS, bodyValidator, schemaError } from './http/validation.js';
@@ -111,13 +112,14 @@ export function createApp(deps: Deps, routes: Router<Handler> = buildRouter()): 
     throw invalidEndpoint();
   });
 
+  const aborts = new RequestAborts(deps.closing);
   for (const route of routes.routes) {
     app.route({
       method: route.method,
       url: route.name,
       config: { name: route.name },
       ...schemaOf(route.options.schema),
-      handler: serve(deps, route),
+      handler: serve(deps, route, aborts),
     });
   }
   // The HUD's files: a plugin of fastify's own (ETags, ranges, content types), outside the route table.
@@ -146,20 +148,22 @@ function schemaOf(schema: RouteSchema | undefined): { schema?: FastifySchema } {
 }
 
 /** Runs a route's handler: its value becomes a JSON 200, HANDLED means it wrote the answer itself. */
-function serve(deps: Deps, route: Route<Handler>): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
+function serve(deps: Deps, route: Route<Handler>, aborts: RequestAborts): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
   const bodySchema = route.options.schema?.body;
   return async (request, reply) => {
     const res = reply.raw;
-    const abort = new AbortController();
+    // Aborted when the client goes away before its answer is written, or the server shuts down
+    // (until the response closes: a stream the handler started may outlive the handler).
+    const { controller: abort, done } = aborts.start();
     const onClose = (): void => {
       if (!res.writableFinished) abort.abort();
     };
     res.on('close', onClose);
+    res.once('close', done);
     try {
-      const url = new URL(request.url, 'http://localhost');
-      const signal = AbortSignal.any([abort.signal, deps.closing]);
+      const signal = abort.signal;
       const check = bodySchema === undefined ? undefined : bodyValidator(request, bodySchema);
-      const ctx = new Ctx(request.raw, res, url, request.params as Params, deps, signal, deps.log, check);
+      const ctx = new Ctx(request.raw, res, request.url, request.params as Params, deps, signal, deps.log, check);
       const out = await route.handler(ctx);
       if (out === HANDLED) {
         reply.hijack();

@@ -16,6 +16,9 @@ const DOCKER = '/usr/bin/docker';
 export const RUNNER_IMAGE = process.env['IRON_RUNNER_IMAGE'] ?? 'iron/runner:latest';
 export const API_IMAGE = process.env['IRON_API_IMAGE'] ?? 'iron/api:latest';
 export const JOB_IMAGE = process.env['IRON_TEST_IMAGE'] ?? 'iron-test/busybox:1';
+/** haproxy and PostgreSQL of deploy/compose/replicas.yml (same variable names as the compose file). */
+export const LB_IMAGE = process.env['IRON_LB_IMAGE'] ?? 'iron/lb:latest';
+export const POSTGRES_IMAGE = process.env['IRON_POSTGRES_IMAGE'] ?? 'iron/postgres:latest';
 
 export async function docker(args: string[], timeoutMs = 120_000): Promise<string> {
   const { stdout } = await run(DOCKER, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
@@ -44,6 +47,7 @@ export interface ApiInfo {
 export interface Task {
   id: string;
   status: string;
+  payload?: string;
   msg?: string;
   attempt?: number;
   start_time?: string;

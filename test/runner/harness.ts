@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TaskInfo } from '../../src/api/index.js';
+import { isIronError } from '../../src/errors.js';
 import type { RunnerEventName } from '../../src/runner/events.js';
 import { createDockerEngine, LABEL_INSTANCE, LABEL_TASK, removeJobNetwork } from '../../src/sandbox/index.js';
 import { LABEL_ROLE } from '../../src/sandbox/labels.js';
@@ -23,11 +24,14 @@ export type { Api } from '../helpers/api.js';
 
 export interface StartApiOptions extends Omit<ApiOptions, 'overrides'> {
   leaseMs?: number;
+  /** Lease losses before a task ends "runner lost" (MAX_ATTEMPTS, default 3). */
+  maxAttempts?: number;
 }
 
-/** The in-process iron-api of test/helpers/api.ts; `leaseMs` is the one override runner tests make. */
-export function startApi({ leaseMs, ...opts }: StartApiOptions = {}): Promise<Api> {
-  return startTestApi({ ...opts, ...(leaseMs === undefined ? {} : { overrides: { leaseMs } }) });
+/** The in-process iron-api of test/helpers/api.ts with the overrides runner tests make. */
+export function startApi({ leaseMs, maxAttempts, ...opts }: StartApiOptions = {}): Promise<Api> {
+  const overrides = { ...(leaseMs === undefined ? {} : { leaseMs }), ...(maxAttempts === undefined ? {} : { maxAttempts }) };
+  return startTestApi({ ...opts, overrides });
 }
 
 export interface RunnerProc {
@@ -161,11 +165,13 @@ export async function waitForTask(api: Api, id: string, statuses: ReadonlySet<st
   );
 }
 
+/** The task's stored log; '' only when it has none (404). Any other failure throws: a log that could not be read is not an empty log. */
 export async function taskLog(api: Api, id: string): Promise<string> {
   try {
-    return (await api.client.project.getTaskLog(id, AbortSignal.timeout(5_000))).toString();
-  } catch {
-    return '';
+    return (await api.client.project.getTaskLog(id, AbortSignal.timeout(30_000))).toString();
+  } catch (err) {
+    if (isIronError(err, 'ERR_API_NOT_FOUND')) return '';
+    throw err;
   }
 }
 

@@ -11,6 +11,18 @@ beforeAll(async () => {
 afterAll(async () => s.close());
 
 describe('auth scopes', () => {
+  it("refuses a deleted cluster's token at once, though it was just used (the token cache forgets it)", async () => {
+    const c = await call<{ id: string; token: string }>(s.url, 'POST', '/2/clusters', { token: s.token, json: { name: 'short-lived' } });
+    const own = `/2/clusters/${c.body.id}`;
+    // Used twice: the second answer may come from the remembered token.
+    expect((await call(s.url, 'GET', own, { token: c.body.token })).status).toBe(200);
+    expect((await call(s.url, 'GET', own, { token: c.body.token })).status).toBe(200);
+    expect((await call(s.url, 'DELETE', own, { token: s.token, json: {} })).status).toBe(200);
+    expect((await call(s.url, 'GET', own, { token: c.body.token })).status).toBe(401);
+    const r = await call(s.url, 'POST', `${own}/runner/heartbeat`, { token: c.body.token, json: { instance_id: 'i', tasks: [] } });
+    expect(r.status).toBe(401);
+  });
+
   it('401 without or with a wrong token, with a msg body', async () => {
     const none = await call(s.url, 'GET', `/2/projects/${s.pid}/tasks`);
     expect(none.status).toBe(401);

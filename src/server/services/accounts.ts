@@ -9,7 +9,7 @@ export class Accounts {
 
   /** The scope of a token (401 when it is missing or unknown). */
   authenticate(token: string | undefined, signal: AbortSignal): Promise<TokenScope> {
-    return authenticate(this.core.store.accounts, token, signal);
+    return authenticate(this.core.store.accounts, token, signal, this.core.tokens);
   }
 
   async project(projectId: string, signal: AbortSignal): Promise<Project> {

@@ -50,6 +50,8 @@ export class Clusters {
   async delete(projectId: string, id: string, signal: AbortSignal): Promise<void> {
     const c = await this.owned(projectId, id, signal);
     const out = await this.core.store.clusters.deleteCluster(c.id, signal);
+    // Its tokens were deleted with it: no request may pass on a remembered one.
+    if (out !== 'busy') this.core.tokens.forgetCluster(c.id);
     if (out === 'busy') throw conflict('the cluster still has queued or running tasks');
     if (out === 'not_found') throw notFound('Cluster not found');
   }

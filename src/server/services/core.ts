@@ -9,6 +9,7 @@ import type { TaskLookups } from '../task-create-input.js';
 import type { ClusterAccess } from './cluster-access.js';
 import type { CodePackages } from './code-packages.js';
 import type { Readiness } from './readiness.js';
+import type { TokenCache } from './token-cache.js';
 import type { Wakeups } from './wakeups.js';
 import type { Warmups } from './warmups.js';
 
@@ -24,6 +25,8 @@ export interface ServicesCore {
   /** Images the runners of a cluster should pull ahead of their first task. */
   readonly warmups: Warmups;
   readonly readiness: Readiness;
+  /** Tokens the store found lately (auth per request); cluster deletion forgets its tokens. */
+  readonly tokens: TokenCache;
   readonly rules: TaskRules;
   readonly metrics: ServerMetrics;
   readonly log: Logger;

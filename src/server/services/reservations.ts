@@ -185,15 +185,21 @@ export class Reservations {
 
   private async longPoll(clusterId: string, input: ReserveInput, deadline: number, signal: AbortSignal): Promise<Reservation[]> {
     const { wakeups, warmups } = this.core;
-    const released = new AbortController();
-    const removeRelease = wakeups.onRelease(clusterId, input.instanceId, () => released.abort());
+    // Ends the long-poll: the request's signal, or the runner's release. (A listener, not
+    // AbortSignal.any: see http/request-aborts.ts for what that costs per call.)
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const removeRelease = wakeups.onRelease(clusterId, input.instanceId, () => stop.abort());
     const cursor = input.warmCursor;
     // A warm-up listed for this runner ends the long-poll early (with no tasks) so it can start pulling.
     const warm = cursor === undefined ? () => false : () => warmups.pending(clusterId, cursor, Date.now());
     try {
-      return await this.loop(clusterId, input, deadline, AbortSignal.any([signal, released.signal]), warm, signal);
+      return await this.loop(clusterId, input, deadline, stop.signal, warm, signal);
     } finally {
       removeRelease();
+      signal.removeEventListener('abort', onAbort);
     }
   }
 

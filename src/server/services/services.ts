@@ -23,6 +23,7 @@ import { Retention } from './retention.js';
 import { Scheduler } from './scheduler.js';
 import { Schedules } from './schedules.js';
 import { taskRules } from './task-rules.js';
+import { TokenCache } from './token-cache.js';
 import { Wakeups } from './wakeups.js';
 import { Warmups } from './warmups.js';
 
@@ -75,6 +76,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
       usableCluster: (projectId, name, signal) => access.usable(projectId, name, signal),
     },
     warmups: new Warmups(),
+    tokens: new TokenCache(),
     readiness: new Readiness(store.tasks, store.codes, wakeups, scheduler, store.ready),
   };
   scheduler.onReady((ready) => core.readiness.ready(ready));

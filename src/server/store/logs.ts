@@ -94,31 +94,48 @@ export class LogFiles implements LogStore {
     }
   }
 
-  /** Where the writer's output starts in the file; the first append of a new reservation sets it. */
+  /**
+   * Where the writer's output starts in the file; the first append of a new reservation sets it.
+   * Every reservation of a task has its own attempt number (reserving counts it up), and the first
+   * attempt's output starts at 0: its writer leaves no marker file (creating one was three file
+   * operations and a rename per task, issue 17). Every other writer that finds the log empty or
+   * another's bytes records itself in the marker, so a log without a marker holds attempt 1's bytes.
+   */
   private async baseFor(taskId: string, writer: Writer, h: OpenLog): Promise<number> {
     if (h.writer === writer.reservationId) return h.base;
-    const marker = join(this.dir, `${taskId}.writer`);
-    try {
-      const m = JSON.parse(await readFile(marker, 'utf8')) as { reservation_id?: unknown; base?: unknown };
-      if (m.reservation_id === writer.reservationId && typeof m.base === 'number') return this.remember(h, writer, m.base);
-    } catch {
-      // no marker yet, or a torn one: this is a new writer
-    }
     const total = h.total;
-    let base = total;
-    if (total > 0) {
-      const last = Buffer.alloc(1);
-      await h.fh.read(last, 0, 1, total - 1);
-      const sep = attemptSeparator(last[0], writer.attempt);
-      await writeAll(h.fh, [sep]);
-      h.total = total + sep.length;
-      await h.fh.datasync();
-      base = h.total;
+    if (total === 0) {
+      if (writer.attempt !== 1) await this.writeMarker(taskId, writer, 0);
+      return this.remember(h, writer, 0);
     }
+    let marked = false;
+    try {
+      const m = JSON.parse(await readFile(this.marker(taskId), 'utf8')) as { reservation_id?: unknown; base?: unknown };
+      if (m.reservation_id === writer.reservationId && typeof m.base === 'number') return this.remember(h, writer, m.base);
+      marked = true;
+    } catch {
+      // no marker: the bytes are attempt 1's (a torn one cannot happen: it is renamed into place)
+    }
+    if (!marked && writer.attempt === 1) return this.remember(h, writer, 0);
+    const last = Buffer.alloc(1);
+    await h.fh.read(last, 0, 1, total - 1);
+    const sep = attemptSeparator(last[0], writer.attempt);
+    await writeAll(h.fh, [sep]);
+    h.total = total + sep.length;
+    await h.fh.datasync();
+    await this.writeMarker(taskId, writer, h.total);
+    return this.remember(h, writer, h.total);
+  }
+
+  private marker(taskId: string): string {
+    return join(this.dir, `${taskId}.writer`);
+  }
+
+  private async writeMarker(taskId: string, writer: Writer, base: number): Promise<void> {
+    const marker = this.marker(taskId);
     const tmp = `${marker}.tmp`;
     await writeFile(tmp, JSON.stringify({ reservation_id: writer.reservationId, base }), { mode: 0o600 });
     await rename(tmp, marker);
-    return this.remember(h, writer, base);
   }
 
   private remember(h: OpenLog, writer: Writer, base: number): number {
@@ -135,7 +152,7 @@ export class LogFiles implements LogStore {
   async remove(taskIds: readonly string[]): Promise<void> {
     for (const id of taskIds) {
       await rm(this.path(id), { force: true });
-      await rm(join(this.dir, `${id}.writer`), { force: true });
+      await rm(this.marker(id), { force: true });
     }
   }
 }
