@@ -77,10 +77,6 @@ export class PgDb {
     this.liveness.start();
   }
 
-  get reachable(): boolean {
-    return this.liveness.reachable;
-  }
-
   /** Runs fn in one READ COMMITTED transaction; rolls back on any error or abort. */
   async tx<T>(signal: AbortSignal, fn: (q: Q) => Promise<T>): Promise<T> {
     // Rolled back, so running it again on a fresh connection is safe.
@@ -240,9 +236,12 @@ function isConnectionError(err: unknown): boolean {
   return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57');
 }
 
+/**
+ * The message is sent to the caller (a 503 body, also on the unauthenticated /healthz): it never
+ * carries the driver's words, which name the database's address or user. The cause is kept for logs.
+ */
 function unavailable(cause: unknown): IronError {
-  const why = cause instanceof Error ? `: ${cause.message}` : ' (the liveness probe gets no answer)';
-  return new IronError('ERR_STORE_UNAVAILABLE', `the database is not reachable from this replica${why}`, cause === undefined ? undefined : { cause });
+  return new IronError('ERR_STORE_UNAVAILABLE', 'the database is not reachable from this replica', cause === undefined ? undefined : { cause });
 }
 
 /** A driver error as the store's error (no SQL text or parameters: they may carry payloads). */
