@@ -6,7 +6,8 @@
 // Flags: --quick (short windows, fewer steps), --scenario idle|busy|cost (cost: closed-loop API CPU per
 // idle heartbeat and per task cycle, bench/lib/fleet-cost.ts; not part of the default run), --steps 20,50 (offered tasks/s),
 // --store sqlite|postgres, --replicas N (PostgreSQL only), --api-root DIR (measure the iron-api built in
-// another checkout, e.g. the code before a change, with this fleet), --profile DIR (node --cpu-prof of the API).
+// another checkout, e.g. the code before a change, with this fleet), --profile DIR (node --cpu-prof of the API),
+// --idle-heartbeat-interval 1s (the API's IDLE_HEARTBEAT_INTERVAL; 1s: idle runners beat every second, as before it).
 // On PostgreSQL the busy scenario also prints the server's CPU per task (the postmaster's process tree)
 // and, for the whole run, statements per task (pg_stat_statements).
 import { cpus, loadavg } from 'node:os';
@@ -29,6 +30,8 @@ export interface FleetFlags {
   steps: number[] | undefined;
   /** A checkout whose built iron-api (dist/) is measured instead of this one: before/after on one fleet. */
   apiRoot: string | undefined;
+  /** IDLE_HEARTBEAT_INTERVAL of the API (e.g. 1s: every runner beats each second, as before it existed). */
+  idleHeartbeat: string | undefined;
 }
 
 export function fleetFlags(flags: readonly string[]): FleetFlags {
@@ -47,13 +50,14 @@ export function fleetFlags(flags: readonly string[]): FleetFlags {
   if (store === 'sqlite' && replicas !== 1) throw new Error('SQLite is embedded in one iron-api: --replicas needs --store postgres');
   const steps = value('--steps')?.split(',').map(Number);
   if (steps !== undefined && steps.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error('--steps must list offered tasks/s, e.g. 20,50');
-  return { quick: flags.includes('--quick'), scenario, store, replicas, profile: value('--profile'), steps, apiRoot: value('--api-root') };
+  return { quick: flags.includes('--quick'), scenario, store, replicas, profile: value('--profile'), steps, apiRoot: value('--api-root'), idleHeartbeat: value('--idle-heartbeat-interval') };
 }
 
 async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () => Promise<void>; statements?: () => Promise<number> }> {
   // A fleet of N runners holds ~2N connections (a parked reserve and a heartbeat each): past the
   // default MAX_CONNECTIONS (1000) idle ones would be closed, so the bench sets it as an operator would.
   const env: Record<string, string> = { MAX_CONNECTIONS: '20000' };
+  if (flags.idleHeartbeat !== undefined) env['IDLE_HEARTBEAT_INTERVAL'] = flags.idleHeartbeat;
   const root = flags.apiRoot === undefined ? {} : { root: flags.apiRoot };
   if (flags.profile !== undefined) env['NODE_OPTIONS'] = `--cpu-prof --cpu-prof-dir=${flags.profile}`;
   const pg = flags.store === 'postgres' ? await startPostgres({ statements: true }) : undefined;
@@ -95,6 +99,11 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
       print(
         `fleet cost (closed loop, ${where}): API CPU ${fmt(r.heartbeatUs, 0)} us per idle heartbeat, ${fmt(r.taskCycleUs / 1000, 2)} ms per task cycle (queue, reserve, start, 2 log chunks, heartbeat, finish)`,
       );
+      print(
+        `  by request (us of API CPU each): ${Object.entries(r.perRequestUs)
+          .map(([k, us]) => `${k} ${fmt(us, 0)}`)
+          .join(', ')}`,
+      );
       out['fleet_cost_heartbeat_us'] = metric(Math.round(r.heartbeatUs), 'us');
       out['fleet_cost_task_cycle_ms'] = metric(Number((r.taskCycleUs / 1000).toFixed(2)), 'ms');
     } finally {
@@ -107,8 +116,10 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
       const { api, stop } = await startApi(flags);
       try {
         const r = await idleFleet(api, { processes: true, generators: Math.max(flags.replicas, Math.ceil(runners / 1000)), runners, warmS: flags.quick ? 3 : 5, measureS: flags.quick ? 5 : 15 });
-        print(`fleet idle: ${runners} runners over ${r.clusters} clusters, ${where}, each a parked reserve + 1 heartbeat/s`);
-        print(`  API CPU ${fmt(r.apiCpuPct, 1)} %, heartbeat p50 ${fmt(r.hbP50, 1)} ms p99 ${fmt(r.hbP99, 1)} ms (${r.heartbeats}), generators CPU ${fmt(r.genCpuPct, 1)} %${errors(r.errors)}`);
+        print(`fleet idle: ${runners} runners over ${r.clusters} clusters, ${where}, each a parked reserve + heartbeats at the API's idle interval (${flags.idleHeartbeat ?? 'its default'})`);
+        print(
+          `  API CPU ${fmt(r.apiCpuPct, 1)} %, heartbeat p50 ${fmt(r.hbP50, 1)} ms p99 ${fmt(r.hbP99, 1)} ms (${r.heartbeats}, ${fmt(r.heartbeats / r.measureS, 0)}/s), generators CPU ${fmt(r.genCpuPct, 1)} %${errors(r.errors)}`,
+        );
         const big = runners >= 2000;
         out[`fleet_idle_${runners}_api_cpu_pct`] = metric(Number(r.apiCpuPct.toFixed(1)), '%', big ? 25 : undefined);
         out[`fleet_idle_${runners}_hb_p50_ms`] = metric(Number(r.hbP50.toFixed(1)), 'ms');

@@ -12,13 +12,15 @@ export interface CostResult {
   /** API CPU microseconds per request or cycle. */
   heartbeatUs: number;
   taskCycleUs: number;
+  /** API CPU microseconds per request of each kind, every task taking one step at a time (queue all, then reserve all, ...). */
+  perRequestUs: Record<string, number>;
 }
 
 export async function fleetCost(api: FleetApi, opts: { heartbeats: number; tasks: number }): Promise<CostResult> {
   const url = api.urls[0] ?? '';
   const pid = api.pids[0] ?? 0;
   const agent = new Agent({ connections: 64 });
-  const post = async (path: string, body: string | Buffer, token: string): Promise<Record<string, unknown>> => {
+  const post: Post = async (path, body, token) => {
     const json = typeof body === 'string';
     const res = await request(`${url}${path}`, {
       method: 'POST',
@@ -58,10 +60,53 @@ export async function fleetCost(api: FleetApi, opts: { heartbeats: number; tasks
     const heartbeatUs = await measured(pid, opts.heartbeats, () => loop(heartbeat, opts.heartbeats, 50));
     await loop(cycle, Math.ceil(opts.tasks / 5), 10);
     const taskCycleUs = await measured(pid, opts.tasks, () => loop(cycle, opts.tasks, 10));
-    return { heartbeatUs, taskCycleUs };
+    const perRequestUs = await byRequest(pid, opts.tasks, post, api);
+    return { heartbeatUs, taskCycleUs, perRequestUs };
   } finally {
     await agent.close();
   }
+}
+
+type Post = (path: string, body: string | Buffer, token: string) => Promise<Record<string, unknown>>;
+
+/**
+ * The same cycle one step at a time: `n` tasks queued one per call, then each reserved, started,
+ * given two log chunks, held by a heartbeat and finished, each step measured on its own, so the
+ * cost of a task splits by request (the cycle's sum, within the noise of /proc's 10 ms ticks).
+ */
+async function byRequest(pid: number, n: number, post: Post, api: FleetApi): Promise<Record<string, number>> {
+  const runner = `/2/clusters/${api.clusterId}/runner`;
+  const out: Record<string, number> = {};
+  const tasks: { id: string; reservation_id: string }[] = [];
+  const step = async (name: string, fn: (i: number) => Promise<void>): Promise<void> => {
+    let next = 0;
+    out[name] = await measured(pid, n, () => loop(async () => fn(next++), n, 10));
+  };
+  await step('queue', async () => {
+    await post(`/2/projects/${api.projectId}/tasks`, JSON.stringify({ tasks: [{ code_name: 'cost', payload: '{}' }] }), api.projectToken);
+  });
+  await step('reserve', async (i) => {
+    const got = await post(`${runner}/reserve`, JSON.stringify({ instance_id: `cost-${i % 10}`, n: 1, wait: 0 }), api.clusterToken);
+    const t = (got['tasks'] as { id: string; reservation_id: string }[])[0];
+    if (t === undefined) throw new Error('reserve found no task: the queue step queued fewer than asked');
+    tasks.push(t);
+  });
+  const each = (name: string, req: (t: { id: string; reservation_id: string }) => Promise<unknown>): Promise<void> =>
+    step(name, async (i) => {
+      const t = tasks[i];
+      if (t === undefined) throw new Error(`no task ${i}`);
+      await req(t);
+    });
+  const base = (t: { id: string }): string => `${runner}/tasks/${t.id}`;
+  const rid = (t: { reservation_id: string }): string => encodeURIComponent(t.reservation_id);
+  await each('start', (t) => post(`${base(t)}/start`, JSON.stringify({ reservation_id: t.reservation_id }), api.clusterToken));
+  await each('log', (t) => post(`${base(t)}/log?offset=0&reservation_id=${rid(t)}`, CHUNK, api.clusterToken));
+  await each('log 2', (t) => post(`${base(t)}/log?offset=${CHUNK.length}&reservation_id=${rid(t)}`, CHUNK, api.clusterToken));
+  await each('heartbeat', (t) => post(`${runner}/heartbeat`, JSON.stringify({ instance_id: `cost-hb`, tasks: [{ id: t.id, reservation_id: t.reservation_id }] }), api.clusterToken));
+  await each('finish', (t) =>
+    post(`${base(t)}/finish`, JSON.stringify({ reservation_id: t.reservation_id, status: 'complete', exit_code: 0, duration_ms: 1000, log_size: 2 * CHUNK.length }), api.clusterToken),
+  );
+  return out;
 }
 
 /** `n` calls of `fn` by `concurrency` loops. */

@@ -173,6 +173,8 @@ export interface IdleResult {
   hbP50: number;
   hbP99: number;
   heartbeats: number;
+  /** The measured window, s. */
+  measureS: number;
   errors: Record<string, number>;
 }
 
@@ -194,6 +196,7 @@ export async function idleFleet(api: FleetApi, opts: FleetOptions & { runners: n
       hbP50: quantile(w.heartbeats, 0.5),
       hbP99: quantile(w.heartbeats, 0.99),
       heartbeats: w.heartbeats.length,
+      measureS: w.wallS,
       errors: w.errors,
     };
   } finally {

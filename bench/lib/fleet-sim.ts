@@ -1,7 +1,9 @@
 // Simulated runners for the fleet benchmark: each speaks the real runner protocol over HTTP (raw
 // undici: the generator has to drive thousands of runners from one process, so it skips the full
 // client's retry and validation layers), but runs no containers. A runner keeps one reserve in flight
-// for its free slots (as src/runner/runner.ts does), heartbeats every second with the tasks it holds,
+// for its free slots (as src/runner/runner.ts does), heartbeats every second with the tasks it holds
+// (holding none, at the idle interval the API's answers name, and within a second of a reserve that
+// brought tasks, as src/runner/heartbeat.ts does),
 // and runs each task as start, a log chunk, ~0.5 s, a second chunk, ~0.5 s, finish.
 import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
@@ -44,6 +46,17 @@ export interface SimFinal {
 interface Held {
   readonly id: string;
   readonly reservation_id: string;
+}
+
+/** One simulated runner's heartbeat state. */
+interface Beats {
+  readonly instanceId: string;
+  readonly cluster: SimCluster;
+  readonly held: Map<string, Held>;
+  /** The idle interval the API named (undefined: beat every heartbeatMs, as with an older API). */
+  idleMs: number | undefined;
+  timer: NodeJS.Timeout | undefined;
+  armedIdle: boolean;
 }
 
 const CHUNK = Buffer.from(`${'x'.repeat(99)}\n`);
@@ -110,7 +123,8 @@ export class SimFleet {
     const held = new Map<string, Held>();
     let slotFreed: (() => void) | undefined;
     // Heartbeats start at a random point of the first second, so a fleet started at once is spread out.
-    this.heartbeats(instanceId, cluster, held, Math.random() * this.cfg.heartbeatMs);
+    const beats: Beats = { instanceId, cluster, held, idleMs: undefined, timer: undefined, armedIdle: false };
+    this.heartbeats(beats, Math.random() * this.cfg.heartbeatMs, false);
     while (!signal.aborted) {
       const free = this.cfg.slots - held.size;
       if (free <= 0) {
@@ -129,7 +143,14 @@ export class SimFleet {
           await this.sleep(1000);
           continue;
         }
-        for (const t of (res.body as { tasks: Held[] }).tasks) {
+        const answer = res.body as { tasks: Held[]; idle_heartbeat_interval_ms?: number };
+        if (typeof answer.idle_heartbeat_interval_ms === 'number') beats.idleMs = answer.idle_heartbeat_interval_ms;
+        if (answer.tasks.length > 0 && beats.timer !== undefined && beats.armedIdle) {
+          clearTimeout(beats.timer);
+          this.timers.delete(beats.timer);
+          this.heartbeats(beats, this.cfg.heartbeatMs, false);
+        }
+        for (const t of answer.tasks) {
           this.mark.reserved++;
           this.reservedTimes.set(t.id, (this.reservedTimes.get(t.id) ?? 0) + 1);
           held.set(t.id, { id: t.id, reservation_id: t.reservation_id });
@@ -147,25 +168,34 @@ export class SimFleet {
     }
   }
 
-  private heartbeats(instanceId: string, cluster: SimCluster, held: Map<string, Held>, delayMs: number): void {
+  private heartbeats(b: Beats, delayMs: number, idle: boolean): void {
     if (this.ctl.signal.aborted) return;
+    b.armedIdle = idle;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      b.timer = undefined;
       const t0 = performance.now();
-      const tasks = [...held.values()];
-      this.post(cluster, '/runner/heartbeat', JSON.stringify({ instance_id: instanceId, tasks }), true, this.ctl.signal)
+      const tasks = [...b.held.values()];
+      this.post(b.cluster, '/runner/heartbeat', JSON.stringify({ instance_id: b.instanceId, tasks }), true, this.ctl.signal)
         .then((res) => {
           if (res.status !== 200) this.error(`heartbeat_${res.status}`);
           else this.mark.heartbeats.push(performance.now() - t0);
+          const answer = res.body as { lost?: string[]; idle_heartbeat_interval_ms?: number };
+          if (typeof answer.idle_heartbeat_interval_ms === 'number') b.idleMs = answer.idle_heartbeat_interval_ms;
           // A task that finished while the heartbeat was on its way is reported lost: not an error.
-          const lost = ((res.body as { lost?: string[] }).lost ?? []).filter((id) => held.has(id));
+          const lost = (answer.lost ?? []).filter((id) => b.held.has(id));
           if (lost.length > 0) this.error('heartbeat_lost');
         })
         .catch(() => {
           if (!this.ctl.signal.aborted) this.error('heartbeat_failed');
         })
-        .finally(() => this.heartbeats(instanceId, cluster, held, Math.max(0, this.cfg.heartbeatMs - (performance.now() - t0))));
+        .finally(() => {
+          const nextIdle = b.held.size === 0 && b.idleMs !== undefined;
+          const interval = nextIdle ? Math.max(this.cfg.heartbeatMs, b.idleMs ?? 0) : this.cfg.heartbeatMs;
+          this.heartbeats(b, Math.max(0, interval - (performance.now() - t0)), nextIdle);
+        });
     }, delayMs);
+    b.timer = timer;
     this.timers.add(timer);
   }
 

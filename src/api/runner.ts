@@ -104,9 +104,11 @@ export class RunnerApi {
     );
     if (!Array.isArray(res.tasks)) throw new IronError('ERR_API_RESPONSE', 'reserve answer has no tasks list');
     const interval = typeof res.heartbeat_interval_ms === 'number' && res.heartbeat_interval_ms > 0 ? res.heartbeat_interval_ms : 1000;
+    const idle = positive(res.idle_heartbeat_interval_ms);
     return {
       tasks: res.tasks,
       heartbeat_interval_ms: interval,
+      ...(idle === undefined ? {} : { idle_heartbeat_interval_ms: idle }),
       warm: warmList(res.warm),
       ...(typeof res.warm_cursor === 'string' ? { warm_cursor: res.warm_cursor } : {}),
     };
@@ -128,7 +130,15 @@ export class RunnerApi {
 
   /** One call per runner instance: extends every lease it holds. */
   async heartbeat(req: HeartbeatRequest, signal: AbortSignal, o?: CallOptions): Promise<HeartbeatResponse & WarmAnswer> {
-    const res = await this.http.json<{ cancel?: unknown; lost?: unknown; lease_expires_at?: unknown; heartbeat_interval_ms?: unknown; warm?: unknown; warm_cursor?: unknown }>(
+    const res = await this.http.json<{
+      cancel?: unknown;
+      lost?: unknown;
+      lease_expires_at?: unknown;
+      heartbeat_interval_ms?: unknown;
+      idle_heartbeat_interval_ms?: unknown;
+      warm?: unknown;
+      warm_cursor?: unknown;
+    }>(
       {
         method: 'POST',
         path: this.path('/runner/heartbeat'),
@@ -138,11 +148,13 @@ export class RunnerApi {
       },
       signal,
     );
+    const idle = positive(res.idle_heartbeat_interval_ms);
     return {
       cancel: stringList(res.cancel),
       lost: stringList(res.lost),
       ...(typeof res.lease_expires_at === 'string' ? { lease_expires_at: res.lease_expires_at } : {}),
       ...(typeof res.heartbeat_interval_ms === 'number' ? { heartbeat_interval_ms: res.heartbeat_interval_ms } : {}),
+      ...(idle === undefined ? {} : { idle_heartbeat_interval_ms: idle }),
       warm: warmList(res.warm),
       ...(typeof res.warm_cursor === 'string' ? { warm_cursor: res.warm_cursor } : {}),
     };
@@ -218,4 +230,9 @@ export class RunnerApi {
       signal,
     );
   }
+}
+
+/** A positive whole number of milliseconds from an answer, or undefined (an older server sends none). */
+function positive(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined;
 }

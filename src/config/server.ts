@@ -27,6 +27,11 @@ export interface ServerConfig {
   readonly zipLimits: ZipLimits;
   readonly leaseMs: number;
   readonly heartbeatIntervalMs: number;
+  /**
+   * What runners holding no task are told to beat at: they renew nothing, and their parked reserve
+   * already shows the API they are there, so a beat only keeps them listed (RUNNER_LOST_AFTER).
+   */
+  readonly idleHeartbeatIntervalMs: number;
   /** Lease expiries a task survives before it ends `error` "runner lost". */
   readonly maxAttempts: number;
   /** A runner instance not heard from for this long shows as `lost` (cluster stats). */
@@ -88,7 +93,9 @@ Flags win over environment variables, which win over defaults.
   --max-code-unpacked-size, MAX_CODE_UNPACKED_SIZE  what a code zip may unpack to (default 1G)
   --max-code-ratio, MAX_CODE_RATIO     largest compression ratio of an entry over 1 MiB (default 200)
   --lease, LEASE                       runner lease per reservation (default 60s)
-  --heartbeat-interval, HEARTBEAT_INTERVAL  what runners are told to use (default 1s)
+  --heartbeat-interval, HEARTBEAT_INTERVAL  what runners holding tasks are told to use (default 1s)
+  --idle-heartbeat-interval, IDLE_HEARTBEAT_INTERVAL  what runners holding no task are told to use
+                                       (default a third of RUNNER_LOST_AFTER, at least HEARTBEAT_INTERVAL)
   --max-attempts, MAX_ATTEMPTS         lease expiries before "runner lost" (default 3)
   --runner-lost-after, RUNNER_LOST_AFTER  a runner silent this long shows as lost (default 10s)
   --runner-retention, RUNNER_RETENTION  how long a lost runner stays listed (default 24h)
@@ -128,6 +135,7 @@ const FLAG_TO_ENV: Readonly<Record<string, string>> = {
   'max-code-ratio': 'MAX_CODE_RATIO',
   lease: 'LEASE',
   'heartbeat-interval': 'HEARTBEAT_INTERVAL',
+  'idle-heartbeat-interval': 'IDLE_HEARTBEAT_INTERVAL',
   'max-attempts': 'MAX_ATTEMPTS',
   'runner-lost-after': 'RUNNER_LOST_AFTER',
   'runner-retention': 'RUNNER_RETENTION',
@@ -212,6 +220,8 @@ function buildServerConfig(args: ParsedArgs, env: Env, cwd: string, fixed: Fixed
   const r = new ConfigReader(merged);
   for (const p of args.problems) r.problem(p);
   const host = r.string('HOST', '127.0.0.1') ?? '127.0.0.1';
+  const heartbeatIntervalMs = r.durationMs('HEARTBEAT_INTERVAL', 1000, 10);
+  const runnerLostAfterMs = r.durationMs('RUNNER_LOST_AFTER', 10_000, 30);
   const wildcard = host === '0.0.0.0' || host === '::';
   const cfg: ServerConfig = {
     host,
@@ -224,9 +234,11 @@ function buildServerConfig(args: ParsedArgs, env: Env, cwd: string, fixed: Fixed
     maxCodeBytes: r.size('MAX_CODE_SIZE', 256 * 1024 * 1024, 1024),
     zipLimits: readZipLimits(r),
     leaseMs: r.durationMs('LEASE', 60_000, 100),
-    heartbeatIntervalMs: r.durationMs('HEARTBEAT_INTERVAL', 1000, 10),
+    heartbeatIntervalMs,
+    // Default: a runner is listed as lost after about three idle beats went missing.
+    idleHeartbeatIntervalMs: r.durationMs('IDLE_HEARTBEAT_INTERVAL', Math.max(heartbeatIntervalMs, Math.floor(runnerLostAfterMs / 3)), 10),
     maxAttempts: r.int('MAX_ATTEMPTS', 3, 1, 100),
-    runnerLostAfterMs: r.durationMs('RUNNER_LOST_AFTER', 10_000, 30),
+    runnerLostAfterMs,
     runnerRetentionMs: r.durationMs('RUNNER_RETENTION', 24 * 3_600_000, 1000),
     clusterMemory: r.size('CLUSTER_MEMORY', 256 * 1024 * 1024, 4 * 1024 * 1024),
     clusterDisk: r.size('CLUSTER_DISK', 10 * 1024 ** 3, 0),
@@ -241,6 +253,8 @@ function buildServerConfig(args: ParsedArgs, env: Env, cwd: string, fixed: Fixed
   };
   if (cfg.heartbeatIntervalMs * 2 > cfg.leaseMs) r.problem('HEARTBEAT_INTERVAL must be at most half of LEASE');
   if (cfg.heartbeatIntervalMs * 2 > cfg.runnerLostAfterMs) r.problem('RUNNER_LOST_AFTER must be at least twice HEARTBEAT_INTERVAL');
+  else if (cfg.idleHeartbeatIntervalMs * 2 > cfg.runnerLostAfterMs) r.problem('RUNNER_LOST_AFTER must be at least twice IDLE_HEARTBEAT_INTERVAL');
+  if (cfg.idleHeartbeatIntervalMs < cfg.heartbeatIntervalMs) r.problem('IDLE_HEARTBEAT_INTERVAL must be at least HEARTBEAT_INTERVAL');
   for (const [name, v] of Object.entries(fixed)) if (!Number.isSafeInteger(v) || v < 1) r.problem(`${name} must be a positive whole number (got ${String(v)})`);
   const database = readDatabase(r);
   const tls = readTls(r);
@@ -340,6 +354,7 @@ const OVERRIDE_AS: { readonly [K in keyof ServerConfig]-?: 'fixed' | ((v: NonNul
   zipLimits: (v) => ({ MAX_CODE_FILES: String(v.maxEntries), MAX_CODE_UNPACKED_SIZE: String(v.maxUnpackedBytes), MAX_CODE_RATIO: String(v.maxRatio) }),
   leaseMs: (v) => ({ LEASE: ms(v) }),
   heartbeatIntervalMs: (v) => ({ HEARTBEAT_INTERVAL: ms(v) }),
+  idleHeartbeatIntervalMs: (v) => ({ IDLE_HEARTBEAT_INTERVAL: ms(v) }),
   maxAttempts: (v) => ({ MAX_ATTEMPTS: String(v) }),
   runnerLostAfterMs: (v) => ({ RUNNER_LOST_AFTER: ms(v) }),
   runnerRetentionMs: (v) => ({ RUNNER_RETENTION: ms(v) }),

@@ -86,6 +86,8 @@ export interface WarmFields {
 export interface ReserveResponse extends WarmFields {
   readonly tasks: readonly ReservedTask[];
   readonly heartbeat_interval_ms: number;
+  /** The interval of a runner holding no task (older servers send none: keep heartbeat_interval_ms). */
+  readonly idle_heartbeat_interval_ms?: number;
 }
 
 export interface ReleaseRequest {
@@ -137,6 +139,7 @@ export interface HeartbeatResponse extends WarmFields {
   /** The renewed lease deadline and the interval to keep, when the server sends them. */
   readonly lease_expires_at?: string;
   readonly heartbeat_interval_ms?: number;
+  readonly idle_heartbeat_interval_ms?: number;
 }
 
 export interface StartRequest {

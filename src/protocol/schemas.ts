@@ -151,6 +151,7 @@ export const reserveResponseSchema = {
   additionalProperties: false,
   properties: {
     heartbeat_interval_ms: { type: 'integer', minimum: 1 },
+    idle_heartbeat_interval_ms: { type: 'integer', minimum: 1 },
     warm: { type: 'array', items: warmImage },
     warm_cursor: { type: 'string' },
     tasks: {

@@ -37,10 +37,17 @@ const FENCE_MARGIN_MS = 2_000;
 
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
+  /** The armed timer waits the idle interval (no task was held when it was set). */
+  private armedIdle = false;
   private inFlight: Promise<void> | undefined;
   private lastOk = Date.now();
   private readonly ctl = new AbortController();
   intervalMs = 1_000;
+  /**
+   * The interval while no task is held (nothing to renew; the beat only keeps this runner listed).
+   * Undefined until the server names one: an older server gets a beat every `intervalMs`.
+   */
+  idleIntervalMs: number | undefined;
 
   constructor(
     private readonly api: RunnerApi,
@@ -63,14 +70,37 @@ export class Heartbeat {
     await this.inFlight;
   }
 
+  /** The intervals a reserve or heartbeat answer named (absent fields keep the current ones). */
+  learn(answer: { heartbeat_interval_ms?: number; idle_heartbeat_interval_ms?: number }): void {
+    if (answer.heartbeat_interval_ms !== undefined && answer.heartbeat_interval_ms > 0) this.intervalMs = answer.heartbeat_interval_ms;
+    if (answer.idle_heartbeat_interval_ms !== undefined && answer.idle_heartbeat_interval_ms > 0) this.idleIntervalMs = answer.idle_heartbeat_interval_ms;
+  }
+
+  /**
+   * A task was leased. A timer armed for the idle interval would leave its lease unrenewed that long
+   * (it may be longer than the lease allows for), so the next beat comes within `intervalMs`.
+   */
+  busy(): void {
+    if (this.timer === undefined || !this.armedIdle) return;
+    clearTimeout(this.timer);
+    this.arm(this.intervalMs, false);
+  }
+
   private schedule(): void {
     if (this.ctl.signal.aborted) return;
+    const idle = this.idleIntervalMs !== undefined && isEmpty(this.hooks.tasks());
+    this.arm(idle ? Math.max(this.intervalMs, this.idleIntervalMs ?? 0) : this.intervalMs, idle);
+  }
+
+  private arm(delayMs: number, idle: boolean): void {
+    this.armedIdle = idle;
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       this.inFlight = this.beat().finally(() => {
         this.inFlight = undefined;
         this.schedule();
       });
-    }, this.intervalMs);
+    }, delayMs);
     this.timer.unref();
   }
 
@@ -98,7 +128,7 @@ export class Heartbeat {
         AbortSignal.any([this.ctl.signal, AbortSignal.timeout(Math.max(2_000, this.intervalMs * 3))]),
       );
       this.lastOk = Date.now();
-      if (res.heartbeat_interval_ms !== undefined && res.heartbeat_interval_ms > 0) this.intervalMs = res.heartbeat_interval_ms;
+      this.learn(res);
       const lost = new Set(res.lost);
       const sent = new Map(tasks.map((t) => [t.id, t.reservationId]));
       for (const t of tasks) if (!lost.has(t.id)) t.leaseDeadline = sentAt + t.leaseMs;
@@ -123,4 +153,9 @@ export class Heartbeat {
       if (t.leaseDeadline - now <= FENCE_MARGIN_MS) this.hooks.fence(t.id, t.reservationId);
     }
   }
+}
+
+function isEmpty(tasks: Iterable<LeasedTask>): boolean {
+  for (const _ of tasks) return false;
+  return true;
 }

@@ -323,7 +323,7 @@ export class Runner {
         );
         this.apiAnswered();
         failures = 0;
-        this.heartbeat.intervalMs = res.heartbeat_interval_ms;
+        this.heartbeat.learn(res);
         // An answer that raced the drain signal: those tasks were never started here; hand them back.
         if (this.draining)
           await this.giveBack(
@@ -332,6 +332,7 @@ export class Runner {
           );
         else {
           for (const task of res.tasks) this.launch(task);
+          if (res.tasks.length > 0) this.heartbeat.busy();
           this.warmer.take(res);
         }
       } catch (err) {

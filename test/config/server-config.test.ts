@@ -78,4 +78,14 @@ describe('the database settings', () => {
     }
     expect(() => loadServerConfig(parseArgs(['--data-dir', dataDir]), { DATABASE_POOL_MAX: '0', DATABASE_URL: 'postgres://db/x' })).toThrow(/DATABASE_POOL_MAX/);
   });
+
+  it('idle runners beat at a third of RUNNER_LOST_AFTER unless told otherwise, never slower than lost-after allows', () => {
+    expect(serverConfig({ dataDir }).idleHeartbeatIntervalMs).toBe(3333);
+    expect(serverConfig({ dataDir, runnerLostAfterMs: 3_000 }).idleHeartbeatIntervalMs).toBe(1000);
+    // Never below HEARTBEAT_INTERVAL.
+    expect(serverConfig({ dataDir, heartbeatIntervalMs: 2_000, runnerLostAfterMs: 4_000 }).idleHeartbeatIntervalMs).toBe(2000);
+    expect(loadServerConfig(parseArgs(['--data-dir', dataDir, '--idle-heartbeat-interval', '4s']), {}).idleHeartbeatIntervalMs).toBe(4000);
+    expect(() => loadServerConfig(parseArgs(['--data-dir', dataDir]), { IDLE_HEARTBEAT_INTERVAL: '6s' })).toThrow('RUNNER_LOST_AFTER must be at least twice IDLE_HEARTBEAT_INTERVAL');
+    expect(() => loadServerConfig(parseArgs(['--data-dir', dataDir]), { IDLE_HEARTBEAT_INTERVAL: '500ms' })).toThrow('IDLE_HEARTBEAT_INTERVAL must be at least HEARTBEAT_INTERVAL');
+  });
 });

@@ -79,3 +79,43 @@ describe('heartbeat answers matched by reservation', () => {
     expect(stopped.every(([, rid]) => rid !== second?.reservation_id)).toBe(true);
   });
 });
+
+describe('idle heartbeats', () => {
+  it('a runner holding no task beats at the idle interval the server names, and within the busy interval once it holds one', async () => {
+    const held: LeasedTask[] = [];
+    const answers: HeartbeatResponse[] = [];
+    const api = {
+      heartbeat: async (req: HeartbeatRequest): Promise<HeartbeatResponse> => {
+        const r = await call<HeartbeatResponse>(s.url, 'POST', `/2/clusters/${s.cid}/runner/heartbeat`, { token: s.ctoken, json: req });
+        answers.push(r.body);
+        return r.body;
+      },
+    } as unknown as RunnerApi;
+    const report = { hostname: 'h', version: 'v', slots_total: 1, slots_busy: 0, draining: false, engine_version: '', started_at: new Date().toISOString() };
+    const beat = new Heartbeat(
+      api,
+      'runner-idle',
+      { tasks: () => held, cancel: () => undefined, lost: () => undefined, fence: () => undefined, report: () => report },
+      new RunnerEvents(),
+      new RunnerMetrics(),
+    );
+    beat.intervalMs = 20;
+    beat.start();
+    try {
+      for (let i = 0; i < 200 && answers.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      // The test server: HEARTBEAT_INTERVAL 500 ms, RUNNER_LOST_AFTER 10 s, so the idle interval is a third of it.
+      expect(answers[0]).toMatchObject({ heartbeat_interval_ms: 500, idle_heartbeat_interval_ms: 3333 });
+      beat.intervalMs = 20;
+      // Idle: no second beat in the next 600 ms (at 20 ms there would be ~30).
+      await new Promise((r) => setTimeout(r, 600));
+      expect(answers).toHaveLength(1);
+      // A task leased: the next beat comes at the busy interval, not 3.3 s after the last one, and they keep coming.
+      held.push({ id: 'a'.repeat(24), reservationId: 'r', leaseDeadline: Date.now() + 60_000, leaseMs: 60_000 });
+      beat.busy();
+      for (let i = 0; i < 150 && answers.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(answers.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await beat.stop();
+    }
+  });
+});

@@ -171,15 +171,74 @@ describe('retention', () => {
     const store = openSqliteStore(dir);
     try {
       const config = serverConfig({ dataDir: dir, runnerRetentionMs: 60_000 });
-      const fleet = new Fleet(store.instances, config, silentLogger());
+      const fleet = new Fleet(store.instances, config, silentLogger(), AbortSignal.timeout(10_000));
       const now = Date.now();
       const base = { clusterId: 'k'.repeat(24), hostname: 'h', version: 'v', slotsTotal: 1, slotsBusy: 0, draining: false, engineVersion: 'e', startedAt: null };
-      await store.instances.recordInstance({ ...base, instanceId: 'old' }, now - 120_000, AbortSignal.timeout(1000));
-      await store.instances.recordInstance({ ...base, instanceId: 'recent' }, now - 30_000, AbortSignal.timeout(1000));
+      await store.instances.recordInstances(
+        [
+          { report: { ...base, instanceId: 'old' }, at: now - 120_000 },
+          { report: { ...base, instanceId: 'recent' }, at: now - 30_000 },
+        ],
+        AbortSignal.timeout(1000),
+      );
       expect((await fleet.instances(base.clusterId, AbortSignal.timeout(1000))).map((i) => [i.instanceId, i.state])).toEqual([['recent', 'lost']]);
       await fleet.sweep(now, AbortSignal.timeout(1000));
       expect((await store.instances.listInstances(null, 0, AbortSignal.timeout(1000))).map((i) => i.instanceId)).toEqual(['recent']);
     } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('report writes', () => {
+  it('the reports of a second go to the store in one write; reads here see them at once; a failed write is tried again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iron-fleet-'));
+    const store = openSqliteStore(dir);
+    // The real store, with its writes counted and, on demand, refused (a database that is down).
+    const writes: number[] = [];
+    let refuse = false;
+    const instances = {
+      ...store.instances,
+      recordInstances: async (seen: Parameters<typeof store.instances.recordInstances>[0], signal: AbortSignal) => {
+        if (refuse) throw new Error('the database is down');
+        writes.push(seen.length);
+        return store.instances.recordInstances(seen, signal);
+      },
+    };
+    const life = new AbortController();
+    const fleet = new Fleet(instances, serverConfig({ dataDir: dir }), silentLogger(), life.signal);
+    const S = AbortSignal.timeout(10_000);
+    try {
+      const base = { clusterId: 'k'.repeat(24), hostname: 'h', version: 'v', slotsTotal: 2, slotsBusy: 0, draining: false, engineVersion: 'e', startedAt: null };
+      const now = Date.now();
+      for (let i = 0; i < 50; i++) fleet.seen({ ...base, instanceId: `r-${i}` }, now);
+      fleet.seen({ ...base, instanceId: 'r-0', slotsBusy: 1 }, now + 1);
+      expect(writes).toEqual([]);
+      // A read on this replica writes what is pending first: one write of 50 rows, the newest report of r-0.
+      const listed = await fleet.instances(base.clusterId, S);
+      expect(writes).toEqual([50]);
+      expect(listed).toHaveLength(50);
+      expect(listed.find((i) => i.instanceId === 'r-0')).toMatchObject({ slotsBusy: 1, state: 'busy' });
+      // Unchanged and recent: not written again.
+      fleet.seen({ ...base, instanceId: 'r-1' }, now + 2);
+      await fleet.flush(S);
+      expect(writes).toEqual([50]);
+      // A changed report while the store refuses writes: kept, and written by the timer once it takes them.
+      refuse = true;
+      fleet.seen({ ...base, instanceId: 'r-1', draining: true }, now + 3);
+      await expect(fleet.flush(S)).rejects.toThrow('the database is down');
+      refuse = false;
+      await waitFor('the timer to write the kept report', () => writes.length === 2, { timeoutMs: 5_000 });
+      expect(writes).toEqual([50, 1]);
+      expect((await store.instances.listInstances([base.clusterId], 0, S)).find((i) => i.instanceId === 'r-1')).toMatchObject({ draining: true });
+      // Close writes what is pending, and takes nothing after.
+      fleet.seen({ ...base, instanceId: 'r-2', slotsBusy: 2 }, now + 4);
+      await fleet.close(S);
+      fleet.seen({ ...base, instanceId: 'r-3', slotsBusy: 2 }, now + 5);
+      expect(writes).toEqual([50, 1, 1]);
+    } finally {
+      life.abort();
       await store.close();
       await rm(dir, { recursive: true, force: true });
     }

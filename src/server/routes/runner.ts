@@ -90,7 +90,7 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
       });
       const warmCursor = optString(b, 'warm_cursor', MAX_WARM_CURSOR_BYTES);
       const report = readRunnerReport(b, cid, instanceId);
-      if (report !== undefined) await ctx.deps.services.fleet.seen(report, Date.now(), ctx.signal);
+      if (report !== undefined) ctx.deps.services.fleet.seen(report, Date.now());
       return ctx.deps.services.reservations.heartbeat(cid, { instanceId, tasks, warmCursor }, ctx.signal);
     },
     bodySchema('POST /2/clusters/:cid/runner/heartbeat'),

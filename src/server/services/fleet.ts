@@ -1,12 +1,14 @@
 // The runner fleet as iron-api sees it: every heartbeat that carries a `runner` report says who the
 // runner is and how busy. The store keeps the last report per instance; an instance not heard from
 // for RUNNER_LOST_AFTER is `lost`, and stays listed (with its last_seen_at) for RUNNER_RETENTION.
-// Heartbeats arrive every second from every runner, so a report is written only when it changed or
-// when the instance's row is a third of RUNNER_LOST_AFTER old: an unchanged fleet costs about one
-// upsert per runner per few seconds, and a row is never so old that a live runner reads as lost.
+// A report is written only when it changed or when the instance's row is a third of
+// RUNNER_LOST_AFTER old, and the reports of one FLUSH_MS go to the store in one write: 2,000 runners
+// beating cost one upsert batch a second instead of hundreds of single-row transactions. Reads here
+// write what is pending first, so this replica reads its own reports; other replicas see them
+// within FLUSH_MS. A failed write keeps the batch for the next one (newer reports replace older).
 import type { ServerConfig } from '../../config/server.js';
 import type { Logger } from '../../log.js';
-import type { InstanceStore } from '../store/ports.js';
+import type { InstanceSighting, InstanceStore } from '../store/ports.js';
 import type { InstanceReport, RunnerInstance } from '../store/records.js';
 
 export type InstanceState = 'idle' | 'busy' | 'draining' | 'lost';
@@ -24,6 +26,8 @@ export interface FleetCounts {
 const NO_RUNNERS: FleetCounts = Object.freeze({ runnersTotal: 0, runnersAvailable: 0 });
 /** A scrape of iron_runners reads the store at most this often. */
 const STATES_TTL_MS = 5_000;
+/** Reports heard within this long are written together. */
+export const FLUSH_MS = 1_000;
 
 export function instanceState(i: RunnerInstance, now: number, lostAfterMs: number): InstanceState {
   if (now - i.lastSeenAt > lostAfterMs) return 'lost';
@@ -47,29 +51,85 @@ export class Fleet {
   private readonly written = new Map<string, { at: number; said: string }>();
   private statesAt = Number.NEGATIVE_INFINITY;
   private states: Promise<readonly InstanceView[]> = Promise.resolve([]);
+  /** Reports not written yet, by instance key (the newest of each). */
+  private pending = new Map<string, InstanceSighting & { said: string }>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> | undefined;
+  private closed = false;
 
   constructor(
     private readonly store: InstanceStore,
     private readonly config: ServerConfig,
     private readonly log: Logger,
+    /** Ends writes still retrying when the services close. */
+    private readonly lifetime: AbortSignal,
   ) {}
 
   private get refreshMs(): number {
     return Math.max(this.config.heartbeatIntervalMs, Math.floor(this.config.runnerLostAfterMs / 3));
   }
 
-  /** A heartbeat's report: written when it changed or the stored row is getting old. */
-  async seen(report: InstanceReport, now: number, signal: AbortSignal): Promise<void> {
+  /** A heartbeat's report: written within FLUSH_MS when it changed or the stored row is getting old. */
+  seen(report: InstanceReport, now: number): void {
+    if (this.closed) return;
     const key = `${report.clusterId}\0${report.instanceId}`;
     const said = `${report.slotsBusy}|${report.slotsTotal}|${report.draining}|${report.hostname}|${report.version}|${report.engineVersion}|${report.startedAt}`;
     const last = this.written.get(key);
-    if (last !== undefined && last.said === said && now - last.at < this.refreshMs) return;
-    await this.store.recordInstance(report, now, signal);
-    this.written.set(key, { at: now, said });
+    if (!this.pending.has(key) && last !== undefined && last.said === said && now - last.at < this.refreshMs) return;
+    this.pending.set(key, { report, at: now, said });
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.flushTimer !== undefined || this.closed) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush(this.lifetime).catch((err: unknown) => {
+        if (!this.lifetime.aborted) this.log.warn({ err }, 'runner reports not written; tried again in a second');
+      });
+    }, FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  /** Writes the pending reports (one write; one at a time). Rejects when the store does. */
+  async flush(signal: AbortSignal): Promise<void> {
+    while (this.writing !== undefined) await this.writing.catch(() => undefined);
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    const write = this.store.recordInstances(
+      [...batch.values()].map(({ report, at }) => ({ report, at })),
+      signal,
+    );
+    this.writing = write.then(
+      () => {
+        for (const [key, s] of batch) this.written.set(key, { at: s.at, said: s.said });
+      },
+      (err: unknown) => {
+        // Kept for the next write unless a newer report of the instance came meanwhile.
+        for (const [key, s] of batch) if (!this.pending.has(key)) this.pending.set(key, s);
+        this.arm();
+        throw err;
+      },
+    );
+    try {
+      await this.writing;
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  /** Writes what is pending and takes no more reports (the services close). Idempotent. */
+  async close(signal: AbortSignal): Promise<void> {
+    this.closed = true;
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flush(signal).catch((err: unknown) => this.log.warn({ err }, 'runner reports not written at close'));
   }
 
   /** The cluster's instances seen within the retention, each with its state now. */
   async instances(clusterId: string, signal: AbortSignal): Promise<InstanceView[]> {
+    await this.flush(signal);
     return this.view(await this.store.listInstances([clusterId], Date.now() - this.config.runnerRetentionMs, signal));
   }
 
@@ -77,6 +137,7 @@ export class Fleet {
   async counts(clusterIds: readonly string[], signal: AbortSignal): Promise<Map<string, FleetCounts>> {
     const out = new Map<string, FleetCounts>(clusterIds.map((id) => [id, NO_RUNNERS]));
     if (clusterIds.length === 0) return out;
+    await this.flush(signal);
     // Lost instances count no slots: only those seen within RUNNER_LOST_AFTER are read.
     const live = this.view(await this.store.listInstances(clusterIds, Date.now() - this.config.runnerLostAfterMs, signal));
     for (const id of clusterIds) out.set(id, fleetCounts(live.filter((i) => i.clusterId === id)));

@@ -61,6 +61,7 @@ export class Reservations {
     const answer: ReserveResponse = {
       tasks,
       heartbeat_interval_ms: config.heartbeatIntervalMs,
+      idle_heartbeat_interval_ms: config.idleHeartbeatIntervalMs,
       ...(input.warmCursor === undefined ? {} : await this.warm(clusterId, input.warmCursor, signal)),
     };
     return { answer, reservations };
@@ -110,7 +111,7 @@ export class Reservations {
     const out = await leases.heartbeat(clusterId, input.tasks, until, rules, signal);
     readiness.dueAt(until);
     const warm = input.warmCursor === undefined ? {} : await this.warm(clusterId, input.warmCursor, signal);
-    return { ...out, lease_expires_at: rfc3339(until), heartbeat_interval_ms: config.heartbeatIntervalMs, ...warm };
+    return { ...out, lease_expires_at: rfc3339(until), heartbeat_interval_ms: config.heartbeatIntervalMs, idle_heartbeat_interval_ms: config.idleHeartbeatIntervalMs, ...warm };
   }
 
   async start(clusterId: string, taskId: string, reservationId: string, signal: AbortSignal): Promise<StartResponse> {

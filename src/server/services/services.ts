@@ -53,7 +53,7 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
   const { config, store, logs, log } = opts;
   const lifetime = new AbortController();
   const wakeups = new Wakeups(config.maxParkedPerCluster);
-  const fleet = new Fleet(store.instances, config, log);
+  const fleet = new Fleet(store.instances, config, log, lifetime.signal);
   const ewma = new QueueEwma();
   const sampler = new FleetSampler(store.tasks, fleet, ewma, log, lifetime.signal);
   const metrics = createMetrics(store.tasks, lifetime.signal, wakeups, false, fleet);
@@ -104,6 +104,8 @@ export function createServices(opts: { config: ServerConfig; store: Store; logs:
       closed ??= (async () => {
         await scheduler.stop();
         await sampler.stop();
+        // The runner reports of the last second, before the store closes.
+        await fleet.close(AbortSignal.timeout(5_000));
         lifetime.abort();
         await retention.stop();
         unsubscribe();

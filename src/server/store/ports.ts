@@ -150,13 +150,22 @@ export interface ScheduleStore {
   runDueSchedules(now: number, signal: AbortSignal): Promise<{ queued: number; ready: ReadyCount[] }>;
 }
 
+/** One instance's report and when it was heard. */
+export interface InstanceSighting {
+  readonly report: InstanceReport;
+  readonly at: number;
+}
+
 /**
- * The runner fleet: what each instance said about itself in its last heartbeat. Written at most about
- * once per heartbeat interval per instance (services/fleet.ts throttles), so an upsert and nothing more.
+ * The runner fleet: what each instance said about itself in its last heartbeat. services/fleet.ts
+ * collects the reports of a second and writes them together, so one write per second and replica.
  */
 export interface InstanceStore {
-  /** Upserts the instance's report, seen at `now` (keeps the time it was first seen). */
-  recordInstance(report: InstanceReport, now: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Upserts each instance's report, seen at its `at` (keeps the time it was first seen), all or
+   * none. An instance (cluster, instance id) appears at most once in the list.
+   */
+  recordInstances(seen: readonly InstanceSighting[], signal: AbortSignal): Promise<void>;
   /** Instances of these clusters (null: of all clusters) last seen at or after `seenSince`, oldest first. */
   listInstances(clusterIds: readonly string[] | null, seenSince: number, signal: AbortSignal): Promise<RunnerInstance[]>;
   /** Forgets instances last seen before `seenBefore`; returns how many. */

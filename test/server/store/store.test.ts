@@ -265,11 +265,18 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     const { store, replica } = await site.open();
     const base = { hostname: 'h1', version: '0.1.0', slotsTotal: 4, slotsBusy: 0, draining: false, engineVersion: '20.10', startedAt: T0 - 5 };
     const [k1, k2] = ['a'.repeat(24), 'b'.repeat(24)];
-    await store.instances.recordInstance({ ...base, clusterId: k1, instanceId: 'r-1' }, T0, S);
-    await store.instances.recordInstance({ ...base, clusterId: k1, instanceId: 'r-2', startedAt: null }, T0 + 10, S);
-    await store.instances.recordInstance({ ...base, clusterId: k2, instanceId: 'r-1' }, T0 + 20, S);
+    await store.instances.recordInstances([{ report: { ...base, clusterId: k1, instanceId: 'r-1' }, at: T0 }], S);
+    // A batch: each row with its own time; the same instance id in two clusters is two rows.
+    await store.instances.recordInstances(
+      [
+        { report: { ...base, clusterId: k1, instanceId: 'r-2', startedAt: null }, at: T0 + 10 },
+        { report: { ...base, clusterId: k2, instanceId: 'r-1' }, at: T0 + 20 },
+      ],
+      S,
+    );
+    await store.instances.recordInstances([], S);
     // Another replica's write of the same instance: an update, not a second row.
-    await (await replica()).instances.recordInstance({ ...base, clusterId: k1, instanceId: 'r-1', slotsBusy: 3, draining: true, hostname: 'h1b' }, T0 + 30, S);
+    await (await replica()).instances.recordInstances([{ report: { ...base, clusterId: k1, instanceId: 'r-1', slotsBusy: 3, draining: true, hostname: 'h1b' }, at: T0 + 30 }], S);
     expect(await store.instances.listInstances([k1], 0, S)).toEqual([
       { ...base, clusterId: k1, instanceId: 'r-1', slotsBusy: 3, draining: true, hostname: 'h1b', createdAt: T0, lastSeenAt: T0 + 30 },
       { ...base, clusterId: k1, instanceId: 'r-2', startedAt: null, createdAt: T0 + 10, lastSeenAt: T0 + 10 },

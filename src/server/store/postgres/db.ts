@@ -26,7 +26,7 @@ export interface PgOptions {
   readonly statementTimeoutMs: number;
 }
 
-type Param = string | number | boolean | null | Buffer | readonly (string | null)[] | readonly number[] | readonly boolean[];
+type Param = string | number | boolean | null | Buffer | readonly (string | null)[] | readonly (number | null)[] | readonly boolean[];
 export type Row = Record<string, unknown>;
 
 /** One connection inside a transaction (or a single statement). */

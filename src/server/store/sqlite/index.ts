@@ -126,7 +126,7 @@ function deadlineStore(db: Db): DeadlineStore {
 
 function instanceStore(db: Db): InstanceStore {
   return {
-    recordInstance: async (report, now) => instances.recordInstance(db, report, now),
+    recordInstances: async (seen) => instances.recordInstances(db, seen),
     listInstances: async (clusterIds, since) => instances.listInstances(db, clusterIds, since),
     dropInstances: async (before) => instances.dropInstances(db, before),
   };
