@@ -76,6 +76,26 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect(made.filter((p) => p !== undefined)).toHaveLength(1);
   });
 
+  it("codes read again after another replica's (another connection's) writes: never a stale revision, pause or delete", async () => {
+    const { store, replica } = await site.open();
+    const other = await replica();
+    const w = await world(store);
+    const rev1 = await store.codes.getCodeByName(w.projectId, 'hello', S);
+    expect(await store.codes.getCode(w.projectId, w.codeId, S)).toEqual(rev1);
+    await other.codes.putCode(codeInput(w.projectId, 'hello', { image: 'alpine:9' }), T0 + 1, S);
+    expect(await store.codes.getCodeByName(w.projectId, 'hello', S)).toMatchObject({ rev: 2, image: 'alpine:9' });
+    expect(await store.codes.getCode(w.projectId, w.codeId, S)).toMatchObject({ rev: 2, image: 'alpine:9' });
+    await other.codes.setCodePaused(w.projectId, w.codeId, true, T0 + 2, S);
+    expect((await store.codes.getCode(w.projectId, w.codeId, S))?.paused).toBe(true);
+    const rev = (await store.codes.getCode(w.projectId, w.codeId, S))?.historyId ?? '';
+    expect((await store.codes.getRevision(rev, S))?.sha256).toBe('');
+    await other.codes.setRevisionSha256(rev, 'ef'.repeat(32), S);
+    expect((await store.codes.getRevision(rev, S))?.sha256).toBe('ef'.repeat(32));
+    await other.codes.deleteCode(w.projectId, w.codeId, T0 + 3, S);
+    expect(await store.codes.getCodeByName(w.projectId, 'hello', S)).toBeUndefined();
+    expect(await store.codes.getCode(w.projectId, w.codeId, S)).toBeUndefined();
+  });
+
   it('clusters: create, resolve, list, update, delete', async () => {
     const { store } = await site.open();
     const w = await world(store);

@@ -10,7 +10,25 @@ type R = Record<string, unknown>;
 const SELECT_CODE = `SELECT c.*, r.image, r.command, r.env_vars, r.config, r.runtime, r.file_name, r.checksum, r.code_size, r.sha256
   FROM codes c JOIN code_revisions r ON r.id = c.history_id`;
 
+/** A memoized read (Db.memo): found rows only, so a code created later is never hidden. */
+function memoized<T>(db: Db, key: string, read: () => T | undefined): T | undefined {
+  const memo = db.memo();
+  const kept = memo.get(key) as T | undefined;
+  if (kept !== undefined) return kept;
+  const fresh = read();
+  if (fresh !== undefined) memo.set(key, fresh);
+  return fresh;
+}
+
 export function putCode(db: Db, input: CodeInput, now: number): Code {
+  try {
+    return putCodeTx(db, input, now);
+  } finally {
+    db.forget();
+  }
+}
+
+function putCodeTx(db: Db, input: CodeInput, now: number): Code {
   return db.tx(() => {
     const existing = db.get<R>('SELECT id, rev, created_at FROM codes WHERE project_id = ? AND name = ? AND deleted = 0', input.projectId, input.name);
     const codeId = existing === undefined ? newId(now) : String(existing['id']);
@@ -77,13 +95,17 @@ function getCodeById(db: Db, id: string): Code | undefined {
 }
 
 export function getCode(db: Db, projectId: string, id: string): Code | undefined {
-  const r = db.get<R>(`${SELECT_CODE} WHERE c.id = ? AND c.project_id = ? AND c.deleted = 0`, id, projectId);
-  return r === undefined ? undefined : toCode(r);
+  return memoized(db, `code\0${projectId}\0${id}`, () => {
+    const r = db.get<R>(`${SELECT_CODE} WHERE c.id = ? AND c.project_id = ? AND c.deleted = 0`, id, projectId);
+    return r === undefined ? undefined : toCode(r);
+  });
 }
 
 export function getCodeByName(db: Db, projectId: string, name: string): Code | undefined {
-  const r = db.get<R>(`${SELECT_CODE} WHERE c.project_id = ? AND c.name = ? AND c.deleted = 0`, projectId, name);
-  return r === undefined ? undefined : toCode(r);
+  return memoized(db, `name\0${projectId}\0${name}`, () => {
+    const r = db.get<R>(`${SELECT_CODE} WHERE c.project_id = ? AND c.name = ? AND c.deleted = 0`, projectId, name);
+    return r === undefined ? undefined : toCode(r);
+  });
 }
 
 export function listCodes(db: Db, projectId: string, page: Page): Code[] {
@@ -99,20 +121,27 @@ export function listRevisions(db: Db, projectId: string, codeId: string, page: P
 }
 
 export function getRevision(db: Db, id: string): CodeRevision | undefined {
-  const r = db.get<R>('SELECT * FROM code_revisions WHERE id = ?', id);
-  return r === undefined ? undefined : toRevision(r);
+  return memoized(db, `rev\0${id}`, () => {
+    const r = db.get<R>('SELECT * FROM code_revisions WHERE id = ?', id);
+    return r === undefined ? undefined : toRevision(r);
+  });
 }
 
 /** Soft delete: queued tasks keep their pinned revision; the name becomes free for a new code. */
 export function deleteCode(db: Db, projectId: string, id: string, now: number): boolean {
-  return db.run('UPDATE codes SET deleted = 1, updated_at = ? WHERE id = ? AND project_id = ? AND deleted = 0', now, id, projectId) > 0;
+  const changed = db.run('UPDATE codes SET deleted = 1, updated_at = ? WHERE id = ? AND project_id = ? AND deleted = 0', now, id, projectId) > 0;
+  db.forget();
+  return changed;
 }
 
 export function setCodePaused(db: Db, projectId: string, id: string, paused: boolean, now: number): boolean {
-  return db.run('UPDATE codes SET paused = ?, updated_at = ? WHERE id = ? AND project_id = ? AND deleted = 0', paused ? 1 : 0, now, id, projectId) > 0;
+  const changed = db.run('UPDATE codes SET paused = ?, updated_at = ? WHERE id = ? AND project_id = ? AND deleted = 0', paused ? 1 : 0, now, id, projectId) > 0;
+  db.forget();
+  return changed;
 }
 
 /** Records the sha256 of a revision's zip that was stored before iron-api recorded it. */
 export function setRevisionSha256(db: Db, id: string, sha256: string): void {
   db.run("UPDATE code_revisions SET sha256 = ? WHERE id = ? AND sha256 = ''", sha256, id);
+  db.forget();
 }
