@@ -33,7 +33,7 @@ export interface ServerHandle {
 export async function startServer(opts: { config: ServerConfig; log: Logger; signal?: AbortSignal; hudDir?: string }): Promise<ServerHandle> {
   const { config } = opts;
   const log = opts.log.child({ component: 'iron-api' });
-  const { store, logs, packages } = await openStorage(config, opts.signal ?? new AbortController().signal);
+  const { store, logs, packages } = await openStorage(config, opts.signal ?? new AbortController().signal, log);
   const closingCtl = new AbortController();
   const services = createServices({ config, store, logs, packages, log });
   let app: FastifyInstance | undefined;

@@ -4,10 +4,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverConfig } from '../../src/config/server.js';
-import { createLogger, type Logger } from '../../src/log.js';
 import { createApp } from '../../src/server/app.js';
 import { HANDLED, type Deps, type Handler } from '../../src/server/context.js';
 import { Router } from '../../src/server/http/router.js';
@@ -15,6 +13,7 @@ import { createServices, type Services } from '../../src/server/services/service
 import { startServer } from '../../src/server/start.js';
 import { LogFiles } from '../../src/server/store/logs.js';
 import { openSqliteStore } from '../../src/server/store/sqlite/index.js';
+import { captureLog } from '../helpers/log-capture.js';
 import { startTestServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
@@ -28,16 +27,6 @@ afterAll(async () => {
 const auth = (token: string): Record<string, string> => ({ authorization: `OAuth ${token}` });
 
 /** A logger at `level` whose JSON lines land in `lines`. */
-function capture(lines: Array<Record<string, unknown>>, level: 'info' | 'debug'): Logger {
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return createLogger({ level, destination: sink });
-}
-
 describe('routing through fastify', () => {
   it('answers an unknown path 404 {"msg"} as JSON, never cached', async () => {
     const res = await s.handle.inject({ method: 'GET', url: '/2/nothing/here' });
@@ -97,7 +86,7 @@ describe('an app with routes of its own', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'iron-http-layer-'));
     const config = serverConfig({ port: 0, dataDir: dir });
-    const log = capture(lines, 'debug');
+    const log = captureLog(lines, 'debug');
     const store = openSqliteStore(dir);
     const logs = new LogFiles(dir, config.maxLogBytes);
     await logs.init();
@@ -178,7 +167,7 @@ describe('an app with routes of its own', () => {
 it('logs the listening line with the stable event field, its url and port', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'iron-http-listen-'));
   const lines: Array<Record<string, unknown>> = [];
-  const handle = await startServer({ config: serverConfig({ port: 0, dataDir: dir }), log: capture(lines, 'info') });
+  const handle = await startServer({ config: serverConfig({ port: 0, dataDir: dir }), log: captureLog(lines, 'info') });
   try {
     const line = lines.find((l) => l['event'] === 'server.listening');
     expect(line).toMatchObject({ msg: 'iron-api listening', url: handle.url, port: handle.port });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type Api } from '../../helpers/api.js';
 import { startChaosProxy, type ChaosProxy } from '../../helpers/chaos-proxy.js';
 import { call } from '../../helpers/http.js';
+import { captureLog } from '../../helpers/log-capture.js';
 import { startPostgres, type Postgres } from '../../helpers/postgres.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -13,13 +14,14 @@ describe('iron-api with its PostgreSQL unreachable', () => {
   let pg: Postgres;
   let link: ChaosProxy;
   let api: Api;
+  const lines: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
     pg = await startPostgres();
     const url = new URL(await pg.createDatabase('unreachable'));
     link = await startChaosProxy(Number(url.port), { maxDelayMs: 0, dropConnection: 0, cutPerChunk: 0 });
     url.port = new URL(link.url).port;
-    api = await startApi({ overrides: { database: { url: url.toString(), poolMax: 4, statementTimeoutMs: 30_000 } } });
+    api = await startApi({ log: captureLog(lines), overrides: { database: { url: url.toString(), poolMax: 4, statementTimeoutMs: 30_000 } } });
   }, 120_000);
 
   afterAll(async () => {
@@ -73,5 +75,13 @@ describe('iron-api with its PostgreSQL unreachable', () => {
     // The 503 meant "nothing changed": the refused task does not exist.
     expect(await tasksWith('while cut')).toBe(0);
     expect(await tasksWith('after')).toBe(1);
+    // The outage is in the log once, as it began and as it ended (the 503s themselves are not logged),
+    // in fixed words: no address, user or driver text.
+    const said = lines.filter((l) => typeof l['msg'] === 'string' && String(l['msg']).startsWith('PostgreSQL '));
+    expect(said.map((l) => [l['level'], l['msg']])).toEqual([
+      ['warn', 'PostgreSQL stopped answering: requests that need it get 503 until it answers'],
+      ['info', 'PostgreSQL answers again: requests are served'],
+    ]);
+    expect(JSON.stringify(said)).not.toMatch(/127\.0\.0\.1|postgres:\/\/|password/i);
   }, 120_000);
 });

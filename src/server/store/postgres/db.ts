@@ -20,6 +20,11 @@ const READ_GRACE_MS = 5_000;
 
 export interface PgOptions {
   readonly url: string;
+  /**
+   * Told when the database stops answering (false) and answers again (true), so that the server can
+   * log it: the requests refused meanwhile get a 503 each, which is not logged.
+   */
+  readonly onReachability?: (up: boolean) => void;
   /** Connections at most in this replica's pool. */
   readonly poolMax: number;
   /** Server-side bound of one statement (ms). */
@@ -63,6 +68,7 @@ export class PgDb {
     // (seen in test/reliability/replicas.test.ts). Its next statement fails instead.
     this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.liveness = new Liveness({ url: options.url }, (up) => {
+      options.onReachability?.(up);
       if (up) return;
       // Their statements fail now (ERR_STORE_UNAVAILABLE inside a transaction) instead of hanging.
       for (const c of [...this.busy]) {
