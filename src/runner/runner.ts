@@ -1,19 +1,20 @@
-// The runner daemon's core: startup checks, the long-poll loop that reserves only as many tasks as
+// The runner daemon's core: startup (orphans given back, the cluster checked: startup-check.ts), the long-poll loop that reserves only as many tasks as
 // there are free slots, the heartbeat, drain and give-back. Stop is not cancel: drain lets running
 // tasks finish; only after DRAIN_TIMEOUT (or a second signal) are they stopped and given back.
 import { hostname } from 'node:os';
 import path from 'node:path';
 import PQueue from 'p-queue';
-import { AUTH_BACKOFF, DELIVER_RETRY, NO_RETRY, POLL_BACKOFF, SHORT_RETRY, backoff, type ReservedTask, type RunnerApi, type RunnerCluster } from '../api/index.js';
+import { AUTH_BACKOFF, DELIVER_RETRY, POLL_BACKOFF, SHORT_RETRY, backoff, type ReservedTask, type RunnerApi } from '../api/index.js';
 import { describeApi, type RunnerConfig } from '../config/runner.js';
-import { formatSize } from '../config/units.js';
-import { errorCodeOf, isIronError, toError } from '../errors.js';
+import { errorCodeOf, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sandbox } from '../sandbox/index.js';
 import type { RunnerReport } from '../protocol/runner.js';
 import { VERSION } from '../version.js';
+import { ApiHealth } from './api-health.js';
 import { Heartbeat } from './heartbeat.js';
-import { grant, taskLimits } from './limits.js';
+import { checkCluster } from './startup-check.js';
+import { taskLimits } from './limits.js';
 import type { RunnerEvents } from './events.js';
 import type { RunnerMetrics } from './metrics.js';
 import type { CodeCache } from './code-cache.js';
@@ -49,15 +50,15 @@ export class Runner {
   private draining = false;
   private loop: Promise<void> | undefined;
   private drained: Promise<void> | undefined;
-  private lastApiOk = 0;
   /** The last failed API call, until one succeeds again (for /readyz). */
-  private apiFailure: ApiFailure | undefined;
+  private readonly apiHealth: ApiHealth;
   private engineDown: Promise<void> | undefined;
   private readonly codeCache: CodeCache;
 
   constructor(private readonly d: RunnerDeps) {
     this.codeCache = d.codeCache ?? createCodeCache(path.join(d.config.jobsDir, 'code-cache'), d.config, d.events);
     this.slots = new PQueue({ concurrency: d.config.concurrency });
+    this.apiHealth = new ApiHealth(d.config);
     this.heartbeat = new Heartbeat(
       d.api,
       d.instanceId,
@@ -114,29 +115,15 @@ export class Runner {
     return this.draining;
   }
 
-  /** The API answered recently. */
-  private apiReachable(withinMs = 60_000): boolean {
-    return Date.now() - this.lastApiOk < withinMs;
-  }
-
   /** undefined when the API answered within the last minute; else what the last call met. */
   apiProblem(withinMs = 60_000): string | undefined {
-    const f = this.apiFailure;
-    const api = describeApi(this.d.config);
-    if (f === undefined) return this.apiReachable(withinMs) ? undefined : `no answer from the API at ${api} yet`;
-    if (AUTH_CODES.has(f.code)) return `the API at ${api} refused the cluster credentials (${f.code}, ${f.reason}): check CLUSTER_ID / CLUSTER_TOKEN`;
-    return `API unreachable at ${api}: ${f.reason} (${f.code})`;
-  }
-
-  private apiAnswered(): void {
-    this.lastApiOk = Date.now();
-    this.apiFailure = undefined;
+    return this.apiHealth.problem(withinMs);
   }
 
   /** Startup: give back what a previous run of this instance left, check the cluster, then poll. */
   async start(signal: AbortSignal): Promise<void> {
     await this.giveBackOrphans(signal);
-    await this.checkCluster(signal);
+    await checkCluster(this.d, this.apiHealth, signal);
     this.heartbeat.start();
     this.loop = this.pollLoop();
   }
@@ -248,42 +235,6 @@ export class Runner {
     }
   }
 
-  private async checkCluster(signal: AbortSignal): Promise<void> {
-    const api = describeApi(this.d.config);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const cluster = await this.d.api.getCluster(signal, { retry: NO_RETRY });
-        this.apiAnswered();
-        this.d.events.emit('api.connected', { clusterId: cluster.id, clusterName: cluster.name, api });
-        this.warnLimits(cluster);
-        return;
-      } catch (err) {
-        if (signal.aborted) throw err;
-        const code = errorCodeOf(err);
-        this.apiFailure = { code, reason: failureReason(err) };
-        const auth = AUTH_CODES.has(code);
-        this.d.events.emit('api.failed', { phase: 'cluster', code, reason: failureReason(err), attempt, auth, api });
-        await backoff(attempt, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal);
-      }
-    }
-  }
-
-  /** Says once at startup where the grants will differ from what the cluster asks, and why. */
-  private warnLimits(cluster: RunnerCluster): void {
-    const c = this.d.config;
-    const memory = grant(cluster.memory, c.memoryPerJob);
-    if (memory.capped) {
-      this.d.events.emit('config.warning', { what: 'cluster_memory', detail: { cluster_memory: formatSize(memory.asked ?? 0), memory_per_job: formatSize(c.memoryPerJob) } });
-    }
-    const fit = Math.floor(c.jobsMemory / c.memoryPerJob);
-    if (fit < c.concurrency) {
-      this.d.events.emit('config.warning', {
-        what: 'jobs_memory',
-        detail: { concurrency: c.concurrency, memory_per_job: formatSize(c.memoryPerJob), jobs_memory: formatSize(c.jobsMemory), fit: Math.max(1, fit) },
-      });
-    }
-  }
-
   /**
    * How many tasks to reserve now: free slots, and no more than fit in the memory not yet granted,
    * counting each new task at the most it can be granted (its ask is known only once reserved).
@@ -321,7 +272,7 @@ export class Runner {
           },
           signal,
         );
-        this.apiAnswered();
+        this.apiHealth.answered();
         failures = 0;
         this.heartbeat.learn(res);
         // An answer that raced the drain signal: those tasks were never started here; hand them back.
@@ -338,10 +289,9 @@ export class Runner {
       } catch (err) {
         if (signal.aborted || this.draining) break;
         failures++;
-        const code = errorCodeOf(err);
-        this.apiFailure = { code, reason: failureReason(err) };
+        const { code, reason } = this.apiHealth.failed(err);
         const auth = code === 'ERR_API_UNAUTHORIZED' || code === 'ERR_API_FORBIDDEN';
-        this.d.events.emit('api.failed', { phase: 'reserve', code, reason: failureReason(err), attempt: failures, auth, api: describeApi(this.d.config) });
+        this.d.events.emit('api.failed', { phase: 'reserve', code, reason, attempt: failures, auth, api: describeApi(this.d.config) });
         await backoff(failures, auth ? AUTH_BACKOFF : POLL_BACKOFF, signal).catch(() => undefined);
       }
     }
@@ -400,18 +350,4 @@ export class Runner {
       signal.addEventListener('abort', done, { once: true });
     });
   }
-}
-
-/** Why a call failed, for operators (e.g. a TLS verification error): the API client's messages carry no secrets. */
-interface ApiFailure {
-  code: string;
-  reason: string;
-}
-
-/** The API answered, but refused these credentials (or knows no such cluster). */
-const AUTH_CODES: ReadonlySet<string> = new Set(['ERR_API_UNAUTHORIZED', 'ERR_API_FORBIDDEN', 'ERR_API_NOT_FOUND']);
-
-function failureReason(err: unknown): string {
-  if (isIronError(err)) return typeof err.details['reason'] === 'string' ? err.details['reason'] : err.message;
-  return toError(err).message;
 }
