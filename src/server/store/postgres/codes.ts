@@ -5,6 +5,7 @@ import { newId } from '../../ids.js';
 import type { CodeStore } from '../ports.js';
 import type { Code, CodeInput, CodeRevision } from '../records.js';
 import { toCode, toRevision } from '../rows.js';
+import { placeholders, REVISION_COLUMNS, revisionValues } from '../columns.js';
 import { sqlState, type PgDb, type Q } from './db.js';
 
 const SELECT_CODE = `SELECT c.*, r.image, r.command, r.env_vars, r.config, r.runtime, r.file_name, r.checksum, r.code_size, r.sha256
@@ -28,26 +29,11 @@ async function putCodeOnce(q: Q, input: CodeInput, now: number): Promise<Code> {
       [rev, historyId, input.defaultPriority, input.maxConcurrency, input.retries, input.retriesDelay, now, codeId],
     );
   }
+  const cols = REVISION_COLUMNS.length;
   await q.run(
-    `INSERT INTO code_revisions (id, code_id, project_id, name, rev, image, command, env_vars, config, runtime, file_name, checksum, code_size, sha256, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-    [
-      historyId,
-      codeId,
-      input.projectId,
-      input.name,
-      rev,
-      input.image,
-      input.command,
-      JSON.stringify(input.envVars),
-      input.config,
-      input.runtime,
-      input.fileName,
-      input.checksum,
-      input.codeSize,
-      input.sha256,
-      now,
-    ],
+    `INSERT INTO code_revisions (id, code_id, project_id, name, rev, ${REVISION_COLUMNS.join(', ')}, created_at)
+     VALUES ($1, $2, $3, $4, $5, ${placeholders(cols, 6)}, $${cols + 6})`,
+    [historyId, codeId, input.projectId, input.name, rev, ...revisionValues(input), now],
   );
   const r = await q.one(`${SELECT_CODE} WHERE c.id = $1 AND NOT c.deleted`, [codeId]);
   if (r === undefined) throw new Error('code vanished inside its own transaction');

@@ -7,6 +7,7 @@ import { ReadyCounter } from '../ready-counter.js';
 import type { Schedule } from '../records.js';
 import { toSchedule } from '../rows.js';
 import { afterRun, afterUpdate, scheduledTask, skippedRun } from '../schedule-runs.js';
+import { assignments, placeholders, SCHEDULE_COLUMNS, scheduleValues } from '../columns.js';
 import type { PgDb, Q } from './db.js';
 import { insertTask } from './tasks.js';
 
@@ -29,11 +30,11 @@ export function scheduleStore(db: PgDb): ScheduleStore {
         const out: Schedule[] = [];
         for (const s of list) {
           const id = newId(now);
+          const cols = SCHEDULE_COLUMNS.length;
           await q.run(
-            `INSERT INTO schedules (id, project_id, code_name, name, payload, label, cluster_id, priority, timeout, delay, start_at, end_at,
-               run_every, run_times, max_concurrency, next_start, status, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11, 'scheduled', $16, $16)`,
-            [id, s.projectId, s.codeName, s.name, s.payload, s.label, s.clusterId, s.priority, s.timeout, s.delay, s.startAt, s.endAt, s.runEvery, s.runTimes, s.maxConcurrency, now],
+            `INSERT INTO schedules (id, project_id, ${SCHEDULE_COLUMNS.join(', ')}, next_start, status, created_at, updated_at)
+             VALUES ($1, $2, ${placeholders(cols, 3)}, $${cols + 3}, 'scheduled', $${cols + 4}, $${cols + 4})`,
+            [id, s.projectId, ...scheduleValues(s), s.startAt, now],
           );
           const r = await getSchedule(q, s.projectId, id);
           if (r === undefined) throw new Error('schedule vanished inside its own transaction');
@@ -55,29 +56,10 @@ export function scheduleStore(db: PgDb): ScheduleStore {
         if (before === undefined) return 'not_found';
         if (before.status !== 'scheduled') return 'finished';
         const after = afterUpdate(before, s, now);
+        const cols = SCHEDULE_COLUMNS.length;
         await q.run(
-          `UPDATE schedules SET code_name = $1, name = $2, payload = $3, label = $4, cluster_id = $5, priority = $6, timeout = $7, delay = $8, start_at = $9,
-             end_at = $10, run_every = $11, run_times = $12, max_concurrency = $13, next_start = $14, status = $15, msg = $16, updated_at = $17 WHERE id = $18`,
-          [
-            s.codeName,
-            s.name,
-            s.payload,
-            s.label,
-            s.clusterId,
-            s.priority,
-            s.timeout,
-            s.delay,
-            s.startAt,
-            s.endAt,
-            s.runEvery,
-            s.runTimes,
-            s.maxConcurrency,
-            after.next,
-            after.status,
-            after.msg,
-            now,
-            id,
-          ],
+          `UPDATE schedules SET ${assignments(SCHEDULE_COLUMNS, 1)}, next_start = $${cols + 1}, status = $${cols + 2}, msg = $${cols + 3}, updated_at = $${cols + 4} WHERE id = $${cols + 5}`,
+          [...scheduleValues(s), after.next, after.status, after.msg, now, id],
         );
         return (await getSchedule(q, projectId, id)) ?? 'not_found';
       }),

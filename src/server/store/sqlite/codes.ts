@@ -2,6 +2,7 @@
 // revision current when they were queued (Iron's rule), so revisions are never rewritten.
 import { newId } from '../../ids.js';
 import type { Code, CodeInput, CodeRevision, Page } from '../records.js';
+import { placeholders, REVISION_COLUMNS, revisionValues } from '../columns.js';
 import type { Db } from './db.js';
 import { toCode, toRevision } from '../rows.js';
 
@@ -35,22 +36,14 @@ function putCodeTx(db: Db, input: CodeInput, now: number): Code {
     const rev = existing === undefined ? 1 : Number(existing['rev']) + 1;
     const historyId = newId(now);
     db.run(
-      `INSERT INTO code_revisions (id, code_id, project_id, name, rev, image, command, env_vars, config, runtime, file_name, checksum, code_size, sha256, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO code_revisions (id, code_id, project_id, name, rev, ${REVISION_COLUMNS.join(', ')}, created_at)
+       VALUES (?, ?, ?, ?, ?, ${placeholders(REVISION_COLUMNS.length)}, ?)`,
       historyId,
       codeId,
       input.projectId,
       input.name,
       rev,
-      input.image,
-      input.command,
-      JSON.stringify(input.envVars),
-      input.config,
-      input.runtime,
-      input.fileName,
-      input.checksum,
-      input.codeSize,
-      input.sha256,
+      ...revisionValues(input),
       now,
     );
     if (existing === undefined) {

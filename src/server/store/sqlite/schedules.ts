@@ -2,6 +2,7 @@
 import { newId } from '../../ids.js';
 import type { NewSchedule, Page, ReadyCount, Schedule } from '../records.js';
 import { ReadyCounter } from '../ready-counter.js';
+import { assignments, placeholders, SCHEDULE_COLUMNS, scheduleValues } from '../columns.js';
 import type { Db } from './db.js';
 import { toSchedule } from '../rows.js';
 import { afterRun, afterUpdate, scheduledTask, skippedRun } from '../schedule-runs.js';
@@ -18,24 +19,11 @@ export function createSchedules(db: Db, list: readonly NewSchedule[], now: numbe
     list.map((s) => {
       const id = newId(now);
       db.run(
-        `INSERT INTO schedules (id, project_id, code_name, name, payload, label, cluster_id, priority, timeout, delay, start_at, end_at,
-           run_every, run_times, max_concurrency, next_start, status, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)`,
+        `INSERT INTO schedules (id, project_id, ${SCHEDULE_COLUMNS.join(', ')}, next_start, status, created_at, updated_at)
+         VALUES (?, ?, ${placeholders(SCHEDULE_COLUMNS.length)}, ?, 'scheduled', ?, ?)`,
         id,
         s.projectId,
-        s.codeName,
-        s.name,
-        s.payload,
-        s.label,
-        s.clusterId,
-        s.priority,
-        s.timeout,
-        s.delay,
-        s.startAt,
-        s.endAt,
-        s.runEvery,
-        s.runTimes,
-        s.maxConcurrency,
+        ...scheduleValues(s),
         s.startAt,
         now,
         now,
@@ -67,21 +55,8 @@ export function updateSchedule(db: Db, projectId: string, id: string, s: NewSche
     if (before.status !== 'scheduled') return 'finished';
     const after = afterUpdate(before, s, now);
     db.run(
-      `UPDATE schedules SET code_name = ?, name = ?, payload = ?, label = ?, cluster_id = ?, priority = ?, timeout = ?, delay = ?, start_at = ?,
-         end_at = ?, run_every = ?, run_times = ?, max_concurrency = ?, next_start = ?, status = ?, msg = ?, updated_at = ? WHERE id = ?`,
-      s.codeName,
-      s.name,
-      s.payload,
-      s.label,
-      s.clusterId,
-      s.priority,
-      s.timeout,
-      s.delay,
-      s.startAt,
-      s.endAt,
-      s.runEvery,
-      s.runTimes,
-      s.maxConcurrency,
+      `UPDATE schedules SET ${assignments(SCHEDULE_COLUMNS)}, next_start = ?, status = ?, msg = ?, updated_at = ? WHERE id = ?`,
+      ...scheduleValues(s),
       after.next,
       after.status,
       after.msg,
