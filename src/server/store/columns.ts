@@ -1,7 +1,7 @@
 // The write side of rows.ts: which columns an insert or update of a table writes, in one order, with
 // the values from a record, for both stores. The SQL texts are built from these lists (SQLite `?`,
 // PostgreSQL `$n`), so a column added to a table is added once, not in four near-identical lists.
-import type { CodeInput, NewSchedule } from './records.js';
+import type { Cluster, CodeInput, NewSchedule } from './records.js';
 
 type Value = string | number | null;
 
@@ -27,4 +27,18 @@ export function placeholders(n: number, from?: number): string {
 /** `col = ?, ...` (or `col = $from, ...`) for an UPDATE. */
 export function assignments(columns: readonly string[], from?: number): string {
   return columns.map((c, i) => `${c} = ${from === undefined ? '?' : `$${from + i}`}`).join(', ');
+}
+
+/** A code's settings, written when it is created and again by each new revision. */
+export const CODE_SETTING_COLUMNS = ['default_priority', 'max_concurrency', 'retries', 'retries_delay'] as const;
+
+export function codeSettingValues(input: CodeInput): Value[] {
+  return [input.defaultPriority, input.maxConcurrency, input.retries, input.retriesDelay];
+}
+
+/** A cluster's columns an update writes (before updated_at). */
+export const CLUSTER_UPDATE_COLUMNS = ['name', 'memory', 'disk_space', 'cpu_share', 'autoscale'] as const;
+
+export function clusterUpdateValues(c: Pick<Cluster, 'name' | 'memory' | 'diskSpace' | 'cpuShare' | 'autoscale'>): Value[] {
+  return [c.name, c.memory, c.diskSpace, c.cpuShare, JSON.stringify(c.autoscale)];
 }

@@ -1,6 +1,7 @@
 // Projects, tokens, clusters and registry credentials in PostgreSQL (the same rows as sqlite/accounts.ts).
 import { newId } from '../../ids.js';
 import { TASK_STATUSES } from '../../../protocol/statuses.js';
+import { assignments, CLUSTER_UPDATE_COLUMNS, clusterUpdateValues } from '../columns.js';
 import type { AccountStore, ClusterStore, TaskCountFilter } from '../ports.js';
 import type { Credential, TaskStatus, TokenScope } from '../records.js';
 import { toCluster } from '../rows.js';
@@ -102,15 +103,8 @@ export function clusterStore(db: PgDb): ClusterStore {
         const cur = await getCluster(q, id, true);
         if (cur === undefined) return undefined;
         const next = { ...cur, ...patch, autoscale: patch.autoscale === undefined ? cur.autoscale : { ...cur.autoscale, ...patch.autoscale } };
-        await q.run('UPDATE clusters SET name = $1, memory = $2, disk_space = $3, cpu_share = $4, autoscale = $5, updated_at = $6 WHERE id = $7', [
-          next.name,
-          next.memory,
-          next.diskSpace,
-          next.cpuShare,
-          JSON.stringify(next.autoscale),
-          now,
-          id,
-        ]);
+        const n = CLUSTER_UPDATE_COLUMNS.length;
+        await q.run(`UPDATE clusters SET ${assignments(CLUSTER_UPDATE_COLUMNS, 1)}, updated_at = $${n + 1} WHERE id = $${n + 2}`, [...clusterUpdateValues(next), now, id]);
         return { ...next, updatedAt: now };
       }),
     deleteCluster: (id, signal) =>

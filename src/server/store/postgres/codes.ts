@@ -5,7 +5,7 @@ import { newId } from '../../ids.js';
 import type { CodeStore } from '../ports.js';
 import type { Code, CodeInput, CodeRevision } from '../records.js';
 import { toCode, toRevision } from '../rows.js';
-import { placeholders, REVISION_COLUMNS, revisionValues } from '../columns.js';
+import { assignments, CODE_SETTING_COLUMNS, codeSettingValues, placeholders, REVISION_COLUMNS, revisionValues } from '../columns.js';
 import { sqlState, type PgDb, type Q } from './db.js';
 
 const SELECT_CODE = `SELECT c.*, r.image, r.command, r.env_vars, r.config, r.runtime, r.file_name, r.checksum, r.code_size, r.sha256
@@ -17,17 +17,21 @@ async function putCodeOnce(q: Q, input: CodeInput, now: number): Promise<Code> {
   const rev = existing === undefined ? 1 : Number(existing['rev']) + 1;
   const historyId = newId(now);
   if (existing === undefined) {
+    const n = CODE_SETTING_COLUMNS.length;
     await q.run(
-      `INSERT INTO codes (id, project_id, name, rev, history_id, default_priority, max_concurrency, retries, retries_delay, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [codeId, input.projectId, input.name, rev, historyId, input.defaultPriority, input.maxConcurrency, input.retries, input.retriesDelay, now, now],
+      `INSERT INTO codes (id, project_id, name, rev, history_id, ${CODE_SETTING_COLUMNS.join(', ')}, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, ${placeholders(n, 6)}, $${n + 6}, $${n + 6})`,
+      [codeId, input.projectId, input.name, rev, historyId, ...codeSettingValues(input), now],
     );
   } else {
-    await q.run(
-      `UPDATE codes SET rev = $1, history_id = $2, default_priority = $3, max_concurrency = $4, retries = $5, retries_delay = $6, updated_at = $7
-       WHERE id = $8`,
-      [rev, historyId, input.defaultPriority, input.maxConcurrency, input.retries, input.retriesDelay, now, codeId],
-    );
+    const n = CODE_SETTING_COLUMNS.length;
+    await q.run(`UPDATE codes SET rev = $1, history_id = $2, ${assignments(CODE_SETTING_COLUMNS, 3)}, updated_at = $${n + 3} WHERE id = $${n + 4}`, [
+      rev,
+      historyId,
+      ...codeSettingValues(input),
+      now,
+      codeId,
+    ]);
   }
   const cols = REVISION_COLUMNS.length;
   await q.run(

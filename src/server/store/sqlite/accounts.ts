@@ -3,6 +3,7 @@ import { newId } from '../../ids.js';
 import { TASK_STATUSES } from '../../../protocol/statuses.js';
 import type { Cluster, Credential, Page, Project, TaskStatus, TokenScope } from '../records.js';
 import type { SecretBox } from '../secret-box.js';
+import { assignments, CLUSTER_UPDATE_COLUMNS, clusterUpdateValues } from '../columns.js';
 import type { Db } from './db.js';
 import { toCluster } from '../rows.js';
 
@@ -91,16 +92,7 @@ export function updateCluster(db: Db, id: string, patch: Partial<Pick<Cluster, '
     const cur = getCluster(db, id);
     if (cur === undefined) return undefined;
     const next = { ...cur, ...patch, autoscale: patch.autoscale === undefined ? cur.autoscale : { ...cur.autoscale, ...patch.autoscale } };
-    db.run(
-      'UPDATE clusters SET name = ?, memory = ?, disk_space = ?, cpu_share = ?, autoscale = ?, updated_at = ? WHERE id = ?',
-      next.name,
-      next.memory,
-      next.diskSpace,
-      next.cpuShare,
-      JSON.stringify(next.autoscale),
-      now,
-      id,
-    );
+    db.run(`UPDATE clusters SET ${assignments(CLUSTER_UPDATE_COLUMNS)}, updated_at = ? WHERE id = ?`, ...clusterUpdateValues(next), now, id);
     return { ...next, updatedAt: now };
   });
 }

@@ -2,7 +2,7 @@
 // revision current when they were queued (Iron's rule), so revisions are never rewritten.
 import { newId } from '../../ids.js';
 import type { Code, CodeInput, CodeRevision, Page } from '../records.js';
-import { placeholders, REVISION_COLUMNS, revisionValues } from '../columns.js';
+import { assignments, CODE_SETTING_COLUMNS, codeSettingValues, placeholders, REVISION_COLUMNS, revisionValues } from '../columns.js';
 import type { Db } from './db.js';
 import { toCode, toRevision } from '../rows.js';
 
@@ -48,33 +48,19 @@ function putCodeTx(db: Db, input: CodeInput, now: number): Code {
     );
     if (existing === undefined) {
       db.run(
-        `INSERT INTO codes (id, project_id, name, rev, history_id, default_priority, max_concurrency, retries, retries_delay, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO codes (id, project_id, name, rev, history_id, ${CODE_SETTING_COLUMNS.join(', ')}, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ${placeholders(CODE_SETTING_COLUMNS.length)}, ?, ?)`,
         codeId,
         input.projectId,
         input.name,
         rev,
         historyId,
-        input.defaultPriority,
-        input.maxConcurrency,
-        input.retries,
-        input.retriesDelay,
+        ...codeSettingValues(input),
         now,
         now,
       );
     } else {
-      db.run(
-        `UPDATE codes SET rev = ?, history_id = ?, default_priority = ?, max_concurrency = ?, retries = ?, retries_delay = ?, updated_at = ?
-         WHERE id = ?`,
-        rev,
-        historyId,
-        input.defaultPriority,
-        input.maxConcurrency,
-        input.retries,
-        input.retriesDelay,
-        now,
-        codeId,
-      );
+      db.run(`UPDATE codes SET rev = ?, history_id = ?, ${assignments(CODE_SETTING_COLUMNS)}, updated_at = ? WHERE id = ?`, rev, historyId, ...codeSettingValues(input), now, codeId);
     }
     const code = getCodeById(db, codeId);
     if (code === undefined) throw new Error('code vanished inside its own transaction');
