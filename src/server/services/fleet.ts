@@ -56,6 +56,8 @@ export class Fleet {
   private flushTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private closed = false;
+  /** The last write failed (its warning was logged; the next is logged after a success). */
+  private failing = false;
 
   constructor(
     private readonly store: InstanceStore,
@@ -85,7 +87,10 @@ export class Fleet {
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.flush(this.lifetime).catch((err: unknown) => {
-        if (!this.lifetime.aborted) this.log.warn({ err }, 'runner reports not written; tried again in a second');
+        // Once per outage: a store that is down fails every second until it is back.
+        if (this.lifetime.aborted || this.failing) return;
+        this.failing = true;
+        this.log.warn({ err }, 'runner reports not written; tried again every second');
       });
     }, FLUSH_MS);
     this.flushTimer.unref();
@@ -103,6 +108,7 @@ export class Fleet {
     );
     this.writing = write.then(
       () => {
+        this.failing = false;
         for (const [key, s] of batch) this.written.set(key, { at: s.at, said: s.said });
       },
       (err: unknown) => {
