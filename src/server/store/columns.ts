@@ -15,6 +15,10 @@ export function scheduleValues(s: NewSchedule): Value[] {
 /** A code revision's columns after its id, code_id, project_id, name and rev; created_at last. */
 export const REVISION_COLUMNS = ['image', 'command', 'env_vars', 'config', 'runtime', 'file_name', 'checksum', 'code_size', 'sha256'] as const;
 
+/** A code with its current revision's fields, as both stores read it (rows.ts toCode). */
+export const SELECT_CODE = `SELECT c.*, ${REVISION_COLUMNS.map((c) => `r.${c}`).join(', ')}
+  FROM codes c JOIN code_revisions r ON r.id = c.history_id`;
+
 export function revisionValues(input: CodeInput): Value[] {
   return [input.image, input.command, JSON.stringify(input.envVars), input.config, input.runtime, input.fileName, input.checksum, input.codeSize, input.sha256];
 }

@@ -5,11 +5,8 @@ import { newId } from '../../ids.js';
 import type { CodeStore } from '../ports.js';
 import type { Code, CodeInput, CodeRevision } from '../records.js';
 import { toCode, toRevision } from '../rows.js';
-import { assignments, CODE_SETTING_COLUMNS, codeSettingValues, placeholders, REVISION_COLUMNS, revisionValues } from '../columns.js';
+import { assignments, CODE_SETTING_COLUMNS, codeSettingValues, placeholders, REVISION_COLUMNS, revisionValues, SELECT_CODE } from '../columns.js';
 import { sqlState, type PgDb, type Q } from './db.js';
-
-const SELECT_CODE = `SELECT c.*, r.image, r.command, r.env_vars, r.config, r.runtime, r.file_name, r.checksum, r.code_size, r.sha256
-  FROM codes c JOIN code_revisions r ON r.id = c.history_id`;
 
 async function putCodeOnce(q: Q, input: CodeInput, now: number): Promise<Code> {
   const existing = await q.one('SELECT id, rev FROM codes WHERE project_id = $1 AND name = $2 AND NOT deleted FOR UPDATE', [input.projectId, input.name]);

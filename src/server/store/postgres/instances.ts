@@ -1,6 +1,7 @@
-// The runner fleet in PostgreSQL: one row per (cluster, instance), upserted from heartbeats (a HOT
-// update: no indexed column but last_seen_at changes, and the table leaves room on each page).
-// Rows are deleted only by dropInstances (the retention of lost instances).
+// The runner fleet in PostgreSQL: one row per (cluster, instance), upserted from heartbeats in
+// batches (services/fleet.ts writes a second's reports at once). last_seen_at is indexed (for the
+// lost and retention reads), so an upsert is not a HOT update; fillfactor 70 leaves room on each
+// page all the same. Rows are deleted only by dropInstances (the retention of lost instances).
 import type { InstanceSighting, InstanceStore } from '../ports.js';
 import { toInstance } from '../rows.js';
 import type { PgDb } from './db.js';

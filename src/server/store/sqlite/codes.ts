@@ -2,14 +2,11 @@
 // revision current when they were queued (Iron's rule), so revisions are never rewritten.
 import { newId } from '../../ids.js';
 import type { Code, CodeInput, CodeRevision, Page } from '../records.js';
-import { assignments, CODE_SETTING_COLUMNS, codeSettingValues, placeholders, REVISION_COLUMNS, revisionValues } from '../columns.js';
+import { assignments, CODE_SETTING_COLUMNS, codeSettingValues, placeholders, REVISION_COLUMNS, revisionValues, SELECT_CODE } from '../columns.js';
 import type { Db } from './db.js';
 import { toCode, toRevision } from '../rows.js';
 
 type R = Record<string, unknown>;
-
-const SELECT_CODE = `SELECT c.*, r.image, r.command, r.env_vars, r.config, r.runtime, r.file_name, r.checksum, r.code_size, r.sha256
-  FROM codes c JOIN code_revisions r ON r.id = c.history_id`;
 
 /** A memoized read (Db.memo): found rows only, so a code created later is never hidden. */
 function memoized<T>(db: Db, key: string, read: () => T | undefined): T | undefined {
@@ -25,6 +22,7 @@ export function putCode(db: Db, input: CodeInput, now: number): Code {
   try {
     return putCodeTx(db, input, now);
   } finally {
+    // Committed or rolled back: the memo may hold this code's older rows either way.
     db.forget();
   }
 }
