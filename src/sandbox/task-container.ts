@@ -10,6 +10,7 @@ import { toError } from '../errors.js';
 import type { ContainerCreateBody, ContainerEngine } from './engine.js';
 import { classify, createRefusal, maybeStoppedOutside, startRefusal, stopCause, type Verdict } from './outcome.js';
 import { newOutputResult, pumpOutput } from './output.js';
+import { lateOomFlag, SIGKILL_EXIT } from './late-oom.js';
 import { ContainerStopper } from './stop.js';
 import type { OutputSink, PreparedTask, SandboxOutcome } from './types.js';
 import { UsageMeter } from './usage-meter.js';
@@ -226,17 +227,20 @@ export class TaskContainer implements PreparedTask {
       const sinkError = consumerError();
       if (sinkError !== undefined && !stopped) throw sinkError;
       const state = await engine.containerInspect(id, AbortSignal.timeout(CLEANUP_MS));
+      const finalCode = state.running ? exitCode : state.exitCode;
+      const ours = stopped || timedOut;
+      const oomKilled = state.oomKilled || (!ours && finalCode === SIGKILL_EXIT && (await lateOomFlag(engine, id, AbortSignal.timeout(CLEANUP_MS))));
       let verdict = classify({
         cancelled: stopped,
         timedOut,
         timeoutMs: plan.timeoutMs,
         memoryBytes: plan.memoryBytes,
-        oomKilled: state.oomKilled,
-        exitCode: state.running ? exitCode : state.exitCode,
+        oomKilled,
+        exitCode: finalCode,
         stderrHead: this.output.stderrHead,
       });
       if (maybeStoppedOutside(verdict)) verdict = (await stopCause(engine, id, plan.wallT0, verdict, AbortSignal.timeout(5_000))) ?? verdict;
-      log.info({ container_id: id, outcome: verdict.kind, exit_code: verdict.exitCode, duration_ms: durationMs, oom: state.oomKilled }, 'task container exited');
+      log.info({ container_id: id, outcome: verdict.kind, exit_code: verdict.exitCode, duration_ms: durationMs, oom: oomKilled }, 'task container exited');
       this.settle(verdict, durationMs);
     } catch (err) {
       this.settle(failure(err, true), Math.round(performance.now() - startedAt));

@@ -18,8 +18,9 @@ export interface Fixture {
   cleanup(): Promise<void>;
 }
 
-export async function makeFixture(opts: Partial<SandboxOptions> = {}): Promise<Fixture> {
-  const engine = createDockerEngine({});
+/** `wrap` puts a stand-in between the sandbox and the real engine, for what the engine does only at times. */
+export async function makeFixture(opts: Partial<SandboxOptions> = {}, wrap: (real: ContainerEngine) => ContainerEngine = (real) => real): Promise<Fixture> {
+  const engine = wrap(createDockerEngine({}));
   const tag = randomBytes(3).toString('hex');
   const instanceId = `test-${tag}-${process.pid}`;
   const network = opts.network ?? { name: `irt-${tag}`, blockedTcpPorts: [25, 465, 587], blockedAddresses: ['169.254.169.254'] };
