@@ -19,6 +19,11 @@ export const MAX_INSTANCE_ID_BYTES = 128;
 export const MAX_RESERVATION_ID_BYTES = 64;
 /** Bytes of a warm-up cursor. */
 export const MAX_WARM_CURSOR_BYTES = 64;
+/**
+ * Log bytes a finish may carry (`log_tail`): the last output of a task rides on its finish instead of
+ * a log request of its own. The server offers it in reserve answers (`finish_log_max_bytes`).
+ */
+export const MAX_FINISH_LOG_BYTES = 64 * 1024;
 /** Bytes of a finish `msg`. */
 export const MAX_FINISH_MSG_BYTES = 4096;
 /** Range of a finish `exit_code` (a 32-bit signed integer, as the engine reports it). */

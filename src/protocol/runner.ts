@@ -88,6 +88,11 @@ export interface ReserveResponse extends WarmFields {
   readonly heartbeat_interval_ms: number;
   /** The interval of a runner holding no task (older servers send none: keep heartbeat_interval_ms). */
   readonly idle_heartbeat_interval_ms?: number;
+  /**
+   * The most log bytes the finish of these tasks may carry as `log_tail`; older servers send none,
+   * and then every byte goes by log append.
+   */
+  readonly finish_log_max_bytes?: number;
 }
 
 export interface ReleaseRequest {
@@ -174,6 +179,19 @@ export interface FinishRequest {
   readonly log_truncated?: boolean;
   /** What the task's container used, when the runner could measure it. */
   readonly usage?: TaskUsage;
+  /**
+   * The last bytes of the output, appended as a log append at `offset` would be, before the task
+   * ends (only up to the reserve answer's `finish_log_max_bytes`). An offset that is not the stored
+   * size is refused like a log append's (409 with `size`), and the task is not finished.
+   */
+  readonly log_tail?: FinishLogTail;
+}
+
+export interface FinishLogTail {
+  /** Where the bytes start in this reservation's output. */
+  readonly offset: number;
+  /** The bytes, base64. */
+  readonly data: string;
 }
 
 /** A task's resource use, measured from its container's cgroup by the engine. */

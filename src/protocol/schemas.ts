@@ -3,7 +3,7 @@
 // unknown fields are allowed (clients send extras), `null` means "not set" on optional fields, and
 // types are exact (a validator must not coerce "5" to 5). Limits in bytes are checked again by the
 // handlers; a schema can only bound characters.
-import { EXIT_CODE_RANGE, MAX_HEARTBEAT_TASKS, MAX_LOG_OFFSET_DIGITS, MAX_RESERVE_N, MAX_RESERVE_WAIT_S, MAX_RUNNER_SLOTS, MAX_RUNNER_TEXT, MAX_TIMEOUT_S } from './limits.js';
+import { EXIT_CODE_RANGE, MAX_FINISH_LOG_BYTES, MAX_HEARTBEAT_TASKS, MAX_LOG_OFFSET_DIGITS, MAX_RESERVE_N, MAX_RESERVE_WAIT_S, MAX_RUNNER_SLOTS, MAX_RUNNER_TEXT, MAX_TIMEOUT_S } from './limits.js';
 import { FINISH_STATUSES } from './statuses.js';
 
 const instanceId = { type: 'string', minLength: 1 } as const;
@@ -105,6 +105,16 @@ const finishProperties = {
       cpu_seconds: { type: 'number', minimum: 0, maximum: 1e12 },
     },
   },
+  log_tail: {
+    type: 'object',
+    required: ['offset', 'data'],
+    additionalProperties: false,
+    properties: {
+      offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+      // Padded base64 of at most MAX_FINISH_LOG_BYTES bytes.
+      data: { type: 'string', maxLength: Math.ceil(MAX_FINISH_LOG_BYTES / 3) * 4, pattern: '^[A-Za-z0-9+/]*={0,2}$' },
+    },
+  },
 } as const;
 
 export const finishBodySchema = {
@@ -152,6 +162,7 @@ export const reserveResponseSchema = {
   properties: {
     heartbeat_interval_ms: { type: 'integer', minimum: 1 },
     idle_heartbeat_interval_ms: { type: 'integer', minimum: 1 },
+    finish_log_max_bytes: { type: 'integer', minimum: 1, maximum: MAX_FINISH_LOG_BYTES },
     warm: { type: 'array', items: warmImage },
     warm_cursor: { type: 'string' },
     tasks: {

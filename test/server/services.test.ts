@@ -222,6 +222,7 @@ describe('the queue path through the services', () => {
           durationMs: 5,
           logSize: 0,
         },
+        undefined,
         signal(),
       ),
     ).toEqual({ msg: 'Finished', status: 'complete' });

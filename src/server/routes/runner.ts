@@ -23,6 +23,7 @@ import type { RouteOptions, Router } from '../http/router.js';
 import type { TaskUsage } from '../store/records.js';
 import { isId } from '../ids.js';
 import { readRunnerReport } from '../runner-report.js';
+import { finishLogMaxBytes, type LogTail } from '../services/reservations.js';
 import { optBool, optFloat, optNumber, optString } from '../validate.js';
 
 const OFFSET_RE = new RegExp(`^\\d{1,${MAX_LOG_OFFSET_DIGITS}}$`);
@@ -140,6 +141,7 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
           logTruncated: optBool(b, 'log_truncated') ?? false,
           ...readUsage(b),
         },
+        readTail(b, finishLogMaxBytes(ctx.deps.config.maxBodyBytes)),
         ctx.signal,
       );
     },
@@ -151,6 +153,18 @@ function instance(b: Record<string, unknown>): string {
   const id = optString(b, 'instance_id', MAX_INSTANCE_ID_BYTES) ?? '';
   if (id === '') throw badRequest('instance_id is required');
   return id;
+}
+
+/** A finish's optional `log_tail` (its shape is the schema's); bytes past what reserve offered are refused. */
+function readTail(b: Record<string, unknown>, maxBytes: number): LogTail | undefined {
+  const t = b['log_tail'];
+  if (t === undefined || t === null) return undefined;
+  const o = t as { offset: number; data: string };
+  // The schema allows only the base64 alphabet; a length that is not a whole number of quads is not base64.
+  if (o.data.length % 4 !== 0) throw badRequest('log_tail.data must be padded base64');
+  const data = Buffer.from(o.data, 'base64');
+  if (data.length > maxBytes) throw badRequest(`log_tail carries ${data.length} bytes, more than the ${maxBytes} a finish may carry (finish_log_max_bytes)`);
+  return { offset: o.offset, data };
 }
 
 /** A finish's optional `usage` (peak memory bytes, CPU seconds). */

@@ -3,6 +3,7 @@
 // wire types; heartbeats extend leases; start, log and finish are fenced by the reservation; a task
 // whose answer never reached its runner is given back at once.
 import { IronError, isIronError } from '../../errors.js';
+import { MAX_FINISH_LOG_BYTES } from '../../protocol/limits.js';
 import { LOG_LIMIT_REASON } from '../../protocol/reasons.js';
 import type { FinishResponse, HeartbeatResponse, ReservedTask, ReserveResponse, StartResponse, WarmFields, WarmImage } from '../../protocol/runner.js';
 import { conflict, forbidden, notFound } from '../http/errors.js';
@@ -34,6 +35,20 @@ export interface HeartbeatInput {
   readonly warmCursor: string | undefined;
 }
 
+/** The last bytes of a task's output, carried by its finish (FinishRequest.log_tail). */
+export interface LogTail {
+  readonly offset: number;
+  readonly data: Buffer;
+}
+
+/** Room a finish body keeps for its other fields, besides the base64 of its log tail. */
+const FINISH_FIELDS_BYTES = 8 * 1024;
+
+/** The log tail a finish may carry: the protocol's limit, or less when MAX_BODY_SIZE is small (0: none). */
+export function finishLogMaxBytes(maxBodyBytes: number): number {
+  return Math.max(0, Math.min(MAX_FINISH_LOG_BYTES, Math.floor(((maxBodyBytes - FINISH_FIELDS_BYTES) * 3) / 4)));
+}
+
 export interface LogAppend {
   readonly taskId: string;
   readonly reservationId: string;
@@ -58,10 +73,12 @@ export class Reservations {
     const cluster = reservations.length === 0 ? undefined : await clusters.getCluster(clusterId, signal);
     if (reservations.length > 0 && cluster === undefined) throw notFound('Cluster not found');
     const tasks = cluster === undefined ? [] : await Promise.all(reservations.map((r) => this.reservedTask(cluster, r, signal)));
+    const tailBytes = finishLogMaxBytes(config.maxBodyBytes);
     const answer: ReserveResponse = {
       tasks,
       heartbeat_interval_ms: config.heartbeatIntervalMs,
       idle_heartbeat_interval_ms: config.idleHeartbeatIntervalMs,
+      ...(tailBytes > 0 ? { finish_log_max_bytes: tailBytes } : {}),
       ...(input.warmCursor === undefined ? {} : await this.warm(clusterId, input.warmCursor, signal)),
     };
     return { answer, reservations };
@@ -148,20 +165,48 @@ export class Reservations {
     }
   }
 
-  async finish(clusterId: string, taskId: string, input: FinishInput, signal: AbortSignal): Promise<FinishResponse> {
+  async finish(clusterId: string, taskId: string, input: FinishInput, tail: LogTail | undefined, signal: AbortSignal): Promise<FinishResponse> {
     const {
       store: { leases },
       rules,
       metrics,
       readiness,
     } = this.core;
-    const t = outcome(await leases.finishTask(clusterId, taskId, input, Date.now(), rules, signal));
+    const f = tail === undefined ? input : await this.appendTail(clusterId, taskId, input, tail, signal);
+    const t = outcome(await leases.finishTask(clusterId, taskId, f, Date.now(), rules, signal));
     metrics.finished.inc({ status: input.status });
     // The freed slot may let a task of the same code run (max_concurrency); a requeued task or a code
     // retry is ready again in the task's cluster, a delayed retry arms the scheduler.
     const code = await readiness.slotFreed(t.projectId, t.codeId, signal);
     readiness.finished(t, code === undefined ? 0 : code.retriesDelay);
     return { msg: 'Finished', status: t.status };
+  }
+
+  /**
+   * Appends a finish's log tail as a log append would (same ordering, same fence, same cap), and
+   * returns the finish with the stored size: the finish writes it, so the tail costs no update of its
+   * own. A finish repeated after its task ended skips the append (the first one made it, and
+   * finishTask answers the repeat); a superseded or unknown task is left to finishTask to refuse.
+   */
+  private async appendTail(clusterId: string, taskId: string, input: FinishInput, tail: LogTail, signal: AbortSignal): Promise<FinishInput> {
+    const {
+      config,
+      store: { leases },
+      logs,
+      rules,
+    } = this.core;
+    const release = logs.enter(taskId);
+    try {
+      const target = await leases.logTarget(clusterId, taskId, input.reservationId, rules, signal);
+      if (!target.ok) return input;
+      // Full already: the tail is dropped, as a log append past the cap would be.
+      if (target.task.logSize >= config.maxLogBytes) return { ...input, logTruncated: true };
+      const res = await logs.append(taskId, { reservationId: input.reservationId, attempt: target.task.attempt }, tail.offset, [tail.data]);
+      if (!res.ok) throw conflict(`log_tail offset ${tail.offset} does not match the log size ${res.size}`, { size: res.size });
+      return { ...input, logSize: Math.max(input.logSize ?? 0, res.total), logTruncated: input.logTruncated || res.capped === true };
+    } finally {
+      release();
+    }
   }
 
   /** The zip of a task's revision, only for the reservation that holds the task now. */
