@@ -18,7 +18,7 @@ import type {
   WarmAnswer,
   WarmImage,
 } from '../protocol/runner.js';
-import { MAX_RESERVE_WAIT_S } from '../protocol/limits.js';
+import { MAX_FINISH_LOG_BYTES, MAX_RESERVE_WAIT_S } from '../protocol/limits.js';
 import { LOG_LIMIT_REASON } from '../protocol/reasons.js';
 import type { CallOptions } from './project.js';
 
@@ -105,10 +105,13 @@ export class RunnerApi {
     if (!Array.isArray(res.tasks)) throw new IronError('ERR_API_RESPONSE', 'reserve answer has no tasks list');
     const interval = typeof res.heartbeat_interval_ms === 'number' && res.heartbeat_interval_ms > 0 ? res.heartbeat_interval_ms : 1000;
     const idle = positive(res.idle_heartbeat_interval_ms);
+    // Never more than the protocol's limit, whatever a server says: the finish must stay small.
+    const tail = positive(res.finish_log_max_bytes);
     return {
       tasks: res.tasks,
       heartbeat_interval_ms: interval,
       ...(idle === undefined ? {} : { idle_heartbeat_interval_ms: idle }),
+      ...(tail === undefined ? {} : { finish_log_max_bytes: Math.min(tail, MAX_FINISH_LOG_BYTES) }),
       warm: warmList(res.warm),
       ...(typeof res.warm_cursor === 'string' ? { warm_cursor: res.warm_cursor } : {}),
     };

@@ -49,6 +49,8 @@ export interface RunnerConfig {
   logPretty: boolean;
   logJobOutput: boolean;
   maxLogSize: number;
+  /** LOG_FLUSH_INTERVAL: output that fills no chunk is shipped at most this long after it was written. */
+  logFlushIntervalMs: number;
   drainTimeoutMs: number;
   stopGraceMs: number;
   /** host:port for /healthz, /readyz, /metrics; undefined = not served. */
@@ -193,6 +195,7 @@ export function loadRunnerConfig(env: Env, ctx: RunnerConfigContext = {}): Reado
     logPretty: logFormat === 'pretty' || (logFormat === 'auto' && ctx.isTty === true),
     logJobOutput: r.bool('LOG_JOB_OUTPUT', false),
     maxLogSize: r.size('MAX_LOG_SIZE', 16 * MiB, 1024),
+    logFlushIntervalMs: r.durationMs('LOG_FLUSH_INTERVAL', 250, 10),
     drainTimeoutMs: r.durationMs('DRAIN_TIMEOUT', 300_000),
     stopGraceMs: r.durationMs('STOP_GRACE', 10_000),
     metricsAddr,

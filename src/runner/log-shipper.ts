@@ -7,6 +7,8 @@
 // a lost answer, a resend or a restart on either side never duplicates or loses bytes. When the API
 // says the task's log is at its cap (log_limit), shipping stops for good: the rest of the output is
 // dropped, `truncated` is set (the finish report carries it) and close() still succeeds.
+// closeWithTail() keeps a last partial chunk back for the finish to carry (the API offers room for it
+// in reserve answers): most tasks print less than that, so their output costs no log request at all.
 import path from 'node:path';
 import { conflictSize, logLimitSize, type RetryPolicy, type RunnerApi } from '../api/index.js';
 import { abortError, isIronError, toError } from '../errors.js';
@@ -20,7 +22,7 @@ export interface LogShipperOptions {
   reservationId: string;
   spoolDir: string;
   log: Logger;
-  /** Output that does not fill a chunk is shipped after this long without new full chunks. */
+  /** Output that does not fill a chunk is shipped at most this long after it was written. */
   flushIntervalMs?: number;
   maxChunkBytes?: number;
   /** Appends in flight at once (1 = strictly one after another). */
@@ -49,6 +51,12 @@ export class LogShipper {
   private waiter: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private failure: unknown;
+  /** Closing: a last partial chunk of at most this many bytes is kept back for the finish. */
+  private tailMax = 0;
+  /** Bytes from `next` on that were kept back (closeWithTail). */
+  private held = 0;
+  /** When the oldest output not yet on its way was written (undefined: all of it is). */
+  private pendingSince: number | undefined;
   private readonly ctl = new AbortController();
   private readonly flushMs: number;
   private readonly maxChunk: number;
@@ -73,6 +81,12 @@ export class LogShipper {
   async write(chunk: Buffer): Promise<void> {
     if (this.loop === undefined || this.closing || this.limited || this.failure !== undefined || chunk.length === 0) return;
     await this.spool.append(chunk);
+    // The first byte of a partial chunk arms the flush timer: it is shipped flushMs after it was
+    // written, not at a fixed tick, so a job that prints and ends at once leaves it for the finish.
+    if (this.pendingSince === undefined) {
+      this.pendingSince = performance.now();
+      this.poke();
+    }
   }
 
   /** Ships everything written so far; resolves with the log size the server holds. */
@@ -89,6 +103,39 @@ export class LogShipper {
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Ships all but a last partial chunk of at most `maxTail` bytes and hands that back with the size
+   * the server holds, where it starts: the finish carries it (FinishRequest.log_tail). With no room
+   * (maxTail 0), more than a chunk left, or a resync under way, it is close() and no tail.
+   */
+  async closeWithTail(signal: AbortSignal, maxTail: number): Promise<{ size: number; tail?: { offset: number; data: Buffer } }> {
+    this.tailMax = Math.min(maxTail, this.maxChunk);
+    const size = await this.close(signal);
+    if (this.held === 0) return { size };
+    const data = Buffer.allocUnsafe(this.held);
+    const n = await this.spool.read(data, this.held, this.next);
+    return { size, tail: { offset: this.next, data: data.subarray(0, n) } };
+  }
+
+  /** The finish delivered the tail: counted as shipped. */
+  tailDelivered(bytes: number): void {
+    this.o.onShipped?.(bytes);
+  }
+
+  /**
+   * The finish refused the tail (409: the server holds `serverSize` bytes, not the tail's offset): it
+   * is shipped by log appends from there instead; resolves with the size the server holds then.
+   */
+  async shipTail(serverSize: number, signal: AbortSignal): Promise<number> {
+    this.tailMax = 0;
+    this.held = 0;
+    this.resyncTo = serverSize;
+    this.loop = this.run().catch((err: unknown) => {
+      this.failure = err;
+    });
+    return this.close(signal);
   }
 
   /** Stops shipping at once (the task was lost) and removes the spool. Idempotent. */
@@ -127,17 +174,31 @@ export class LogShipper {
         const partial = (flushDue || this.closing) && this.inflight.size === 0 && this.resyncTo === undefined;
         if (partial && this.spool.durable < this.spool.size) await this.spool.flush();
         const ready = this.spool.durable - this.next;
+        // The last bytes, all durable and nothing else on its way: kept back for the finish.
+        if (this.closing && partial && ready > 0 && ready <= this.tailMax && this.spool.durable === this.spool.size) {
+          this.held = ready;
+          return;
+        }
         if (this.resyncTo === undefined && ready > 0 && this.inflight.size < this.window && (ready >= this.maxChunk || partial)) {
-          flushDue = false;
           this.launch(Math.min(ready, this.maxChunk), signal);
+          if (this.next >= this.spool.size) {
+            flushDue = false;
+            this.pendingSince = undefined;
+          }
           continue;
         }
         if (this.closing && this.inflight.size === 0 && this.resyncTo === undefined && this.shipped >= this.spool.size) return;
-        timer ??= setTimeout(() => {
-          timer = undefined;
-          flushDue = true;
-          this.poke();
-        }, this.flushMs);
+        const since = this.pendingSince;
+        if (timer === undefined && since !== undefined && !flushDue) {
+          timer = setTimeout(
+            () => {
+              timer = undefined;
+              flushDue = true;
+              this.poke();
+            },
+            Math.max(0, since + this.flushMs - performance.now()),
+          );
+        }
         // Nothing awaits between the checks above and here, so no poke can be missed.
         await new Promise<void>((resolve) => {
           this.waiter = resolve;
@@ -201,5 +262,7 @@ export class LogShipper {
     if (to !== this.next) this.o.log.debug({ server_size: size, local_offset: this.next }, 'log offset resync');
     this.shipped = to;
     this.next = to;
+    // Output the server does not hold is due again at once (it was due before it was refused).
+    if (this.next < this.spool.size) this.pendingSince = Number.NEGATIVE_INFINITY;
   }
 }

@@ -282,7 +282,7 @@ export class Runner {
             'runner draining',
           );
         else {
-          for (const task of res.tasks) this.launch(task);
+          for (const task of res.tasks) this.launch(task, res.finish_log_max_bytes ?? 0);
           if (res.tasks.length > 0) this.heartbeat.busy();
           this.warmer.take(res);
         }
@@ -297,8 +297,9 @@ export class Runner {
     }
   }
 
-  private launch(task: ReservedTask): void {
+  private launch(task: ReservedTask, finishLogMaxBytes: number): void {
     const run = new TaskRun(task, {
+      finishLogMaxBytes,
       api: this.d.api,
       sandbox: this.d.sandbox,
       config: this.d.config,

@@ -4,7 +4,7 @@
 // Nothing calls back into this file but the output sink. What is reported is decided in one place
 // (outcome.ts) from how the run ended and why the runner stopped it; the lifecycle is told as typed
 // events (events.ts), which the log and the metrics subscribe to.
-import { SHORT_RETRY, type FinishRequest, type FinishStatus, type ReservedTask, type RetryPolicy, type RunnerApi } from '../api/index.js';
+import { conflictSize, SHORT_RETRY, type FinishLogTail, type FinishRequest, type FinishStatus, type ReservedTask, type RetryPolicy, type RunnerApi } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
 import { decryptPayload } from '../decrypt/index.js';
 import { errorCodeOf, isIronError, toError } from '../errors.js';
@@ -40,6 +40,8 @@ export interface TaskRunDeps {
   onEngineFailure?: () => void;
   /** Code packages by sha256 (JOBS_DIR/code-cache). */
   codeCache: CodeCache;
+  /** Output the finish may carry (the reserve answer's finish_log_max_bytes; 0: every byte by log append). */
+  finishLogMaxBytes?: number;
 }
 
 export class TaskRun implements LeasedTask {
@@ -111,6 +113,7 @@ export class TaskRun implements LeasedTask {
       spoolDir: this.deps.spoolDir,
       log: this.log,
       retry: this.deps.deliverRetry,
+      flushIntervalMs: this.deps.config.logFlushIntervalMs,
       onShipped: (n) => this.deps.metrics.logBytes.inc(n),
     });
     try {
@@ -234,10 +237,9 @@ export class TaskRun implements LeasedTask {
     const signal = AbortSignal.any([this.deps.hardStop, this.gone.signal]);
     const status: FinishStatus = d.action === 'give-back' ? 'requeue' : d.status;
     try {
-      const logSize = shipper === undefined ? 0 : await shipper.close(signal);
       const msg = status === 'complete' ? '' : d.msg;
       const durationMs = Math.round(d.durationMs);
-      const body: FinishRequest = {
+      const body = (logSize: number, tail?: FinishLogTail): FinishRequest => ({
         reservation_id: this.reservationId,
         status,
         exit_code: d.exitCode,
@@ -246,8 +248,25 @@ export class TaskRun implements LeasedTask {
         log_size: logSize,
         ...(d.truncated || shipper?.truncated === true ? { log_truncated: true } : {}),
         ...(d.usage === undefined ? {} : { usage: { peak_memory: Math.round(d.usage.peakMemoryBytes), cpu_seconds: d.usage.cpuSeconds } }),
-      };
-      await this.deps.api.finish(this.id, body, signal, { retry: this.deps.deliverRetry });
+        ...(tail === undefined ? {} : { log_tail: tail }),
+      });
+      const closed = shipper === undefined ? { size: 0 } : await shipper.closeWithTail(signal, this.deps.finishLogMaxBytes ?? 0);
+      let logSize = closed.size;
+      if (closed.tail === undefined || shipper === undefined) await this.finishWith(body(logSize), signal);
+      else {
+        logSize = closed.tail.offset + closed.tail.data.length;
+        try {
+          await this.finishWith(body(logSize, { offset: closed.tail.offset, data: closed.tail.data.toString('base64') }), signal);
+          shipper.tailDelivered(closed.tail.data.length);
+        } catch (err) {
+          const serverSize = conflictSize(err);
+          if (serverSize === undefined) throw err;
+          // The API's log is not where the tail starts (an answer that was lost, an API that lost
+          // unsynced bytes): the tail goes by log append from where the API is, then the finish alone.
+          logSize = await shipper.shipTail(serverSize, signal);
+          await this.finishWith(body(logSize), signal);
+        }
+      }
       if (d.action === 'give-back') this.emit('task.given_back', { taskId: this.id, why: d.why });
       else {
         this.emit('task.finished', {
@@ -269,6 +288,10 @@ export class TaskRun implements LeasedTask {
       if (d.action === 'give-back') this.emit('task.give_back_failed', { taskId: this.id, code });
       else this.emit('task.report_failed', { taskId: this.id, status: d.status, code });
     }
+  }
+
+  private finishWith(body: FinishRequest, signal: AbortSignal): Promise<void> {
+    return this.deps.api.finish(this.id, body, signal, { retry: this.deps.deliverRetry });
   }
 
   private emit<K extends RunnerEventName>(name: K, event: RunnerEventMap[K]): void {

@@ -14,6 +14,7 @@ import {
   type FinishRequest,
   type HeartbeatRequest,
   type HeartbeatResponse,
+  type LogAppendResponse,
   type ReserveRequest,
   type ReserveResponse,
   type WarmAnswer,
@@ -37,11 +38,21 @@ export interface Finish {
   status: FinishRequest['status'];
 }
 
+/** Bytes of output a finish carried (log_tail), in the order the finishes were asked. */
+export interface FinishTail {
+  taskId: string;
+  bytes: number;
+}
+
 /** The real client, with the calls the tests count recorded as they are made. */
 class RecordedApi extends RunnerApi {
   readonly finishes: Finish[] = [];
+  readonly finishTails: FinishTail[] = [];
   reserves = 0;
+  appends = 0;
   heartbeatsFail = false;
+  /** Log appends answered as delivered without being sent: an API that took bytes and lost them. */
+  appendsLost = 0;
 
   override heartbeat(req: HeartbeatRequest, signal: AbortSignal, o?: CallOptions): Promise<HeartbeatResponse & WarmAnswer> {
     if (this.heartbeatsFail) return Promise.reject(new IronError('ERR_API_NETWORK', 'heartbeat held back by the test'));
@@ -55,7 +66,17 @@ class RecordedApi extends RunnerApi {
 
   override finish(taskId: string, req: FinishRequest, signal: AbortSignal, o?: CallOptions): Promise<void> {
     this.finishes.push({ taskId, reservationId: req.reservation_id, status: req.status });
+    this.finishTails.push({ taskId, bytes: req.log_tail === undefined ? 0 : Buffer.from(req.log_tail.data, 'base64').length });
     return super.finish(taskId, req, signal, o);
+  }
+
+  override appendLog(taskId: string, offset: number, body: Uint8Array, signal: AbortSignal, o?: CallOptions & { reservationId?: string }): Promise<LogAppendResponse> {
+    this.appends++;
+    if (this.appendsLost > 0) {
+      this.appendsLost--;
+      return Promise.resolve({ size: offset + body.length });
+    }
+    return super.appendLog(taskId, offset, body, signal, o);
   }
 }
 
@@ -112,7 +133,12 @@ export interface InProcessRunner {
   metrics: RunnerMetrics;
   /** Finish reports the runner asked its API client to deliver (give-backs included). */
   finishes: Finish[];
+  finishTails: FinishTail[];
   reserves(): number;
+  /** Log appends the runner made (lost ones included). */
+  appends(): number;
+  /** The next `n` log appends are answered as delivered but never reach the API. */
+  loseAppends(n: number): void;
   /** While on, every heartbeat fails as on a network error; everything else goes through. */
   failHeartbeats(on: boolean): void;
   /** Subscriber failures (a log or metrics subscriber that threw): must stay empty. */
@@ -180,7 +206,12 @@ export async function startInProcessRunner(o: InProcessOptions): Promise<InProce
     events: record,
     metrics,
     finishes: api.finishes,
+    finishTails: api.finishTails,
     reserves: () => api.reserves,
+    appends: () => api.appends,
+    loseAppends: (n) => {
+      api.appendsLost = n;
+    },
     listenerErrors,
     failHeartbeats: (on) => {
       api.heartbeatsFail = on;
