@@ -4,7 +4,9 @@
 // for its free slots (as src/runner/runner.ts does), heartbeats every second with the tasks it holds
 // (holding none, at the idle interval the API's answers name, and within a second of a reserve that
 // brought tasks, as src/runner/heartbeat.ts does),
-// and runs each task as start, a log chunk, ~0.5 s, a second chunk, ~0.5 s, finish.
+// and runs each task as start, a log chunk, the task's time, a second chunk (its last line), finish. The
+// last line rides on the finish (log_tail) when the reserve answer offers room for it, as the real
+// runner's LogShipper does with output still unshipped at the end; else it is a log append first.
 import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
 
@@ -60,6 +62,7 @@ interface Beats {
 }
 
 const CHUNK = Buffer.from(`${'x'.repeat(99)}\n`);
+const CHUNK_BASE64 = CHUNK.toString('base64');
 
 export class SimFleet {
   private readonly agent = new Agent({ keepAliveTimeout: 60_000, connections: null });
@@ -143,7 +146,8 @@ export class SimFleet {
           await this.sleep(1000);
           continue;
         }
-        const answer = res.body as { tasks: Held[]; idle_heartbeat_interval_ms?: number };
+        const answer = res.body as { tasks: Held[]; idle_heartbeat_interval_ms?: number; finish_log_max_bytes?: number };
+        const tailRoom = answer.finish_log_max_bytes ?? 0;
         if (typeof answer.idle_heartbeat_interval_ms === 'number') beats.idleMs = answer.idle_heartbeat_interval_ms;
         if (answer.tasks.length > 0 && beats.timer !== undefined && beats.armedIdle) {
           clearTimeout(beats.timer);
@@ -154,7 +158,7 @@ export class SimFleet {
           this.mark.reserved++;
           this.reservedTimes.set(t.id, (this.reservedTimes.get(t.id) ?? 0) + 1);
           held.set(t.id, { id: t.id, reservation_id: t.reservation_id });
-          void this.task(cluster, t).finally(() => {
+          void this.task(cluster, t, tailRoom >= CHUNK.length).finally(() => {
             held.delete(t.id);
             slotFreed?.();
             slotFreed = undefined;
@@ -199,8 +203,8 @@ export class SimFleet {
     this.timers.add(timer);
   }
 
-  /** One task: start, two log chunks ~half the task apart, finish (the API must accept each). */
-  private async task(cluster: SimCluster, t: Held): Promise<void> {
+  /** One task: start, a log chunk, the task's time, the last chunk (in the finish if `tail`), finish. */
+  private async task(cluster: SimCluster, t: Held, tail: boolean): Promise<void> {
     // A task in flight finishes even while the fleet stops: its reservation must not be stranded.
     const signal = new AbortController().signal;
     const base = `/runner/tasks/${t.id}`;
@@ -219,13 +223,18 @@ export class SimFleet {
       }
       return false;
     };
-    const half = this.cfg.taskMs / 2;
     if (!(await call('start', `${base}/start`, JSON.stringify({ reservation_id: t.reservation_id }), true))) return;
     if (!(await call('log', `${base}/log?offset=0&reservation_id=${rid}`, CHUNK, false))) return;
-    await new Promise((r) => setTimeout(r, half));
-    if (!(await call('log', `${base}/log?offset=${CHUNK.length}&reservation_id=${rid}`, CHUNK, false))) return;
-    await new Promise((r) => setTimeout(r, half));
-    const fin = JSON.stringify({ reservation_id: t.reservation_id, status: 'complete', exit_code: 0, duration_ms: this.cfg.taskMs, log_size: 2 * CHUNK.length });
+    await new Promise((r) => setTimeout(r, this.cfg.taskMs));
+    if (!tail && !(await call('log', `${base}/log?offset=${CHUNK.length}&reservation_id=${rid}`, CHUNK, false))) return;
+    const fin = JSON.stringify({
+      reservation_id: t.reservation_id,
+      status: 'complete',
+      exit_code: 0,
+      duration_ms: this.cfg.taskMs,
+      log_size: 2 * CHUNK.length,
+      ...(tail ? { log_tail: { offset: CHUNK.length, data: CHUNK_BASE64 } } : {}),
+    });
     if (!(await call('finish', `${base}/finish`, fin, true))) return;
     this.mark.completed++;
     this.completedTotal++;
