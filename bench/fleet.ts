@@ -32,6 +32,8 @@ export interface FleetFlags {
   apiRoot: string | undefined;
   /** IDLE_HEARTBEAT_INTERVAL of the API (e.g. 1s: every runner beats each second, as before it existed). */
   idleHeartbeat: string | undefined;
+  /** --pg-top: print the statements PostgreSQL ran most often in the busy run, with calls per task. */
+  pgTop: boolean;
 }
 
 export function fleetFlags(flags: readonly string[]): FleetFlags {
@@ -50,10 +52,22 @@ export function fleetFlags(flags: readonly string[]): FleetFlags {
   if (store === 'sqlite' && replicas !== 1) throw new Error('SQLite is embedded in one iron-api: --replicas needs --store postgres');
   const steps = value('--steps')?.split(',').map(Number);
   if (steps !== undefined && steps.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error('--steps must list offered tasks/s, e.g. 20,50');
-  return { quick: flags.includes('--quick'), scenario, store, replicas, profile: value('--profile'), steps, apiRoot: value('--api-root'), idleHeartbeat: value('--idle-heartbeat-interval') };
+  return {
+    quick: flags.includes('--quick'),
+    scenario,
+    store,
+    replicas,
+    profile: value('--profile'),
+    steps,
+    apiRoot: value('--api-root'),
+    idleHeartbeat: value('--idle-heartbeat-interval'),
+    pgTop: flags.includes('--pg-top'),
+  };
 }
 
-async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () => Promise<void>; statements?: () => Promise<number> }> {
+async function startApi(
+  flags: FleetFlags,
+): Promise<{ api: FleetApi; stop: () => Promise<void>; statements?: () => Promise<number>; topStatements?: (n: number) => Promise<Array<{ calls: number; query: string }>> }> {
   // A fleet of N runners holds ~2N connections (a parked reserve and a heartbeat each): past the
   // default MAX_CONNECTIONS (1000) idle ones would be closed, so the bench sets it as an operator would.
   const env: Record<string, string> = { MAX_CONNECTIONS: '20000' };
@@ -76,7 +90,7 @@ async function startApi(flags: FleetFlags): Promise<{ api: FleetApi; stop: () =>
     for (let i = 1; i < flags.replicas; i++) procs.push(await spawnApiProcess({ env, ...root, waitForCredentials: false, ...(databaseUrl === undefined ? {} : { databaseUrl }) }));
     const dbPid = pg?.pid;
     const api = { urls: procs.map((p) => p.url), pids: procs.map((p) => p.pid), ...(dbPid === undefined ? {} : { dbPid }), ...c };
-    return { api, stop, ...(pg === undefined ? {} : { statements: () => pg.statements('fleet') }) };
+    return { api, stop, ...(pg === undefined ? {} : { statements: () => pg.statements('fleet'), topStatements: (n: number) => pg.topStatements('fleet', n) }) };
   } catch (e) {
     await stop();
     throw e;
@@ -130,7 +144,7 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
     }
   }
   if (flags.scenario !== 'idle') {
-    const { api, stop, statements } = await startApi(flags);
+    const { api, stop, statements, topStatements } = await startApi(flags);
     try {
       await statements?.();
       const steps = flags.steps ?? (flags.quick ? [200, 800] : [200, 400, 800]);
@@ -143,6 +157,9 @@ export async function benchFleet(print: (line: string) => void, rawFlags: readon
         );
       }
       print(`  drained in ${fmt(r.drainS, 1)} s; not finished exactly once: ${r.notOnce}; reserved twice: ${r.reservedTwice}`);
+      if (flags.pgTop && topStatements !== undefined) {
+        for (const s of await topStatements(25)) print(`    ${fmt(s.calls / Math.max(1, r.queued), 2)} per task: ${s.query.slice(0, 160)}`);
+      }
       // Statements per task do not depend on how loaded the machine is (CPU per task does, through wasted looks and idle costs).
       const perTask = statements === undefined ? undefined : (await statements()) / Math.max(1, r.queued);
       print(

@@ -30,6 +30,8 @@ export interface Postgres {
    * from pg_stat_statements; only when started with `{ statements: true }`.
    */
   statements(name: string): Promise<number>;
+  /** The `n` statements run most often in database `name` since the last statements() call. */
+  topStatements(name: string, n: number): Promise<Array<{ calls: number; query: string }>>;
 }
 
 export interface PostgresOptions {
@@ -164,6 +166,19 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         const r = await c.query<{ n: string | null }>('SELECT SUM(calls) AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1', [name]);
         await c.query('SELECT pg_stat_statements_reset()');
         return Number(r.rows[0]?.n ?? 0);
+      } finally {
+        await c.end();
+      }
+    },
+    topStatements: async (name: string, n: number) => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        const r = await c.query<{ calls: string; query: string }>(
+          'SELECT s.calls, s.query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 ORDER BY s.calls DESC LIMIT $2',
+          [name, n],
+        );
+        return r.rows.map((row) => ({ calls: Number(row.calls), query: row.query.replace(/\s+/g, ' ') }));
       } finally {
         await c.end();
       }
