@@ -10,6 +10,7 @@ import { conflict, forbidden, notFound } from '../http/errors.js';
 import { rfc3339 } from '../ids.js';
 import { dockerAuthFor } from '../registry.js';
 import type { Cluster, FinishInput, Reservation, RunnerOutcome } from '../store/records.js';
+import type { AppendResult } from '../store/log-appends.js';
 import type { PackageFile } from './code-packages.js';
 import type { ServicesCore } from './core.js';
 import type { Parked, WakeReason } from './wakeups.js';
@@ -40,6 +41,9 @@ export interface LogTail {
   readonly offset: number;
   readonly data: Buffer;
 }
+
+/** What a log write came to: refused by the fence, the log already full, or the append's result. */
+type LogWrite = { kind: 'refused'; outcome: RunnerOutcome } | { kind: 'full' } | { kind: 'written'; res: AppendResult };
 
 /** Room a finish body keeps for its other fields, besides the base64 of its log tail. */
 const FINISH_FIELDS_BYTES = 8 * 1024;
@@ -138,28 +142,40 @@ export class Reservations {
 
   /** Appends a log chunk of the current reservation; the size of this reservation's output after it. */
   async appendLog(clusterId: string, a: LogAppend, signal: AbortSignal): Promise<number> {
+    const { leases } = this.core.store;
+    const w = await this.writeLog(clusterId, a.taskId, a.reservationId, Number(a.offset), a.body, signal);
+    // Only the current reservation of a task still held by a runner may write (not a finished task).
+    if (w.kind === 'refused') outcome(w.outcome);
+    // Full already: refused before the body was read.
+    if (w.kind !== 'written') throw this.logLimit();
+    const res = w.res;
+    if (!res.ok) throw conflict(`offset ${a.offset} does not match the log size ${res.size}`, { size: res.size });
+    await leases.setLogSize(a.taskId, res.total, signal);
+    if (res.capped === true) {
+      await leases.markLogTruncated(a.taskId, signal);
+      throw this.logLimit(res.size);
+    }
+    return res.size;
+  }
+
+  /**
+   * One log write of a reservation, in its task's append order (counted from before the body is
+   * read, so a later chunk that overtakes this one waits for it): the fence, the cap, the append.
+   * `parts` is read only once the task is known to take it.
+   */
+  private async writeLog(clusterId: string, taskId: string, reservationId: string, offset: number, parts: () => Promise<Buffer[]>, signal: AbortSignal): Promise<LogWrite> {
     const {
       config,
       store: { leases },
       logs,
       rules,
     } = this.core;
-    // Counted from before the body is read: a later chunk that overtakes this one waits for it.
-    const release = logs.enter(a.taskId);
+    const release = logs.enter(taskId);
     try {
-      // Only the current reservation of a task still held by a runner may write (not a finished task).
-      const task = outcome(await leases.logTarget(clusterId, a.taskId, a.reservationId, rules, signal));
-      // Full already: refused before the body is read.
-      if (task.logSize >= config.maxLogBytes) throw this.logLimit();
-      const parts = await a.body();
-      const res = await logs.append(a.taskId, { reservationId: a.reservationId, attempt: task.attempt }, Number(a.offset), parts);
-      if (!res.ok) throw conflict(`offset ${a.offset} does not match the log size ${res.size}`, { size: res.size });
-      await leases.setLogSize(a.taskId, res.total, signal);
-      if (res.capped === true) {
-        await leases.markLogTruncated(a.taskId, signal);
-        throw this.logLimit(res.size);
-      }
-      return res.size;
+      const target = await leases.logTarget(clusterId, taskId, reservationId, rules, signal);
+      if (!target.ok) return { kind: 'refused', outcome: target };
+      if (target.task.logSize >= config.maxLogBytes) return { kind: 'full' };
+      return { kind: 'written', res: await logs.append(taskId, { reservationId, attempt: target.task.attempt }, offset, await parts()) };
     } finally {
       release();
     }
@@ -189,24 +205,13 @@ export class Reservations {
    * finishTask answers the repeat); a superseded or unknown task is left to finishTask to refuse.
    */
   private async appendTail(clusterId: string, taskId: string, input: FinishInput, tail: LogTail, signal: AbortSignal): Promise<FinishInput> {
-    const {
-      config,
-      store: { leases },
-      logs,
-      rules,
-    } = this.core;
-    const release = logs.enter(taskId);
-    try {
-      const target = await leases.logTarget(clusterId, taskId, input.reservationId, rules, signal);
-      if (!target.ok) return input;
-      // Full already: the tail is dropped, as a log append past the cap would be.
-      if (target.task.logSize >= config.maxLogBytes) return { ...input, logTruncated: true };
-      const res = await logs.append(taskId, { reservationId: input.reservationId, attempt: target.task.attempt }, tail.offset, [tail.data]);
-      if (!res.ok) throw conflict(`log_tail offset ${tail.offset} does not match the log size ${res.size}`, { size: res.size });
-      return { ...input, logSize: Math.max(input.logSize ?? 0, res.total), logTruncated: input.logTruncated || res.capped === true };
-    } finally {
-      release();
-    }
+    const w = await this.writeLog(clusterId, taskId, input.reservationId, tail.offset, () => Promise.resolve([tail.data]), signal);
+    if (w.kind === 'refused') return input;
+    // Full already: the tail is dropped, as a log append past the cap would be.
+    if (w.kind === 'full') return { ...input, logTruncated: true };
+    const res = w.res;
+    if (!res.ok) throw conflict(`log_tail offset ${tail.offset} does not match the log size ${res.size}`, { size: res.size });
+    return { ...input, logSize: Math.max(input.logSize ?? 0, res.total), logTruncated: input.logTruncated || res.capped === true };
   }
 
   /** The zip of a task's revision, only for the reservation that holds the task now. */
