@@ -1,4 +1,4 @@
-// The runner's config names that choose behaviour rather than sizes: JOB_INPUT and JOBS_DIR.
+// The runner's config names that choose behaviour rather than sizes: JOB_INPUT, JOBS_DIR, LOG_FLUSH_INTERVAL.
 import { describe, expect, it } from 'vitest';
 import { loadRunnerConfig } from '../../src/config/runner.js';
 import { isIronError } from '../../src/errors.js';
@@ -76,5 +76,22 @@ describe('API_URL with several replicas', () => {
       return undefined;
     })();
     expect((err as Error).message).toContain('API_URL http://127.0.0.1:8080 is the container itself');
+  });
+});
+
+describe('LOG_FLUSH_INTERVAL', () => {
+  it('defaults to 250 ms, takes a duration, and refuses one under 10 ms or not a duration', () => {
+    expect(loadRunnerConfig(base, { usableMemory: 1 << 30 }).logFlushIntervalMs).toBe(250);
+    expect(loadRunnerConfig({ ...base, LOG_FLUSH_INTERVAL: '2s' }, { usableMemory: 1 << 30 }).logFlushIntervalMs).toBe(2000);
+    for (const bad of ['5ms', 'soon']) {
+      let caught: unknown;
+      try {
+        loadRunnerConfig({ ...base, LOG_FLUSH_INTERVAL: bad }, { usableMemory: 1 << 30 });
+      } catch (err) {
+        caught = err;
+      }
+      expect(isIronError(caught, 'ERR_CONFIG_INVALID'), bad).toBe(true);
+      expect((caught as Error).message).toContain('LOG_FLUSH_INTERVAL');
+    }
   });
 });
