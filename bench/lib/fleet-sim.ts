@@ -235,7 +235,7 @@ export class SimFleet {
       log_size: 2 * CHUNK.length,
       ...(tail ? { log_tail: { offset: CHUNK.length, data: CHUNK_BASE64 } } : {}),
     });
-    if (!(await call('finish', `${base}/finish`, fin, true))) return;
+    if (!(await call('finish', `${base}/${tail ? 'finish-with-log' : 'finish'}`, fin, true))) return;
     this.mark.completed++;
     this.completedTotal++;
     this.finishedTimes.set(t.id, (this.finishedTimes.get(t.id) ?? 0) + 1);

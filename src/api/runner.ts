@@ -7,6 +7,7 @@ import { DELIVER_RETRY, NO_RETRY, type RetryPolicy } from './retry.js';
 import { unwrapCluster } from './clusters.js';
 import type {
   FinishRequest,
+  FinishWithLogRequest,
   HeartbeatRequest,
   HeartbeatResponse,
   LogAppendResponse,
@@ -222,10 +223,24 @@ export class RunnerApi {
 
   /** Terminal report; idempotent. ERR_API_CONFLICT: superseded reservation, drop it. */
   async finish(taskId: string, req: FinishRequest, signal: AbortSignal, o?: CallOptions): Promise<void> {
+    await this.report('finish', taskId, req, signal, o);
+  }
+
+  /**
+   * The terminal report with the last output (only where the reserve answer offered room for it);
+   * idempotent. ERR_API_CONFLICT with a size (conflictSize): the API holds that much, not the
+   * tail's offset, and the task is not finished. ERR_API_NOT_FOUND also from a replica that predates
+   * the call: nothing was finished or written there.
+   */
+  async finishWithLog(taskId: string, req: FinishWithLogRequest, signal: AbortSignal, o?: CallOptions): Promise<void> {
+    await this.report('finish-with-log', taskId, req, signal, o);
+  }
+
+  private async report(action: 'finish' | 'finish-with-log', taskId: string, req: FinishRequest, signal: AbortSignal, o: CallOptions | undefined): Promise<void> {
     await this.http.send(
       {
         method: 'POST',
-        path: this.path(`/runner/tasks/${seg(taskId)}/finish`),
+        path: this.path(`/runner/tasks/${seg(taskId)}/${action}`),
         json: req,
         idempotent: true,
         ...this.policy(o, DELIVER_RETRY),

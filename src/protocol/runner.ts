@@ -179,12 +179,17 @@ export interface FinishRequest {
   readonly log_truncated?: boolean;
   /** What the task's container used, when the runner could measure it. */
   readonly usage?: TaskUsage;
-  /**
-   * The last bytes of the output, appended as a log append at `offset` would be, before the task
-   * ends (only up to the reserve answer's `finish_log_max_bytes`). An offset that is not the stored
-   * size is refused like a log append's (409 with `size`), and the task is not finished.
-   */
-  readonly log_tail?: FinishLogTail;
+}
+
+/**
+ * A finish that carries the last bytes of the output (POST .../tasks/{id}/finish-with-log, only up to
+ * the reserve answer's `finish_log_max_bytes`): they are appended as a log append at `offset` would
+ * be, then the task ends. An offset that is not the stored size is refused like a log append's (409
+ * with `size`), and the task is not finished. A path of its own, not a field of the finish: a replica
+ * that predates it answers 404 instead of finishing the task and dropping the bytes.
+ */
+export interface FinishWithLogRequest extends FinishRequest {
+  readonly log_tail: FinishLogTail;
 }
 
 export interface FinishLogTail {

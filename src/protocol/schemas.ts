@@ -105,16 +105,6 @@ const finishProperties = {
       cpu_seconds: { type: 'number', minimum: 0, maximum: 1e12 },
     },
   },
-  log_tail: {
-    type: 'object',
-    required: ['offset', 'data'],
-    additionalProperties: false,
-    properties: {
-      offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-      // Padded base64 of at most MAX_FINISH_LOG_BYTES bytes.
-      data: { type: 'string', maxLength: Math.ceil(MAX_FINISH_LOG_BYTES / 3) * 4, pattern: '^[A-Za-z0-9+/]*={0,2}$' },
-    },
-  },
 } as const;
 
 export const finishBodySchema = {
@@ -122,6 +112,26 @@ export const finishBodySchema = {
   type: 'object',
   required: ['reservation_id', 'status'],
   properties: finishProperties,
+} as const;
+
+/** A finish carrying the last output (finish-with-log): the finish's fields and a required log_tail. */
+export const finishWithLogBodySchema = {
+  $id: 'iron.runner.finish-with-log',
+  type: 'object',
+  required: ['reservation_id', 'status', 'log_tail'],
+  properties: {
+    ...finishProperties,
+    log_tail: {
+      type: 'object',
+      required: ['offset', 'data'],
+      additionalProperties: false,
+      properties: {
+        offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        // Padded base64 of at most MAX_FINISH_LOG_BYTES bytes.
+        data: { type: 'string', maxLength: Math.ceil(MAX_FINISH_LOG_BYTES / 3) * 4, pattern: '^[A-Za-z0-9+/]*={0,2}$' },
+      },
+    },
+  },
 } as const;
 
 /** A give-back: the finish a runner sends for a task it will not run (drain, transient failure). */
@@ -140,6 +150,7 @@ export const RUNNER_REQUEST_SCHEMAS = {
   'POST /2/clusters/:cid/runner/tasks/:tid/start': { body: startBodySchema },
   'POST /2/clusters/:cid/runner/tasks/:tid/log': { querystring: logAppendQuerySchema },
   'POST /2/clusters/:cid/runner/tasks/:tid/finish': { body: finishBodySchema },
+  'POST /2/clusters/:cid/runner/tasks/:tid/finish-with-log': { body: finishWithLogBodySchema },
 } as const;
 
 const warmImage = {

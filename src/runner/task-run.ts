@@ -4,7 +4,7 @@
 // Nothing calls back into this file but the output sink. What is reported is decided in one place
 // (outcome.ts) from how the run ended and why the runner stopped it; the lifecycle is told as typed
 // events (events.ts), which the log and the metrics subscribe to.
-import { conflictSize, SHORT_RETRY, type FinishLogTail, type FinishRequest, type FinishStatus, type ReservedTask, type RetryPolicy, type RunnerApi } from '../api/index.js';
+import { conflictSize, SHORT_RETRY, type FinishRequest, type FinishStatus, type ReservedTask, type RetryPolicy, type RunnerApi } from '../api/index.js';
 import type { RunnerConfig } from '../config/runner.js';
 import { decryptPayload } from '../decrypt/index.js';
 import { errorCodeOf, isIronError, toError } from '../errors.js';
@@ -239,7 +239,7 @@ export class TaskRun implements LeasedTask {
     try {
       const msg = status === 'complete' ? '' : d.msg;
       const durationMs = Math.round(d.durationMs);
-      const body = (logSize: number, tail?: FinishLogTail): FinishRequest => ({
+      const body = (logSize: number): FinishRequest => ({
         reservation_id: this.reservationId,
         status,
         exit_code: d.exitCode,
@@ -248,21 +248,20 @@ export class TaskRun implements LeasedTask {
         log_size: logSize,
         ...(d.truncated || shipper?.truncated === true ? { log_truncated: true } : {}),
         ...(d.usage === undefined ? {} : { usage: { peak_memory: Math.round(d.usage.peakMemoryBytes), cpu_seconds: d.usage.cpuSeconds } }),
-        ...(tail === undefined ? {} : { log_tail: tail }),
       });
       const closed = shipper === undefined ? { size: 0 } : await shipper.closeWithTail(signal, this.deps.finishLogMaxBytes ?? 0);
       let logSize = closed.size;
       if (closed.tail === undefined || shipper === undefined) await this.finishWith(body(logSize), signal);
       else {
         logSize = closed.tail.offset + closed.tail.data.length;
+        const log_tail = { offset: closed.tail.offset, data: closed.tail.data.toString('base64') };
         try {
-          await this.finishWith(body(logSize, { offset: closed.tail.offset, data: closed.tail.data.toString('base64') }), signal);
+          await this.deps.api.finishWithLog(this.id, { ...body(logSize), log_tail }, signal, { retry: this.deps.deliverRetry });
           shipper.tailDelivered(closed.tail.data.length);
         } catch (err) {
-          const serverSize = conflictSize(err);
+          const serverSize = tailRefused(err, closed.tail.offset);
           if (serverSize === undefined) throw err;
-          // The API's log is not where the tail starts (an answer that was lost, an API that lost
-          // unsynced bytes): the tail goes by log append from where the API is, then the finish alone.
+          // Nothing was finished: the tail goes by log append from where the API is, then the finish alone.
           logSize = await shipper.shipTail(serverSize, signal);
           await this.finishWith(body(logSize), signal);
         }
@@ -297,4 +296,16 @@ export class TaskRun implements LeasedTask {
   private emit<K extends RunnerEventName>(name: K, event: RunnerEventMap[K]): void {
     this.deps.events.emit(name, event);
   }
+}
+
+/**
+ * Where the log stands on the API when it refused a finish-with-log and finished nothing: a 409 with
+ * the size it holds (it lost bytes it had acknowledged); a 404 from a replica that predates the call
+ * (or a task gone: the appends then fail the same way) or a 400 (a smaller MAX_BODY_SIZE since the
+ * reserve), where it holds what the tail's offset says. Undefined: the refusal is the finish's own.
+ */
+function tailRefused(err: unknown, offset: number): number | undefined {
+  const size = conflictSize(err);
+  if (size !== undefined) return size;
+  return isIronError(err, 'ERR_API_NOT_FOUND') || isIronError(err, 'ERR_API_BAD_REQUEST') ? offset : undefined;
 }

@@ -140,6 +140,28 @@ describe('several API replicas', () => {
     expect((await api.client.project.getTaskLog(t.id, signal())).toString()).toBe('line one\nline two\n');
   });
 
+  it('a finish-with-log repeated on the next replica after the first acted writes its bytes once', async () => {
+    const [id] = await queueTasks(api, 'hello');
+    const direct = runner([api.url]);
+    const t = await reserveOne(direct);
+    expect(t.id).toBe(id);
+    await direct.runner.start(t.id, t.reservation_id, signal());
+    const first = Buffer.from('line one\n');
+    await direct.runner.appendLog(t.id, 0, first, signal(), { reservationId: t.reservation_id });
+    const lossy = await proxy({ cutResponses: true });
+    const failovers: FailoverEvent[] = [];
+    const tail = Buffer.from('last line\n');
+    await runner([lossy.url, api.url], failovers).runner.finishWithLog(
+      t.id,
+      { reservation_id: t.reservation_id, status: 'complete', exit_code: 0, msg: '', log_size: first.length + tail.length, log_tail: { offset: first.length, data: tail.toString('base64') } },
+      signal(),
+    );
+    expect(failovers).toHaveLength(1);
+    expect(lossy.stats.cut).toBe(1);
+    expect((await api.client.project.getTask(t.id, signal())).status).toBe('complete');
+    expect((await api.client.project.getTaskLog(t.id, signal())).toString()).toBe('line one\nlast line\n');
+  });
+
   it('a parked reserve whose replica goes away parks again on the next one and gets the task', async () => {
     const front = await proxy();
     const failovers: FailoverEvent[] = [];

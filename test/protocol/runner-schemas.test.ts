@@ -10,6 +10,7 @@ import { createRunnerClient } from '../../src/api/index.js';
 import { MAX_FINISH_MSG_BYTES, MAX_INSTANCE_ID_BYTES, MAX_RESERVATION_ID_BYTES, MAX_WARM_CURSOR_BYTES } from '../../src/protocol/limits.js';
 import {
   finishBodySchema,
+  finishWithLogBodySchema,
   giveBackBodySchema,
   heartbeatBodySchema,
   logAppendQuerySchema,
@@ -67,6 +68,11 @@ describe('runner request schemas against the real client', () => {
       await api.finish(TID, { reservation_id: RID, status: 'killed', exit_code: 137, msg: 'out of memory', duration_ms: 5, log_size: 0, log_truncated: true }, signal);
       await api.finish(TID, { reservation_id: RID, status: 'error', exit_code: null, msg: 'payload refused', duration_ms: 0, log_size: 0 }, signal);
       await api.finish(TID, { reservation_id: RID, status: 'requeue', exit_code: null, msg: 'draining', duration_ms: 0, log_size: 0 }, signal);
+      await api.finishWithLog(
+        TID,
+        { reservation_id: RID, status: 'complete', exit_code: 0, msg: '', duration_ms: 9, log_size: 14, log_tail: { offset: 10, data: Buffer.from('tail').toString('base64') } },
+        signal,
+      );
     } finally {
       await client.close();
     }
@@ -126,6 +132,10 @@ const MALFORMED: ReadonlyArray<readonly [string, object, Record<string, unknown>
   ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', duration_ms: -1 }, 'duration_ms negative'],
   ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', log_size: 1.5 }, 'log_size fractional'],
   ['finish', finishBodySchema, { reservation_id: RID, status: 'complete', log_truncated: 'yes' }, 'log_truncated not a boolean'],
+  ['finish-with-log', finishWithLogBodySchema, { reservation_id: RID, status: 'complete' }, 'no log_tail'],
+  ['finish-with-log', finishWithLogBodySchema, { reservation_id: RID, status: 'complete', log_tail: { offset: 0, data: 'a$b=' } }, 'log_tail data not base64'],
+  ['finish-with-log', finishWithLogBodySchema, { reservation_id: RID, status: 'complete', log_tail: { offset: -1, data: '' } }, 'log_tail offset negative'],
+  ['finish-with-log', finishWithLogBodySchema, { reservation_id: RID, status: 'complete', log_tail: { offset: 0, data: 'A'.repeat(90_000) } }, 'log_tail data past 64 KiB'],
   ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: 'me' }, 'runner not an object'],
   ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: { ...REPORT, slots_total: '4' } }, 'runner slots_total a string'],
   ['heartbeat', heartbeatBodySchema, { instance_id: 'r', runner: { ...REPORT, slots_busy: -1 } }, 'runner slots_busy negative'],
@@ -160,7 +170,7 @@ describe('malformed runner requests: the schemas and iron-api agree', () => {
       const q = new URLSearchParams(Object.entries(value).map(([k, v]): [string, string] => [k, String(v)]));
       return call(s.url, 'POST', `${base}/tasks/${TID}/log?${q.toString()}`, { token: s.ctoken, body: 'x', type: 'application/octet-stream' });
     }
-    const path = route === 'start' || route === 'finish' ? `${base}/tasks/${TID}/${route}` : `${base}/${route}`;
+    const path = route === 'start' || route === 'finish' || route === 'finish-with-log' ? `${base}/tasks/${TID}/${route}` : `${base}/${route}`;
     return call(s.url, 'POST', path, { token: s.ctoken, json: value });
   };
 

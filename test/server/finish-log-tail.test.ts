@@ -1,6 +1,7 @@
-// A finish that carries the last bytes of the task's output (`log_tail`, docs/protocol.md): appended
-// as a log append would be (fenced, ordered, capped, idempotent), before the task ends; an offset
-// that is not the stored size is a 409 with the size and leaves the task running.
+// A finish that carries the last bytes of the task's output (finish-with-log, docs/protocol.md):
+// appended as a log append would be (fenced, ordered, capped, idempotent), before the task ends; an
+// offset that is not the stored size is a 409 with the size and leaves the task running. The plain
+// finish takes no bytes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FINISH_LOG_BYTES } from '../../src/protocol/limits.js';
 import { appendLog, call, getTask, queue, registerCode, runnerPath, startTestServer, type Res, type TestServer } from './helpers.js';
@@ -32,7 +33,8 @@ async function reserved(s: TestServer): Promise<{ id: string; rid: string; maxTa
 }
 
 function finish(s: TestServer, id: string, rid: string, extra: Record<string, unknown>): Promise<Res> {
-  return call(s.url, 'POST', runnerPath(s, id, 'finish'), { token: s.ctoken, json: { reservation_id: rid, status: 'complete', exit_code: 0, ...extra } });
+  const path = runnerPath(s, id, 'log_tail' in extra ? 'finish-with-log' : 'finish');
+  return call(s.url, 'POST', path, { token: s.ctoken, json: { reservation_id: rid, status: 'complete', exit_code: 0, ...extra } });
 }
 
 const tail = (offset: number, text: string): { log_tail: { offset: number; data: string } } => ({ log_tail: { offset, data: Buffer.from(text).toString('base64') } });
@@ -104,6 +106,22 @@ describe('finish with a log tail', () => {
     expect((await finish(s, t.id, t.rid, { log_tail: { offset: -1, data: '' } })).status).toBe(400);
     expect((await getTask(s, t.id))['status']).toBe('running');
     expect(await storedLog(s, t.id)).toBeUndefined();
+  });
+});
+
+describe('the plain finish', () => {
+  it('takes no log tail: the field is ignored there, as a replica before finish-with-log ignores it', async () => {
+    const t = await reserved(s);
+    const r = await call(s.url, 'POST', runnerPath(s, t.id, 'finish'), { token: s.ctoken, json: { reservation_id: t.rid, status: 'complete', ...tail(0, 'lost') } });
+    expect(r.status).toBe(200);
+    expect(await storedLog(s, t.id)).toBeUndefined();
+  });
+
+  it('finish-with-log needs its tail', async () => {
+    const t = await reserved(s);
+    const r = await call(s.url, 'POST', runnerPath(s, t.id, 'finish-with-log'), { token: s.ctoken, json: { reservation_id: t.rid, status: 'complete' } });
+    expect(r.status).toBe(400);
+    expect((await getTask(s, t.id))['status']).toBe('running');
   });
 });
 

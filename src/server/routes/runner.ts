@@ -1,4 +1,5 @@
-// The runner protocol (docs/protocol.md): reserve (long-poll), release, heartbeat, start, log, finish.
+// The runner protocol (docs/protocol.md): reserve (long-poll), release, heartbeat, start, log, finish
+// (also finish-with-log: the finish carrying the task's last output).
 // Only the cluster's own token may call these. Each route parses, calls the reservation service
 // and presents its answer.
 import {
@@ -120,33 +121,35 @@ export function registerRunnerRoutes(r: Router<Handler>): void {
     return { size };
   });
 
-  r.add(
-    'POST',
-    '/2/clusters/:cid/runner/tasks/:tid/finish',
-    async (ctx) => {
-      const cid = await ctx.runner();
-      const b = await ctx.json();
-      const status = optString(b, 'status') ?? '';
-      if (!isFinishStatus(status)) throw badRequest(`status must be one of ${FINISH_STATUSES.join(', ')}`);
-      return ctx.deps.services.reservations.finish(
-        cid,
-        ctx.id('tid', 'task'),
-        {
-          reservationId: reservation(b),
-          status,
-          exitCode: optNumber(b, 'exit_code', EXIT_CODE_RANGE.min, EXIT_CODE_RANGE.max) ?? null,
-          msg: optString(b, 'msg', MAX_FINISH_MSG_BYTES) ?? '',
-          durationMs: optNumber(b, 'duration_ms', 0, Number.MAX_SAFE_INTEGER, { ceil: true }) ?? null,
-          logSize: optNumber(b, 'log_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
-          logTruncated: optBool(b, 'log_truncated') ?? false,
-          ...readUsage(b),
-        },
-        readTail(b, finishLogMaxBytes(ctx.deps.config.maxBodyBytes)),
-        ctx.signal,
-      );
-    },
-    bodySchema('POST /2/clusters/:cid/runner/tasks/:tid/finish'),
-  );
+  // The finish, and the finish carrying the last output: a path of its own, so that a replica that
+  // predates it answers 404 instead of finishing the task without the bytes (docs/protocol.md).
+  r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/finish', finishRoute(false), bodySchema('POST /2/clusters/:cid/runner/tasks/:tid/finish'));
+  r.add('POST', '/2/clusters/:cid/runner/tasks/:tid/finish-with-log', finishRoute(true), bodySchema('POST /2/clusters/:cid/runner/tasks/:tid/finish-with-log'));
+}
+
+function finishRoute(withLog: boolean): Handler {
+  return async (ctx) => {
+    const cid = await ctx.runner();
+    const b = await ctx.json();
+    const status = optString(b, 'status') ?? '';
+    if (!isFinishStatus(status)) throw badRequest(`status must be one of ${FINISH_STATUSES.join(', ')}`);
+    return ctx.deps.services.reservations.finish(
+      cid,
+      ctx.id('tid', 'task'),
+      {
+        reservationId: reservation(b),
+        status,
+        exitCode: optNumber(b, 'exit_code', EXIT_CODE_RANGE.min, EXIT_CODE_RANGE.max) ?? null,
+        msg: optString(b, 'msg', MAX_FINISH_MSG_BYTES) ?? '',
+        durationMs: optNumber(b, 'duration_ms', 0, Number.MAX_SAFE_INTEGER, { ceil: true }) ?? null,
+        logSize: optNumber(b, 'log_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
+        logTruncated: optBool(b, 'log_truncated') ?? false,
+        ...readUsage(b),
+      },
+      withLog ? readTail(b, finishLogMaxBytes(ctx.deps.config.maxBodyBytes)) : undefined,
+      ctx.signal,
+    );
+  };
 }
 
 function instance(b: Record<string, unknown>): string {
@@ -155,11 +158,9 @@ function instance(b: Record<string, unknown>): string {
   return id;
 }
 
-/** A finish's optional `log_tail` (its shape is the schema's); bytes past what reserve offered are refused. */
-function readTail(b: Record<string, unknown>, maxBytes: number): LogTail | undefined {
-  const t = b['log_tail'];
-  if (t === undefined || t === null) return undefined;
-  const o = t as { offset: number; data: string };
+/** A finish-with-log's `log_tail` (its shape is the schema's); bytes past what reserve offered are refused. */
+function readTail(b: Record<string, unknown>, maxBytes: number): LogTail {
+  const o = b['log_tail'] as { offset: number; data: string };
   // The schema allows only the base64 alphabet; a length that is not a whole number of quads is not base64.
   if (o.data.length % 4 !== 0) throw badRequest('log_tail.data must be padded base64');
   const data = Buffer.from(o.data, 'base64');

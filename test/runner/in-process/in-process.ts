@@ -12,6 +12,7 @@ import {
   RunnerApi,
   type CallOptions,
   type FinishRequest,
+  type FinishWithLogRequest,
   type HeartbeatRequest,
   type HeartbeatResponse,
   type LogAppendResponse,
@@ -66,8 +67,14 @@ class RecordedApi extends RunnerApi {
 
   override finish(taskId: string, req: FinishRequest, signal: AbortSignal, o?: CallOptions): Promise<void> {
     this.finishes.push({ taskId, reservationId: req.reservation_id, status: req.status });
-    this.finishTails.push({ taskId, bytes: req.log_tail === undefined ? 0 : Buffer.from(req.log_tail.data, 'base64').length });
+    this.finishTails.push({ taskId, bytes: 0 });
     return super.finish(taskId, req, signal, o);
+  }
+
+  override finishWithLog(taskId: string, req: FinishWithLogRequest, signal: AbortSignal, o?: CallOptions): Promise<void> {
+    this.finishes.push({ taskId, reservationId: req.reservation_id, status: req.status });
+    this.finishTails.push({ taskId, bytes: Buffer.from(req.log_tail.data, 'base64').length });
+    return super.finishWithLog(taskId, req, signal, o);
   }
 
   override appendLog(taskId: string, offset: number, body: Uint8Array, signal: AbortSignal, o?: CallOptions & { reservationId?: string }): Promise<LogAppendResponse> {
