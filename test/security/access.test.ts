@@ -55,6 +55,7 @@ const MATRIX: Readonly<Record<string, Scope>> = {
   'POST /2/clusters/:cid/runner/tasks/:tid/log': 'runner',
   'GET /2/clusters/:cid/runner/tasks/:tid/code': 'runner',
   'POST /2/clusters/:cid/runner/tasks/:tid/finish': 'runner',
+  'POST /2/clusters/:cid/runner/tasks/:tid/finish-with-log': 'runner',
 };
 
 type Caller = 'none' | 'bad' | 'ownProject' | 'otherProject' | 'ownCluster' | 'otherCluster' | 'revokedCluster' | 'ownProjectQuery' | 'badQuery';
