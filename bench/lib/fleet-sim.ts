@@ -5,7 +5,7 @@
 // (holding none, at the idle interval the API's answers name, and within a second of a reserve that
 // brought tasks, as src/runner/heartbeat.ts does),
 // and runs each task as start, a log chunk, the task's time, a second chunk (its last line), finish. The
-// last line rides on the finish (log_tail) when the reserve answer offers room for it, as the real
+// last line rides on the finish (finish-with-log) when the reserve answer offers room for it, as the real
 // runner's LogShipper does with output still unshipped at the end; else it is a log append first.
 import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';

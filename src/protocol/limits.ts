@@ -20,8 +20,8 @@ export const MAX_RESERVATION_ID_BYTES = 64;
 /** Bytes of a warm-up cursor. */
 export const MAX_WARM_CURSOR_BYTES = 64;
 /**
- * Log bytes a finish may carry (`log_tail`): the last output of a task rides on its finish instead of
- * a log request of its own. The server offers it in reserve answers (`finish_log_max_bytes`).
+ * Log bytes a finish-with-log may carry (`log_tail`): the last output of a task rides on its finish
+ * instead of a log request of its own. The server offers it in reserve answers (`finish_log_max_bytes`).
  */
 export const MAX_FINISH_LOG_BYTES = 64 * 1024;
 /** Bytes of a finish `msg`. */

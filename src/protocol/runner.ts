@@ -89,8 +89,8 @@ export interface ReserveResponse extends WarmFields {
   /** The interval of a runner holding no task (older servers send none: keep heartbeat_interval_ms). */
   readonly idle_heartbeat_interval_ms?: number;
   /**
-   * The most log bytes the finish of these tasks may carry as `log_tail`; older servers send none,
-   * and then every byte goes by log append.
+   * The most log bytes a finish-with-log of these tasks may carry as `log_tail`; older servers send
+   * none (they have no finish-with-log), and then every byte goes by log append.
    */
   readonly finish_log_max_bytes?: number;
 }

@@ -107,7 +107,7 @@ export class LogShipper {
 
   /**
    * Ships all but a last partial chunk of at most `maxTail` bytes and hands that back with the size
-   * the server holds, where it starts: the finish carries it (FinishRequest.log_tail). With no room
+   * the server holds, where it starts: finish-with-log carries it (its log_tail). With no room
    * (maxTail 0), more than a chunk left, or a resync under way, it is close() and no tail.
    */
   async closeWithTail(signal: AbortSignal, maxTail: number): Promise<{ size: number; tail?: { offset: number; data: Buffer } }> {
@@ -125,8 +125,9 @@ export class LogShipper {
   }
 
   /**
-   * The finish refused the tail (409: the server holds `serverSize` bytes, not the tail's offset): it
-   * is shipped by log appends from there instead; resolves with the size the server holds then.
+   * finish-with-log refused the tail and finished nothing (the server holds `serverSize` bytes, or is
+   * a replica without that call): it is shipped by log appends from there instead; resolves with the
+   * size the server holds then.
    */
   async shipTail(serverSize: number, signal: AbortSignal): Promise<number> {
     this.tailMax = 0;

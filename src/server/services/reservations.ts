@@ -36,7 +36,7 @@ export interface HeartbeatInput {
   readonly warmCursor: string | undefined;
 }
 
-/** The last bytes of a task's output, carried by its finish (FinishRequest.log_tail). */
+/** The last bytes of a task's output, carried by finish-with-log (FinishWithLogRequest.log_tail). */
 export interface LogTail {
   readonly offset: number;
   readonly data: Buffer;
