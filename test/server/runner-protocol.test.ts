@@ -63,6 +63,32 @@ describe('runner protocol', () => {
     await finish(id!, { reservation_id: got[0]!.reservation_id, status: 'complete' });
   });
 
+  it('a cluster changed while a reserve is parked applies to the task that reserve gets', async () => {
+    await registerCode(s, 'cluster-change');
+    const MiB = 1024 * 1024;
+    const setMemory = async (memory: number): Promise<void> => {
+      const r = await call(s.url, 'PUT', `/2/clusters/${s.cid}`, { token: s.token, json: { memory } });
+      expect(r.status).toBe(200);
+    };
+    const parked = async (): Promise<number> => Number(/^iron_reserves_parked (\d+)/m.exec((await call(s.url, 'GET', '/metrics')).text)?.[1] ?? 0);
+    const pending = reserve(s, 1, 20);
+    await waitFor('the reserve to park', async () => (await parked()) === 1);
+    await setMemory(512 * MiB);
+    try {
+      const [id] = await queue(s, [{ code_name: 'cluster-change' }]);
+      const got = await pending;
+      expect(got.map((t) => [t.id, t['memory']])).toEqual([[id, 512 * MiB]]);
+      await finish(id!, { reservation_id: got[0]!.reservation_id, status: 'complete' });
+      // A reserve that finds its task at once has the cluster as it just read it.
+      const [now] = await queue(s, [{ code_name: 'cluster-change' }]);
+      const [t] = await reserve(s);
+      expect([t?.id, t?.['memory']]).toEqual([now, 512 * MiB]);
+      await finish(now!, { reservation_id: t!.reservation_id, status: 'complete' });
+    } finally {
+      await setMemory(256 * MiB);
+    }
+  });
+
   it('returns an empty list after wait when nothing is queued', async () => {
     const started = Date.now();
     expect(await reserve(s, 1, 0.3)).toEqual([]);
