@@ -24,7 +24,7 @@ import type { RouteOptions, Router } from '../http/router.js';
 import type { TaskUsage } from '../store/records.js';
 import { isId } from '../ids.js';
 import { readRunnerReport } from '../runner-report.js';
-import { finishLogMaxBytes, type LogTail } from '../services/reservations.js';
+import type { LogTail } from '../services/reservations.js';
 import { optBool, optFloat, optNumber, optString } from '../validate.js';
 
 const OFFSET_RE = new RegExp(`^\\d{1,${MAX_LOG_OFFSET_DIGITS}}$`);
@@ -146,7 +146,7 @@ function finishRoute(withLog: boolean): Handler {
         logTruncated: optBool(b, 'log_truncated') ?? false,
         ...readUsage(b),
       },
-      withLog ? readTail(b, finishLogMaxBytes(ctx.deps.config.maxBodyBytes)) : undefined,
+      withLog ? readTail(b, ctx.deps.services.reservations.finishLogMaxBytes) : undefined,
       ctx.signal,
     );
   };

@@ -43,13 +43,16 @@ export interface LogTail {
 }
 
 /** What a log write came to: refused by the fence, the log already full, or the append's result. */
-type LogWrite = { kind: 'refused'; outcome: RunnerOutcome } | { kind: 'full' } | { kind: 'written'; res: AppendResult };
+type LogWrite = { kind: 'refused'; reason: RefusalReason } | { kind: 'full' } | { kind: 'written'; res: AppendResult };
+
+/** Why the store refused a runner call on a task. */
+type RefusalReason = Extract<RunnerOutcome, { ok: false }>['reason'];
 
 /** Room a finish body keeps for its other fields, besides the base64 of its log tail. */
 const FINISH_FIELDS_BYTES = 8 * 1024;
 
 /** The log tail a finish may carry: the protocol's limit, or less when MAX_BODY_SIZE is small (0: none). */
-export function finishLogMaxBytes(maxBodyBytes: number): number {
+function finishLogMaxBytes(maxBodyBytes: number): number {
   return Math.max(0, Math.min(MAX_FINISH_LOG_BYTES, Math.floor(((maxBodyBytes - FINISH_FIELDS_BYTES) * 3) / 4)));
 }
 
@@ -63,7 +66,12 @@ export interface LogAppend {
 }
 
 export class Reservations {
-  constructor(private readonly core: ServicesCore) {}
+  /** The log tail a finish-with-log may carry here (finish_log_max_bytes; 0: not offered). */
+  readonly finishLogMaxBytes: number;
+
+  constructor(private readonly core: ServicesCore) {
+    this.finishLogMaxBytes = finishLogMaxBytes(core.config.maxBodyBytes);
+  }
 
   /** Long-polls for up to `waitMs`; `signal` ends it (client gone, server closing). */
   async reserve(clusterId: string, input: ReserveInput, signal: AbortSignal): Promise<Reserved> {
@@ -80,12 +88,11 @@ export class Reservations {
     const cluster = reservations.length === 0 ? undefined : poll.waited ? await clusters.getCluster(clusterId, signal) : first;
     if (reservations.length > 0 && cluster === undefined) throw notFound('Cluster not found');
     const tasks = cluster === undefined ? [] : await Promise.all(reservations.map((r) => this.reservedTask(cluster, r, signal)));
-    const tailBytes = finishLogMaxBytes(config.maxBodyBytes);
     const answer: ReserveResponse = {
       tasks,
       heartbeat_interval_ms: config.heartbeatIntervalMs,
       idle_heartbeat_interval_ms: config.idleHeartbeatIntervalMs,
-      ...(tailBytes > 0 ? { finish_log_max_bytes: tailBytes } : {}),
+      ...(this.finishLogMaxBytes > 0 ? { finish_log_max_bytes: this.finishLogMaxBytes } : {}),
       ...(input.warmCursor === undefined ? {} : await this.warm(clusterId, input.warmCursor, signal)),
     };
     return { answer, reservations };
@@ -148,7 +155,7 @@ export class Reservations {
     const { leases } = this.core.store;
     const w = await this.writeLog(clusterId, a.taskId, a.reservationId, Number(a.offset), a.body, signal);
     // Only the current reservation of a task still held by a runner may write (not a finished task).
-    if (w.kind === 'refused') outcome(w.outcome);
+    if (w.kind === 'refused') throw refusal(w.reason);
     // Full already: refused before the body was read.
     if (w.kind !== 'written') throw this.logLimit();
     const res = w.res;
@@ -176,7 +183,7 @@ export class Reservations {
     const release = logs.enter(taskId);
     try {
       const target = await leases.logTarget(clusterId, taskId, reservationId, rules, signal);
-      if (!target.ok) return { kind: 'refused', outcome: target };
+      if (!target.ok) return { kind: 'refused', reason: target.reason };
       if (target.task.logSize >= config.maxLogBytes) return { kind: 'full' };
       return { kind: 'written', res: await logs.append(taskId, { reservationId, attempt: target.task.attempt }, offset, await parts()) };
     } finally {
@@ -368,8 +375,13 @@ export class Reservations {
 /** The task of a successful runner call; the protocol's 404 or 409 (with its reason) otherwise. */
 function outcome<T>(o: RunnerOutcome<T>): T {
   if (o.ok) return o.task;
-  if (o.reason === 'not_found') throw notFound('Task not found in this cluster');
-  if (o.reason === 'cancelled') throw new IronError('ERR_SERVER_CONFLICT', 'task was cancelled; do not run it', { details: { reason: 'cancelled' } });
-  if (o.reason === 'finished') throw new IronError('ERR_SERVER_CONFLICT', 'the task has finished; its log is closed', { details: { reason: 'finished' } });
-  throw new IronError('ERR_SERVER_CONFLICT', 'reservation superseded: this task is no longer yours', { details: { reason: 'superseded' } });
+  throw refusal(o.reason);
+}
+
+/** The protocol's 404, or its 409 with the reason, for a runner call the task refused. */
+function refusal(reason: RefusalReason): IronError {
+  if (reason === 'not_found') return notFound('Task not found in this cluster');
+  if (reason === 'cancelled') return new IronError('ERR_SERVER_CONFLICT', 'task was cancelled; do not run it', { details: { reason: 'cancelled' } });
+  if (reason === 'finished') return new IronError('ERR_SERVER_CONFLICT', 'the task has finished; its log is closed', { details: { reason: 'finished' } });
+  return new IronError('ERR_SERVER_CONFLICT', 'reservation superseded: this task is no longer yours', { details: { reason: 'superseded' } });
 }
