@@ -6,9 +6,7 @@
 import { Agent, request } from 'undici';
 import type { FleetApi } from './fleet-run.js';
 import { cpuSeconds } from './proc.js';
-
-const CHUNK = Buffer.from(`${'x'.repeat(99)}\n`);
-const CHUNK_BASE64 = CHUNK.toString('base64');
+import { CHUNK, simFinish, tailOffered } from './sim-task.js';
 
 export interface CostResult {
   /** API CPU microseconds per request or cycle. */
@@ -46,7 +44,7 @@ export async function fleetCost(api: FleetApi, opts: { heartbeats: number; tasks
     while (t === undefined) {
       const got = await post(`${runner}/reserve`, JSON.stringify({ instance_id: instance, n: 1, wait: 0 }), api.clusterToken);
       t = (got['tasks'] as { id: string; reservation_id: string }[])[0];
-      tail = typeof got['finish_log_max_bytes'] === 'number' && got['finish_log_max_bytes'] >= CHUNK.length;
+      tail = tailOffered(got);
     }
     const rid = t.reservation_id;
     const base = `${runner}/tasks/${t.id}`;
@@ -54,15 +52,8 @@ export async function fleetCost(api: FleetApi, opts: { heartbeats: number; tasks
     await post(`${base}/log?offset=0&reservation_id=${encodeURIComponent(rid)}`, CHUNK, api.clusterToken);
     if (!tail) await post(`${base}/log?offset=${CHUNK.length}&reservation_id=${encodeURIComponent(rid)}`, CHUNK, api.clusterToken);
     await post(`${runner}/heartbeat`, JSON.stringify({ instance_id: instance, tasks: [{ id: t.id, reservation_id: rid }] }), api.clusterToken);
-    const fin = {
-      reservation_id: rid,
-      status: 'complete',
-      exit_code: 0,
-      duration_ms: 1000,
-      log_size: 2 * CHUNK.length,
-      ...(tail ? { log_tail: { offset: CHUNK.length, data: CHUNK_BASE64 } } : {}),
-    };
-    await post(`${base}/${tail ? 'finish-with-log' : 'finish'}`, JSON.stringify(fin), api.clusterToken);
+    const fin = simFinish(rid, 1000, tail);
+    await post(`${base}/${fin.action}`, fin.body, api.clusterToken);
   };
   try {
     await post(`/2/projects/${api.projectId}/codes`, JSON.stringify({ name: 'cost', image: 'iron-test/busybox:1' }), api.projectToken);
@@ -104,7 +95,7 @@ async function byRequest(pid: number, n: number, post: Post, api: FleetApi): Pro
     const t = (got['tasks'] as { id: string; reservation_id: string }[])[0];
     if (t === undefined) throw new Error('reserve found no task: the queue step queued fewer than asked');
     tasks.push(t);
-    offered = typeof got['finish_log_max_bytes'] === 'number' && got['finish_log_max_bytes'] >= CHUNK.length;
+    offered = tailOffered(got);
   });
   const each = (name: string, req: (t: { id: string; reservation_id: string }) => Promise<unknown>, from = 0, count = n): Promise<void> =>
     step(
@@ -125,17 +116,12 @@ async function byRequest(pid: number, n: number, post: Post, api: FleetApi): Pro
   const half = offered ? Math.floor(n / 2) : n;
   await each('log 2', (t) => post(`${base(t)}/log?offset=${CHUNK.length}&reservation_id=${rid(t)}`, CHUNK, api.clusterToken), 0, half);
   await each('heartbeat', (t) => post(`${runner}/heartbeat`, JSON.stringify({ instance_id: `cost-hb`, tasks: [{ id: t.id, reservation_id: t.reservation_id }] }), api.clusterToken));
-  const fin = (t: { reservation_id: string }, tail: boolean): string =>
-    JSON.stringify({
-      reservation_id: t.reservation_id,
-      status: 'complete',
-      exit_code: 0,
-      duration_ms: 1000,
-      log_size: 2 * CHUNK.length,
-      ...(tail ? { log_tail: { offset: CHUNK.length, data: CHUNK_BASE64 } } : {}),
-    });
-  await each('finish', (t) => post(`${base(t)}/finish`, fin(t, false), api.clusterToken), 0, half);
-  if (offered) await each('finish + log tail', (t) => post(`${base(t)}/finish-with-log`, fin(t, true), api.clusterToken), half, n - half);
+  const finish = (t: { id: string; reservation_id: string }, tail: boolean): Promise<unknown> => {
+    const fin = simFinish(t.reservation_id, 1000, tail);
+    return post(`${base(t)}/${fin.action}`, fin.body, api.clusterToken);
+  };
+  await each('finish', (t) => finish(t, false), 0, half);
+  if (offered) await each('finish + log tail', (t) => finish(t, true), half, n - half);
   return out;
 }
 

@@ -9,6 +9,7 @@
 // runner's LogShipper does with output still unshipped at the end; else it is a log append first.
 import { setMaxListeners } from 'node:events';
 import { Agent, request } from 'undici';
+import { CHUNK, simFinish, tailOffered } from './sim-task.js';
 
 export interface SimCluster {
   readonly id: string;
@@ -60,9 +61,6 @@ interface Beats {
   timer: NodeJS.Timeout | undefined;
   armedIdle: boolean;
 }
-
-const CHUNK = Buffer.from(`${'x'.repeat(99)}\n`);
-const CHUNK_BASE64 = CHUNK.toString('base64');
 
 export class SimFleet {
   private readonly agent = new Agent({ keepAliveTimeout: 60_000, connections: null });
@@ -146,8 +144,8 @@ export class SimFleet {
           await this.sleep(1000);
           continue;
         }
-        const answer = res.body as { tasks: Held[]; idle_heartbeat_interval_ms?: number; finish_log_max_bytes?: number };
-        const tailRoom = answer.finish_log_max_bytes ?? 0;
+        const answer = res.body as { tasks: Held[]; idle_heartbeat_interval_ms?: number };
+        const tail = tailOffered(res.body as Record<string, unknown>);
         if (typeof answer.idle_heartbeat_interval_ms === 'number') beats.idleMs = answer.idle_heartbeat_interval_ms;
         if (answer.tasks.length > 0 && beats.timer !== undefined && beats.armedIdle) {
           clearTimeout(beats.timer);
@@ -158,7 +156,7 @@ export class SimFleet {
           this.mark.reserved++;
           this.reservedTimes.set(t.id, (this.reservedTimes.get(t.id) ?? 0) + 1);
           held.set(t.id, { id: t.id, reservation_id: t.reservation_id });
-          void this.task(cluster, t, tailRoom >= CHUNK.length).finally(() => {
+          void this.task(cluster, t, tail).finally(() => {
             held.delete(t.id);
             slotFreed?.();
             slotFreed = undefined;
@@ -227,15 +225,8 @@ export class SimFleet {
     if (!(await call('log', `${base}/log?offset=0&reservation_id=${rid}`, CHUNK, false))) return;
     await new Promise((r) => setTimeout(r, this.cfg.taskMs));
     if (!tail && !(await call('log', `${base}/log?offset=${CHUNK.length}&reservation_id=${rid}`, CHUNK, false))) return;
-    const fin = JSON.stringify({
-      reservation_id: t.reservation_id,
-      status: 'complete',
-      exit_code: 0,
-      duration_ms: this.cfg.taskMs,
-      log_size: 2 * CHUNK.length,
-      ...(tail ? { log_tail: { offset: CHUNK.length, data: CHUNK_BASE64 } } : {}),
-    });
-    if (!(await call('finish', `${base}/${tail ? 'finish-with-log' : 'finish'}`, fin, true))) return;
+    const fin = simFinish(t.reservation_id, this.cfg.taskMs, tail);
+    if (!(await call('finish', `${base}/${fin.action}`, fin.body, true))) return;
     this.mark.completed++;
     this.completedTotal++;
     this.finishedTimes.set(t.id, (this.finishedTimes.get(t.id) ?? 0) + 1);
