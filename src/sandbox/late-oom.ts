@@ -10,9 +10,6 @@ import type { ContainerEngine } from './engine.js';
 /** Pauses between the re-inspections: about 1.5 s in all, long past the gap seen under load. */
 const RECHECK_DELAYS_MS: readonly number[] = [25, 50, 100, 200, 400, 700];
 
-/** The exit status of SIGKILL, which is how the kernel's OOM killer ends a process. */
-export const SIGKILL_EXIT = 137;
-
 /** Whether the engine sets the container's OOM flag within the window; false when it cannot be asked. */
 export async function lateOomFlag(engine: ContainerEngine, containerId: string, signal: AbortSignal): Promise<boolean> {
   try {

@@ -22,8 +22,11 @@ export interface ExitFacts {
 /** An outcome without the run's measurements (the caller adds them). */
 export type Verdict = SandboxOutcome extends infer O ? (O extends SandboxOutcome ? Omit<O, 'durationMs' | 'logBytes' | 'truncated' | 'usage'> : never) : never;
 
-/** Exit statuses of SIGTERM (128+15) and SIGKILL (128+9): a stop, ours or someone else's. */
-const SIGNAL_EXITS: ReadonlySet<number> = new Set([137, 143]);
+/** The exit status of SIGKILL (128+9), which is also how the kernel's OOM killer ends a process. */
+export const SIGKILL_EXIT = 137;
+
+/** Exit statuses of SIGTERM (128+15) and SIGKILL: a stop, ours or someone else's. */
+const SIGNAL_EXITS: ReadonlySet<number> = new Set([SIGKILL_EXIT, 143]);
 
 export function formatSeconds(ms: number): string {
   const s = ms / 1000;
