@@ -2,8 +2,8 @@
 // undici: the generator has to drive thousands of runners from one process, so it skips the full
 // client's retry and validation layers), but runs no containers. A runner keeps one reserve in flight
 // for its free slots (as src/runner/runner.ts does), heartbeats every second with the tasks it holds
-// (holding none, at the idle interval the API's answers name, and within a second of a reserve that
-// brought tasks, as src/runner/heartbeat.ts does),
+// (holding none, at the idle interval the API's answers name, the first beat of an idle spell at a random
+// point of it, and within a second of a reserve that brought tasks, as src/runner/heartbeat.ts does),
 // and runs each task as start, a log chunk, the task's time, a second chunk (its last line), finish. The
 // last line rides on the finish (finish-with-log) when the reserve answer offers room for it, as the real
 // runner's LogShipper does with output still unshipped at the end; else it is a log append first.
@@ -193,7 +193,9 @@ export class SimFleet {
         })
         .finally(() => {
           const nextIdle = b.held.size === 0 && b.idleMs !== undefined;
-          const interval = nextIdle ? Math.max(this.cfg.heartbeatMs, b.idleMs ?? 0) : this.cfg.heartbeatMs;
+          const idleMs = Math.max(this.cfg.heartbeatMs, b.idleMs ?? 0);
+          // As src/runner/heartbeat.ts: the first idle beat of an idle spell at a random point of the interval.
+          const interval = !nextIdle ? this.cfg.heartbeatMs : b.armedIdle ? idleMs : Math.random() * idleMs;
           this.heartbeats(b, Math.max(0, interval - (performance.now() - t0)), nextIdle);
         });
     }, delayMs);

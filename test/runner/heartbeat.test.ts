@@ -98,6 +98,8 @@ describe('idle heartbeats', () => {
       { tasks: () => held, cancel: () => undefined, lost: () => undefined, fence: () => undefined, report: () => report },
       new RunnerEvents(),
       new RunnerMetrics(),
+      // The first idle beat at the end of its interval (see the next test for where else it may fall).
+      () => 0.999,
     );
     beat.intervalMs = 20;
     beat.start();
@@ -114,6 +116,48 @@ describe('idle heartbeats', () => {
       beat.busy();
       for (let i = 0; i < 150 && answers.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
       expect(answers.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await beat.stop();
+    }
+  });
+
+  it('the first idle beat falls at a random point of the idle interval, the later ones a whole interval apart', async () => {
+    const at: number[] = [];
+    const api = {
+      heartbeat: async (req: HeartbeatRequest): Promise<HeartbeatResponse> => {
+        const r = await call<HeartbeatResponse>(s.url, 'POST', `/2/clusters/${s.cid}/runner/heartbeat`, { token: s.ctoken, json: req });
+        at.push(Date.now());
+        return r.body;
+      },
+    } as unknown as RunnerApi;
+    const report = { hostname: 'h', version: 'v', slots_total: 1, slots_busy: 0, draining: false, engine_version: '', started_at: new Date().toISOString() };
+    const draws: number[] = [];
+    const beat = new Heartbeat(
+      api,
+      'runner-spread',
+      { tasks: () => [], cancel: () => undefined, lost: () => undefined, fence: () => undefined, report: () => report },
+      new RunnerEvents(),
+      new RunnerMetrics(),
+      () => {
+        draws.push(0.1);
+        return 0.1;
+      },
+    );
+    beat.intervalMs = 20;
+    beat.start();
+    try {
+      // Beat 1 at the busy interval (no idle interval known yet), beat 2 a tenth of the 3.3 s idle
+      // interval after it, beat 3 a whole interval after beat 2.
+      for (let i = 0; i < 300 && at.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(at).toHaveLength(2);
+      expect(draws).toHaveLength(1);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(at).toHaveLength(2);
+      for (let i = 0; i < 400 && at.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(at).toHaveLength(3);
+      expect((at[2] ?? 0) - (at[1] ?? 0)).toBeGreaterThanOrEqual(3_000);
+      // Only the first idle beat of an idle spell is drawn.
+      expect(draws).toHaveLength(1);
     } finally {
       await beat.stop();
     }
