@@ -263,6 +263,8 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       task: { endTime: T0 + 20 },
     });
     expect(await store.leases.logTarget(w.clusterId, a.task.id, a.reservationId, rules, S)).toEqual({ ok: false, reason: 'finished' });
+    // A start that comes after the finish (a retried request) does not run the task again.
+    expect(await store.leases.startTask(w.clusterId, a.task.id, a.reservationId, T0 + 22, rules, S)).toEqual({ ok: false, reason: 'superseded' });
     // Given back: queued again at once.
     const back = await store.leases.finishTask(
       w.clusterId,

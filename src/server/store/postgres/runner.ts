@@ -154,7 +154,16 @@ export function heartbeat(
   });
 }
 
-export function startTask(db: PgDb, clusterId: string, id: string, reservationId: string, now: number, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome> {
+// The start of a task that is preparing under this reservation with no cancel pending: the case in
+// which TaskRules.start says 'start'. One statement instead of four (BEGIN, the locked read, this
+// update, COMMIT): the start of nearly every task. Any other case finds no row and takes the
+// transaction below, where the rules decide on the locked row.
+const START_PREPARING = `UPDATE tasks SET status = 'running', start_time = $1, updated_at = $1
+  WHERE id = $2 AND cluster_id = $3 AND reservation_id = $4 AND status = 'preparing' AND NOT cancel_pending RETURNING *`;
+
+export async function startTask(db: PgDb, clusterId: string, id: string, reservationId: string, now: number, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome> {
+  const started = await db.rows(signal, START_PREPARING, [now, id, clusterId, reservationId]);
+  if (started[0] !== undefined) return { ok: true, task: toTask(started[0]) };
   return db.tx(signal, async (q): Promise<RunnerOutcome> => {
     const t = await lockedTask(q, clusterId, id);
     if (t === undefined) return { ok: false, reason: 'not_found' };

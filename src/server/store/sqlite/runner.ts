@@ -147,7 +147,15 @@ export function heartbeat(db: Db, clusterId: string, items: readonly { id: strin
   });
 }
 
+// The start of a task that is preparing under this reservation with no cancel pending, the case in
+// which TaskRules.start says 'start': one statement (its own transaction) instead of a transaction
+// with two reads. Any other case finds no row and takes the transaction below, where the rules decide.
+const START_PREPARING = `UPDATE tasks SET status = 'running', start_time = ?, updated_at = ?
+  WHERE id = ? AND cluster_id = ? AND reservation_id = ? AND status = 'preparing' AND cancel_pending = 0 RETURNING *`;
+
 export function startTask(db: Db, clusterId: string, id: string, reservationId: string, now: number, rules: TaskRules): RunnerOutcome {
+  const started = db.get<R>(START_PREPARING, now, now, id, clusterId, reservationId);
+  if (started !== undefined) return { ok: true, task: toTask(started) };
   return db.tx((): RunnerOutcome => {
     const t = clusterTask(db, clusterId, id);
     if (t === undefined) return { ok: false, reason: 'not_found' };
