@@ -30,6 +30,8 @@ export function taskRules(maxAttempts: number): TaskRules {
   const held = (t: Task): boolean => t.status === 'preparing' || t.status === 'running' || t.cancelPending;
   return {
     held,
+    // The stores apply the 'start' case in one statement (START_PREPARING in store/*/runner.ts: this
+    // reservation, no cancel pending, preparing) and call this for every other case: keep them in step.
     start: (t, reservationId): StartPlan => {
       if (t.reservationId !== reservationId) return 'superseded';
       // The user cancelled while the image was pulled: the runner must not run it.

@@ -7,7 +7,7 @@
 import { newId } from '../../ids.js';
 import type { TaskRules } from '../ports.js';
 import { ReadyCounter } from '../ready-counter.js';
-import type { ExpiredLeases, FinishInput, HeartbeatResult, ReadyCount, Reservation, RunnerOutcome, Task } from '../records.js';
+import type { ExpiredLeases, FinishInput, HeartbeatResult, ReadyCount, Reservation, RetrySettings, RunnerOutcome, Task } from '../records.js';
 import { toRevision, toTask } from '../rows.js';
 import type { PgDb, Q, Row } from './db.js';
 import { LOCK_RETENTION } from './migrations.js';
@@ -177,8 +177,14 @@ export async function startTask(db: PgDb, clusterId: string, id: string, reserva
 
 export function finishTask(db: PgDb, clusterId: string, id: string, f: FinishInput, now: number, rules: TaskRules, signal: AbortSignal): Promise<RunnerOutcome> {
   return db.tx(signal, async (q): Promise<RunnerOutcome> => {
-    const t = await lockedTask(q, clusterId, id);
-    if (t === undefined) return { ok: false, reason: 'not_found' };
+    // The code's retry settings come with the locked row: a statement less per finish than reading them after the update.
+    const r = await q.one(
+      'SELECT t.*, c.retries AS code_retries, c.retries_delay AS code_retries_delay FROM tasks t LEFT JOIN codes c ON c.id = t.code_id WHERE t.id = $1 AND t.cluster_id = $2 FOR UPDATE OF t',
+      [id, clusterId],
+    );
+    if (r === undefined) return { ok: false, reason: 'not_found' };
+    const t = toTask(r);
+    const retry: RetrySettings | undefined = r['code_retries'] === null ? undefined : { retries: Number(r['code_retries']), retriesDelay: Number(r['code_retries_delay']) };
     const plan = rules.finish(t, f, now);
     if (plan.kind === 'superseded') return { ok: false, reason: 'superseded' };
     if (plan.kind === 'repeat') return { ok: true, task: t };
@@ -207,7 +213,7 @@ export function finishTask(db: PgDb, clusterId: string, id: string, f: FinishInp
     const sql = `UPDATE tasks SET ${FINISH_EXTRA}, status = $4, msg = COALESCE(NULLIF($5, ''), msg), exit_code = $6, duration = $7, log_size = $8, end_time = $9, lease_expires_at = NULL,
          updated_at = $9 WHERE id = $10 RETURNING *`;
     const ended = await updated(sql, [plan.status, plan.msg, plan.exitCode, plan.duration, plan.logSize, now, id]);
-    return { ok: true, task: (await applyCodeRetry(q, ended, now, rules)) ?? ended };
+    return { ok: true, task: (retry === undefined ? undefined : await queueCodeRetry(q, ended, retry, now, rules)) ?? ended };
   });
 }
 
@@ -218,7 +224,11 @@ const FINISH_EXTRA = 'log_truncated = log_truncated OR $1::boolean, peak_memory 
 async function applyCodeRetry(q: Q, t: Task, now: number, rules: TaskRules): Promise<Task | undefined> {
   const code = await q.one('SELECT retries, retries_delay FROM codes WHERE id = $1', [t.codeId]);
   if (code === undefined) return undefined;
-  const next = rules.codeRetry(t, { retries: Number(code['retries']), retriesDelay: Number(code['retries_delay']) });
+  return queueCodeRetry(q, t, { retries: Number(code['retries']), retriesDelay: Number(code['retries_delay']) }, now, rules);
+}
+
+async function queueCodeRetry(q: Q, t: Task, code: RetrySettings, now: number, rules: TaskRules): Promise<Task | undefined> {
+  const next = rules.codeRetry(t, code);
   if (next === null) return undefined;
   const queued = await insertTask(q, next, now);
   const r = await q.one('UPDATE tasks SET retry_task_id = $1 WHERE id = $2 RETURNING *', [queued.id, t.id]);
