@@ -50,6 +50,16 @@ describe.each(STORE_KINDS)('%s log and package stores', (kind) => {
     expect(await logs.size(id)).toBe(200);
     await logs.remove([id]);
     expect(await logs.size(id)).toBeUndefined();
+    // A first chunk past the cap on a new log is cut too.
+    const big = newId(Date.now());
+    expect(await logs.append(big, w1, 0, [Buffer.alloc(300, 0x62)])).toEqual({ ok: true, size: 200, total: 200, capped: true });
+    expect(await logs.size(big)).toBe(200);
+    // A later attempt's first chunk on a log no earlier attempt wrote: no separator, it starts at 0.
+    const late = newId(Date.now());
+    expect(await logs.append(late, { reservationId: 'r3', attempt: 3 }, 0, [Buffer.from('late\n')])).toEqual({ ok: true, size: 5, total: 5 });
+    expect(await logs.append(late, { reservationId: 'r3', attempt: 3 }, 5, [Buffer.from('more\n')])).toEqual({ ok: true, size: 10, total: 10 });
+    expect((await buffer(logs.stream(late, 10))).toString()).toBe('late\nmore\n');
+    await logs.remove([big, late]);
   });
 
   it('streams a log of many chunks in order', async () => {

@@ -20,6 +20,16 @@ const APPEND_AT_END = `WITH u AS (
   i AS (INSERT INTO task_log_chunks (task_id, "offset", bytes) SELECT $1, total - $4::bigint, $6 FROM u)
   SELECT total, base FROM u`;
 
+/**
+ * A task's first chunk, at offset 0 of a log that has no row yet (under the cap, checked by the
+ * caller): the log row, naming its writer, and the chunk in one statement. No row when the log exists
+ * already (another attempt's output, or this chunk delivered twice): the paths below decide then.
+ */
+const FIRST_APPEND = `WITH l AS (
+    INSERT INTO task_logs (task_id, reservation_id, base, total) VALUES ($1, $2, 0, $3::bigint) ON CONFLICT (task_id) DO NOTHING RETURNING total, base),
+  i AS (INSERT INTO task_log_chunks (task_id, "offset", bytes) SELECT $1, 0, $4 FROM l)
+  SELECT total, base FROM l`;
+
 /** Chunks read per query while streaming a log. */
 const STREAM_PAGE = 8;
 
@@ -58,7 +68,12 @@ export class PgLogs implements LogStore {
       // under the cap. The UPDATE's row lock orders it after a concurrent append (READ COMMITTED
       // re-checks the conditions on the newest row); anything else takes the full path below.
       const max = Number.isFinite(this.maxBytes) ? this.maxBytes : null;
-      const r = await this.db.one(this.lifetime.signal, APPEND_AT_END, [taskId, writer.reservationId, offset, chunk.length, max, Buffer.concat(chunk.parts)]);
+      const bytes = Buffer.concat(chunk.parts);
+      // A task's first chunk (most tasks have one or two) creates the log row in the same statement:
+      // five statements less than the transaction below.
+      const first = offset === 0 && (max === null || chunk.length <= max) ? await this.db.one(this.lifetime.signal, FIRST_APPEND, [taskId, writer.reservationId, chunk.length, bytes]) : undefined;
+      if (first !== undefined) return { ok: true, size: Number(first['total']), total: Number(first['total']) };
+      const r = await this.db.one(this.lifetime.signal, APPEND_AT_END, [taskId, writer.reservationId, offset, chunk.length, max, bytes]);
       if (r !== undefined) {
         const total = Number(r['total']);
         return { ok: true, size: total - Number(r['base']), total };
