@@ -70,6 +70,8 @@ export class SimFleet {
   private mark: SimMark = { completed: 0, reserved: 0, heartbeats: [], errors: {} };
   private readonly reservedTimes = new Map<string, number>();
   private readonly finishedTimes = new Map<string, number>();
+  /** Tasks whose finish was sent and not yet answered. */
+  private readonly finishing = new Set<string>();
   /** Tasks finished since the start (marks do not reset it). */
   completedTotal = 0;
 
@@ -184,8 +186,9 @@ export class SimFleet {
           else this.mark.heartbeats.push(performance.now() - t0);
           const answer = res.body as { lost?: string[]; idle_heartbeat_interval_ms?: number };
           if (typeof answer.idle_heartbeat_interval_ms === 'number') b.idleMs = answer.idle_heartbeat_interval_ms;
-          // A task that finished while the heartbeat was on its way is reported lost: not an error.
-          const lost = (answer.lost ?? []).filter((id) => b.held.has(id));
+          // A task that finished while the heartbeat was on its way is reported lost: not an error. Its
+          // finish may have been applied before its answer arrived (on another replica's slower reply).
+          const lost = (answer.lost ?? []).filter((id) => b.held.has(id) && !this.finishing.has(id));
           if (lost.length > 0) this.error('heartbeat_lost');
         })
         .catch(() => {
@@ -228,7 +231,9 @@ export class SimFleet {
     await new Promise((r) => setTimeout(r, this.cfg.taskMs));
     if (!tail && !(await call('log', `${base}/log?offset=${CHUNK.length}&reservation_id=${rid}`, CHUNK, false))) return;
     const fin = simFinish(t.reservation_id, this.cfg.taskMs, tail);
-    if (!(await call('finish', `${base}/${fin.action}`, fin.body, true))) return;
+    this.finishing.add(t.id);
+    const finished = await call('finish', `${base}/${fin.action}`, fin.body, true).finally(() => this.finishing.delete(t.id));
+    if (!finished) return;
     this.mark.completed++;
     this.completedTotal++;
     this.finishedTimes.set(t.id, (this.finishedTimes.get(t.id) ?? 0) + 1);
