@@ -64,10 +64,13 @@ describe('disk', () => {
 
 describe('pids and cpu', () => {
   it('contains a fork bomb within the pids limit until the timeout kills it', async () => {
-    // `exec`: the shell must not need a free pid of its own to wait, or a fast bomb makes it exit 2.
+    // The job's own shell forks once, while every pid is free (the bomb runs in that one background
+    // subshell), then becomes `sleep`: it never needs a pid the bomb took. With the bomb started from
+    // the job's shell itself, the shell had to fork the pipeline's second half after the first half
+    // had used up the pids, and a fast bomb made it exit 2 ('error' instead of 'timeout', seen in CI).
     const io = collector();
     const t0 = Date.now();
-    const out = await runTask(fx.sandbox, spec({ command: sh('b(){ b | b & }; b; exec sleep 60'), limits: { memoryBytes: 64 * MiB, pidsLimit: 32 }, timeoutMs: 3_000 }), io, never());
+    const out = await runTask(fx.sandbox, spec({ command: sh('(b(){ b | b & }; b) & exec sleep 60'), limits: { memoryBytes: 64 * MiB, pidsLimit: 32 }, timeoutMs: 3_000 }), io, never());
     expect(out.status).toBe('timeout');
     expect(io.stderr()).toMatch(/can't fork/);
     expect(Date.now() - t0).toBeLessThan(30_000);
