@@ -99,7 +99,7 @@ export class Heartbeat {
     // The first idle beat falls anywhere in the interval, the later ones a whole interval apart. Runners
     // that started or went idle together (a rollout, the end of a batch) would otherwise beat together
     // for as long as they stay idle: 2,000 of them in the same second kept iron-api's heartbeat p99 at
-    // 60-190 ms, spread out it is 15-20 ms (docs/benchmarks.md). Beating early is always safe.
+    // 56-190 ms, spread out it is 10-20 ms (docs/benchmarks.md, fifth pass). Beating early is always safe.
     this.arm(this.armedIdle ? idleMs : this.random() * idleMs, true);
   }
 
