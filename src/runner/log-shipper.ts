@@ -71,6 +71,10 @@ export class LogShipper {
 
   async open(): Promise<void> {
     await this.spool.open();
+    this.startLoop();
+  }
+
+  private startLoop(): void {
     // Held until close(): a permanent failure (task gone, token revoked) is reported there.
     this.loop = this.run().catch((err: unknown) => {
       this.failure = err;
@@ -133,9 +137,7 @@ export class LogShipper {
     this.tailMax = 0;
     this.held = 0;
     this.resyncTo = serverSize;
-    this.loop = this.run().catch((err: unknown) => {
-      this.failure = err;
-    });
+    this.startLoop();
     return this.close(signal);
   }
 
