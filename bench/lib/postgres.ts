@@ -128,6 +128,17 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     await exited;
   };
 
+  /** One short connection for an administrative query. */
+  const query = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
+  };
+
   await start();
   return {
     url,
@@ -149,39 +160,23 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     },
     createDatabase: async (name: string) => {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
-        await c.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await c.end();
-      }
+      await query((c) => c.query(`CREATE DATABASE ${name}`));
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
-    statements: async (name: string) => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
+    statements: (name: string) =>
+      query(async (c) => {
         await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
         const r = await c.query<{ n: string | null }>('SELECT SUM(calls) AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1', [name]);
         await c.query('SELECT pg_stat_statements_reset()');
         return Number(r.rows[0]?.n ?? 0);
-      } finally {
-        await c.end();
-      }
-    },
-    topStatements: async (name: string, n: number) => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
+      }),
+    topStatements: (name: string, n: number) =>
+      query(async (c) => {
         const r = await c.query<{ calls: string; query: string }>(
           'SELECT s.calls, s.query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 ORDER BY s.calls DESC LIMIT $2',
           [name, n],
         );
         return r.rows.map((row) => ({ calls: Number(row.calls), query: row.query.replace(/\s+/g, ' ') }));
-      } finally {
-        await c.end();
-      }
-    },
+      }),
   };
 }
